@@ -1,0 +1,286 @@
+/**
+ * Scenario catalogue shared by every side (simulator, CLI, app forms): ids, the documented
+ * parameters of each scenario with their defaults and ranges, and the presets.
+ *
+ * Defaults are the DMPO-paper setting (see shared/specs/scenarios.md). A preset only changes
+ * parameter defaults; a parameter given explicitly always wins over its preset.
+ */
+
+export const SCENARIO_IDS = ['cacc-catchup', 'cacc-slowdown', 'ring', 'figure-eight'] as const;
+export type ScenarioId = (typeof SCENARIO_IDS)[number];
+
+export type ParamValue = number | boolean | string | null;
+
+interface ParamBase {
+  name: string;
+  doc: string;
+}
+export interface NumberParamSpec extends ParamBase {
+  kind: 'number' | 'integer';
+  default: number | null;
+  /** Inclusive bounds. */
+  min: number;
+  max: number;
+  /** When true the value may be null, meaning "drawn at random each reset" (documented in doc). */
+  nullable?: boolean;
+}
+export interface BooleanParamSpec extends ParamBase {
+  kind: 'boolean';
+  default: boolean;
+}
+export interface EnumParamSpec extends ParamBase {
+  kind: 'enum';
+  default: string;
+  values: readonly string[];
+}
+export type ParamSpec = NumberParamSpec | BooleanParamSpec | EnumParamSpec;
+
+export interface ScenarioInfo {
+  id: ScenarioId;
+  title: string;
+  summary: string;
+  params: readonly ParamSpec[];
+  /** Preset name -> parameter defaults it changes. Always contains the scenario's default preset 'dmpo'. */
+  presets: Readonly<Record<string, Readonly<Record<string, ParamValue>>>>;
+}
+
+const horizonParam = (steps: number): NumberParamSpec => ({
+  name: 'horizon',
+  kind: 'integer',
+  default: steps,
+  min: 1,
+  max: 1_000_000,
+  doc: `Episode length in control steps of 0.1 s (default ${steps}).`,
+});
+
+const presetParam = (values: readonly string[]): EnumParamSpec => ({
+  name: 'preset',
+  kind: 'enum',
+  default: 'dmpo',
+  values,
+  doc:
+    'dmpo: every vehicle is a learning agent (the DMPO paper). flow-1av: one controlled vehicle among humans, ' +
+    "Flow's single-agent benchmark. uncontrolled: humans only, the baseline.",
+});
+
+const caccCommon: ParamSpec[] = [
+  {
+    name: 'safetyCost',
+    kind: 'boolean',
+    default: true,
+    doc: 'Adds the training-only headway penalty 5*min(h-10,0)^2 to the learning reward. Metrics never include it.',
+  },
+  horizonParam(600),
+];
+
+export const SCENARIOS: Readonly<Record<ScenarioId, ScenarioInfo>> = {
+  'cacc-catchup': {
+    id: 'cacc-catchup',
+    title: 'CACC catch-up',
+    summary: 'An 8-vehicle platoon whose first vehicle starts far behind the leader and must close the gap.',
+    params: [
+      {
+        name: 'leadHeadway',
+        kind: 'number',
+        default: null,
+        nullable: true,
+        min: 1,
+        max: 1000,
+        doc: 'Initial headway of the first platoon vehicle in m. Unset: 20*(1.5+U), U~Uniform[0,1) per episode.',
+      },
+      ...caccCommon,
+    ],
+    presets: { dmpo: {} },
+  },
+  'cacc-slowdown': {
+    id: 'cacc-slowdown',
+    title: 'CACC slow-down',
+    summary: 'An 8-vehicle platoon driving too fast behind a leader that slows to 15 m/s over 30 s.',
+    params: [
+      {
+        name: 'initialSpeed',
+        kind: 'number',
+        default: null,
+        nullable: true,
+        min: 0,
+        max: 100,
+        doc: 'Initial speed of every vehicle and of the leader in m/s. Unset: 15*(1.5+U), U~Uniform[0,1) per episode.',
+      },
+      ...caccCommon,
+    ],
+    presets: { dmpo: {} },
+  },
+  ring: {
+    id: 'ring',
+    title: 'Ring attenuation',
+    summary: '22 vehicles on a single-lane ring where human drivers form stop-and-go waves.',
+    params: [
+      presetParam(['dmpo', 'flow-1av', 'uncontrolled']),
+      {
+        name: 'length',
+        kind: 'number',
+        default: null,
+        nullable: true,
+        min: 50,
+        max: 5000,
+        doc: 'Ring length in m. Unset: an integer drawn uniformly from [220, 270] at every reset.',
+      },
+      {
+        name: 'vehicles',
+        kind: 'integer',
+        default: 22,
+        min: 2,
+        max: 2000,
+        doc: 'Number of vehicles on the ring.',
+      },
+      {
+        name: 'warmup',
+        kind: 'integer',
+        default: 0,
+        min: 0,
+        max: 100_000,
+        doc: 'Steps every vehicle drives under the human model after reset, before agents act (not counted in the horizon).',
+      },
+      {
+        name: 'safetyCap',
+        kind: 'boolean',
+        default: true,
+        doc: "Caps controlled vehicles at the IDM safe speed (SUMO's speed mode). Off: a negative gap is a collision that ends the episode.",
+      },
+      {
+        name: 'noise',
+        kind: 'number',
+        default: 0.2,
+        min: 0,
+        max: 5,
+        doc: 'Standard deviation of the human acceleration noise (m/s^2), applied as sqrt(dt)*N(0, noise).',
+      },
+      horizonParam(3000),
+    ],
+    presets: { dmpo: {}, 'flow-1av': { warmup: 750 }, uncontrolled: {} },
+  },
+  'figure-eight': {
+    id: 'figure-eight',
+    title: 'Figure eight',
+    summary: '14 vehicles on two loops joined through one unsignalised crossing.',
+    params: [
+      presetParam(['dmpo', 'flow-1av', 'uncontrolled']),
+      {
+        name: 'warmup',
+        kind: 'integer',
+        default: 0,
+        min: 0,
+        max: 100_000,
+        doc: 'Steps every vehicle drives under the human model after reset, before agents act (not counted in the horizon).',
+      },
+      {
+        name: 'safetyCap',
+        kind: 'boolean',
+        default: true,
+        doc: 'Caps controlled vehicles at the IDM safe speed, crossing traffic included.',
+      },
+      {
+        name: 'collisionPenalty',
+        kind: 'number',
+        default: 0,
+        min: -1e6,
+        max: 0,
+        doc: 'Reward every agent gets on the step two vehicles meet inside the crossing (the reference used 0).',
+      },
+      {
+        name: 'noise',
+        kind: 'number',
+        default: 0.2,
+        min: 0,
+        max: 5,
+        doc: 'Standard deviation of the human acceleration noise (m/s^2), applied as sqrt(dt)*N(0, noise).',
+      },
+      horizonParam(1500),
+    ],
+    presets: { dmpo: {}, 'flow-1av': {}, uncontrolled: {} },
+  },
+};
+
+export function isScenarioId(id: string): id is ScenarioId {
+  return (SCENARIO_IDS as readonly string[]).includes(id);
+}
+
+/** A parameter problem, phrased for the user: field, value given, what is allowed. */
+export class ParamError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ParamError';
+  }
+}
+
+export type ResolvedParams = Readonly<Record<string, ParamValue>>;
+
+function describeAllowed(spec: ParamSpec): string {
+  switch (spec.kind) {
+    case 'boolean':
+      return 'true or false';
+    case 'enum':
+      return `one of ${spec.values.join(', ')}`;
+    default: {
+      const what = spec.kind === 'integer' ? 'an integer' : 'a number';
+      return `${what} from ${spec.min} to ${spec.max}${spec.nullable ? ' (or unset for random)' : ''}`;
+    }
+  }
+}
+
+/** Parses one value given as text (CLI, URL) or as JSON (app forms) against its spec. */
+export function coerceParam(scenario: ScenarioId, spec: ParamSpec, raw: unknown): ParamValue {
+  const fail = (): never => {
+    throw new ParamError(
+      spec.name,
+      `scenario ${scenario}: parameter ${spec.name}=${JSON.stringify(raw)} is not allowed; expected ${describeAllowed(spec)}`,
+    );
+  };
+  switch (spec.kind) {
+    case 'boolean':
+      if (typeof raw === 'boolean') return raw;
+      if (raw === 'true' || raw === '1' || raw === 'on') return true;
+      if (raw === 'false' || raw === '0' || raw === 'off') return false;
+      return fail();
+    case 'enum':
+      if (typeof raw === 'string' && spec.values.includes(raw)) return raw;
+      return fail();
+    default: {
+      if (spec.nullable && (raw === null || raw === 'null' || raw === 'random' || raw === '')) return null;
+      const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+      if (!Number.isFinite(value) || value < spec.min || value > spec.max) return fail();
+      if (spec.kind === 'integer' && !Number.isInteger(value)) return fail();
+      return value;
+    }
+  }
+}
+
+/**
+ * Resolves user-given parameters (text or JSON values) to a complete parameter set:
+ * spec defaults, then the preset's defaults, then the given values. Unknown names and
+ * out-of-range values throw ParamError naming the field and what is allowed.
+ */
+export function resolveParams(scenario: ScenarioId, given: Readonly<Record<string, unknown>> = {}): ResolvedParams {
+  const info = SCENARIOS[scenario];
+  const byName = new Map(info.params.map((p) => [p.name, p]));
+  for (const name of Object.keys(given)) {
+    if (!byName.has(name)) {
+      throw new ParamError(
+        name,
+        `scenario ${scenario} has no parameter '${name}'; its parameters are ${[...byName.keys()].join(', ')}`,
+      );
+    }
+  }
+  const resolved: Record<string, ParamValue> = {};
+  for (const spec of info.params) resolved[spec.name] = spec.default;
+  const presetSpec = byName.get('preset');
+  if (presetSpec && given.preset !== undefined) resolved.preset = coerceParam(scenario, presetSpec, given.preset);
+  Object.assign(resolved, info.presets[String(resolved.preset ?? 'dmpo')] ?? {});
+  for (const [name, raw] of Object.entries(given)) {
+    resolved[name] = coerceParam(scenario, byName.get(name)!, raw);
+  }
+  return resolved;
+}
