@@ -134,8 +134,12 @@ export class CaccEnv extends BatchedEnv {
     const nTerms = CACC_REWARD_TERMS.length;
 
     if (this.collided[e] === 1) {
-      // The reference freezes the state after a collision and keeps punishing every agent.
-      for (let i = 0; i < n; i++) this.setCollisionReward(a0 + i, nTerms);
+      // The reference freezes the state after a collision and keeps punishing every agent;
+      // the actions given are still recorded.
+      for (let i = 0; i < n; i++) {
+        this.action[vo + i + 1] = this.checkedAction(actions[a0 + i], i);
+        this.setCollisionReward(a0 + i, nTerms);
+      }
       this.writeObservations(e, nextT);
       return nextT % COLLISION_END_PERIOD === 0 || nextT >= this.spec.horizon;
     }
@@ -149,10 +153,7 @@ export class CaccEnv extends BatchedEnv {
 
     let minHeadway = Infinity;
     for (let i = 0; i < n; i++) {
-      const k = actions[a0 + i];
-      if (k !== 0 && k !== 1 && k !== 2 && k !== 3) {
-        throw new Error(`${this.spec.scenario}: action of agent ${i} is ${k}; allowed: 0, 1, 2, 3`);
-      }
+      const k = this.checkedAction(actions[a0 + i], i);
       const vi = vPrev[i];
       const vLead = i === 0 ? lead0 : vPrev[i - 1];
       const command = ACTION_ALPHA[k] * (optimalVelocity(h[o + i]) - vi) + ACTION_BETA[k] * (vLead - vi);
@@ -197,6 +198,13 @@ export class CaccEnv extends BatchedEnv {
     this.writeVehicles(e, nextT);
     this.writeObservations(e, nextT);
     return collision && (nextT % COLLISION_END_PERIOD === 0 || nextT >= this.spec.horizon);
+  }
+
+  private checkedAction(k: number, agent: number): number {
+    if (k !== 0 && k !== 1 && k !== 2 && k !== 3) {
+      throw new Error(`${this.spec.scenario}: action of agent ${agent} is ${k}; allowed: 0, 1, 2, 3`);
+    }
+    return k;
   }
 
   private setCollisionReward(a: number, nTerms: number): void {

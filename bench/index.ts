@@ -1,0 +1,56 @@
+/**
+ * The benchmark suite behind `headway bench` and `npm run bench`: one JSON object with the
+ * machine, the simulator figures, and (as the other parts land) learner and store figures.
+ */
+import { arch, cpus, platform, totalmem } from 'node:os';
+import { simulatorBench } from './sim.ts';
+
+export type BenchPart = 'sim' | 'learn' | 'store' | 'ui';
+export const BENCH_PARTS: readonly BenchPart[] = ['sim', 'learn', 'store', 'ui'];
+
+export interface BenchReport {
+  machine: Record<string, unknown>;
+  simulator?: Record<string, { vehicleStepsPerSecond: number; envs: number }>;
+  peakMemory: { rssMiB: number; heapUsedMiB: number };
+  [part: string]: unknown;
+}
+
+export async function runBench(only: readonly BenchPart[] = BENCH_PARTS, log: (line: string) => void = () => {}): Promise<BenchReport> {
+  let peakRss = 0;
+  let peakHeap = 0;
+  const sample = () => {
+    const usage = process.memoryUsage();
+    peakRss = Math.max(peakRss, usage.rss);
+    peakHeap = Math.max(peakHeap, usage.heapUsed);
+  };
+  const sampler = setInterval(sample, 50);
+  const report: BenchReport = {
+    machine: { node: process.version, platform: platform(), arch: arch(), cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemMiB: Math.round(totalmem() / 2 ** 20) },
+    peakMemory: { rssMiB: 0, heapUsedMiB: 0 },
+  };
+  try {
+    if (only.includes('sim')) {
+      log('simulator...');
+      report.simulator = simulatorBench();
+      sample();
+    }
+  } finally {
+    clearInterval(sampler);
+  }
+  sample();
+  report.peakMemory = { rssMiB: Math.round(peakRss / 2 ** 20), heapUsedMiB: Math.round(peakHeap / 2 ** 20) };
+  return report;
+}
+
+/** Human-readable tables of a report. */
+export function formatBenchReport(report: BenchReport): string {
+  const lines: string[] = [];
+  if (report.simulator) {
+    lines.push('simulator                      envs   vehicle-steps/s');
+    for (const [key, figure] of Object.entries(report.simulator)) {
+      lines.push(`${key.padEnd(30)} ${String(figure.envs).padStart(4)}   ${figure.vehicleStepsPerSecond.toLocaleString('en-US').padStart(15)}`);
+    }
+  }
+  lines.push(`peak memory: rss ${report.peakMemory.rssMiB} MiB, heap ${report.peakMemory.heapUsedMiB} MiB`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,150 @@
+/**
+ * `headway simulate`: runs one episode of a scenario under a fixed policy (or replayed
+ * external actions) and writes its trajectory as CSV, JSONL or SUMO FCD XML.
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { isScenarioId, ParamError, SCENARIO_IDS, type ScenarioId } from '../../shared/scenarios.ts';
+import type { ActionSpace, BatchedEnv } from '../sim/env.ts';
+import { createEnv } from '../sim/index.ts';
+import { EpisodeStats, type EpisodeMetrics } from '../sim/metrics.ts';
+import { RngStreams } from '../sim/rng.ts';
+import { createTrajectoryWriter, type TrajectoryFormat } from '../sim/trajectoryFormats.ts';
+import { parseIntegerOption, parseKeyValues, UsageError } from './errors.ts';
+import { AtomicTextFile } from './output.ts';
+
+export interface SimulateOptions {
+  scenario: string;
+  param: string[];
+  seed: string;
+  steps?: string;
+  /** Default idle. */
+  policy?: string;
+  actions?: string;
+  out: string;
+}
+
+export interface SimulateResult {
+  scenario: ScenarioId;
+  seed: number;
+  agents: number;
+  out: string;
+  metrics: EpisodeMetrics;
+}
+
+const FORMAT_BY_EXTENSION: Record<string, TrajectoryFormat> = { '.csv': 'csv', '.jsonl': 'jsonl', '.xml': 'xml' };
+/** Offset between the episode seed and the random policy's own stream, so the two never share draws. */
+const POLICY_SEED_OFFSET = 0x5eed;
+
+/** Writes one step's actions into `out` ([nAgents]). */
+type Policy = (step: number, out: Float64Array) => void;
+
+export function runSimulate(options: SimulateOptions): SimulateResult {
+  if (!isScenarioId(options.scenario)) {
+    throw new UsageError(`--scenario ${JSON.stringify(options.scenario)} is not allowed; expected one of ${SCENARIO_IDS.join(', ')}`);
+  }
+  const scenario = options.scenario;
+  const format = FORMAT_BY_EXTENSION[extname(options.out).toLowerCase()];
+  if (!format) throw new UsageError(`--out ${options.out}: unknown format; expected a file ending in .csv, .jsonl or .xml`);
+  const seed = parseIntegerOption('--seed', options.seed, 0);
+  let env: BatchedEnv;
+  try {
+    env = createEnv(scenario, parseKeyValues('--param', options.param), 1);
+  } catch (error) {
+    if (error instanceof ParamError) throw new UsageError(`--param ${error.message}`);
+    throw error;
+  }
+  env.training = false;
+  const { nAgents, horizon } = env.spec;
+
+  const external = options.actions === undefined ? undefined : loadActions(options.actions, nAgents, env.spec.action);
+  if (external && options.policy !== undefined) throw new UsageError('--actions and --policy cannot be combined; --actions replaces the policy');
+  const defaultSteps = external ? Math.min(external.length, horizon) : horizon;
+  const steps = options.steps === undefined ? defaultSteps : parseIntegerOption('--steps', options.steps, 1, horizon);
+  if (external && steps > external.length) {
+    throw new UsageError(`--steps ${steps} exceeds the ${external.length} steps of actions in ${options.actions}`);
+  }
+  const policy: Policy = external ? (t, out) => out.set(external[t]) : makePolicy(options.policy ?? 'idle', env.spec.action, seed);
+
+  const file = new AtomicTextFile(options.out);
+  try {
+    env.reset(seed);
+    const writer = createTrajectoryWriter(format, env);
+    const stats = new EpisodeStats(env);
+    const actions = new Float64Array(nAgents);
+    file.write(writer.begin());
+    file.write(writer.step(0));
+    for (let t = 0; t < steps && !env.allDone(); t++) {
+      policy(t, actions);
+      env.step(actions);
+      stats.add();
+      file.write(writer.step(t + 1));
+    }
+    file.write(writer.end());
+    file.commit();
+    return { scenario, seed, agents: nAgents, out: options.out, metrics: stats.result() };
+  } catch (error) {
+    file.abort();
+    throw error;
+  }
+}
+
+function makePolicy(spec: string, space: ActionSpace, seed: number): Policy {
+  if (spec === 'idle') return (_t, out) => out.fill(0);
+  if (spec === 'random') {
+    const rng = new RngStreams(1);
+    rng.seed(0, seed + POLICY_SEED_OFFSET);
+    return space.kind === 'discrete'
+      ? (_t, out) => {
+          for (let i = 0; i < out.length; i++) out[i] = rng.integer(0, 0, space.n - 1);
+        }
+      : (_t, out) => {
+          for (let i = 0; i < out.length; i++) out[i] = space.low + (space.high - space.low) * rng.uniform(0);
+        };
+  }
+  const constant = /^constant:(.+)$/.exec(spec);
+  if (constant) {
+    const value = Number(constant[1]);
+    if (!isAllowedAction(value, space)) {
+      throw new UsageError(`--policy ${spec}: K must be ${describeSpace(space)}`);
+    }
+    return (_t, out) => out.fill(value);
+  }
+  throw new UsageError(`--policy ${JSON.stringify(spec)} is not allowed; expected idle, random or constant:K`);
+}
+
+function isAllowedAction(value: number, space: ActionSpace): boolean {
+  if (space.kind === 'discrete') return Number.isInteger(value) && value >= 0 && value < space.n;
+  return Number.isFinite(value);
+}
+
+function describeSpace(space: ActionSpace): string {
+  return space.kind === 'discrete'
+    ? `an action index from 0 to ${space.n - 1}`
+    : `an acceleration in m/s^2 (finite; the scenario clips it to [${space.low}, ${space.high}])`;
+}
+
+/** Reads `--actions`: a JSON array over steps of arrays over agents. */
+function loadActions(path: string, nAgents: number, space: ActionSpace): number[][] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new UsageError(`--actions ${path}: cannot read it (${reason})`);
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) {
+    throw new UsageError(`--actions ${path}: expected a non-empty JSON array over steps of arrays over ${nAgents} agents`);
+  }
+  parsed.forEach((row: unknown, t) => {
+    if (!Array.isArray(row) || row.length !== nAgents) {
+      throw new UsageError(`--actions ${path}: step ${t} must be an array of ${nAgents} actions (one per agent)`);
+    }
+    row.forEach((value: unknown, i) => {
+      if (typeof value !== 'number' || !isAllowedAction(value, space)) {
+        throw new UsageError(`--actions ${path}: step ${t}, agent ${i} is ${JSON.stringify(value)}; expected ${describeSpace(space)}`);
+      }
+    });
+  });
+  return parsed as number[][];
+}
