@@ -5,8 +5,9 @@
  * Vehicles: index 0 is the exogenous leader (speed profile prescribed, no agent), index i+1
  * is platoon agent i. Positions run along a straight road in the direction of travel; the
  * last platoon vehicle starts at 0, so positions are distances travelled from there.
- * The integrated headway h is the state of record (exactly the reference's update); the
- * positions are integrated with the same trapezoid rule for drawing and export.
+ * The integrated headway h is the state of record (exactly the reference's update), kept in
+ * the per-vehicle gap buffer with speeds and realized accelerations in theirs; positions are
+ * integrated with the same trapezoid rule for drawing and export.
  */
 import type { ResolvedParams, ScenarioId } from '../../shared/scenarios.ts';
 import { BatchedEnv, DT, VEHICLE_LENGTH, VehicleKind, type EnvSpec } from './env.ts';
@@ -42,18 +43,17 @@ export function optimalVelocity(h: number): number {
 const clip = (x: number, lo: number, hi: number): number => (x < lo ? lo : x > hi ? hi : x);
 
 export const CACC_REWARD_TERMS = ['headway', 'speed', 'accel', 'collision', 'safety'] as const;
+const N_TERMS = CACC_REWARD_TERMS.length;
+const TERM_COLLISION = 3;
 const TERM_SAFETY = 4;
+const OBS_DIM = 5;
 
 export class CaccEnv extends BatchedEnv {
   private readonly catchUp: boolean;
   /** Per copy: the leader's initial speed (slow-down) or 15 (catch-up). */
   private readonly leaderStart: Float64Array;
-  /** Per copy: h and v of each agent, and realized accelerations u*. */
-  private readonly h: Float64Array;
-  private readonly v: Float64Array;
-  private readonly u: Float64Array;
-  /** Per copy: speeds at t, kept while the new ones are computed. */
-  private readonly vPrev: Float64Array;
+  /** V(h) of each agent's current headway, [E, n]: the command and the observation both use it. */
+  private readonly optimal: Float64Array;
 
   constructor(scenario: Extract<ScenarioId, 'cacc-catchup' | 'cacc-slowdown'>, params: ResolvedParams, numEnvs: number) {
     const n = PLATOON_SIZE;
@@ -62,7 +62,7 @@ export class CaccEnv extends BatchedEnv {
       params,
       nAgents: n,
       nVehicles: n + 1,
-      obsDim: 5,
+      obsDim: OBS_DIM,
       obsNames: [
         'speed error (v-15)/15',
         'leader speed difference clip((v_lead-v)/5, -2, 2)',
@@ -81,10 +81,7 @@ export class CaccEnv extends BatchedEnv {
     super(spec, numEnvs);
     this.catchUp = scenario === 'cacc-catchup';
     this.leaderStart = new Float64Array(numEnvs);
-    this.h = new Float64Array(numEnvs * n);
-    this.v = new Float64Array(numEnvs * n);
-    this.u = new Float64Array(numEnvs * n);
-    this.vPrev = new Float64Array(n);
+    this.optimal = new Float64Array(numEnvs * n);
     this.roadLength.fill(Infinity);
   }
 
@@ -98,7 +95,6 @@ export class CaccEnv extends BatchedEnv {
 
   protected resetCopy(e: number): void {
     const n = PLATOON_SIZE;
-    const o = e * n;
     const { params } = this.spec;
     let leadHeadway = H_STAR;
     let speed = V_STAR;
@@ -108,143 +104,124 @@ export class CaccEnv extends BatchedEnv {
       speed = params.initialSpeed === null ? V_STAR * (1.5 + this.rng.uniform(e)) : Number(params.initialSpeed);
     }
     this.leaderStart[e] = this.catchUp ? V_STAR : speed;
+    const vo = e * (n + 1);
+    this.speed[vo] = this.leaderSpeed(e, 0);
+    this.gap[vo] = NaN;
     for (let i = 0; i < n; i++) {
-      this.h[o + i] = i === 0 ? leadHeadway : H_STAR;
-      this.v[o + i] = speed;
-      this.u[o + i] = 0;
+      const k = vo + 1 + i;
+      this.gap[k] = i === 0 ? leadHeadway : H_STAR;
+      this.speed[k] = speed;
+      this.optimal[e * n + i] = optimalVelocity(this.gap[k]);
     }
     // Positions: the tail starts at 0, each vehicle ahead one length plus its follower's headway further.
-    const vo = e * (n + 1);
     let x = 0;
     for (let i = n - 1; i >= 0; i--) {
-      this.position[vo + i + 1] = x;
-      x += VEHICLE_LENGTH + this.h[o + i];
+      this.position[vo + 1 + i] = x;
+      x += VEHICLE_LENGTH + this.gap[vo + 1 + i];
     }
     this.position[vo] = x;
-    this.writeVehicles(e, 0);
-    this.writeObservations(e, 0);
+    this.writeObservations(e);
   }
 
   protected stepCopy(e: number, actions: ArrayLike<number>, a0: number): boolean {
     const n = PLATOON_SIZE;
-    const o = e * n;
     const vo = e * (n + 1);
-    const t = this.steps[e];
-    const nextT = t + 1;
-    const nTerms = CACC_REWARD_TERMS.length;
+    const nextT = this.steps[e] + 1;
+    const { gap, speed, accel, position, optimal } = this;
 
     if (this.collided[e] === 1) {
       // The reference freezes the state after a collision and keeps punishing every agent;
       // the actions given are still recorded.
       for (let i = 0; i < n; i++) {
-        this.action[vo + i + 1] = this.checkedAction(actions[a0 + i], i);
-        this.setCollisionReward(a0 + i, nTerms);
+        this.action[vo + 1 + i] = checkedAction(actions[a0 + i], i, this.spec.scenario);
+        this.setCollisionReward(a0 + i);
       }
-      this.writeObservations(e, nextT);
       return nextT % COLLISION_END_PERIOD === 0 || nextT >= this.spec.horizon;
     }
 
-    const h = this.h;
-    const v = this.v;
-    const vPrev = this.vPrev;
-    for (let i = 0; i < n; i++) vPrev[i] = v[o + i];
-    const lead0 = this.leaderSpeed(e, t);
+    // One pass in platoon order: agent i reads its predecessor's old and new speed.
+    const lead0 = speed[vo];
     const lead1 = this.leaderSpeed(e, nextT);
-
+    speed[vo] = lead1;
+    accel[vo] = (lead1 - lead0) / DT;
+    position[vo] += 0.5 * DT * (lead0 + lead1);
+    let leadOld = lead0;
+    let leadNew = lead1;
     let minHeadway = Infinity;
     for (let i = 0; i < n; i++) {
-      const k = this.checkedAction(actions[a0 + i], i);
-      const vi = vPrev[i];
-      const vLead = i === 0 ? lead0 : vPrev[i - 1];
-      const command = ACTION_ALPHA[k] * (optimalVelocity(h[o + i]) - vi) + ACTION_BETA[k] * (vLead - vi);
-      const vNext = clip(vi + clip(command, -U_MAX, U_MAX) * DT, 0, V_MAX);
-      v[o + i] = vNext;
-      this.u[o + i] = (vNext - vi) / DT;
-      this.action[vo + i + 1] = k;
+      const k = vo + 1 + i;
+      const action = checkedAction(actions[a0 + i], i, this.spec.scenario);
+      const vOld = speed[k];
+      const command = ACTION_ALPHA[action] * (optimal[e * n + i] - vOld) + ACTION_BETA[action] * (leadOld - vOld);
+      const vNew = clip(vOld + clip(command, -U_MAX, U_MAX) * DT, 0, V_MAX);
+      const h = gap[k] + 0.5 * DT * (leadOld + leadNew - vOld - vNew);
+      speed[k] = vNew;
+      accel[k] = (vNew - vOld) / DT;
+      gap[k] = h;
+      position[k] += 0.5 * DT * (vOld + vNew);
+      optimal[e * n + i] = optimalVelocity(h);
+      this.action[k] = action;
+      if (h < minHeadway) minHeadway = h;
+      leadOld = vOld;
+      leadNew = vNew;
     }
-    for (let i = 0; i < n; i++) {
-      const leadNow = i === 0 ? lead0 : vPrev[i - 1];
-      const leadNext = i === 0 ? lead1 : v[o + i - 1];
-      h[o + i] = h[o + i] + 0.5 * DT * (leadNow + leadNext - vPrev[i] - v[o + i]);
-      if (h[o + i] < minHeadway) minHeadway = h[o + i];
-    }
-    this.position[vo] += 0.5 * DT * (lead0 + lead1);
-    for (let i = 0; i < n; i++) this.position[vo + i + 1] += 0.5 * DT * (vPrev[i] + v[o + i]);
 
     const collision = minHeadway < COLLISION_HEADWAY;
-    const withSafety = this.training && this.spec.params.safetyCost === true;
-    for (let i = 0; i < n; i++) {
-      const a = a0 + i;
-      if (collision) {
-        this.setCollisionReward(a, nTerms);
-        continue;
+    if (collision) {
+      this.collided[e] = 1;
+      for (let i = 0; i < n; i++) this.setCollisionReward(a0 + i);
+    } else {
+      const withSafety = this.training && this.spec.params.safetyCost === true;
+      for (let i = 0; i < n; i++) {
+        const k = vo + 1 + i;
+        const a = a0 + i;
+        const h = gap[k];
+        const headwayTerm = -((h - H_STAR) ** 2);
+        const speedTerm = -((speed[k] - V_STAR) ** 2);
+        const accelTerm = -ACCEL_WEIGHT * accel[k] ** 2;
+        const safetyTerm = -SAFETY_WEIGHT * Math.min(h - SAFETY_HEADWAY, 0) ** 2;
+        const terms = a * N_TERMS;
+        this.rewardTerms[terms] = headwayTerm;
+        this.rewardTerms[terms + 1] = speedTerm;
+        this.rewardTerms[terms + 2] = accelTerm;
+        this.rewardTerms[terms + TERM_COLLISION] = 0;
+        this.rewardTerms[terms + TERM_SAFETY] = safetyTerm;
+        const raw = headwayTerm + speedTerm + accelTerm;
+        this.rawReward[a] = raw;
+        this.reward[a] = withSafety ? raw + safetyTerm : raw;
       }
-      const hi = h[o + i];
-      const headwayTerm = -((hi - H_STAR) ** 2);
-      const speedTerm = -((v[o + i] - V_STAR) ** 2);
-      const accelTerm = -ACCEL_WEIGHT * this.u[o + i] ** 2;
-      const safetyTerm = -SAFETY_WEIGHT * Math.min(hi - SAFETY_HEADWAY, 0) ** 2;
-      const terms = a * nTerms;
-      this.rewardTerms[terms] = headwayTerm;
-      this.rewardTerms[terms + 1] = speedTerm;
-      this.rewardTerms[terms + 2] = accelTerm;
-      this.rewardTerms[terms + 3] = 0;
-      this.rewardTerms[terms + TERM_SAFETY] = safetyTerm;
-      const raw = headwayTerm + speedTerm + accelTerm;
-      this.rawReward[a] = raw;
-      this.reward[a] = withSafety ? raw + safetyTerm : raw;
     }
-    if (collision) this.collided[e] = 1;
-    this.writeVehicles(e, nextT);
-    this.writeObservations(e, nextT);
+    this.writeObservations(e);
     return collision && (nextT % COLLISION_END_PERIOD === 0 || nextT >= this.spec.horizon);
   }
 
-  private checkedAction(k: number, agent: number): number {
-    if (k !== 0 && k !== 1 && k !== 2 && k !== 3) {
-      throw new Error(`${this.spec.scenario}: action of agent ${agent} is ${k}; allowed: 0, 1, 2, 3`);
-    }
-    return k;
-  }
-
-  private setCollisionReward(a: number, nTerms: number): void {
-    this.rewardTerms.fill(0, a * nTerms, (a + 1) * nTerms);
-    this.rewardTerms[a * nTerms + 3] = COLLISION_REWARD;
+  private setCollisionReward(a: number): void {
+    this.rewardTerms.fill(0, a * N_TERMS, (a + 1) * N_TERMS);
+    this.rewardTerms[a * N_TERMS + TERM_COLLISION] = COLLISION_REWARD;
     this.rawReward[a] = COLLISION_REWARD;
     this.reward[a] = COLLISION_REWARD;
   }
 
-  /** Mirrors the platoon state at time t into the per-vehicle buffers (leader first). */
-  private writeVehicles(e: number, t: number): void {
+  /** Observations on the current state; v_lead of agent 0 is the leader's speed at the same time. */
+  private writeObservations(e: number): void {
     const n = PLATOON_SIZE;
-    const o = e * n;
     const vo = e * (n + 1);
-    const leadNow = this.leaderSpeed(e, t);
-    this.speed[vo] = leadNow;
-    this.accel[vo] = t === 0 ? 0 : (leadNow - this.leaderSpeed(e, t - 1)) / DT;
-    this.gap[vo] = NaN;
+    const { gap, speed, accel, optimal, obs } = this;
+    let w = e * n * OBS_DIM;
     for (let i = 0; i < n; i++) {
-      this.speed[vo + i + 1] = this.v[o + i];
-      this.accel[vo + i + 1] = this.u[o + i];
-      this.gap[vo + i + 1] = this.h[o + i];
+      const k = vo + 1 + i;
+      const v = speed[k];
+      const vLead = speed[k - 1];
+      obs[w++] = (v - V_STAR) / V_STAR;
+      obs[w++] = clip((vLead - v) / 5, -2, 2);
+      obs[w++] = clip((optimal[e * n + i] - v) / 5, -2, 2);
+      obs[w++] = (gap[k] + (vLead - v) * DT - H_STAR) / H_STAR;
+      obs[w++] = accel[k] / U_MAX;
     }
   }
+}
 
-  /** Observations on the state at time t (the leader speed is read at that t). */
-  private writeObservations(e: number, t: number): void {
-    const n = PLATOON_SIZE;
-    const o = e * n;
-    const lead = this.leaderSpeed(e, t);
-    let w = e * n * 5;
-    for (let i = 0; i < n; i++) {
-      const vi = this.v[o + i];
-      const hi = this.h[o + i];
-      const vLead = i === 0 ? lead : this.v[o + i - 1];
-      this.obs[w++] = (vi - V_STAR) / V_STAR;
-      this.obs[w++] = clip((vLead - vi) / 5, -2, 2);
-      this.obs[w++] = clip((optimalVelocity(hi) - vi) / 5, -2, 2);
-      this.obs[w++] = (hi + (vLead - vi) * DT - H_STAR) / H_STAR;
-      this.obs[w++] = this.u[o + i] / U_MAX;
-    }
-  }
+function checkedAction(k: number, agent: number, scenario: ScenarioId): number {
+  if (k !== 0 && k !== 1 && k !== 2 && k !== 3) throw new Error(`${scenario}: action of agent ${agent} is ${k}; allowed: 0, 1, 2, 3`);
+  return k;
 }

@@ -1,7 +1,7 @@
 /**
  * Seeded random streams, one per environment copy, over one typed array: no allocation per
  * draw, bit-identical on every machine (32-bit integer arithmetic only; doubles built from
- * 53 random bits; Gaussians by Box-Muller with its second value cached).
+ * 53 random bits; Gaussians by the polar method with its second value cached).
  *
  * Generator: xoshiro128** (Blackman & Vigna), seeded through splitmix32 so that nearby
  * seeds give unrelated streams.
@@ -61,22 +61,31 @@ export class RngStreams {
     return lo + Math.floor(this.uniform(stream) * (hi - lo + 1));
   }
 
-  /** Standard normal draw. */
+  /**
+   * Standard normal draw: Marsaglia's polar method (no trigonometry; two normals per accepted
+   * pair, the second cached), with 32-bit uniforms, which is plenty for a Gaussian's shape.
+   */
   normal(stream: number): number {
     if (this.hasSpare[stream] === 1) {
       this.hasSpare[stream] = 0;
       return this.spare[stream];
     }
-    let u = 0;
-    while (u === 0) u = this.uniform(stream);
-    const v = this.uniform(stream);
-    const radius = Math.sqrt(-2 * Math.log(u));
-    const angle = 2 * Math.PI * v;
-    this.spare[stream] = radius * Math.sin(angle);
+    let x: number;
+    let y: number;
+    let radiusSq: number;
+    do {
+      x = this.nextUint32(stream) * TWO_TO_MINUS_31 - 1;
+      y = this.nextUint32(stream) * TWO_TO_MINUS_31 - 1;
+      radiusSq = x * x + y * y;
+    } while (radiusSq >= 1 || radiusSq === 0);
+    const scale = Math.sqrt((-2 * Math.log(radiusSq)) / radiusSq);
+    this.spare[stream] = y * scale;
     this.hasSpare[stream] = 1;
-    return radius * Math.cos(angle);
+    return x * scale;
   }
 }
+
+const TWO_TO_MINUS_31 = 1 / 2147483648;
 
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
