@@ -231,13 +231,13 @@ function describeAllowed(spec: ParamSpec): string {
   }
 }
 
-/** Parses one value given as text (CLI, URL) or as JSON (app forms) against its spec. */
-export function coerceParam(scenario: ScenarioId, spec: ParamSpec, raw: unknown): ParamValue {
+/**
+ * Parses one value given as text (CLI, URL) or as JSON (app forms) against its spec.
+ * `context` starts the error message, e.g. "scenario ring: parameter".
+ */
+export function coerceParam(context: string, spec: ParamSpec, raw: unknown): ParamValue {
   const fail = (): never => {
-    throw new ParamError(
-      spec.name,
-      `scenario ${scenario}: parameter ${spec.name}=${JSON.stringify(raw)} is not allowed; expected ${describeAllowed(spec)}`,
-    );
+    throw new ParamError(spec.name, `${context} ${spec.name}=${JSON.stringify(raw)} is not allowed; expected ${describeAllowed(spec)}`);
   };
   switch (spec.kind) {
     case 'boolean':
@@ -277,10 +277,10 @@ export function resolveParams(scenario: ScenarioId, given: Readonly<Record<strin
   const resolved: Record<string, ParamValue> = {};
   for (const spec of info.params) resolved[spec.name] = spec.default;
   const presetSpec = byName.get('preset');
-  if (presetSpec && given.preset !== undefined) resolved.preset = coerceParam(scenario, presetSpec, given.preset);
+  if (presetSpec && given.preset !== undefined) resolved.preset = coerceParam(`scenario ${scenario}: parameter`, presetSpec, given.preset);
   Object.assign(resolved, info.presets[String(resolved.preset ?? 'dmpo')] ?? {});
   for (const [name, raw] of Object.entries(given)) {
-    resolved[name] = coerceParam(scenario, byName.get(name)!, raw);
+    resolved[name] = coerceParam(`scenario ${scenario}: parameter`, byName.get(name)!, raw);
   }
   return resolved;
 }
