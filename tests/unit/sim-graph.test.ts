@@ -59,3 +59,19 @@ describe('neighbourhood gather', () => {
     expect(() => gather.gather(new Float64Array(3), 1, 1, new Float32Array(5))).toThrow(/needs 9/);
   });
 });
+
+describe('agent-major gather', () => {
+  it('writes agent i of copy e to row i * rowsPerAgent + firstRow + e', () => {
+    const gather = new NeighbourhoodGather(AgentGraph.chain(3), 1);
+    const obs = Float64Array.from({ length: 2 * 3 }, (_, k) => 10 * Math.floor(k / 3) + (k % 3)); // [2 envs, 3 agents, 1]
+    const rowsPerAgent = 5;
+    const out = new Float32Array(3 * rowsPerAgent * gather.width).fill(-1);
+    gather.gatherAgentMajor(obs, 1, 2, out, rowsPerAgent, 2);
+    const row = (r: number) => Array.from(out.subarray(r * 3, r * 3 + 3));
+    expect(row(0 * 5 + 2)).toEqual([0, 1, 0]);
+    expect(row(0 * 5 + 3)).toEqual([10, 11, 0]);
+    expect(row(1 * 5 + 3)).toEqual([11, 10, 12]);
+    expect(row(2 * 5 + 2)).toEqual([2, 1, 0]);
+    expect(row(0)).toEqual([-1, -1, -1]);
+  });
+});

@@ -15,6 +15,12 @@ import type { AgentGraph } from './graph.ts';
 import { envSeed, RngStreams } from './rng.ts';
 
 export const DT = 0.1;
+
+export type TypedArray = Float64Array | Float32Array | Int32Array | Uint32Array | Uint8Array;
+
+function isTypedArray(value: unknown): value is TypedArray {
+  return ArrayBuffer.isView(value) && !(value instanceof DataView);
+}
 /** Vehicle length in m (every scenario). */
 export const VEHICLE_LENGTH = 5;
 
@@ -146,6 +152,33 @@ export abstract class BatchedEnv {
       for (let i = 0; i < nAgents; i++) this.dones[a0 + i] = done;
     }
     return this;
+  }
+
+  /**
+   * The complete dynamic state: every typed-array field (scenario state lives only in typed
+   * arrays) and the random streams, copied. Restoring it into an environment built from the
+   * same spec continues bit-identically, so checkpoints resume mid-episode exactly.
+   */
+  snapshot(): Record<string, TypedArray> {
+    const state: Record<string, TypedArray> = {};
+    for (const [key, value] of Object.entries(this)) if (isTypedArray(value)) state[key] = value.slice();
+    for (const [key, value] of Object.entries(this.rng.snapshot())) state[`rng.${key}`] = value;
+    return state;
+  }
+
+  restore(state: Readonly<Record<string, TypedArray>>): void {
+    const rngState: Record<string, TypedArray> = {};
+    const targets = new Map(Object.entries(this).filter((entry): entry is [string, TypedArray] => isTypedArray(entry[1])));
+    for (const [key, value] of Object.entries(state)) {
+      if (key.startsWith('rng.')) {
+        rngState[key.slice(4)] = value;
+        continue;
+      }
+      const target = targets.get(key);
+      if (!target || target.length !== value.length) throw new Error(`environment state '${key}' does not fit this ${this.spec.scenario} environment`);
+      target.set(value);
+    }
+    this.rng.restore(rngState);
   }
 
   /** True when every copy has ended. */

@@ -100,23 +100,35 @@ export class NeighbourhoodGather {
    * [envs, n, width, obsDim] (any float array, written in full).
    */
   gather(obs: ArrayLike<number>, obsDim: number, envs: number, out: Float32Array | Float64Array): void {
-    const n = this.graph.n;
-    const width = this.width;
-    const expected = envs * n * width * obsDim;
+    const rowSize = this.width * obsDim;
+    const expected = envs * this.graph.n * rowSize;
     if (out.length < expected) throw new Error(`gather output holds ${out.length} values, needs ${expected}`);
-    let w = 0;
     for (let e = 0; e < envs; e++) {
-      const base = e * n * obsDim;
-      for (let i = 0; i < n; i++) {
-        for (let slot = 0; slot < width; slot++) {
-          const j = this.index[i * width + slot];
-          if (j < 0) {
-            for (let d = 0; d < obsDim; d++) out[w++] = 0;
-          } else {
-            const src = base + j * obsDim;
-            for (let d = 0; d < obsDim; d++) out[w++] = obs[src + d];
-          }
-        }
+      for (let i = 0; i < this.graph.n; i++) this.gatherRow(obs, obsDim, e, i, out, (e * this.graph.n + i) * rowSize);
+    }
+  }
+
+  /**
+   * Agent-major gather, as learners store data: writes agent i of copy e to row
+   * i * rowsPerAgent + firstRow + e of out, each row width * obsDim values.
+   */
+  gatherAgentMajor(obs: ArrayLike<number>, obsDim: number, envs: number, out: Float32Array, rowsPerAgent: number, firstRow: number): void {
+    const rowSize = this.width * obsDim;
+    for (let i = 0; i < this.graph.n; i++) {
+      for (let e = 0; e < envs; e++) this.gatherRow(obs, obsDim, e, i, out, (i * rowsPerAgent + firstRow + e) * rowSize);
+    }
+  }
+
+  private gatherRow(obs: ArrayLike<number>, obsDim: number, e: number, i: number, out: Float32Array | Float64Array, at: number): void {
+    const base = e * this.graph.n * obsDim;
+    let w = at;
+    for (let slot = 0; slot < this.width; slot++) {
+      const j = this.index[i * this.width + slot];
+      if (j < 0) {
+        for (let d = 0; d < obsDim; d++) out[w++] = 0;
+      } else {
+        const src = base + j * obsDim;
+        for (let d = 0; d < obsDim; d++) out[w++] = obs[src + d];
       }
     }
   }

@@ -17,6 +17,19 @@ export class RngStreams {
     this.hasSpare = new Uint8Array(count);
   }
 
+  /** Copies of the generator state, for checkpoints. */
+  snapshot(): { state: Uint32Array; spare: Float64Array; hasSpare: Uint8Array } {
+    return { state: this.state.slice(), spare: this.spare.slice(), hasSpare: this.hasSpare.slice() };
+  }
+
+  restore(snapshot: Readonly<Record<string, ArrayLike<number>>>): void {
+    for (const [name, target] of [['state', this.state], ['spare', this.spare], ['hasSpare', this.hasSpare]] as const) {
+      const source = snapshot[name];
+      if (!source || source.length !== target.length) throw new Error(`random stream state '${name}' does not fit ${this.count} streams`);
+      target.set(source);
+    }
+  }
+
   /** Seeds stream `stream` from a non-negative integer seed (up to 2^53). */
   seed(stream: number, seed: number): void {
     let x = (seed >>> 0) ^ Math.imul(Math.floor(seed / 4294967296) >>> 0, 0x9e3779b9);
