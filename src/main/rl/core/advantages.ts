@@ -1,69 +1,98 @@
 /**
- * Generalised advantage estimation over a rollout laid out [T, S] (S = series: environment
- * copies x agents), truncation-aware: a true end (terminated) bootstraps from 0, a time limit
- * (truncated) bootstraps from V(s_T) of the final state, and neither lets the estimate leak
- * into the next episode that follows in the same series after a reset.
- * (The DMPO reference code treated the horizon as terminal; the paper's estimator does not.)
+ * Advantages over a rollout stored agent-major, [n, T, E] (agent, step, environment copy):
+ * the layout the per-agent updates consume.
+ *
+ * GAE is truncation-aware: a true end (terminated) bootstraps from 0, a time limit
+ * (truncated) from V(s_T) of the final state, and neither lets the estimate leak into the
+ * next episode that follows in the same copy after a reset. (The DMPO reference code treated
+ * the horizon as terminal; the paper's estimator does not.)
  */
-export interface GaeInput {
+export interface RolloutShape {
+  agents: number;
   steps: number;
-  series: number;
-  /** [T, S] rewards r_t. */
-  rewards: Float32Array | Float64Array;
-  /** [T, S] V(s_t). */
-  values: Float32Array | Float64Array;
-  /** [S] V(s_T) of the state after the last step, for series still running. */
-  lastValues: Float32Array | Float64Array;
-  /** [T, S] 1 where step t ended the episode for real. */
+  envs: number;
+}
+
+export interface GaeInput extends RolloutShape {
+  /** [n, T, E] learning rewards r_t. */
+  rewards: Float32Array;
+  /** [n, T, E] V(s_t). */
+  values: Float32Array;
+  /** [n, E] V(s_T) of the state after the last step (used where the copy is still running). */
+  lastValues: Float32Array;
+  /** [T, E] 1 where step t ended the copy's episode for real. */
   terminated: Uint8Array;
-  /** [T, S] 1 where step t hit the time limit. */
+  /** [T, E] 1 where step t hit the time limit. */
   truncated: Uint8Array;
-  /** [T, S] V(s_{t+1}) of the final state where truncated (ignored elsewhere). */
-  truncationValues: Float32Array | Float64Array;
+  /** [n, T, E] V of the final state where truncated (ignored elsewhere). */
+  truncationValues: Float32Array;
   gamma: number;
   lambda: number;
 }
 
-/** Writes advantages and returns (advantage + value, the critic's target), both [T, S]. */
+/** Writes GAE advantages and the critic's targets (advantage + value), both [n, T, E]. */
 export function computeGae(input: GaeInput, advantages: Float32Array, returns: Float32Array): void {
-  const { steps, series, rewards, values, lastValues, terminated, truncated, truncationValues, gamma, lambda } = input;
-  for (let s = 0; s < series; s++) {
-    let running = 0;
-    for (let t = steps - 1; t >= 0; t--) {
-      const k = t * series + s;
-      let nextValue: number;
-      let carry: number;
-      if (terminated[k] === 1) {
-        nextValue = 0;
-        carry = 0;
-      } else if (truncated[k] === 1) {
-        nextValue = truncationValues[k];
-        carry = 0;
-      } else {
-        nextValue = t === steps - 1 ? lastValues[s] : values[k + series];
-        carry = running;
+  const { agents, steps, envs, rewards, values, lastValues, terminated, truncated, truncationValues, gamma, lambda } = input;
+  for (let i = 0; i < agents; i++) {
+    for (let e = 0; e < envs; e++) {
+      let running = 0;
+      for (let t = steps - 1; t >= 0; t--) {
+        const flag = t * envs + e;
+        const k = i * steps * envs + flag;
+        let nextValue: number;
+        let carry = 0;
+        if (terminated[flag] === 1) {
+          nextValue = 0;
+        } else if (truncated[flag] === 1) {
+          nextValue = truncationValues[k];
+        } else {
+          nextValue = t === steps - 1 ? lastValues[i * envs + e] : values[k + envs];
+          carry = running;
+        }
+        running = rewards[k] + gamma * nextValue - values[k] + gamma * lambda * carry;
+        advantages[k] = running;
+        returns[k] = running + values[k];
       }
-      const delta = rewards[k] + gamma * nextValue - values[k];
-      running = delta + gamma * lambda * carry;
-      advantages[k] = running;
-      returns[k] = running + values[k];
     }
   }
 }
 
 /**
- * Normalises each agent's advantages to zero mean and unit variance over the batch
- * (all steps and environment copies of that agent). Layout [T, E, n].
+ * Extended-value advantages (DMPO paper eq. 6): agent i's advantage from
+ * V~_i = (1/n) sum_{j in N_i^kappa} V_j. GAE is linear in rewards and values, so this equals
+ * (1/n) sum_{j in N_i^kappa} A_j ('mean-value'); the reference code summed the neighbours'
+ * advantages instead ('sum-advantage').
  */
-export function normalisePerAgent(advantages: Float32Array, nAgents: number): void {
-  const count = advantages.length / nAgents;
-  for (let i = 0; i < nAgents; i++) {
+export function aggregateNeighbourAdvantages(
+  own: Float32Array,
+  neighbourhoods: readonly (readonly number[])[],
+  samplesPerAgent: number,
+  mode: 'mean-value' | 'sum-advantage',
+  out: Float32Array,
+): void {
+  const n = neighbourhoods.length;
+  const scale = mode === 'mean-value' ? 1 / n : 1;
+  out.fill(0);
+  for (let i = 0; i < n; i++) {
+    const target = i * samplesPerAgent;
+    for (const j of neighbourhoods[i]) {
+      const source = j * samplesPerAgent;
+      for (let s = 0; s < samplesPerAgent; s++) out[target + s] += scale * own[source + s];
+    }
+  }
+}
+
+/** Normalises each agent's advantages to zero mean and unit variance over its samples. */
+export function normalisePerAgent(advantages: Float32Array, agents: number): void {
+  const samples = advantages.length / agents;
+  for (let i = 0; i < agents; i++) {
+    const row = advantages.subarray(i * samples, (i + 1) * samples);
     let sum = 0;
-    for (let k = i; k < advantages.length; k += nAgents) sum += advantages[k];
-    const mean = sum / count;
-    let sq = 0;
-    for (let k = i; k < advantages.length; k += nAgents) sq += (advantages[k] - mean) ** 2;
-    const std = Math.sqrt(sq / count) + 1e-8;
-    for (let k = i; k < advantages.length; k += nAgents) advantages[k] = (advantages[k] - mean) / std;
+    for (const a of row) sum += a;
+    const mean = sum / samples;
+    let squares = 0;
+    for (const a of row) squares += (a - mean) ** 2;
+    const scale = 1 / (Math.sqrt(squares / samples) + 1e-8);
+    for (let s = 0; s < samples; s++) row[s] = (row[s] - mean) * scale;
   }
 }

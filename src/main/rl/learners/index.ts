@@ -1,0 +1,24 @@
+/**
+ * The learners by id. IPPO, MAPPO and CPPO are the shared PPO core as it stands (they differ
+ * in what policy and critic see, from the learner catalogue); DPPO adds the extended value
+ * function, DPO its penalised surrogate.
+ */
+import type { LearnerId } from '../../../shared/learners.ts';
+import { PpoLearner, type LearnerSetup } from '../core/ppo.ts';
+import type { NetworkTrainer } from '../trainer.ts';
+import { DpoLearner } from './dpo.ts';
+import { DppoLearner } from './dppo.ts';
+
+const LEARNER_CLASSES: Record<Exclude<LearnerId, 'dmpo'>, typeof PpoLearner> = {
+  ippo: PpoLearner,
+  mappo: PpoLearner,
+  cppo: PpoLearner,
+  dppo: DppoLearner,
+  dpo: DpoLearner,
+};
+
+export function createLearner(setup: LearnerSetup, trainer: NetworkTrainer): PpoLearner {
+  if (setup.learner === 'dmpo') throw new Error('learner dmpo is not available yet');
+  if (setup.config.ratio === 'joint') throw new Error("ratio=joint (JR-PPO) is not available yet; use ratio=independent");
+  return new LEARNER_CLASSES[setup.learner](setup, trainer);
+}

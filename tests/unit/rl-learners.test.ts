@@ -1,0 +1,127 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeGae, normalisePerAgent, aggregateNeighbourAdvantages } from '../../src/main/rl/core/advantages.ts';
+import { decodeState, encodeState } from '../../src/main/rl/core/stateCodec.ts';
+import { selectBackend } from '../../src/main/rl/backend.ts';
+import { createLearner } from '../../src/main/rl/learners/index.ts';
+import { createTrainer } from '../../src/main/rl/trainer.ts';
+import type { NetworkTrainer } from '../../src/main/rl/trainer.ts';
+import { LEARNER_IDS, resolveLearnerConfig, type LearnerId } from '../../src/shared/learners.ts';
+import { SCENARIO_IDS } from '../../src/shared/scenarios.ts';
+
+let trainer: NetworkTrainer;
+beforeAll(async () => {
+  await selectBackend('auto');
+  trainer = await createTrainer({ threads: 1 });
+});
+afterAll(async () => trainer.close());
+
+const runnable = LEARNER_IDS.filter((id): id is Exclude<LearnerId, 'dmpo'> => id !== 'dmpo');
+
+describe('GAE', () => {
+  it('bootstraps truncation from V(s_T), terminations from 0, and never across episodes', () => {
+    // One agent, one copy, 4 steps: episode ends by truncation after step 1, by termination after step 3.
+    const input = {
+      agents: 1,
+      steps: 4,
+      envs: 1,
+      rewards: Float32Array.from([1, 1, 1, 1]),
+      values: Float32Array.from([0.5, 0.5, 0.5, 0.5]),
+      lastValues: Float32Array.from([9]),
+      terminated: Uint8Array.from([0, 0, 0, 1]),
+      truncated: Uint8Array.from([0, 1, 0, 0]),
+      truncationValues: Float32Array.from([0, 2, 0, 0]),
+      gamma: 0.9,
+      lambda: 0.5,
+    };
+    const advantages = new Float32Array(4);
+    const returns = new Float32Array(4);
+    computeGae(input, advantages, returns);
+    const d1 = 1 + 0.9 * 2 - 0.5; // truncated: bootstrap from V(s_T) = 2, no carry
+    const d0 = 1 + 0.9 * 0.5 - 0.5;
+    const d3 = 1 - 0.5; // terminated
+    const d2 = 1 + 0.9 * 0.5 - 0.5;
+    expect(advantages[1]).toBeCloseTo(d1, 6);
+    expect(advantages[0]).toBeCloseTo(d0 + 0.45 * d1, 6);
+    expect(advantages[3]).toBeCloseTo(d3, 6);
+    expect(advantages[2]).toBeCloseTo(d2 + 0.45 * d3, 6);
+    expect(returns[0]).toBeCloseTo(advantages[0] + 0.5, 6);
+  });
+
+  it('aggregates neighbour advantages as the mean value or the sum', () => {
+    const own = Float32Array.from([1, 2, 10, 20, 100, 200]); // 3 agents x 2 samples
+    const hoods = [[0, 1], [1, 0, 2], [2, 1]];
+    const mean = new Float32Array(6);
+    aggregateNeighbourAdvantages(own, hoods, 2, 'mean-value', mean);
+    [11 / 3, 22 / 3, 111 / 3, 222 / 3, 110 / 3, 220 / 3].forEach((x, k) => expect(mean[k]).toBeCloseTo(x, 4));
+    const sum = new Float32Array(6);
+    aggregateNeighbourAdvantages(own, hoods, 2, 'sum-advantage', sum);
+    expect(Array.from(sum)).toEqual([11, 22, 111, 222, 110, 220]);
+    normalisePerAgent(sum, 3);
+    expect(Array.from(sum.subarray(0, 2)).map((x) => Math.round(x * 1e4) / 1e4)).toEqual([-1, 1]);
+  });
+});
+
+describe('checkpoint state codec', () => {
+  it('round-trips meta and typed arrays of every kind', () => {
+    const state = { meta: { a: 1, b: [1, 2] }, arrays: { f: Float32Array.from([1.5, -2]), d: Float64Array.from([Math.PI]), u: Uint8Array.from([7, 8, 9]), i: Int32Array.from([-3]) } };
+    const decoded = decodeState(encodeState(state));
+    expect(decoded.meta).toEqual(state.meta);
+    for (const [name, array] of Object.entries(state.arrays)) expect(Array.from(decoded.arrays[name])).toEqual(Array.from(array));
+    expect(() => decodeState(new Uint8Array(16))).toThrow(/not a Headway learner checkpoint/);
+  });
+});
+
+describe('every learner on every scenario', () => {
+  for (const learner of runnable) {
+    for (const scenario of SCENARIO_IDS) {
+      it(`${learner} x ${scenario}: two iterations end to end, finite metrics, no tensor leak`, async () => {
+        const config = resolveLearnerConfig(learner, scenario, 'default', { numEnvs: 2, rolloutSteps: 64, epochs: 2, criticEpochs: 2 });
+        const agent = createLearner({ learner, scenario, scenarioParams: { horizon: 50 }, config, seed: 3 }, trainer);
+        await agent.iterate();
+        const tensors = tf.memory().numTensors;
+        const result = await agent.iterate();
+        expect(tf.memory().numTensors).toBe(tensors);
+        expect(result.iteration).toBe(2);
+        expect(result.envSteps).toBe(2 * 2 * 64);
+        for (const key of ['loss/actor', 'loss/critic', 'kl', 'entropy', 'tv/central']) expect(Number.isFinite(result.metrics[key]), key).toBe(true);
+        expect(result.metrics['train/episodes']).toBeGreaterThan(0);
+        const evaluation = agent.evaluate(2);
+        expect(evaluation.episodes).toHaveLength(2);
+        expect(Number.isFinite(evaluation.meanReturn)).toBe(true);
+        expect(tf.memory().numTensors).toBe(tensors);
+        agent.dispose();
+      });
+    }
+  }
+});
+
+describe('checkpoint and resume', () => {
+  it('a restored learner continues exactly as the uninterrupted one', async () => {
+    const make = () =>
+      createLearner(
+        { learner: 'dpo', scenario: 'ring', scenarioParams: { horizon: 100 }, config: resolveLearnerConfig('dpo', 'ring', 'default', { numEnvs: 2, rolloutSteps: 60, epochs: 2, criticEpochs: 2 }), seed: 5 },
+        trainer,
+      );
+    const straight = make();
+    const interrupted = make();
+    for (let k = 0; k < 2; k++) {
+      await straight.iterate();
+      await interrupted.iterate();
+    }
+    const blob = encodeState(interrupted.state());
+    interrupted.dispose();
+    const resumed = make();
+    resumed.restore(decodeState(blob));
+    for (let k = 0; k < 2; k++) {
+      const a = await straight.iterate();
+      const b = await resumed.iterate();
+      expect(b.iteration).toBe(a.iteration);
+      for (const key of ['loss/actor', 'loss/critic', 'kl', 'dpo/beta1', 'train/episodeReturn']) {
+        if (Number.isNaN(a.metrics[key])) expect(b.metrics[key]).toBeNaN();
+        else expect(Math.abs(b.metrics[key] - a.metrics[key])).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(a.metrics[key])));
+      }
+    }
+    expect(resumed.evaluate(1).meanReturn).toBeCloseTo(straight.evaluate(1).meanReturn, 6);
+  });
+});
