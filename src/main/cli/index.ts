@@ -6,6 +6,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { SCENARIO_IDS } from '../../shared/scenarios.ts';
 import { BENCH_PARTS, formatBenchReport, runBench, type BenchPart } from '../../../bench/index.ts';
 import { UsageError } from './errors.ts';
+import { registerRunCommands } from './runs.ts';
+import { registerServeCommand } from './serve.ts';
 import { runSimulate } from './simulate.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -66,6 +68,8 @@ function buildProgram(): Command {
       process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatBenchReport(report));
     });
 
+  registerRunCommands(program);
+  registerServeCommand(program);
   return program;
 }
 

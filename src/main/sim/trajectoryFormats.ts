@@ -11,7 +11,12 @@
  * Numbers are written in JavaScript's shortest round-trip form: nothing is lost.
  */
 import { placeOnRoad } from '../../shared/geometry.ts';
-import { DT, VehicleKind, type BatchedEnv } from './env.ts';
+import { DT, VehicleKind, type BatchedEnv, type EnvSpec } from './env.ts';
+
+/** What the writers read: a live environment, or a stored episode's frame presented the same way. */
+export interface TrajectorySource extends Pick<BatchedEnv, 'position' | 'speed' | 'accel' | 'gap' | 'action' | 'rawReward' | 'obs' | 'collided' | 'roadLength'> {
+  readonly spec: Pick<EnvSpec, 'scenario' | 'nVehicles' | 'nAgents' | 'obsDim' | 'vehicleKind' | 'agentVehicle'>;
+}
 
 export type TrajectoryFormat = 'csv' | 'jsonl' | 'xml';
 
@@ -27,13 +32,13 @@ export interface TrajectoryWriter {
 const blankIfNaN = (x: number): string => (Number.isNaN(x) ? '' : String(x));
 
 /** agentOfVehicle[v]: the agent driving vehicle v, or -1. */
-function agentOfVehicle(env: BatchedEnv): Int32Array {
+function agentOfVehicle(env: TrajectorySource): Int32Array {
   const map = new Int32Array(env.spec.nVehicles).fill(-1);
   env.spec.agentVehicle.forEach((vehicle, agent) => (map[vehicle] = agent));
   return map;
 }
 
-export function createTrajectoryWriter(format: TrajectoryFormat, env: BatchedEnv, copy = 0): TrajectoryWriter {
+export function createTrajectoryWriter(format: TrajectoryFormat, env: TrajectorySource, copy = 0): TrajectoryWriter {
   switch (format) {
     case 'csv':
       return csvWriter(env, copy);
@@ -44,7 +49,7 @@ export function createTrajectoryWriter(format: TrajectoryFormat, env: BatchedEnv
   }
 }
 
-function csvWriter(env: BatchedEnv, copy: number): TrajectoryWriter {
+function csvWriter(env: TrajectorySource, copy: number): TrajectoryWriter {
   const { nVehicles, nAgents } = env.spec;
   const agentOf = agentOfVehicle(env);
   return {
@@ -64,7 +69,7 @@ function csvWriter(env: BatchedEnv, copy: number): TrajectoryWriter {
   };
 }
 
-function jsonlWriter(env: BatchedEnv, copy: number): TrajectoryWriter {
+function jsonlWriter(env: TrajectorySource, copy: number): TrajectoryWriter {
   const { nVehicles, nAgents, obsDim } = env.spec;
   const slice = (array: Float64Array, start: number, length: number) => Array.from(array.subarray(start, start + length), (x) => (Number.isNaN(x) ? null : x));
   return {
@@ -90,7 +95,7 @@ function jsonlWriter(env: BatchedEnv, copy: number): TrajectoryWriter {
   };
 }
 
-function fcdWriter(env: BatchedEnv, copy: number): TrajectoryWriter {
+function fcdWriter(env: TrajectorySource, copy: number): TrajectoryWriter {
   const { nVehicles, vehicleKind, scenario } = env.spec;
   const ids = Array.from(vehicleKind, (kind, v) =>
     kind === VehicleKind.leader ? 'leader' : kind === VehicleKind.agent ? `agent_${v}` : `human_${v}`,

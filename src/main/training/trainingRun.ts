@@ -1,0 +1,290 @@
+/**
+ * A training run against the run store: creates (or resumes) the run record, trains the
+ * learner iteration by iteration, and writes each iteration's metrics and checkpoints in one
+ * transaction (a kill loses at most the iteration in flight), then its evaluation episodes.
+ *
+ * - Stop (Ctrl-C, the app's Stop): the iteration in flight finishes, the run is marked
+ *   stopped and can be resumed.
+ * - Divergence guard: a NaN/Inf in the losses or the weights stops the run as failed with a
+ *   clear message; the last good checkpoint stays the latest.
+ * - Checkpoints: periodic every `checkpointEvery` iterations (the newest few kept), and
+ *   'best' whenever an evaluation beats every earlier one.
+ */
+import { resolveLearnerConfig, type LearnerConfig, type LearnerId, type LearnerPresetId } from '../../shared/learners.ts';
+import type { JsonObject, RunDetail, StoredEpisodeSpec } from '../../shared/runs.ts';
+import { resolveParams, type ScenarioId } from '../../shared/scenarios.ts';
+import { createTrainer, type NetworkTrainer } from '../rl/trainer.ts';
+import { selectBackend, type BackendChoice } from '../rl/backend.ts';
+import { actionParamWidth, type EvaluationRecorder, type EvaluationResult, type IterationMetrics, type PpoLearner } from '../rl/core/ppo.ts';
+import { decodeState, encodeState } from '../rl/core/stateCodec.ts';
+import { createLearner } from '../rl/learners/index.ts';
+import { VEHICLE_LENGTH, type BatchedEnv } from '../sim/env.ts';
+import type { EpisodeWriter, RunStore } from '../store/index.ts';
+import { APP_VERSION } from './version.ts';
+
+export interface TrainingBudget {
+  /** Stop after this many iterations in total, or after this many environment steps. */
+  iterations?: number;
+  envSteps?: number;
+}
+
+export interface NewTrainingRun {
+  scenario: ScenarioId;
+  scenarioParams: Readonly<Record<string, unknown>>;
+  learner: LearnerId;
+  preset: LearnerPresetId;
+  settings: Readonly<Record<string, unknown>>;
+  seed: number;
+  budget: TrainingBudget;
+  name?: string;
+  backend?: BackendChoice;
+  threads?: number;
+}
+
+export interface TrainingProgress {
+  run: RunDetail;
+  iteration: number;
+  envSteps: number;
+  /** Fraction of the budget done, 0..1. */
+  fraction: number;
+  metrics: IterationMetrics;
+  lastEvalReturn: number | null;
+}
+
+export interface TrainingOutcome {
+  runId: number;
+  status: 'finished' | 'stopped' | 'failed';
+  envSteps: number;
+  iterations: number;
+  lastEvalReturn: number | null;
+  message?: string;
+}
+
+export interface TrainingHooks {
+  onStart?: (run: RunDetail, backend: string) => void;
+  onProgress?: (progress: TrainingProgress) => void;
+  /** Checked between iterations: when it returns true the run stops cleanly. */
+  shouldStop?: () => boolean;
+}
+
+/** Periodic checkpoints kept per run (the best one is kept besides). */
+const KEEP_PERIODIC = 3;
+
+/** What the run record stores besides the learner's hyperparameters, to resume it exactly. */
+interface StoredRunConfig {
+  learner: LearnerConfig;
+  budget: TrainingBudget;
+  threads: number;
+}
+
+export async function startTraining(store: RunStore, request: NewTrainingRun, hooks: TrainingHooks = {}): Promise<TrainingOutcome> {
+  const params = resolveParams(request.scenario, request.scenarioParams);
+  const config = resolveLearnerConfig(request.learner, request.scenario, request.preset, request.settings);
+  checkBudget(request.budget);
+  const backend = await selectBackend(request.backend ?? 'auto');
+  const threads = request.threads ?? 2;
+  const trainer = await createTrainer({ threads, backend: backend.backend });
+  try {
+    const learner = createLearner({ learner: request.learner, scenario: request.scenario, scenarioParams: params, config, seed: request.seed }, trainer);
+    const stored: StoredRunConfig = { learner: config, budget: request.budget, threads };
+    const run = store.createRun({
+      name: request.name,
+      scenario: request.scenario,
+      params,
+      algo: request.learner,
+      config: stored as unknown as JsonObject,
+      seed: request.seed,
+      preset: request.preset,
+      backend: backend.backend,
+      appVersion: APP_VERSION,
+    });
+    hooks.onStart?.(run, backend.description);
+    return await trainLoop(store, run, learner, request.budget, hooks);
+  } finally {
+    await trainer.close();
+  }
+}
+
+/** Continues a stopped or interrupted run from its latest checkpoint, to its budget. */
+export async function resumeTraining(store: RunStore, runId: number, hooks: TrainingHooks = {}, backendChoice: BackendChoice = 'auto'): Promise<TrainingOutcome> {
+  const { run, checkpoint } = store.resumeRun(runId);
+  const stored = run.config as unknown as StoredRunConfig;
+  const backend = await selectBackend(backendChoice);
+  const trainer = await createTrainer({ threads: stored.threads, backend: backend.backend });
+  try {
+    const learner = learnerOf(run, trainer);
+    if (checkpoint) learner.restore(decodeState(checkpoint.data));
+    hooks.onStart?.(run, backend.description);
+    return await trainLoop(store, run, learner, stored.budget, hooks);
+  } finally {
+    await trainer.close();
+  }
+}
+
+/** Evaluates a run's best (else latest) checkpoint and stores the episodes. */
+export async function evaluateRun(store: RunStore, runId: number, episodes: number, seed: number | undefined): Promise<EvaluationResult & { iteration: number }> {
+  const run = store.getRun(runId);
+  if (!run) throw new Error(`run ${runId} does not exist`);
+  const checkpoint = store.loadRunCheckpoint(runId, 'best') ?? store.loadRunCheckpoint(runId, 'latest');
+  if (!checkpoint) throw new Error(`run ${runId} has no checkpoint to evaluate yet`);
+  await selectBackend('auto');
+  const trainer = await createTrainer({ threads: 1 });
+  try {
+    const learner = learnerOf(run, trainer);
+    learner.restore(decodeState(checkpoint.data));
+    const recorder = new StoreRecorder(store, runId, learner, checkpoint.iteration, episodes);
+    const result = learner.evaluate(episodes, seed ?? undefined, recorder);
+    learner.dispose();
+    return { ...result, iteration: checkpoint.iteration };
+  } finally {
+    await trainer.close();
+  }
+}
+
+function learnerOf(run: RunDetail, trainer: NetworkTrainer): PpoLearner {
+  const stored = run.config as unknown as StoredRunConfig;
+  return createLearner(
+    { learner: run.algo as LearnerId, scenario: run.scenario as ScenarioId, scenarioParams: run.params, config: stored.learner, seed: run.seed },
+    trainer,
+  );
+}
+
+function checkBudget(budget: TrainingBudget): void {
+  if ((budget.iterations === undefined) === (budget.envSteps === undefined)) throw new Error('a training budget needs exactly one of iterations or envSteps');
+}
+
+function budgetFraction(budget: TrainingBudget, iteration: number, envSteps: number): number {
+  return budget.iterations !== undefined ? iteration / budget.iterations : envSteps / budget.envSteps!;
+}
+
+async function trainLoop(store: RunStore, run: RunDetail, learner: PpoLearner, budget: TrainingBudget, hooks: TrainingHooks): Promise<TrainingOutcome> {
+  const config = learner.setup.config;
+  const evalEvery = Number(config.evalEvery);
+  const checkpointEvery = Number(config.checkpointEvery);
+  let bestReturn = store.bestCheckpoint(run.id)?.evalReturn ?? -Infinity;
+  let lastEvalReturn: number | null = run.lastEvalReturn;
+  const started = performance.now() - run.wallTimeS * 1000;
+  const outcome = (status: TrainingOutcome['status'], message?: string): TrainingOutcome => {
+    store.updateStatus(run.id, status, message ?? null);
+    learner.dispose();
+    return { runId: run.id, status, envSteps: learner.envSteps, iterations: learner.iteration, lastEvalReturn, message };
+  };
+  try {
+    while (budgetFraction(budget, learner.iteration, learner.envSteps) < 1) {
+      if (hooks.shouldStop?.()) return outcome('stopped');
+      const result = await learner.iterate();
+      const diverged = divergence(result.metrics, learner);
+      if (diverged) return outcome('failed', `training diverged at iteration ${result.iteration}: ${diverged}; the last good checkpoint is kept`);
+      // Evaluation episodes; the first is stored with every step for replay. (Stored before
+      // the iteration's record: a kill leaves it unfinished or beyond the last checkpoint,
+      // and the store drops such episodes.)
+      const evaluation =
+        evalEvery > 0 && result.iteration % evalEvery === 0
+          ? learner.evaluate(Number(config.evalEpisodes), undefined, new StoreRecorder(store, run.id, learner, result.iteration, 1))
+          : null;
+      const values: Record<string, number> = { ...result.metrics };
+      if (evaluation) {
+        lastEvalReturn = evaluation.meanReturn;
+        values['eval/return'] = evaluation.meanReturn;
+        values['eval/returnStd'] = evaluation.stdReturn;
+        for (const [key, value] of Object.entries(evaluation.metrics)) values[`eval/${key}`] = value;
+      }
+      const finished = budgetFraction(budget, result.iteration, result.envSteps) >= 1;
+      const blob = () => encodeState(learner.state());
+      const checkpoints = [];
+      if (result.iteration % checkpointEvery === 0 || finished) {
+        checkpoints.push({ iteration: result.iteration, envSteps: result.envSteps, kind: 'periodic' as const, data: blob(), evalReturn: evaluation?.meanReturn ?? null, keepPeriodic: KEEP_PERIODIC });
+      }
+      if (evaluation && evaluation.meanReturn > bestReturn) {
+        bestReturn = evaluation.meanReturn;
+        checkpoints.push({ iteration: result.iteration, envSteps: result.envSteps, kind: 'best' as const, data: blob(), evalReturn: evaluation.meanReturn });
+      }
+      store.recordIteration(run.id, { iteration: result.iteration, envSteps: result.envSteps, wallTimeS: (performance.now() - started) / 1000, values, checkpoints });
+      hooks.onProgress?.({
+        run,
+        iteration: result.iteration,
+        envSteps: result.envSteps,
+        fraction: Math.min(1, budgetFraction(budget, result.iteration, result.envSteps)),
+        metrics: values,
+        lastEvalReturn,
+      });
+    }
+    return outcome('finished');
+  } catch (error) {
+    const message = (error as Error).message;
+    try {
+      return outcome('failed', message);
+    } catch {
+      // The store itself failed (disk full, read-only): the run shows as interrupted on next open.
+      learner.dispose();
+      throw error;
+    }
+  }
+}
+
+/** Describes the first non-finite loss or weight, or returns null. */
+function divergence(metrics: IterationMetrics, learner: PpoLearner): string | null {
+  for (const key of ['loss/actor', 'loss/critic', 'kl']) {
+    if (!Number.isFinite(metrics[key])) return `${key} is ${metrics[key]}`;
+  }
+  for (const [name, network] of [['actor', learner.networks.actor], ['critic', learner.networks.critic]] as const) {
+    for (const [g, group] of network.groups.entries()) {
+      if (!group.params.every(Number.isFinite)) return `${name} weights of agent ${g} are not finite`;
+    }
+  }
+  return null;
+}
+
+/** Writes the first `stored` evaluation episodes into the store, frame by frame. */
+class StoreRecorder implements EvaluationRecorder {
+  private readonly writers = new Map<number, EpisodeWriter>();
+
+  constructor(
+    private readonly store: RunStore,
+    private readonly runId: number,
+    private readonly learner: PpoLearner,
+    private readonly iteration: number,
+    private readonly stored: number,
+  ) {}
+
+  begin(episode: number, seed: number, env: BatchedEnv): void {
+    if (episode >= this.stored) return;
+    const { spec } = env;
+    const edges: [number, number][] = [];
+    spec.graph.neighbours.forEach((list, i) => list.forEach((j) => i < j && edges.push([i, j])));
+    const storedSpec: StoredEpisodeSpec = {
+      iteration: this.iteration,
+      kind: 'eval',
+      seed,
+      scenario: spec.scenario,
+      params: spec.params,
+      dt: 0.1,
+      horizon: spec.horizon,
+      nVehicles: spec.nVehicles,
+      nAgents: spec.nAgents,
+      obsDim: spec.obsDim,
+      action: spec.action,
+      actionParamDim: actionParamWidth(this.learner.head),
+      obsNames: spec.obsNames,
+      rewardTermNames: spec.rewardTermNames,
+      agentVehicle: Array.from(spec.agentVehicle),
+      vehicleKind: Array.from(spec.vehicleKind),
+      edges,
+      roadLength: Number.isFinite(env.roadLength[episode]) ? env.roadLength[episode] : null,
+      vehicleLength: VEHICLE_LENGTH,
+    };
+    this.writers.set(episode, this.store.beginEpisode(this.runId, storedSpec));
+  }
+
+  step(episode: number, frame: Parameters<EpisodeWriter['append']>[0]): void {
+    this.writers.get(episode)?.append(frame);
+  }
+
+  end(episode: number, metrics: Parameters<EvaluationRecorder['end']>[1]): void {
+    const writer = this.writers.get(episode);
+    if (!writer) return;
+    const stats: Record<string, number> = {};
+    for (const [key, value] of Object.entries(metrics)) stats[key] = Number(value);
+    writer.finish(stats);
+  }
+}
