@@ -3,7 +3,10 @@
  * machine, the simulator figures, and (as the other parts land) learner and store figures.
  */
 import { arch, cpus, platform, totalmem } from 'node:os';
+import { learnerThroughput } from './learn.ts';
+import { rlUpdateBench } from './rl-update.ts';
 import { simulatorBench } from './sim.ts';
+import { storeBench } from './store.ts';
 
 export type BenchPart = 'sim' | 'learn' | 'store' | 'ui';
 export const BENCH_PARTS: readonly BenchPart[] = ['sim', 'learn', 'store', 'ui'];
@@ -34,6 +37,22 @@ export async function runBench(only: readonly BenchPart[] = BENCH_PARTS, log: (l
       report.simulator = simulatorBench();
       sample();
     }
+    if (only.includes('learn')) {
+      log('learners...');
+      const learner: Record<string, unknown> = {};
+      for (const [algo, scenario] of [['dppo', 'ring'], ['dppo', 'cacc-catchup'], ['ippo', 'figure-eight']] as const) {
+        learner[`${algo}@${scenario}`] = await learnerThroughput(algo, scenario);
+      }
+      log('DPPO update GFLOP/s...');
+      const update = await rlUpdateBench();
+      learner['dppo-update@ring'] = update;
+      Object.assign(learner['dppo@ring'] as object, { updateGflops: update.twoWorkers.gflops });
+      report.learner = learner;
+    }
+    if (only.includes('store')) {
+      log('store...');
+      report.store = storeBench();
+    }
   } finally {
     clearInterval(sampler);
   }
@@ -50,6 +69,9 @@ export function formatBenchReport(report: BenchReport): string {
     for (const [key, figure] of Object.entries(report.simulator)) {
       lines.push(`${key.padEnd(30)} ${String(figure.envs).padStart(4)}   ${figure.vehicleStepsPerSecond.toLocaleString('en-US').padStart(15)}`);
     }
+  }
+  for (const part of ['learner', 'store'] as const) {
+    if (report[part]) lines.push(`${part}: ${JSON.stringify(report[part], null, 2)}`);
   }
   lines.push(`peak memory: rss ${report.peakMemory.rssMiB} MiB, heap ${report.peakMemory.heapUsedMiB} MiB`);
   return `${lines.join('\n')}\n`;

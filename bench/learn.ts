@@ -1,0 +1,46 @@
+/**
+ * Training throughput: environment steps per second while a learner trains with its default
+ * preset (rollout and update timed separately), per learner and scenario.
+ */
+import { resolveLearnerConfig, type LearnerId } from '../src/shared/learners.ts';
+import type { ScenarioId } from '../src/shared/scenarios.ts';
+import { selectBackend } from '../src/main/rl/backend.ts';
+import { createLearner } from '../src/main/rl/learners/index.ts';
+import { createTrainer } from '../src/main/rl/trainer.ts';
+
+export interface LearnerThroughput {
+  envStepsPerSecond: number;
+  rolloutEnvStepsPerSecond: number;
+  updateSecondsPerIteration: number;
+  envStepsPerIteration: number;
+  backend: string;
+}
+
+export async function learnerThroughput(learner: LearnerId, scenario: ScenarioId, iterations = 3): Promise<LearnerThroughput> {
+  const backend = await selectBackend('auto');
+  const trainer = await createTrainer({ threads: 2 });
+  try {
+    const agent = createLearner({ learner, scenario, scenarioParams: {}, config: resolveLearnerConfig(learner, scenario, 'default'), seed: 1 }, trainer);
+    await agent.iterate(); // warm-up: JIT, worker start, inference tensors
+    let rollout = 0;
+    let update = 0;
+    let steps = 0;
+    for (let k = 0; k < iterations; k++) {
+      const before = agent.envSteps;
+      const { metrics } = await agent.iterate();
+      rollout += metrics['time/rolloutSeconds'];
+      update += metrics['time/updateSeconds'];
+      steps += agent.envSteps - before;
+    }
+    agent.dispose();
+    return {
+      envStepsPerSecond: Math.round(steps / (rollout + update)),
+      rolloutEnvStepsPerSecond: Math.round(steps / rollout),
+      updateSecondsPerIteration: update / iterations,
+      envStepsPerIteration: steps / iterations,
+      backend: backend.backend,
+    };
+  } finally {
+    await trainer.close();
+  }
+}
