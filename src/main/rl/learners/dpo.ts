@@ -29,12 +29,9 @@ export class DpoLearner extends PpoLearner {
   }
 
   protected override afterUpdate(stats: ActorAgentStats[]): IterationMetrics {
-    const target = Number(this.config.dTarget);
+    adaptDpoPenalties(this.beta1, this.beta2, stats.map((s) => s.kl), Number(this.config.dTarget));
     const metrics: IterationMetrics = {};
-    stats.forEach(({ kl }, i) => {
-      const factor = kl > target * ADAPT_MARGIN ? 2 : kl < target / ADAPT_MARGIN ? 0.5 : 1;
-      this.beta1[i] *= factor;
-      this.beta2[i] *= factor;
+    stats.forEach((_, i) => {
       metrics[`dpo/beta1/agent${i}`] = this.beta1[i];
       metrics[`dpo/beta2/agent${i}`] = this.beta2[i];
     });
@@ -55,4 +52,13 @@ export class DpoLearner extends PpoLearner {
     (state.meta.dpoBeta1 as number[]).forEach((b, i) => (this.beta1[i] = b));
     (state.meta.dpoBeta2 as number[]).forEach((b, i) => (this.beta2[i] = b));
   }
+}
+
+/** DPO's adaptive penalties: double both betas of an agent whose KL overshot 1.5 dTarget, halve them below dTarget / 1.5. */
+export function adaptDpoPenalties(beta1: number[], beta2: number[], kl: readonly number[], dTarget: number): void {
+  kl.forEach((d, i) => {
+    const factor = d > dTarget * ADAPT_MARGIN ? 2 : d < dTarget / ADAPT_MARGIN ? 0.5 : 1;
+    beta1[i] *= factor;
+    beta2[i] *= factor;
+  });
 }
