@@ -199,11 +199,12 @@ class StackedMlp {
       groups.forEach((group, g) => stacked.set(group.params.subarray(offset, offset + size), g * size));
       return stacked;
     };
+    // Kept: the cache outlives whatever tensor scope the forward pass that built it ran in.
     this.weights = layout.layers.map((layer) =>
-      tf.tensor3d(stack(layer.weightOffset, layer.inputSize * layer.outputSize), [groups.length, layer.inputSize, layer.outputSize]),
+      tf.keep(tf.tensor3d(stack(layer.weightOffset, layer.inputSize * layer.outputSize), [groups.length, layer.inputSize, layer.outputSize])),
     );
-    this.biases = layout.layers.map((layer) => tf.tensor3d(stack(layer.biasOffset, layer.outputSize), [groups.length, 1, layer.outputSize]));
-    this.extra = extraSize > 0 ? tf.tensor2d(stack(layout.extraOffset, extraSize), [groups.length, extraSize]) : null;
+    this.biases = layout.layers.map((layer) => tf.keep(tf.tensor3d(stack(layer.biasOffset, layer.outputSize), [groups.length, 1, layer.outputSize])));
+    this.extra = extraSize > 0 ? tf.keep(tf.tensor2d(stack(layout.extraOffset, extraSize), [groups.length, extraSize])) : null;
   }
 
   /** [agents, batch, in] -> [agents, batch, out]; agents are split evenly over the groups. */

@@ -135,7 +135,7 @@ export class PpoLearner {
     const started = performance.now();
     const episodes = this.collectRollout(this.buffer);
     const collected = performance.now();
-    const metrics = await this.learn(this.buffer);
+    const metrics = await this.improve(this.buffer);
     const updated = performance.now();
     this.iteration += 1;
     this.envSteps += this.buffer.steps * this.buffer.envs;
@@ -165,7 +165,9 @@ export class PpoLearner {
       const output = this.actOnStep(buffer.stepActorInputs, envs);
       buffer.storeStep(t, output);
       this.sampleActions(buffer, t, output, envActions);
+      this.beforeEnvStep();
       env.step(envActions);
+      this.afterEnvStep(envActions);
       for (let e = 0; e < envs; e++) {
         const flag = row + e;
         buffer.terminated[flag] = env.terminated[e];
@@ -191,6 +193,12 @@ export class PpoLearner {
     return finished;
   }
 
+  /** Runs before each real environment step, on the state s_t (hook: DMPO records real transitions). */
+  protected beforeEnvStep(): void {}
+
+  /** Runs after each real environment step, before finished copies are reset (hook: DMPO). */
+  protected afterEnvStep(_actions: Float64Array): void {}
+
   /** Actor head outputs for one step's gathered inputs [n, E, in]: [n, E, out] (+ log std). */
   protected actOnStep(inputs: Float32Array, envs: number): PolicyOutput {
     const observations = tf.tensor3d(inputs, [this.agents, envs, this.networks.actor.layout.shape.inputSize]);
@@ -203,7 +211,7 @@ export class PpoLearner {
   }
 
   /** Samples every agent's action, into the buffer (agent-major) and the env's [E, n] array. */
-  private sampleActions(buffer: RolloutBuffer, t: number, policy: PolicyOutput, envActions: Float64Array): void {
+  protected sampleActions(buffer: RolloutBuffer, t: number, policy: PolicyOutput, envActions: Float64Array): void {
     const { envs, steps } = buffer;
     const width = this.head.kind === 'categorical' ? this.head.actionCount : 1;
     for (let i = 0; i < this.agents; i++) {
@@ -224,6 +232,11 @@ export class PpoLearner {
     const clip = Number(this.config.rewardClip);
     const scaled = reward * Number(this.config.rewardScale);
     return scaled > clip ? clip : scaled < -clip ? -clip : scaled;
+  }
+
+  /** Improves the policy from a real rollout (hook: DMPO adds its models and inner updates). */
+  protected improve(buffer: RolloutBuffer): Promise<IterationMetrics> {
+    return this.learn(buffer);
   }
 
   /** Values, advantages and the update of actors and critics on a filled buffer. */
