@@ -7,6 +7,7 @@ import { learnerThroughput } from './learn.ts';
 import { rlUpdateBench } from './rl-update.ts';
 import { simulatorBench } from './sim.ts';
 import { storeBench } from './store.ts';
+import { uiBench } from './ui.ts';
 
 export type BenchPart = 'sim' | 'learn' | 'store' | 'ui';
 export const BENCH_PARTS: readonly BenchPart[] = ['sim', 'learn', 'store', 'ui'];
@@ -53,6 +54,10 @@ export async function runBench(only: readonly BenchPart[] = BENCH_PARTS, log: (l
       log('store...');
       report.store = storeBench();
     }
+    if (only.includes('ui')) {
+      log('3D view (Chromium)...');
+      report.ui = await uiBench(log);
+    }
   } finally {
     clearInterval(sampler);
   }
@@ -70,7 +75,7 @@ export function formatBenchReport(report: BenchReport): string {
       lines.push(`${key.padEnd(30)} ${String(figure.envs).padStart(4)}   ${figure.vehicleStepsPerSecond.toLocaleString('en-US').padStart(15)}`);
     }
   }
-  for (const part of ['learner', 'store'] as const) {
+  for (const part of ['learner', 'store', 'ui'] as const) {
     if (report[part]) lines.push(`${part}: ${JSON.stringify(report[part], null, 2)}`);
   }
   lines.push(`peak memory: rss ${report.peakMemory.rssMiB} MiB, heap ${report.peakMemory.heapUsedMiB} MiB`);

@@ -1,0 +1,60 @@
+/**
+ * Build of the desktop app (`electron-vite build` -> out/main, out/preload, out/renderer) and
+ * of the renderer alone for browser mode (`headway serve` builds `rendererConfig` with Vite on
+ * first use, into the same out/renderer).
+ */
+import { resolve } from 'node:path';
+import vue from '@vitejs/plugin-vue';
+import { defineConfig } from 'electron-vite';
+import type { Plugin, UserConfig } from 'vite';
+import { contentSecurityPolicy } from './src/shared/csp.ts';
+
+const root = import.meta.dirname;
+
+/** Writes the page's Content-Security-Policy meta (src/shared/csp.ts); Vite's dev server needs the relaxed one. */
+function cspMeta(): Plugin {
+  return {
+    name: 'headway:csp',
+    transformIndexHtml: {
+      order: 'pre',
+      handler: (html, context) => {
+        return html.replace('%HEADWAY_CSP%', contentSecurityPolicy({ dev: context.server !== undefined }));
+      },
+    },
+  };
+}
+
+export const rendererConfig: UserConfig = {
+  root: resolve(root, 'src/renderer'),
+  base: './',
+  plugins: [vue(), cspMeta()],
+  build: {
+    outDir: resolve(root, 'out/renderer'),
+    emptyOutDir: true,
+    target: 'chrome120',
+    chunkSizeWarningLimit: 1200,
+    reportCompressedSize: false,
+    rollupOptions: {
+      onwarn(warning, warn) {
+        // zod ships comments rollup cannot place; harmless noise on every first `headway serve`.
+        if (warning.code === 'INVALID_ANNOTATION' && warning.id?.includes('node_modules')) return;
+        warn(warning);
+      },
+    },
+  },
+  server: { fs: { allow: [root] } },
+};
+
+export default defineConfig({
+  main: {
+    build: {
+      // The Electron main process and the job worker thread it starts.
+      lib: { entry: { index: resolve(root, 'src/main/app/index.ts'), 'job-worker': resolve(root, 'src/main/training/worker.ts') } },
+    },
+  },
+  preload: {
+    // Sandboxed preloads must be one CommonJS file.
+    build: { lib: { entry: resolve(root, 'src/preload/index.ts'), formats: ['cjs'] }, externalizeDeps: false },
+  },
+  renderer: rendererConfig,
+});

@@ -1,0 +1,61 @@
+/**
+ * `npm start`: opens the desktop app where Electron is installed, else browser mode.
+ * Runs in plain Node (never imports Electron's api). Electron is an optional dependency;
+ * where its binary was not downloaded (offline installs, CI, postinstall scripts denied)
+ * this falls back to `headway serve` and prints the link.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { REPO_ROOT, RENDERER_SOURCES } from '../server/paths.ts';
+import { newestMtime, rendererBuildReason } from '../server/renderer-build.ts';
+import { runServe } from '../cli/serve.ts';
+
+/** The Electron executable, or why there is none. */
+export function findElectron(): { path: string } | { missing: string } {
+  if (process.env.HEADWAY_BROWSER === '1') return { missing: 'HEADWAY_BROWSER=1 asks for browser mode' };
+  let path: unknown;
+  try {
+    path = createRequire(join(REPO_ROOT, 'package.json'))('electron');
+  } catch {
+    return { missing: 'the Electron binary is not installed here (an optional dependency: its download was skipped or failed)' };
+  }
+  if (typeof path !== 'string' || !existsSync(path)) return { missing: 'the Electron binary is missing' };
+  return { path };
+}
+
+/** Whether the desktop build (out/main, out/preload, out/renderer) is missing or older than its sources. */
+function desktopBuildStale(): boolean {
+  const main = join(REPO_ROOT, 'out', 'main', 'index.js');
+  const preload = join(REPO_ROOT, 'out', 'preload', 'index.cjs');
+  if (!existsSync(main) || !existsSync(preload) || rendererBuildReason() !== null) return true;
+  const built = Math.min(statSync(main).mtimeMs, statSync(preload).mtimeMs);
+  const sources = [join(REPO_ROOT, 'src', 'main'), join(REPO_ROOT, 'src', 'preload'), ...RENDERER_SOURCES];
+  return Math.max(...sources.map(newestMtime)) > built;
+}
+
+export async function launch(): Promise<number> {
+  const electron = findElectron();
+  if ('missing' in electron) {
+    process.stderr.write(`headway: ${electron.missing}; opening Headway in browser mode instead.\n`);
+    await runServe({});
+    return 0;
+  }
+  if (desktopBuildStale()) {
+    process.stderr.write('headway: building the desktop app (electron-vite build) ...\n');
+    const build = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], {
+      cwd: REPO_ROOT,
+      stdio: 'inherit',
+    });
+    if (build.status !== 0) return build.status ?? 1;
+  }
+  return new Promise((resolve) => {
+    const child = spawn(electron.path, [REPO_ROOT], { stdio: 'inherit' });
+    child.on('error', (error) => {
+      process.stderr.write(`headway: cannot start Electron (${error.message}); run \`npx headway serve\` for browser mode.\n`);
+      resolve(1);
+    });
+    child.on('exit', (code) => resolve(code ?? 0));
+  });
+}

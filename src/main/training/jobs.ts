@@ -1,0 +1,234 @@
+/**
+ * The job runner: owns every long task of the app (today live simulations; training joins
+ * as another job kind), each in its own worker thread, never on the main or UI thread.
+ * It validates configs, starts and controls workers, keeps each job's state, latest episode
+ * and frame, and turns worker messages into api events for the UIs.
+ */
+import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import {
+  isJobEnded,
+  parsePolicy,
+  validateJobConfig,
+  type ApiEvent,
+  type EpisodeSpec,
+  type FieldError,
+  type Frame,
+  type JobCommand,
+  type JobConfig,
+  type JobInfo,
+} from '../../shared/api.ts';
+import { SCENARIOS } from '../../shared/scenarios.ts';
+import type { FromWorker, JobWorkerData, ToWorker } from './protocol.ts';
+import { prepareSimulation } from './simulation-loop.ts';
+
+export interface JobRunnerOptions {
+  /** Script of the job worker thread. Default: worker.mjs beside this file (runs from source through tsx). */
+  workerEntry?: string | URL;
+  /** Most jobs running at once. */
+  maxActive?: number;
+  /** Ended jobs kept in the list. */
+  keepEnded?: number;
+}
+
+/** The config has field errors. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly fields: FieldError[]) {
+    super(fields.map((f) => f.message).join('; '));
+  }
+}
+
+/** A job request that cannot be served: unknown job, or too many running. */
+export class JobError extends Error {
+  override name = 'JobError';
+  constructor(
+    readonly code: 'not-found' | 'busy',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface JobRecord {
+  info: JobInfo;
+  worker: Worker | null;
+  episode: EpisodeSpec | null;
+  frame: Frame | null;
+}
+
+export type JobListener = (event: ApiEvent) => void;
+
+export function defaultWorkerEntry(): URL {
+  return new URL('./worker.mjs', import.meta.url);
+}
+
+function jobTitle(config: JobConfig): string {
+  const preset = typeof config.params.preset === 'string' && config.params.preset !== 'dmpo' ? ` (${config.params.preset})` : '';
+  return `${SCENARIOS[config.scenario].title}${preset} · ${config.policy} · seed ${config.seed}`;
+}
+
+export class JobRunner {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly listeners = new Set<JobListener>();
+  private readonly workerEntry: string | URL;
+  private readonly maxActive: number;
+  private readonly keepEnded: number;
+  private counter = 0;
+
+  constructor(options: JobRunnerOptions = {}) {
+    this.workerEntry = options.workerEntry ?? defaultWorkerEntry();
+    this.maxActive = options.maxActive ?? 4;
+    this.keepEnded = options.keepEnded ?? 20;
+  }
+
+  subscribe(listener: JobListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Every field error of a config (empty when it can start). */
+  validate(input: unknown): FieldError[] {
+    return this.check(input).errors;
+  }
+
+  start(input: unknown): JobInfo {
+    const { config, errors } = this.check(input);
+    if (errors.length > 0 || config === null) throw new ConfigError(errors);
+    const active = [...this.jobs.values()].filter((job) => !isJobEnded(job.info.status)).length;
+    if (active >= this.maxActive) throw new JobError('busy', `${active} jobs are running; stop one before starting another (at most ${this.maxActive})`);
+
+    const id = `${config.kind === 'simulate' ? 'sim' : config.kind}-${++this.counter}-${randomBytes(3).toString('hex')}`;
+    const info: JobInfo = {
+      id,
+      kind: config.kind,
+      title: jobTitle(config),
+      status: 'starting',
+      config,
+      episode: 0,
+      step: 0,
+      speed: config.speed,
+      created: new Date().toISOString(),
+      ended: null,
+      error: null,
+      progress: null,
+    };
+    const workerData: JobWorkerData = { jobId: id, config };
+    const worker = new Worker(this.workerEntry, { workerData, name: `headway-${id}` });
+    const record: JobRecord = { info, worker, episode: null, frame: null };
+    this.jobs.set(id, record);
+    worker.on('message', (message: FromWorker) => this.onWorkerMessage(record, message));
+    worker.on('error', (error) => this.end(record, 'failed', error.message));
+    worker.on('exit', (code) => {
+      record.worker = null;
+      if (!isJobEnded(record.info.status)) this.end(record, 'failed', `the job's worker stopped unexpectedly (exit code ${code})`);
+    });
+    this.prune();
+    this.emit({ type: 'job', job: { ...info } });
+    return { ...info };
+  }
+
+  control(jobId: string, command: JobCommand): JobInfo {
+    const record = this.jobs.get(jobId);
+    if (!record) throw new JobError('not-found', `no job ${jobId}`);
+    if (!isJobEnded(record.info.status) && record.worker) {
+      const message: ToWorker = { type: 'command', command };
+      record.worker.postMessage(message);
+      if (command.type === 'speed') record.info.speed = command.speed;
+    }
+    return { ...record.info };
+  }
+
+  list(): JobInfo[] {
+    return [...this.jobs.values()].map((job) => ({ ...job.info }));
+  }
+
+  /** A job's current episode description and latest frame (for UIs that connect mid-job). */
+  live(jobId: string): { episode: EpisodeSpec | null; frame: Frame | null } {
+    const record = this.jobs.get(jobId);
+    return { episode: record?.episode ?? null, frame: record?.frame ?? null };
+  }
+
+  /** Stops every job and waits for the workers to exit. */
+  async shutdown(): Promise<void> {
+    const exits: Promise<unknown>[] = [];
+    for (const record of this.jobs.values()) {
+      if (record.worker) {
+        const worker = record.worker;
+        exits.push(new Promise((resolve) => worker.once('exit', resolve)));
+        if (!isJobEnded(record.info.status)) this.end(record, 'stopped', null);
+        void worker.terminate();
+      }
+    }
+    await Promise.all(exits);
+  }
+
+  private check(input: unknown): { config: JobConfig | null; errors: FieldError[] } {
+    const validated = validateJobConfig(input);
+    if (!validated.ok) return { config: null, errors: validated.errors };
+    const { config } = validated;
+    // Checks that need the environment (the action space of constant:K).
+    if (parsePolicy(config.policy) !== null) {
+      const { errors } = prepareSimulation(config);
+      if (errors.length > 0) return { config: null, errors };
+    }
+    return { config, errors: [] };
+  }
+
+  private onWorkerMessage(record: JobRecord, message: FromWorker): void {
+    const { info } = record;
+    switch (message.type) {
+      case 'state': {
+        info.episode = message.episode;
+        info.step = message.step;
+        info.speed = message.speed;
+        if (message.status === 'finished' || message.status === 'stopped') this.end(record, message.status, null);
+        else if (!isJobEnded(info.status)) {
+          info.status = message.status;
+          this.emit({ type: 'job', job: { ...info } });
+        }
+        break;
+      }
+      case 'episode':
+        record.episode = message.episode;
+        info.episode = message.episode.episode;
+        this.emit({ type: 'episode', episode: message.episode });
+        break;
+      case 'frame':
+        record.frame = message.frame;
+        info.step = message.frame.step;
+        this.emit({ type: 'frame', frame: message.frame });
+        break;
+      case 'metrics':
+        this.emit({ type: 'metrics', jobId: info.id, scope: message.scope, index: message.index, values: message.values });
+        break;
+      case 'error':
+        this.end(record, 'failed', message.message);
+        break;
+    }
+  }
+
+  private end(record: JobRecord, status: 'finished' | 'stopped' | 'failed', error: string | null): void {
+    if (isJobEnded(record.info.status)) return;
+    record.info.status = status;
+    record.info.error = error;
+    record.info.ended = new Date().toISOString();
+    this.emit({ type: 'job', job: { ...record.info } });
+    if (status === 'failed') this.emit({ type: 'log', jobId: record.info.id, level: 'error', message: error ?? 'job failed' });
+  }
+
+  private prune(): void {
+    const ended = [...this.jobs.values()].filter((job) => isJobEnded(job.info.status));
+    for (const job of ended.slice(0, Math.max(0, ended.length - this.keepEnded))) this.jobs.delete(job.info.id);
+  }
+
+  private emit(event: ApiEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A failing UI connection must not break the job or the other UIs.
+      }
+    }
+  }
+}

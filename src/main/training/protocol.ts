@@ -1,0 +1,21 @@
+/**
+ * Messages between the JobRunner (main side) and a job's worker thread. The worker owns the
+ * environment (and, for training, the learner); the main side only relays its events to
+ * the UIs and forwards their commands.
+ */
+import type { EpisodeSpec, Frame, JobCommand, JobConfig, JobStatus, MetricsScope, Speed } from '../../shared/api.ts';
+
+/** workerData of a job's worker. */
+export interface JobWorkerData {
+  jobId: string;
+  config: JobConfig;
+}
+
+export type ToWorker = { type: 'command'; command: JobCommand };
+
+export type FromWorker =
+  | { type: 'state'; status: Extract<JobStatus, 'running' | 'paused' | 'finished' | 'stopped'>; episode: number; step: number; speed: Speed }
+  | { type: 'episode'; episode: EpisodeSpec }
+  | { type: 'frame'; frame: Frame }
+  | { type: 'metrics'; scope: MetricsScope; index: number; values: Record<string, number> }
+  | { type: 'error'; message: string };

@@ -1,0 +1,238 @@
+/**
+ * The live simulation a 'simulate' job runs in its worker: one environment copy under a
+ * fixed policy, paced at a multiple of real time (or as fast as possible), with pause,
+ * resume, single-step, stop and speed commands, and frames decimated to the display rate.
+ *
+ * Independent of worker_threads and of the clock (both injected), so tests drive it
+ * directly; src/main/training/worker.ts wires it to a thread.
+ */
+import { parsePolicy, type FieldError, type JobCommand, type SimulateConfig, type Speed } from '../../shared/api.ts';
+import { DT, type BatchedEnv } from '../sim/env.ts';
+import { createEnv } from '../sim/index.ts';
+import { EpisodeStats } from '../sim/metrics.ts';
+import { captureFrame, episodeSpec, frameBuffers } from './frames.ts';
+import { checkPolicy, makePolicy, type Policy } from './policies.ts';
+import type { FromWorker } from './protocol.ts';
+
+/** Control steps per simulated second. */
+const STEPS_PER_SECOND = 1 / DT;
+/** Wall time one tick may spend stepping before it yields to commands (ms). */
+const TICK_BUDGET_MS = 12;
+/** Paced mode never runs more than this many seconds of backlog at once (after a stall it drops the rest). */
+const MAX_BACKLOG_S = 0.25;
+
+export type PostMessage = (message: FromWorker, transfer?: ArrayBuffer[]) => void;
+
+type LoopStatus = 'running' | 'paused' | 'finished' | 'stopped';
+
+/** Builds the env and policy of a config, or the field errors that prevent it (action-space checks). */
+export function prepareSimulation(config: SimulateConfig): { env: BatchedEnv; errors: FieldError[] } {
+  const env = createEnv(config.scenario, config.params, 1);
+  env.training = false;
+  const policy = parsePolicy(config.policy);
+  const errors: FieldError[] = [];
+  if (policy === null) errors.push({ field: 'policy', message: `policy ${JSON.stringify(config.policy)} is not allowed; expected idle, random or constant:K` });
+  else {
+    const problem = checkPolicy(policy, env.spec.action);
+    if (problem) errors.push(problem);
+  }
+  return { env, errors };
+}
+
+export class SimulationLoop {
+  private readonly env: BatchedEnv;
+  private readonly actions: Float64Array;
+  private policy!: Policy;
+  private stats!: EpisodeStats;
+  private status: LoopStatus;
+  private speed: Speed;
+  private episode = 0;
+  private episodeReturn = 0;
+  /** Pacing: wall time the paced run (re)started, and steps taken since. */
+  private paceStart = 0;
+  private pacedSteps = 0;
+  private lastFrameAt = -Infinity;
+  private framePending = false;
+  /** Throughput measurement: steps and wall time over a sliding window. */
+  private rateWindowStart = 0;
+  private rateWindowSteps = 0;
+  private stepsPerSecond = 0;
+
+  constructor(
+    private readonly jobId: string,
+    private readonly config: SimulateConfig,
+    private readonly post: PostMessage,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    const { env, errors } = prepareSimulation(config);
+    if (errors.length > 0) throw new Error(errors.map((e) => e.message).join('; '));
+    this.env = env;
+    this.actions = new Float64Array(env.spec.nAgents);
+    this.speed = config.speed;
+    this.status = config.startPaused ? 'paused' : 'running';
+  }
+
+  get currentStatus(): LoopStatus {
+    return this.status;
+  }
+
+  /** True once the job has ended (finished or stopped): the worker may exit. */
+  get closed(): boolean {
+    return this.status === 'finished' || this.status === 'stopped';
+  }
+
+  /** Resets the first episode and announces it. */
+  start(): void {
+    this.beginEpisode();
+    this.postState();
+  }
+
+  command(command: JobCommand): void {
+    if (this.closed) return;
+    switch (command.type) {
+      case 'pause':
+        if (this.status === 'running') {
+          this.status = 'paused';
+          this.flushFrame();
+        }
+        break;
+      case 'resume':
+        if (this.status === 'paused') {
+          this.status = 'running';
+          this.restartPacing();
+        }
+        break;
+      case 'step': {
+        if (this.status === 'running') this.status = 'paused';
+        for (let k = 0; k < command.steps && !this.closed; k++) this.advance();
+        this.flushFrame();
+        break;
+      }
+      case 'stop':
+        this.flushFrame();
+        this.status = 'stopped';
+        break;
+      case 'speed':
+        this.speed = command.speed;
+        this.restartPacing();
+        break;
+    }
+    this.postState();
+  }
+
+  /**
+   * Runs the steps that are due. Returns the milliseconds until it wants to run again, or
+   * null when idle (paused or ended): the next command wakes it.
+   */
+  tick(): number | null {
+    if (this.status !== 'running') return null;
+    const start = this.now();
+    if (this.speed === 'max') {
+      do {
+        for (let k = 0; k < 16 && this.status === 'running'; k++) this.advance();
+      } while (this.status === 'running' && this.now() - start < TICK_BUDGET_MS);
+    } else {
+      const stepsPerMs = (STEPS_PER_SECOND * this.speed) / 1000;
+      let due = Math.floor((start - this.paceStart) * stepsPerMs) - this.pacedSteps;
+      const maxBacklog = Math.max(1, Math.ceil(MAX_BACKLOG_S * STEPS_PER_SECOND * this.speed));
+      if (due > maxBacklog) {
+        // Fell behind (a stall, or a speed the CPU cannot sustain): drop the backlog.
+        this.pacedSteps += due - maxBacklog;
+        due = maxBacklog;
+      }
+      while (due > 0 && this.status === 'running') {
+        this.advance();
+        this.pacedSteps++;
+        due--;
+        if (this.now() - start >= TICK_BUDGET_MS) {
+          this.pacedSteps += due;
+          break;
+        }
+      }
+    }
+    const now = this.now();
+    if (this.framePending && now - this.lastFrameAt >= 1000 / this.config.frameRate) this.flushFrame();
+    if (this.status !== 'running') {
+      this.postState();
+      return null;
+    }
+    if (this.speed === 'max') return 0;
+    const stepsPerMs = (STEPS_PER_SECOND * this.speed) / 1000;
+    const nextStepAt = this.paceStart + (this.pacedSteps + 1) / stepsPerMs;
+    const nextFrameAt = this.framePending ? this.lastFrameAt + 1000 / this.config.frameRate : Infinity;
+    return Math.max(0, Math.min(nextStepAt, nextFrameAt) - now);
+  }
+
+  private restartPacing(): void {
+    this.paceStart = this.now();
+    this.pacedSteps = 0;
+  }
+
+  private beginEpisode(): void {
+    const seed = this.config.seed + this.episode;
+    const { env } = this;
+    env.reset(seed);
+    const policy = parsePolicy(this.config.policy);
+    if (policy === null) throw new Error(`bad policy ${this.config.policy}`);
+    this.policy = makePolicy(policy, env.spec.action, seed);
+    this.stats = new EpisodeStats(env);
+    this.episodeReturn = 0;
+    this.post({ type: 'episode', episode: episodeSpec(env, this.jobId, this.episode, seed) });
+    this.restartPacing();
+    this.rateWindowStart = this.now();
+    this.rateWindowSteps = 0;
+    this.flushFrame();
+  }
+
+  /** One control step; handles the episode's end. */
+  private advance(): void {
+    const { env, actions } = this;
+    this.policy(env.steps[0], actions);
+    env.step(actions);
+    this.stats.add();
+    for (let i = 0; i < env.spec.nAgents; i++) this.episodeReturn += env.rawReward[i];
+    this.framePending = true;
+    this.measureRate(1);
+    if (env.allDone()) this.endEpisode();
+  }
+
+  private endEpisode(): void {
+    this.flushFrame();
+    const metrics = this.stats.result();
+    const values: Record<string, number> = {};
+    for (const [key, value] of Object.entries(metrics)) {
+      if (typeof value === 'number') values[key] = value;
+      else if (typeof value === 'boolean') values[key] = value ? 1 : 0;
+    }
+    this.post({ type: 'metrics', scope: 'episode', index: this.episode, values });
+    if (this.config.repeat && this.status !== 'stopped') {
+      this.episode++;
+      this.beginEpisode();
+      this.postState();
+    } else {
+      this.status = 'finished';
+    }
+  }
+
+  private measureRate(steps: number): void {
+    this.rateWindowSteps += steps;
+    const now = this.now();
+    const elapsed = now - this.rateWindowStart;
+    if (elapsed >= 500) {
+      this.stepsPerSecond = (this.rateWindowSteps * 1000) / elapsed;
+      this.rateWindowStart = now;
+      this.rateWindowSteps = 0;
+    }
+  }
+
+  private flushFrame(): void {
+    const frame = captureFrame(this.env, this.jobId, this.episode, this.episodeReturn, this.status === 'running' ? this.stepsPerSecond : 0);
+    this.post({ type: 'frame', frame }, frameBuffers(frame));
+    this.lastFrameAt = this.now();
+    this.framePending = false;
+  }
+
+  private postState(): void {
+    this.post({ type: 'state', status: this.status, episode: this.episode, step: this.env.steps[0], speed: this.speed });
+  }
+}

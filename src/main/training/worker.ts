@@ -1,0 +1,58 @@
+/**
+ * Entry of a job's worker thread: runs the job (today a live simulation) off the main and
+ * UI threads, relaying its events to the JobRunner and taking commands from it.
+ * Built as its own entry for the Electron app (out/main/job-worker.js); from source it is
+ * started through worker.mjs, which registers the TypeScript loader first.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { FromWorker, JobWorkerData, ToWorker } from './protocol.ts';
+import { SimulationLoop } from './simulation-loop.ts';
+
+if (parentPort === null) throw new Error('the job worker runs only as a worker thread');
+const port = parentPort;
+
+const { jobId, config } = workerData as JobWorkerData;
+const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+let timer: ReturnType<typeof setTimeout> | undefined;
+let loop: SimulationLoop;
+
+function schedule(): void {
+  clearTimeout(timer);
+  timer = undefined;
+  let wait: number | null;
+  try {
+    wait = loop.tick();
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  if (loop.closed) {
+    port.close();
+    return;
+  }
+  if (wait !== null) timer = setTimeout(schedule, wait);
+}
+
+function fail(error: unknown): void {
+  post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+  port.close();
+}
+
+try {
+  loop = new SimulationLoop(jobId, config, post);
+  loop.start();
+  port.on('message', (message: ToWorker) => {
+    if (message.type !== 'command') return;
+    try {
+      loop.command(message.command);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    schedule();
+  });
+  schedule();
+} catch (error) {
+  fail(error);
+}

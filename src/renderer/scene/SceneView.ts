@@ -1,0 +1,575 @@
+/**
+ * The live 3D view (three.js): the scenario's road built from the shared geometry, the
+ * vehicles (instanced), cameras (orbit, top, follow-a-vehicle), picking, and smooth motion
+ * between decimated frames. It knows nothing of stores or the api: the Viewport component
+ * feeds it episodes, frames and highlights, and listens for picks.
+ */
+import * as THREE from 'three';
+import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
+import { figureEightPoint, ringPoint, straightPoint, type RoadPoint } from '../../shared/geometry.ts';
+import type { ScenarioId } from '../../shared/scenarios.ts';
+import { COLORS } from './colors.ts';
+import { FrameInterpolator } from './interpolation.ts';
+import { buildRoad, STRAIGHT_MARK_PERIOD, type RoadScene } from './roads.ts';
+import { VehicleLayer, type Highlight } from './vehicles.ts';
+
+export type CameraMode = 'orbit' | 'top' | 'follow';
+
+export interface SceneEpisode {
+  scenario: ScenarioId;
+  nVehicles: number;
+  roadLength: number | null;
+  vehicleLength: number;
+  vehicleKind: readonly number[];
+  /** The vehicle the follow camera chases when none is selected. */
+  defaultFollow: number;
+  /** Environment copies drawn side by side (a grid of roads); vehicles are split evenly between them. */
+  copies?: number;
+}
+
+export interface SceneFrame {
+  position: ArrayLike<number>;
+  speed: ArrayLike<number>;
+  flags: ArrayLike<number>;
+}
+
+export interface RenderStats {
+  /** Frames drawn per second over the last second. */
+  fps: number;
+  /** Mean and 95th percentile of the interval between drawn frames over the last 120 (ms). */
+  meanFrameMs: number;
+  p95FrameMs: number;
+  drawn: number;
+  /** Mean main-thread time per drawn frame spent updating the scene: placing every vehicle, overlays, cameras (ms). */
+  cpuMs: number;
+  /** Mean time of the WebGL draw call per frame (ms); with a software rasterizer it includes waiting for it. */
+  drawMs: number;
+  vehicles: number;
+  drawCalls: number;
+  /** The WebGL renderer string, and whether it is a software rasterizer. */
+  glRenderer: string;
+  software: boolean;
+}
+
+const mean = (values: readonly number[]): number => (values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : 0);
+
+function pushWindow(values: number[], value: number, size = 120): void {
+  values.push(value);
+  if (values.length > size) values.shift();
+}
+
+/** The WebGL implementation, from a throwaway context. */
+function describeGl(): { renderer: string; software: boolean } {
+  const probe = document.createElement('canvas').getContext('webgl2');
+  if (!probe) return { renderer: 'unknown', software: false };
+  const info = probe.getExtension('WEBGL_debug_renderer_info');
+  const renderer = String(probe.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : probe.RENDERER));
+  probe.getExtension('WEBGL_lose_context')?.loseContext();
+  return { renderer, software: /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer) };
+}
+
+const GRID_CELL = 20;
+
+export class SceneView {
+  private readonly renderer: THREE.WebGLRenderer;
+  private readonly glRenderer: string;
+  private readonly software: boolean;
+  private readonly scene = new THREE.Scene();
+  private readonly perspective = new THREE.PerspectiveCamera(45, 1, 0.5, 30000);
+  private readonly ortho = new THREE.OrthographicCamera(-1, 1, 1, -1, 0.5, 30000);
+  private readonly orbit: OrbitControls;
+  private readonly topControls: OrbitControls;
+  private readonly raycaster = new THREE.Raycaster();
+  private readonly resizeObserver: ResizeObserver;
+  private grid: THREE.GridHelper;
+  private readonly ground: THREE.Mesh;
+  private readonly interpolator = new FrameInterpolator();
+  private road: RoadScene | null = null;
+  private vehicles: VehicleLayer | null = null;
+  private episode: SceneEpisode | null = null;
+  private frame: SceneFrame | null = null;
+  private display = new Float64Array(0);
+  private mode: CameraMode = 'orbit';
+  private followVehicle: number | null = null;
+  private speedScale = 30;
+  private highlight: Highlight = { selected: null, policy: [], critic: [], edges: [] };
+  /** Per environment copy: the (x, z) offset of its road in the scene. */
+  private copyOffsets = new Float32Array(2);
+  private perCopy = 1;
+  /** CACC: the view's origin follows the platoon (floating origin), in road metres. */
+  private origin = 0;
+  private sceneRadius = 100;
+  private dirty = true;
+  private width = 1;
+  private height = 1;
+  private running = false;
+  private lastTick = 0;
+  private readonly intervals: number[] = [];
+  private readonly drawTimes: number[] = [];
+  private drawn = 0;
+  private readonly cpuTimes: number[] = [];
+  private readonly drawCallTimes: number[] = [];
+  private readonly point: RoadPoint = { x: 0, y: 0, angleDeg: 0 };
+  private pickListener: ((vehicle: number | null) => void) | null = null;
+  private afterRender: (() => void) | null = null;
+  private pointerDown: { x: number; y: number } | null = null;
+
+  constructor(
+    private readonly canvas: HTMLCanvasElement,
+    private readonly container: HTMLElement,
+  ) {
+    const gl = describeGl();
+    this.glRenderer = gl.renderer;
+    this.software = gl.software;
+    // Software rasterizers (VMs, remote desktops, headless browsers) spend most of a frame on
+    // multisampling and extra pixels: draw them plain, at one pixel per CSS pixel.
+    this.renderer = new THREE.WebGLRenderer({ canvas, antialias: !gl.software, powerPreference: 'high-performance' });
+    this.renderer.setPixelRatio(gl.software ? 1 : Math.min(window.devicePixelRatio || 1, 2));
+    this.renderer.setClearColor(COLORS.background);
+
+    this.scene.add(new THREE.HemisphereLight('#dfe8f5', '#1b2027', 1.6));
+    const sun = new THREE.DirectionalLight('#ffffff', 1.7);
+    sun.position.set(-0.5, 1, 0.35);
+    this.scene.add(sun);
+
+    this.ground = new THREE.Mesh(new THREE.PlaneGeometry(1, 1), new THREE.MeshLambertMaterial({ color: COLORS.ground }));
+    this.ground.rotation.x = -Math.PI / 2;
+    this.ground.position.y = -0.02;
+    this.scene.add(this.ground);
+    this.grid = new THREE.GridHelper(1, 1);
+    this.grid.visible = false;
+    this.ground.visible = false;
+    this.scene.add(this.grid);
+
+    this.ortho.up.set(0, 0, -1);
+    this.orbit = new OrbitControls(this.perspective, canvas);
+    this.orbit.enableDamping = true;
+    this.orbit.dampingFactor = 0.12;
+    this.orbit.maxPolarAngle = Math.PI * 0.48;
+    this.orbit.addEventListener('change', () => (this.dirty = true));
+    this.topControls = new OrbitControls(this.ortho, canvas);
+    this.topControls.enableRotate = false;
+    this.topControls.screenSpacePanning = true;
+    this.topControls.enableDamping = true;
+    this.topControls.addEventListener('change', () => (this.dirty = true));
+    this.topControls.enabled = false;
+
+    canvas.addEventListener('pointerdown', this.onPointerDown);
+    canvas.addEventListener('pointerup', this.onPointerUp);
+    this.resizeObserver = new ResizeObserver(() => this.resize());
+    this.resizeObserver.observe(container);
+    this.resize();
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.renderer.setAnimationLoop((time) => this.tick(time));
+  }
+
+  dispose(): void {
+    this.running = false;
+    this.renderer.setAnimationLoop(null);
+    this.resizeObserver.disconnect();
+    this.canvas.removeEventListener('pointerdown', this.onPointerDown);
+    this.canvas.removeEventListener('pointerup', this.onPointerUp);
+    this.orbit.dispose();
+    this.topControls.dispose();
+    this.clearEpisode();
+    this.ground.geometry.dispose();
+    (this.ground.material as THREE.Material).dispose();
+    this.grid.dispose();
+    this.renderer.dispose();
+  }
+
+  onPick(listener: (vehicle: number | null) => void): void {
+    this.pickListener = listener;
+  }
+
+  /** Called after every drawn frame (labels that follow vehicles reposition then). */
+  onAfterRender(listener: () => void): void {
+    this.afterRender = listener;
+  }
+
+  /** A new episode: builds its road and vehicles (kept when the scene is the same). */
+  setEpisode(episode: SceneEpisode): void {
+    const same =
+      this.episode !== null &&
+      this.episode.scenario === episode.scenario &&
+      this.episode.nVehicles === episode.nVehicles &&
+      this.episode.roadLength === episode.roadLength &&
+      (this.episode.copies ?? 1) === (episode.copies ?? 1) &&
+      this.episode.vehicleKind.join() === episode.vehicleKind.join();
+    this.episode = episode;
+    this.frame = null;
+    this.interpolator.reset(episode.nVehicles, episode.roadLength);
+    this.display = new Float64Array(episode.nVehicles);
+    if (same) return;
+    this.clearEpisode();
+    this.episode = episode;
+    this.road = buildRoad(episode.scenario, episode.roadLength);
+    this.layoutCopies(episode);
+    this.scene.add(this.road.group);
+    this.vehicles = new VehicleLayer(episode.nVehicles, episode.vehicleKind);
+    this.vehicles.setSpeedScale(this.speedScale);
+    this.vehicles.setResolution(this.width, this.height);
+    this.vehicles.setHighlight(this.highlight);
+    this.scene.add(this.vehicles.group);
+    this.sceneRadius = this.road.radius;
+    this.layoutGround();
+    this.origin = 0;
+    this.fitCameras();
+    this.dirty = true;
+  }
+
+  clearEpisode(): void {
+    if (this.road) {
+      this.scene.remove(this.road.group);
+      this.road.dispose();
+      this.road = null;
+    }
+    if (this.vehicles) {
+      this.scene.remove(this.vehicles.group);
+      this.vehicles.dispose();
+      this.vehicles = null;
+    }
+    this.episode = null;
+    this.frame = null;
+    this.dirty = true;
+  }
+
+  /** A new frame to move to. `snap` jumps there (first frame of an episode). */
+  pushFrame(frame: SceneFrame, snap = false): void {
+    if (!this.episode || !this.vehicles || frame.position.length !== this.episode.nVehicles) return;
+    const now = performance.now();
+    const first = this.frame === null;
+    this.frame = frame;
+    this.interpolator.push(frame.position, now, snap || first);
+    this.vehicles.updateColors(frame.speed, this.speedScale);
+    if (first && this.isStraight()) this.origin = this.platoonCentre(frame.position);
+    this.dirty = true;
+  }
+
+  setHighlight(highlight: Highlight): void {
+    this.highlight = highlight;
+    this.vehicles?.setHighlight(highlight);
+    this.dirty = true;
+  }
+
+  setSpeedScale(max: number): void {
+    this.speedScale = max;
+    this.vehicles?.setSpeedScale(max);
+    if (this.frame) this.vehicles?.updateColors(this.frame.speed, max);
+    this.dirty = true;
+  }
+
+  setCameraMode(mode: CameraMode): void {
+    if (mode === this.mode) return;
+    this.mode = mode;
+    this.orbit.enabled = mode === 'orbit';
+    this.topControls.enabled = mode === 'top';
+    if (mode === 'orbit') this.fitOrbit();
+    if (mode === 'top') this.fitTop();
+    this.dirty = true;
+  }
+
+  /** The vehicle the follow camera chases (null: the default one). */
+  setFollow(vehicle: number | null): void {
+    this.followVehicle = vehicle;
+    this.dirty = true;
+  }
+
+  /** Re-frames the current camera on the whole scene. */
+  resetCamera(): void {
+    if (this.mode === 'orbit') this.fitOrbit();
+    if (this.mode === 'top') this.fitTop();
+    this.dirty = true;
+  }
+
+  stats(): RenderStats {
+    const recent = this.intervals.slice(-120);
+    const sorted = [...recent].sort((a, b) => a - b);
+    const now = performance.now();
+    const lastSecond = this.drawTimes.filter((t) => now - t <= 1000).length;
+    return {
+      fps: lastSecond,
+      meanFrameMs: recent.length > 0 ? recent.reduce((a, b) => a + b, 0) / recent.length : 0,
+      p95FrameMs: sorted.length > 0 ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] : 0,
+      drawn: this.drawn,
+      cpuMs: mean(this.cpuTimes),
+      drawMs: mean(this.drawCallTimes),
+      vehicles: this.episode?.nVehicles ?? 0,
+      drawCalls: this.renderer.info.render.calls,
+      glRenderer: this.glRenderer,
+      software: this.software,
+    };
+  }
+
+  /** Where vehicle `v` is drawn, in client (page) coordinates; null when off screen or unknown. */
+  projectVehicle(v: number): { x: number; y: number } | null {
+    if (!this.vehicles || v < 0 || v >= this.vehicles.count) return null;
+    const camera = this.camera();
+    const p = new THREE.Vector3(this.vehicles.centres[2 * v], 1.2, this.vehicles.centres[2 * v + 1]).project(camera);
+    if (p.z < -1 || p.z > 1 || Math.abs(p.x) > 1 || Math.abs(p.y) > 1) return null;
+    const rect = this.canvas.getBoundingClientRect();
+    return { x: rect.left + ((p.x + 1) / 2) * rect.width, y: rect.top + ((1 - p.y) / 2) * rect.height };
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private camera(): THREE.Camera {
+    return this.mode === 'top' ? this.ortho : this.perspective;
+  }
+
+  private isStraight(): boolean {
+    return this.episode !== null && this.episode.roadLength === null;
+  }
+
+  private platoonCentre(positions: ArrayLike<number>): number {
+    let min = Infinity;
+    let max = -Infinity;
+    for (let v = 0; v < positions.length; v++) {
+      min = Math.min(min, positions[v]);
+      max = Math.max(max, positions[v]);
+    }
+    return (min + max) / 2;
+  }
+
+  /** Places the copies of the road on a grid (one copy: at the origin). */
+  private layoutCopies(episode: SceneEpisode): void {
+    const road = this.road!;
+    const copies = Math.max(1, Math.floor(episode.copies ?? 1));
+    this.perCopy = Math.max(1, Math.floor(episode.nVehicles / copies));
+    this.copyOffsets = new Float32Array(copies * 2);
+    if (copies === 1) return;
+    const cell = 2 * road.radius + 16;
+    const columns = Math.ceil(Math.sqrt(copies * 1.6));
+    const rows = Math.ceil(copies / columns);
+    const matrix = new THREE.Matrix4();
+    for (let c = 0; c < copies; c++) {
+      this.copyOffsets[2 * c] = ((c % columns) - (columns - 1) / 2) * cell;
+      this.copyOffsets[2 * c + 1] = (Math.floor(c / columns) - (rows - 1) / 2) * cell;
+    }
+    // Every part of the road becomes one instanced mesh over the copies: a draw call per part, not per copy.
+    const meshes: THREE.Mesh[] = [];
+    road.group.traverse((object) => {
+      if (object instanceof THREE.Mesh && !(object instanceof THREE.InstancedMesh)) meshes.push(object);
+    });
+    for (const mesh of meshes) {
+      mesh.updateWorldMatrix(true, false);
+      const instanced = new THREE.InstancedMesh(mesh.geometry, mesh.material, copies);
+      for (let c = 0; c < copies; c++) {
+        matrix.makeTranslation(this.copyOffsets[2 * c], 0, this.copyOffsets[2 * c + 1]).multiply(mesh.matrixWorld);
+        instanced.setMatrixAt(c, matrix);
+      }
+      instanced.renderOrder = mesh.renderOrder;
+      instanced.frustumCulled = false;
+      mesh.removeFromParent();
+      road.group.add(instanced);
+    }
+    road.radius = Math.hypot((columns * cell) / 2, (rows * cell) / 2);
+  }
+
+  private layoutGround(): void {
+    const size = Math.max(600, this.sceneRadius * 4);
+    this.ground.scale.set(size * 2, size * 2, 1);
+    this.scene.remove(this.grid);
+    this.grid.dispose();
+    const cell = this.sceneRadius > 1000 ? 100 : GRID_CELL;
+    const divisions = Math.round((size * 2) / cell);
+    const grid = new THREE.GridHelper(divisions * cell, divisions, COLORS.gridMajor, COLORS.gridMinor);
+    grid.position.y = -0.01;
+    this.grid = grid;
+    this.ground.visible = true;
+    this.scene.add(grid);
+    // Fog only hides the far side of very large scenes (the stress ring).
+    this.scene.fog = null;
+  }
+
+  private fitCameras(): void {
+    this.fitOrbit();
+    this.fitTop();
+  }
+
+  private fitOrbit(): void {
+    const r = this.sceneRadius;
+    if (this.copyOffsets.length > 2) {
+      // Several copies: the whole grid, every vehicle on screen.
+      this.orbit.target.set(0, 0, r * 0.05);
+      this.perspective.position.set(0, r * 1.55, r * 1.35);
+    } else if (this.isStraight()) {
+      // From behind the tail, looking up the road: the whole platoon and its leader ahead.
+      this.orbit.target.set(25, 0, 0);
+      this.perspective.position.set(-175, 62, 95);
+    } else {
+      this.orbit.target.set(0, 0, r * 0.08);
+      this.perspective.position.set(0, r * 1.55, r * 2.05);
+    }
+    this.perspective.updateProjectionMatrix();
+    this.orbit.update();
+  }
+
+  private fitTop(): void {
+    const r = this.isStraight() ? 130 : this.sceneRadius * 1.08;
+    this.ortho.position.set(0, Math.max(300, r * 3), 0);
+    this.topControls.target.set(0, 0, 0);
+    this.ortho.zoom = 1;
+    this.updateOrtho(r);
+    this.topControls.update();
+  }
+
+  private updateOrtho(radius: number): void {
+    const aspect = this.width / this.height;
+    const halfH = aspect >= 1 ? radius : radius / aspect;
+    const halfW = halfH * aspect;
+    this.ortho.left = -halfW;
+    this.ortho.right = halfW;
+    this.ortho.top = halfH;
+    this.ortho.bottom = -halfH;
+    this.ortho.updateProjectionMatrix();
+  }
+
+  private resize(): void {
+    const rect = this.container.getBoundingClientRect();
+    this.width = Math.max(1, Math.floor(rect.width));
+    this.height = Math.max(1, Math.floor(rect.height));
+    this.renderer.setSize(this.width, this.height, false);
+    this.perspective.aspect = this.width / this.height;
+    this.perspective.updateProjectionMatrix();
+    const halfH = (this.ortho.top - this.ortho.bottom) / 2;
+    if (halfH > 0) {
+      const aspect = this.width / this.height;
+      this.ortho.left = -halfH * aspect;
+      this.ortho.right = halfH * aspect;
+      this.ortho.updateProjectionMatrix();
+    }
+    this.vehicles?.setResolution(this.width, this.height);
+    this.dirty = true;
+  }
+
+  /** Road point of the centre of a vehicle whose front is at `position`. */
+  private place(position: number, out: RoadPoint): RoadPoint {
+    const episode = this.episode!;
+    const centre = position - episode.vehicleLength / 2;
+    switch (episode.scenario) {
+      case 'ring':
+        return ringPoint(centre, episode.roadLength ?? 1, out);
+      case 'figure-eight':
+        return figureEightPoint(centre, out);
+      default:
+        return straightPoint(centre - this.origin, out);
+    }
+  }
+
+  private tick(time: number): void {
+    if (this.lastTick > 0) {
+      this.intervals.push(time - this.lastTick);
+      if (this.intervals.length > 240) this.intervals.splice(0, this.intervals.length - 240);
+    }
+    this.lastTick = time;
+    const now = performance.now();
+    const vehicles = this.vehicles;
+    const moving = this.interpolator.moving(now);
+    const hasCollision = this.frame !== null && Array.prototype.some.call(this.frame.flags, (f: number) => (f & 1) === 1);
+    if (vehicles && this.frame && (moving || this.dirty || hasCollision || this.mode === 'follow')) {
+      this.interpolator.sample(now, this.display);
+      if (this.isStraight()) {
+        // The origin glides after the platoon; the road's markings scroll by the same amount.
+        const target = this.platoonCentre(this.display);
+        this.origin += (target - this.origin) * 0.2;
+        if (this.road?.scrolling) this.road.scrolling.position.x = -(((this.origin % STRAIGHT_MARK_PERIOD) + STRAIGHT_MARK_PERIOD) % STRAIGHT_MARK_PERIOD);
+        this.grid.position.x = -(((this.origin % GRID_CELL) + GRID_CELL) % GRID_CELL);
+      }
+      const { centres, headings } = vehicles;
+      const p = this.point;
+      const offsets = this.copyOffsets;
+      const copies = offsets.length / 2;
+      for (let v = 0; v < this.display.length; v++) {
+        this.place(this.display[v], p);
+        const copy = copies > 1 ? Math.min(copies - 1, Math.floor(v / this.perCopy)) : 0;
+        centres[2 * v] = p.x + offsets[2 * copy];
+        centres[2 * v + 1] = -p.y + offsets[2 * copy + 1];
+        headings[v] = ((90 - p.angleDeg) * Math.PI) / 180;
+      }
+      vehicles.updateTransforms(this.frame.flags, now);
+      this.dirty = true;
+    }
+    if (this.mode === 'follow') this.updateFollow();
+    if (this.mode === 'orbit') this.orbit.update();
+    if (this.mode === 'top') this.topControls.update();
+    if (!this.dirty) return;
+    this.dirty = false;
+    const drawStart = performance.now();
+    const fog = this.scene.fog;
+    if (this.mode === 'top') this.scene.fog = null;
+    this.renderer.render(this.scene, this.camera());
+    this.scene.fog = fog;
+    const drawEnd = performance.now();
+    this.drawn++;
+    pushWindow(this.cpuTimes, drawStart - now);
+    pushWindow(this.drawCallTimes, drawEnd - drawStart);
+    this.drawTimes.push(now);
+    if (this.drawTimes.length > 180) this.drawTimes.splice(0, this.drawTimes.length - 180);
+    this.afterRender?.();
+  }
+
+  private updateFollow(): void {
+    const vehicles = this.vehicles;
+    const episode = this.episode;
+    if (!vehicles || !episode) return;
+    const v = this.followVehicle ?? episode.defaultFollow;
+    if (v < 0 || v >= vehicles.count) return;
+    const x = vehicles.centres[2 * v];
+    const z = vehicles.centres[2 * v + 1];
+    const heading = vehicles.headings[v];
+    const dx = Math.cos(heading);
+    const dz = -Math.sin(heading);
+    const desired = new THREE.Vector3(x - dx * 24, 10, z - dz * 24);
+    const look = new THREE.Vector3(x + dx * 14, 1.5, z + dz * 14);
+    const camera = this.perspective;
+    if (camera.position.distanceTo(desired) > 150) camera.position.copy(desired);
+    else camera.position.lerp(desired, 0.12);
+    camera.lookAt(look);
+    this.dirty = true;
+  }
+
+  private readonly onPointerDown = (event: PointerEvent): void => {
+    this.pointerDown = { x: event.clientX, y: event.clientY };
+  };
+
+  private readonly onPointerUp = (event: PointerEvent): void => {
+    const down = this.pointerDown;
+    this.pointerDown = null;
+    if (!down || event.button !== 0) return;
+    // A drag moves the camera; only a click picks.
+    if (Math.hypot(event.clientX - down.x, event.clientY - down.y) > 5) return;
+    this.pickListener?.(this.pick(event.clientX, event.clientY));
+  };
+
+  /** The vehicle under a client point: the ray's hit, else the nearest drawn vehicle within a few pixels. */
+  pick(clientX: number, clientY: number): number | null {
+    const vehicles = this.vehicles;
+    if (!vehicles || !this.frame) return null;
+    const rect = this.canvas.getBoundingClientRect();
+    const ndc = new THREE.Vector2(((clientX - rect.left) / rect.width) * 2 - 1, -((clientY - rect.top) / rect.height) * 2 + 1);
+    this.raycaster.setFromCamera(ndc, this.camera());
+    const hits = this.raycaster.intersectObject(vehicles.bodies, false);
+    if (hits.length > 0 && hits[0].instanceId !== undefined) return hits[0].instanceId;
+    let best: number | null = null;
+    let bestDistance = 18;
+    const p = new THREE.Vector3();
+    const camera = this.camera();
+    for (let v = 0; v < vehicles.count; v++) {
+      p.set(vehicles.centres[2 * v], 1.2, vehicles.centres[2 * v + 1]).project(camera);
+      if (p.z < -1 || p.z > 1) continue;
+      const x = rect.left + ((p.x + 1) / 2) * rect.width;
+      const y = rect.top + ((1 - p.y) / 2) * rect.height;
+      const d = Math.hypot(x - clientX, y - clientY);
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = v;
+      }
+    }
+    return best;
+  }
+}

@@ -1,0 +1,438 @@
+/**
+ * The api contract between the UI and the backend. One contract, implemented twice: over
+ * Electron IPC (src/main/app + src/preload) and over a WebSocket (src/main/server, browser
+ * mode). The renderer talks only to `HeadwayApi`, built by `createApiClient` over either
+ * transport, so every UI feature works the same in the desktop app and in a browser.
+ *
+ * Shape of the conversation
+ * - Requests: `invoke(method, payload)` -> `ApiResult`. Every payload is validated in the
+ *   backend against `API_REQUESTS` (zod) before anything runs; failures come back as data
+ *   (`{ ok: false, error }`), never as thrown errors across the transport.
+ * - Events: the backend pushes `ApiEvent`s to every connected UI: job lifecycle (`job`),
+ *   the static description of a live episode (`episode`), its frames (`frame`, decimated to
+ *   display rate), metrics (`metrics`: per episode for simulations, per iteration for
+ *   training) and log lines.
+ *
+ * Jobs. A job is anything long that runs off the UI and main threads, in a worker: today a
+ * live simulation (`kind: 'simulate'`); training (`kind: 'train'`) slots in as a second
+ * member of `jobConfigSchema`, reusing the same lifecycle, controls, episode/frame events
+ * (its live evaluation episode) and `metrics` events with `scope: 'iteration'`.
+ */
+import { z } from 'zod';
+import { isScenarioId, ParamError, resolveParams, SCENARIO_IDS, type ParamValue, type ResolvedParams, type ScenarioId } from './scenarios.ts';
+
+export const API_VERSION = 1;
+
+/** Electron IPC channels (preload <-> main). */
+export const IPC_INVOKE_CHANNEL = 'headway:invoke';
+export const IPC_EVENT_CHANNEL = 'headway:event';
+/** WebSocket path of the browser-mode api. */
+export const WS_PATH = '/api';
+/** Largest request payload either transport accepts, in bytes of JSON. */
+export const MAX_REQUEST_BYTES = 256 * 1024;
+
+// ---------------------------------------------------------------------------------------
+// Job configuration
+
+/** Simulation speed: a multiple of real time (1 = 10 control steps per second), or as fast as the worker can. */
+export type Speed = number | 'max';
+export const MIN_SPEED = 0.05;
+export const MAX_SPEED = 1000;
+/** The choices the UI offers. */
+export const SPEED_CHOICES: readonly Speed[] = [0.25, 0.5, 1, 2, 5, 10, 50, 'max'];
+
+const speedSchema = z.union([z.number().min(MIN_SPEED).max(MAX_SPEED), z.literal('max')], {
+  error: `speed must be a number from ${MIN_SPEED} to ${MAX_SPEED} (times real time) or "max"`,
+});
+
+const paramValueSchema = z.union([z.number(), z.boolean(), z.string().max(64), z.null()], {
+  error: 'a parameter value must be a number, true/false, text or null',
+});
+
+/** Largest seed the app accepts (the random policy draws from seed + an offset; this keeps both safe integers). */
+export const MAX_SEED = 2 ** 32 - 1;
+
+export const simulateConfigSchema = z.strictObject({
+  kind: z.literal('simulate'),
+  scenario: z.enum(SCENARIO_IDS, { error: `scenario must be one of ${SCENARIO_IDS.join(', ')}` }),
+  /** Scenario parameters as text or JSON values; resolved and checked by resolveParams (the CLI's --param). */
+  params: z.record(z.string().max(64), paramValueSchema).default({}),
+  /** idle, random or constant:K (the CLI's --policy). */
+  policy: z.string().max(64, { error: 'policy must be idle, random or constant:K' }).default('idle'),
+  seed: z
+    .number({ error: 'seed must be a whole number' })
+    .int({ error: 'seed must be a whole number' })
+    .min(0, { error: `seed must be a whole number from 0 to ${MAX_SEED}` })
+    .max(MAX_SEED, { error: `seed must be a whole number from 0 to ${MAX_SEED}` })
+    .default(0),
+  /** After an episode ends, start the next one (seed + 1) instead of finishing. */
+  repeat: z.boolean().default(false),
+  speed: speedSchema.default(1),
+  /** Most frames per second streamed to the UI (the live view interpolates between them). */
+  frameRate: z
+    .number()
+    .int({ error: 'frame rate must be a whole number from 1 to 60' })
+    .min(1, { error: 'frame rate must be a whole number from 1 to 60' })
+    .max(60, { error: 'frame rate must be a whole number from 1 to 60' })
+    .default(30),
+  startPaused: z.boolean().default(false),
+});
+export type SimulateConfig = z.output<typeof simulateConfigSchema>;
+export type SimulateConfigInput = z.input<typeof simulateConfigSchema>;
+
+/**
+ * Every kind of job. Training joins as `trainConfigSchema` (scenario, params, algo, learner
+ * settings, seed, budget) with `kind: 'train'`; the JobRunner then picks its worker by kind.
+ */
+export const jobConfigSchema = z.discriminatedUnion('kind', [simulateConfigSchema], {
+  error: 'kind must be "simulate"',
+});
+export type JobConfig = z.output<typeof jobConfigSchema>;
+export type JobConfigInput = z.input<typeof jobConfigSchema>;
+export type JobKind = JobConfig['kind'];
+
+/** A problem with one field of a form or config: `field` is its path (`seed`, `params.length`). */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+// ---------------------------------------------------------------------------------------
+// Policies of a simulation (the same language as the CLI's --policy)
+
+export type PolicySpec = { kind: 'idle' } | { kind: 'random' } | { kind: 'constant'; value: number };
+
+/** Parses idle | random | constant:K; null when the text is none of them. */
+export function parsePolicy(text: string): PolicySpec | null {
+  const trimmed = text.trim();
+  if (trimmed === 'idle') return { kind: 'idle' };
+  if (trimmed === 'random') return { kind: 'random' };
+  const match = /^constant:(.+)$/.exec(trimmed);
+  if (match) {
+    const value = Number(match[1]);
+    if (match[1].trim() !== '' && Number.isFinite(value)) return { kind: 'constant', value };
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation shared by the backend (authoritative) and the UI (instant feedback)
+
+export type ValidatedJob =
+  | { ok: true; config: JobConfig; params: ResolvedParams }
+  | { ok: false; errors: FieldError[] };
+
+function issuesToFieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const at = issue.path.join('.');
+      for (const key of issue.keys) {
+        const field = at === '' ? key : `${at}.${key}`;
+        errors.push({ field, message: `unknown field '${field}'` });
+      }
+      continue;
+    }
+    errors.push({ field: issue.path.map(String).join('.'), message: issue.message });
+  }
+  return errors;
+}
+
+/**
+ * Checks a job configuration: its shape (zod), the scenario parameters (resolveParams, the
+ * CLI's own validation, so messages match `headway simulate --param`) and the policy
+ * syntax. The backend adds checks that need the environment (the action space of
+ * constant:K) on top.
+ */
+export function validateJobConfig(input: unknown): ValidatedJob {
+  const parsed = jobConfigSchema.safeParse(input);
+  const errors = parsed.success ? [] : issuesToFieldErrors(parsed.error.issues);
+  const has = (prefix: string) => errors.some((e) => e.field === prefix || e.field.startsWith(`${prefix}.`));
+  // Parameters and policy are checked whenever they are readable, so every field's problem shows at once.
+  const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+  const params = raw.params ?? {};
+  let resolved: ResolvedParams = {};
+  if (typeof raw.scenario === 'string' && isScenarioId(raw.scenario) && typeof params === 'object' && params !== null && !has('params')) {
+    try {
+      resolved = resolveParams(raw.scenario, params as Record<string, unknown>);
+    } catch (error) {
+      if (!(error instanceof ParamError)) throw error;
+      errors.push({ field: `params.${error.field}`, message: error.message });
+    }
+  }
+  if (typeof raw.policy === 'string' && !has('policy') && parsePolicy(raw.policy) === null) {
+    errors.push({ field: 'policy', message: `policy ${JSON.stringify(raw.policy)} is not allowed; expected idle, random or constant:K` });
+  }
+  if (errors.length > 0 || !parsed.success) return { ok: false, errors };
+  return { ok: true, config: parsed.data, params: resolved };
+}
+
+// ---------------------------------------------------------------------------------------
+// Jobs
+
+export const JOB_STATUSES = ['starting', 'running', 'paused', 'finished', 'stopped', 'failed'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const isJobEnded = (status: JobStatus): boolean => status === 'finished' || status === 'stopped' || status === 'failed';
+
+export interface JobInfo {
+  id: string;
+  kind: JobKind;
+  /** One line for lists: "Ring attenuation · idle · seed 0". */
+  title: string;
+  status: JobStatus;
+  config: JobConfig;
+  /** Episode shown live (0-based) and its step. */
+  episode: number;
+  step: number;
+  speed: Speed;
+  created: string;
+  ended: string | null;
+  /** Why it failed; null otherwise. */
+  error: string | null;
+  /** Training jobs: progress of the learner; null for simulations. */
+  progress: { iteration: number; envSteps: number } | null;
+}
+
+const jobIdSchema = z.string().regex(/^[a-z0-9-]{1,64}$/, { error: 'jobId must be a job id' });
+
+export const jobCommandSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('pause') }),
+    z.strictObject({ type: z.literal('resume') }),
+    /** Single-step forward (pauses a running job first). */
+    z.strictObject({ type: z.literal('step'), steps: z.number().int().min(1).max(10_000).default(1) }),
+    z.strictObject({ type: z.literal('stop') }),
+    z.strictObject({ type: z.literal('speed'), speed: speedSchema }),
+  ],
+  { error: 'command type must be pause, resume, step, stop or speed' },
+);
+export type JobCommand = z.output<typeof jobCommandSchema>;
+export type JobCommandInput = z.input<typeof jobCommandSchema>;
+
+// ---------------------------------------------------------------------------------------
+// Live episodes and frames
+
+export const VEHICLE_KINDS = ['human', 'agent', 'leader'] as const;
+/** Numeric codes in EpisodeSpec.vehicleKind (the simulator's VehicleKind). */
+export const VehicleKindCode = { human: 0, agent: 1, leader: 2 } as const;
+
+export type ActionSpaceInfo = { kind: 'discrete'; n: number } | { kind: 'continuous'; low: number; high: number };
+
+/** The static description of one live episode: everything a view needs besides the frames. */
+export interface EpisodeSpec {
+  jobId: string;
+  episode: number;
+  seed: number;
+  scenario: ScenarioId;
+  params: Record<string, ParamValue>;
+  nAgents: number;
+  nVehicles: number;
+  obsDim: number;
+  obsNames: string[];
+  rewardTermNames: string[];
+  action: ActionSpaceInfo;
+  horizon: number;
+  /** Seconds per control step. */
+  dt: number;
+  vehicleLength: number;
+  /** Loop length in m (ring, figure eight); null for the straight CACC road. */
+  roadLength: number | null;
+  /** vehicleKind[v]: VehicleKindCode of vehicle v. */
+  vehicleKind: number[];
+  /** agentVehicle[i]: the vehicle agent i drives. */
+  agentVehicle: number[];
+  /** Undirected edges of the agent graph (agent indices), no self-loops. */
+  edges: [number, number][];
+  /**
+   * Environment copies shown side by side (batched envs, e.g. during training); absent = 1.
+   * Copy c owns vehicles [c * nVehicles / copies, (c + 1) * nVehicles / copies), each on
+   * its own copy of the road.
+   */
+  copies?: number;
+}
+
+/** Bits of Frame.flags. */
+export const FrameFlag = { collision: 1 } as const;
+
+/** One displayed state of a live episode. Per-vehicle arrays are [nVehicles], per-agent ones [nAgents(, dim)]. */
+export interface Frame {
+  jobId: string;
+  episode: number;
+  /** Control steps since reset (0 = the reset state). */
+  step: number;
+  /** Simulated seconds since reset. */
+  time: number;
+  collided: boolean;
+  done: boolean;
+  /** Sum over the steps so far and over agents of the raw reward (the episode return so far). */
+  episodeReturn: number;
+  /** Simulation steps per wall-clock second, as the job measures it. */
+  stepsPerSecond: number;
+  position: Float64Array;
+  speed: Float64Array;
+  accel: Float64Array;
+  gap: Float64Array;
+  /** Action applied per vehicle (NaN for vehicles no agent drives). */
+  action: Float64Array;
+  /** FrameFlag bits per vehicle. */
+  flags: Uint8Array;
+  /** [nAgents * obsDim] observations on the new state. */
+  obs: Float64Array;
+  /** [nAgents] raw reward of the step that led here (0 at reset). */
+  reward: Float64Array;
+  /** [nAgents * rewardTermNames.length] raw reward terms. */
+  rewardTerms: Float64Array;
+}
+
+/** The numeric arrays of a Frame in wire order, with their element type. */
+export const FRAME_ARRAYS = [
+  ['position', 'f64'],
+  ['speed', 'f64'],
+  ['accel', 'f64'],
+  ['gap', 'f64'],
+  ['action', 'f64'],
+  ['flags', 'u8'],
+  ['obs', 'f64'],
+  ['reward', 'f64'],
+  ['rewardTerms', 'f64'],
+] as const satisfies readonly (readonly [keyof Frame, 'f64' | 'u8'])[];
+
+export type MetricsScope = 'episode' | 'iteration';
+
+export type ApiEvent =
+  | { type: 'job'; job: JobInfo }
+  | { type: 'episode'; episode: EpisodeSpec }
+  | { type: 'frame'; frame: Frame }
+  /** Simulations: per finished episode (return, meanSpeed, ...). Training: per iteration. */
+  | { type: 'metrics'; jobId: string; scope: MetricsScope; index: number; values: Record<string, number> }
+  | { type: 'log'; jobId: string | null; level: 'info' | 'warn' | 'error'; message: string };
+
+// ---------------------------------------------------------------------------------------
+// Methods
+
+export type Transport = 'ipc' | 'websocket';
+
+export interface HelloInfo {
+  apiVersion: number;
+  appVersion: string;
+  transport: Transport;
+  /** Where the backend runs, for the status bar ("Electron 38", "Node 20 on 127.0.0.1:8877"). */
+  host: string;
+}
+
+const empty = z.strictObject({});
+
+/** Request payload schema of every method: the backend validates with these before dispatching. */
+export const API_REQUESTS = {
+  hello: empty,
+  /** Full validation of a job config without starting it: field errors, empty when valid. */
+  validateJob: z.strictObject({ config: z.unknown() }),
+  /** Starts a job; its config is validated like validateJob (field errors in error.fields). */
+  startJob: z.strictObject({ config: z.unknown() }),
+  controlJob: z.strictObject({ jobId: jobIdSchema, command: jobCommandSchema }),
+  listJobs: empty,
+  /** Jobs, and (as events to the caller only) each live job's episode and latest frame. */
+  snapshot: empty,
+} as const;
+
+export type ApiMethod = keyof typeof API_REQUESTS;
+export const API_METHODS = Object.keys(API_REQUESTS) as ApiMethod[];
+
+export interface ApiResponses {
+  hello: HelloInfo;
+  validateJob: { errors: FieldError[] };
+  startJob: JobInfo;
+  controlJob: JobInfo;
+  listJobs: JobInfo[];
+  snapshot: JobInfo[];
+}
+
+export type ApiRequestPayload<M extends ApiMethod> = z.input<(typeof API_REQUESTS)[M]>;
+export type ApiParsedPayload<M extends ApiMethod> = z.output<(typeof API_REQUESTS)[M]>;
+
+export const API_ERROR_CODES = ['invalid-request', 'invalid-config', 'not-found', 'busy', 'unauthorized', 'internal'] as const;
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
+export interface ApiError {
+  code: ApiErrorCode;
+  message: string;
+  /** invalid-config / invalid-request: the fields at fault. */
+  fields?: FieldError[];
+}
+
+export type ApiResult<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+export type ParsedRequest = { [M in ApiMethod]: { method: M; payload: ApiParsedPayload<M> } }[ApiMethod];
+
+/** Validates a request from a UI: the method must exist and its payload match the schema. */
+export function parseRequest(method: unknown, payload: unknown): { ok: true; request: ParsedRequest } | { ok: false; error: ApiError } {
+  if (typeof method !== 'string' || !Object.hasOwn(API_REQUESTS, method)) {
+    return { ok: false, error: { code: 'invalid-request', message: `unknown method ${JSON.stringify(method)}; expected one of ${API_METHODS.join(', ')}` } };
+  }
+  const schema = API_REQUESTS[method as ApiMethod];
+  const parsed = schema.safeParse(payload ?? {});
+  if (!parsed.success) {
+    const fields = issuesToFieldErrors(parsed.error.issues);
+    return {
+      ok: false,
+      error: { code: 'invalid-request', message: `${method}: ${fields.map((f) => (f.field ? `${f.field}: ${f.message}` : f.message)).join('; ')}`, fields },
+    };
+  }
+  return { ok: true, request: { method, payload: parsed.data } as ParsedRequest };
+}
+
+// ---------------------------------------------------------------------------------------
+// Transports and the typed client
+
+/** What a transport carries: the Electron preload exposes exactly this as `window.headway`. */
+export interface ApiTransport {
+  invoke(method: ApiMethod, payload: unknown): Promise<ApiResult<unknown>>;
+  /** Subscribes to backend events; returns the unsubscribe function. */
+  onEvent(listener: (event: ApiEvent) => void): () => void;
+}
+export type HeadwayBridge = ApiTransport;
+
+/** A failed request, as the client raises it. */
+export class ApiRequestError extends Error {
+  override name = 'ApiRequestError';
+  constructor(readonly error: ApiError) {
+    super(error.message);
+  }
+  get code(): ApiErrorCode {
+    return this.error.code;
+  }
+  get fields(): FieldError[] {
+    return this.error.fields ?? [];
+  }
+}
+
+/** The api as the UI uses it, identical over IPC and WebSocket. */
+export interface HeadwayApi {
+  readonly transport: Transport;
+  hello(): Promise<HelloInfo>;
+  validateJob(config: unknown): Promise<FieldError[]>;
+  startJob(config: JobConfigInput): Promise<JobInfo>;
+  controlJob(jobId: string, command: JobCommandInput): Promise<JobInfo>;
+  listJobs(): Promise<JobInfo[]>;
+  snapshot(): Promise<JobInfo[]>;
+  onEvent(listener: (event: ApiEvent) => void): () => void;
+}
+
+export function createApiClient(transport: ApiTransport, kind: Transport): HeadwayApi {
+  async function call<M extends ApiMethod>(method: M, payload: ApiRequestPayload<M>): Promise<ApiResponses[M]> {
+    const result = await transport.invoke(method, payload);
+    if (!result.ok) throw new ApiRequestError(result.error);
+    return result.value as ApiResponses[M];
+  }
+  return {
+    transport: kind,
+    hello: () => call('hello', {}),
+    validateJob: async (config) => (await call('validateJob', { config })).errors,
+    startJob: (config) => call('startJob', { config }),
+    controlJob: (jobId, command) => call('controlJob', { jobId, command }),
+    listJobs: () => call('listJobs', {}),
+    snapshot: () => call('snapshot', {}),
+    onEvent: (listener) => transport.onEvent(listener),
+  };
+}

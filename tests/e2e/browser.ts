@@ -1,0 +1,64 @@
+/** Chromium for the browser tests: Debian's package (apt-get install chromium), WebGL through SwiftShader. */
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+declare global {
+  interface Window {
+    /** The 3D view's read-only test hooks (src/renderer/components/ViewportPanel.vue). */
+    __headwayView?: {
+      projectVehicle(v: number): { x: number; y: number } | null;
+      stats(): { fps: number; meanFrameMs: number; p95FrameMs: number; drawn: number; cpuMs: number; drawMs: number; vehicles: number; drawCalls: number; glRenderer: string; software: boolean };
+    };
+  }
+}
+
+export const CHROMIUM = process.env.HEADWAY_CHROMIUM ?? '/usr/bin/chromium';
+/** Where screenshots go (HEADWAY_SCREENSHOTS, default the system temp folder). */
+export const SCREENSHOTS = process.env.HEADWAY_SCREENSHOTS ?? tmpdir();
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}: install it (apt-get install -y chromium) or set HEADWAY_CHROMIUM`);
+  }
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--use-angle=swiftshader',
+      '--enable-unsafe-swiftshader',
+      '--disable-renderer-backgrounding',
+      '--disable-background-timer-throttling',
+    ],
+  });
+}
+
+export function screenshotPath(name: string): string {
+  return join(SCREENSHOTS, `headway-${name}.png`);
+}
+
+/** Text of a test id, trimmed. */
+export async function text(page: Page, testId: string): Promise<string> {
+  return ((await page.getByTestId(testId).textContent()) ?? '').trim();
+}
+
+/** The step shown in the view's HUD ("step 12 · 1.2 s"). */
+export async function hudStep(page: Page): Promise<number> {
+  const match = /step (\d+)/.exec(await text(page, 'hud-step'));
+  return match ? Number(match[1]) : -1;
+}
+
+export async function waitForStep(page: Page, predicate: (step: number) => boolean, timeoutMs = 20_000): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const step = await hudStep(page);
+    if (predicate(step)) return step;
+    if (Date.now() - started > timeoutMs) throw new Error(`step ${step} never met the condition`);
+    await page.waitForTimeout(50);
+  }
+}

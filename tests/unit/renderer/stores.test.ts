@@ -1,0 +1,316 @@
+import { createPinia, setActivePinia } from 'pinia';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  ApiRequestError,
+  validateJobConfig,
+  type EpisodeSpec,
+  type Frame,
+  type HeadwayApi,
+  type JobCommandInput,
+  type JobInfo,
+} from '../../../src/shared/api.ts';
+import { provideApi } from '../../../src/renderer/api/index.ts';
+import { FrameInterpolator } from '../../../src/renderer/scene/interpolation.ts';
+import { VehicleHistory } from '../../../src/renderer/stores/history.ts';
+import { useLiveStore } from '../../../src/renderer/stores/live.ts';
+import { useSimulateFormStore } from '../../../src/renderer/stores/simulateForm.ts';
+
+interface FakeApi extends HeadwayApi {
+  commands: [string, JobCommandInput][];
+  started: unknown[];
+}
+
+function job(id: string, status: JobInfo['status'] = 'running'): JobInfo {
+  return {
+    id,
+    kind: 'simulate',
+    title: 't',
+    status,
+    config: { kind: 'simulate', scenario: 'ring', params: {}, policy: 'idle', seed: 0, repeat: false, speed: 1, frameRate: 30, startPaused: false },
+    episode: 0,
+    step: 0,
+    speed: 1,
+    created: '',
+    ended: null,
+    error: null,
+    progress: null,
+  };
+}
+
+/** A backend stand-in that validates with the real shared validation. */
+function fakeApi(): FakeApi {
+  let counter = 0;
+  const api: FakeApi = {
+    transport: 'websocket',
+    commands: [],
+    started: [],
+    hello: async () => ({ apiVersion: 1, appVersion: '0', transport: 'websocket', host: 'test' }),
+    validateJob: async (config) => {
+      const result = validateJobConfig(config);
+      return result.ok ? [] : result.errors;
+    },
+    startJob: async (config) => {
+      const result = validateJobConfig(config);
+      if (!result.ok) throw new ApiRequestError({ code: 'invalid-config', message: 'bad', fields: result.errors });
+      api.started.push(config);
+      return job(`sim-${++counter}-aaaaaa`, 'starting');
+    },
+    controlJob: async (jobId, command) => {
+      api.commands.push([jobId, command]);
+      return job(jobId);
+    },
+    listJobs: async () => [],
+    snapshot: async () => [],
+    onEvent: () => () => {},
+  };
+  return api;
+}
+
+/** A 22-agent ring episode. */
+function ringEpisode(jobId: string, episode = 0): EpisodeSpec {
+  const n = 22;
+  return {
+    jobId,
+    episode,
+    seed: episode,
+    scenario: 'ring',
+    params: {},
+    nAgents: n,
+    nVehicles: n,
+    obsDim: 2,
+    obsNames: ['speed/30', 'position/length'],
+    rewardTermNames: ['speed', 'accel'],
+    action: { kind: 'continuous', low: -1, high: 1 },
+    horizon: 3000,
+    dt: 0.1,
+    vehicleLength: 5,
+    roadLength: 230,
+    vehicleKind: new Array<number>(n).fill(1),
+    agentVehicle: Array.from({ length: n }, (_, i) => i),
+    edges: Array.from({ length: n }, (_, i) => [i, (i + 1) % n] as [number, number]),
+  };
+}
+
+function ringFrame(jobId: string, step: number, episode = 0): Frame {
+  const n = 22;
+  return {
+    jobId,
+    episode,
+    step,
+    time: step / 10,
+    collided: false,
+    done: false,
+    episodeReturn: step,
+    stepsPerSecond: 10,
+    position: Float64Array.from({ length: n }, (_, v) => v * 10 + step),
+    speed: Float64Array.from({ length: n }, (_, v) => v + step / 10),
+    accel: new Float64Array(n),
+    gap: Float64Array.from({ length: n }, () => 5),
+    action: Float64Array.from({ length: n }, (_, v) => v / 100),
+    flags: new Uint8Array(n),
+    obs: Float64Array.from({ length: 2 * n }, (_, k) => k),
+    reward: Float64Array.from({ length: n }, (_, v) => -v),
+    rewardTerms: Float64Array.from({ length: 2 * n }, (_, k) => k / 2),
+  };
+}
+
+let api: FakeApi;
+beforeEach(() => {
+  setActivePinia(createPinia());
+  api = fakeApi();
+  provideApi(api);
+});
+
+describe('the Simulate form store', () => {
+  it('opens on the uncontrolled ring and builds the job config from the catalogue fields', () => {
+    const form = useSimulateFormStore();
+    expect(form.scenario).toBe('ring');
+    expect(form.preset).toBe('uncontrolled');
+    expect(form.fields.map((f) => f.spec.name)).toEqual(['length', 'vehicles', 'warmup', 'safetyCap', 'noise', 'horizon']);
+    form.setParam('length', ' 230 ');
+    form.setParam('warmup', '');
+    form.seed = '4';
+    form.policyKind = 'constant';
+    form.policyValue = '0.5';
+    expect(form.config(2)).toEqual({
+      kind: 'simulate',
+      scenario: 'ring',
+      params: { preset: 'uncontrolled', length: '230' },
+      policy: 'constant:0.5',
+      seed: 4,
+      repeat: false,
+      speed: 2,
+    });
+  });
+
+  it('shows the backend validation next to each field', async () => {
+    const form = useSimulateFormStore();
+    form.setParam('length', '10');
+    form.seed = 'x';
+    expect(await form.validate()).toBe(false);
+    expect(form.errors['params.length']).toContain('expected a number from 50 to 5000');
+    expect(form.fields.find((f) => f.spec.name === 'length')!.error).toContain('length="10"');
+    expect(form.errors.seed).toBe('seed must be a whole number');
+    expect(form.valid).toBe(false);
+    form.setParam('length', '250');
+    form.seed = '1';
+    expect(await form.validate()).toBe(true);
+    expect(form.errors).toEqual({});
+    expect(form.valid).toBe(true);
+  });
+
+  it('changing the scenario resets its parameters; presets keep explicit values', () => {
+    const form = useSimulateFormStore();
+    form.setParam('noise', '0.5');
+    form.setPreset('flow-1av');
+    expect(form.values).toEqual({ noise: '0.5', preset: 'flow-1av' });
+    expect(form.fields.find((f) => f.spec.name === 'warmup')!.effectiveDefault).toBe(750);
+    form.setPreset('dmpo');
+    expect(form.values).toEqual({ noise: '0.5' });
+    form.setScenario('cacc-catchup');
+    expect(form.values).toEqual({});
+    expect(form.presets).toEqual(['dmpo']);
+  });
+
+  it('starts the job, stops the one on screen and attaches the live view', async () => {
+    const form = useSimulateFormStore();
+    const live = useLiveStore();
+    const first = await form.start();
+    expect(first?.id).toBe('sim-1-aaaaaa');
+    expect(live.activeJobId).toBe('sim-1-aaaaaa');
+    live.handleEvent({ type: 'job', job: job('sim-1-aaaaaa', 'running') });
+    await form.start(5);
+    expect(api.commands).toEqual([['sim-1-aaaaaa', { type: 'stop' }]]);
+    expect(live.activeJobId).toBe('sim-2-aaaaaa');
+    expect((api.started[1] as { speed: number }).speed).toBe(5);
+  });
+
+  it('puts start-time field errors next to the fields', async () => {
+    const form = useSimulateFormStore();
+    form.setParam('vehicles', '1');
+    expect(await form.start()).toBeNull();
+    expect(form.errors['params.vehicles']).toContain('vehicles="1"');
+  });
+});
+
+describe('the live store', () => {
+  it('follows the active job only and feeds frame listeners', () => {
+    const live = useLiveStore();
+    live.attach(job('sim-1-aaaaaa'));
+    const seen: number[] = [];
+    live.onFrame((frame) => seen.push(frame.step));
+    live.handleEvent({ type: 'episode', episode: ringEpisode('sim-9-bbbbbb') });
+    expect(live.episode).toBeNull();
+    live.handleEvent({ type: 'episode', episode: ringEpisode('sim-1-aaaaaa') });
+    live.handleEvent({ type: 'frame', frame: ringFrame('sim-1-aaaaaa', 0) });
+    live.handleEvent({ type: 'frame', frame: ringFrame('sim-9-bbbbbb', 5) });
+    live.handleEvent({ type: 'frame', frame: ringFrame('sim-1-aaaaaa', 1) });
+    // A stale frame of another episode is dropped.
+    live.handleEvent({ type: 'frame', frame: ringFrame('sim-1-aaaaaa', 2, 7) });
+    expect(seen).toEqual([0, 1]);
+    expect(live.frame?.step).toBe(1);
+    expect(live.meanSpeed).toBeCloseTo(10.6, 10);
+  });
+
+  it('inspects the selected agent: observation, action, reward terms, neighbourhoods', () => {
+    const live = useLiveStore();
+    live.attach(job('sim-1-aaaaaa'));
+    live.handleEvent({ type: 'episode', episode: ringEpisode('sim-1-aaaaaa') });
+    live.handleEvent({ type: 'frame', frame: ringFrame('sim-1-aaaaaa', 3) });
+    expect(live.inspector).toBeNull();
+    live.select(4);
+    const view = live.inspector!;
+    expect(view).toMatchObject({ vehicle: 4, agent: 4, kind: 'agent', speed: 4.3, gap: 5, reward: -4 });
+    expect(view.obs).toEqual([
+      { name: 'speed/30', value: 8 },
+      { name: 'position/length', value: 9 },
+    ]);
+    expect(view.rewardTerms).toEqual([
+      { name: 'speed', value: 4 },
+      { name: 'accel', value: 4.5 },
+    ]);
+    expect(view.action?.text).toContain('0.040 m/s²');
+    expect(live.neighbourhoods).toMatchObject({ kappa: 2, policyAgents: [4, 3, 5], criticAgents: [4, 3, 5, 2, 6] });
+    expect(live.neighbourhoods!.edges.filter((e) => e.kind === 'policy')).toHaveLength(2);
+    expect(live.neighbourhoods!.edges.filter((e) => e.kind === 'critic')).toHaveLength(2);
+    live.setKappa(3);
+    expect(live.neighbourhoods!.criticVehicles).toEqual([4, 3, 5, 2, 6, 1, 7]);
+    live.setKappa(99);
+    expect(live.kappa).toBe(11);
+    live.select(99);
+    expect(live.selectedVehicle).toBeNull();
+  });
+
+  it('keeps each vehicle recent speed and gap, reset per episode', () => {
+    const live = useLiveStore();
+    live.attach(job('sim-1-aaaaaa'));
+    live.handleEvent({ type: 'episode', episode: ringEpisode('sim-1-aaaaaa') });
+    for (let step = 0; step < 5; step++) live.handleEvent({ type: 'frame', frame: ringFrame('sim-1-aaaaaa', step) });
+    expect(live.history.series(2, 'speed', 30).y).toEqual([2, 2.1, 2.2, 2.3, 2.4].map(Math.fround));
+    live.handleEvent({ type: 'episode', episode: ringEpisode('sim-1-aaaaaa', 1) });
+    expect(live.history.size).toBe(0);
+  });
+
+  it('sends playback commands for the active job', async () => {
+    const live = useLiveStore();
+    live.attach(job('sim-1-aaaaaa'));
+    await live.pause();
+    await live.step();
+    await live.resume();
+    await live.setSpeed('max');
+    await live.stop();
+    expect(api.commands.map(([, c]) => c.type)).toEqual(['pause', 'step', 'resume', 'speed', 'stop']);
+    expect(api.commands.every(([id]) => id === 'sim-1-aaaaaa')).toBe(true);
+  });
+
+  it('can show renderer-made frames (the stress scene) and stops their source on leave', () => {
+    const live = useLiveStore();
+    let stopped = false;
+    live.attachLocal({ ...ringEpisode('stress'), copies: 1 }, () => (stopped = true));
+    live.pushLocalFrame(ringFrame('stress', 1));
+    expect(live.frame?.step).toBe(1);
+    live.handleEvent({ type: 'frame', frame: ringFrame('sim-1-aaaaaa', 2) });
+    expect(live.frame?.step).toBe(1);
+    live.detachLocal();
+    expect(stopped).toBe(true);
+    expect(live.episode).toBeNull();
+  });
+});
+
+describe('view helpers', () => {
+  it('history windows by simulated time and replaces rewound samples', () => {
+    const history = new VehicleHistory(4);
+    history.reset(1);
+    for (const t of [0, 1, 2, 3, 4, 5]) history.push(t, [t * 10], [t]);
+    expect(history.series(0, 'speed', 100)).toEqual({ t: [2, 3, 4, 5], y: [20, 30, 40, 50] });
+    expect(history.series(0, 'gap', 1.5).t).toEqual([4, 5]);
+    history.push(3, [99], [0]);
+    expect(history.series(0, 'speed', 100).y).toEqual([20, 99]);
+  });
+
+  it('interpolation moves smoothly and takes the short way round a loop', () => {
+    const interpolator = new FrameInterpolator();
+    interpolator.reset(2, 100);
+    interpolator.push([98, 10], 0, true);
+    interpolator.push([2, 20], 100);
+    const out = new Float64Array(2);
+    interpolator.sample(150, out);
+    expect(out[0]).toBeCloseTo(100, 10);
+    expect(out[1]).toBeCloseTo(15, 10);
+    expect(interpolator.moving(150)).toBe(true);
+    interpolator.sample(400, out);
+    expect(out[0]).toBeCloseTo(102, 10);
+    expect(interpolator.moving(400)).toBe(false);
+  });
+});
+
+describe('event order', () => {
+  it('keeps a job first episode that arrives before the job is attached', () => {
+    const live = useLiveStore();
+    live.handleEvent({ type: 'episode', episode: ringEpisode('sim-3-cccccc') });
+    live.attach(job('sim-3-cccccc'));
+    expect(live.episode?.jobId).toBe('sim-3-cccccc');
+    live.handleEvent({ type: 'frame', frame: ringFrame('sim-3-cccccc', 0) });
+    expect(live.frame?.step).toBe(0);
+  });
+});
