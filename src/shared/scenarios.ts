@@ -122,7 +122,7 @@ export const SCENARIOS: Readonly<Record<ScenarioId, ScenarioInfo>> = {
         default: null,
         nullable: true,
         min: 50,
-        max: 5000,
+        max: 50_000,
         doc: 'Ring length in m. Unset: an integer drawn uniformly from [220, 270] at every reset.',
       },
       {

@@ -8,10 +8,11 @@ import { isScenarioId, ParamError, SCENARIO_IDS, type ScenarioId } from '../../s
 import type { ActionSpace, BatchedEnv } from '../sim/env.ts';
 import { createEnv } from '../sim/index.ts';
 import { EpisodeStats, type EpisodeMetrics } from '../sim/metrics.ts';
-import { RngStreams } from '../sim/rng.ts';
 import { createTrajectoryWriter, type TrajectoryFormat } from '../sim/trajectoryFormats.ts';
 import { parseIntegerOption, parseKeyValues, UsageError } from './errors.ts';
 import { AtomicTextFile } from './output.ts';
+import { parsePolicy } from '../../shared/api.ts';
+import { makePolicy, type Policy } from '../training/policies.ts';
 
 export interface SimulateOptions {
   scenario: string;
@@ -33,11 +34,6 @@ export interface SimulateResult {
 }
 
 const FORMAT_BY_EXTENSION: Record<string, TrajectoryFormat> = { '.csv': 'csv', '.jsonl': 'jsonl', '.xml': 'xml' };
-/** Offset between the episode seed and the random policy's own stream, so the two never share draws. */
-const POLICY_SEED_OFFSET = 0x5eed;
-
-/** Writes one step's actions into `out` ([nAgents]). */
-type Policy = (step: number, out: Float64Array) => void;
 
 export function runSimulate(options: SimulateOptions): SimulateResult {
   if (!isScenarioId(options.scenario)) {
@@ -64,7 +60,7 @@ export function runSimulate(options: SimulateOptions): SimulateResult {
   if (external && steps > external.length) {
     throw new UsageError(`--steps ${steps} exceeds the ${external.length} steps of actions in ${options.actions}`);
   }
-  const policy: Policy = external ? (t, out) => out.set(external[t]) : makePolicy(options.policy ?? 'idle', env.spec.action, seed);
+  const policy: Policy = external ? (t, out) => out.set(external[t]) : policyFromOption(options.policy ?? 'idle', env.spec.action, seed);
 
   const file = new AtomicTextFile(options.out);
   try {
@@ -89,28 +85,12 @@ export function runSimulate(options: SimulateOptions): SimulateResult {
   }
 }
 
-function makePolicy(spec: string, space: ActionSpace, seed: number): Policy {
-  if (spec === 'idle') return (_t, out) => out.fill(0);
-  if (spec === 'random') {
-    const rng = new RngStreams(1);
-    rng.seed(0, seed + POLICY_SEED_OFFSET);
-    return space.kind === 'discrete'
-      ? (_t, out) => {
-          for (let i = 0; i < out.length; i++) out[i] = rng.integer(0, 0, space.n - 1);
-        }
-      : (_t, out) => {
-          for (let i = 0; i < out.length; i++) out[i] = space.low + (space.high - space.low) * rng.uniform(0);
-        };
-  }
-  const constant = /^constant:(.+)$/.exec(spec);
-  if (constant) {
-    const value = Number(constant[1]);
-    if (!isAllowedAction(value, space)) {
-      throw new UsageError(`--policy ${spec}: K must be ${describeSpace(space)}`);
-    }
-    return (_t, out) => out.fill(value);
-  }
-  throw new UsageError(`--policy ${JSON.stringify(spec)} is not allowed; expected idle, random or constant:K`);
+/** The --policy text as a policy: the same draws as the app's live simulations. */
+function policyFromOption(text: string, space: ActionSpace, seed: number): Policy {
+  const spec = parsePolicy(text);
+  if (spec === null) throw new UsageError(`--policy ${JSON.stringify(text)} is not allowed; expected idle, random or constant:K`);
+  if (spec.kind === 'constant' && !isAllowedAction(spec.value, space)) throw new UsageError(`--policy ${text}: K must be ${describeSpace(space)}`);
+  return makePolicy(spec, space, seed);
 }
 
 function isAllowedAction(value: number, space: ActionSpace): boolean {
