@@ -16,7 +16,10 @@ beforeAll(async () => {
 });
 afterAll(async () => trainer.close());
 
-const runnable = LEARNER_IDS.filter((id): id is Exclude<LearnerId, 'dmpo'> => id !== 'dmpo');
+/** Small budgets; DMPO's models train a few steps on short branches so both paths run. */
+const SMALL: Record<string, number> = { numEnvs: 2, rolloutSteps: 64, epochs: 2, criticEpochs: 2 };
+const SMALL_DMPO: Record<string, number> = { ...SMALL, nTraj: 16, modelRolloutLength: 5, modelSteps: 20, modelStepsWarmup: 20, modelWarmupEpisodes: 1, innerIterations: 3, modelUsage: 1 };
+const settingsOf = (learner: LearnerId) => (learner === 'dmpo' ? SMALL_DMPO : SMALL);
 
 describe('GAE', () => {
   it('bootstraps truncation from V(s_T), terminations from 0, and never across episodes', () => {
@@ -73,10 +76,10 @@ describe('checkpoint state codec', () => {
 });
 
 describe('every learner on every scenario', () => {
-  for (const learner of runnable) {
+  for (const learner of LEARNER_IDS) {
     for (const scenario of SCENARIO_IDS) {
       it(`${learner} x ${scenario}: two iterations end to end, finite metrics, no tensor leak`, async () => {
-        const config = resolveLearnerConfig(learner, scenario, 'default', { numEnvs: 2, rolloutSteps: 64, epochs: 2, criticEpochs: 2 });
+        const config = resolveLearnerConfig(learner, scenario, 'default', settingsOf(learner));
         const agent = createLearner({ learner, scenario, scenarioParams: { horizon: 50 }, config, seed: 3 }, trainer);
         await agent.iterate();
         const tensors = tf.memory().numTensors;
@@ -86,6 +89,10 @@ describe('every learner on every scenario', () => {
         expect(result.envSteps).toBe(2 * 2 * 64);
         for (const key of ['loss/actor', 'loss/critic', 'kl', 'entropy', 'tv/central']) expect(Number.isFinite(result.metrics[key]), key).toBe(true);
         expect(result.metrics['train/episodes']).toBeGreaterThan(0);
+        if (learner === 'dmpo') {
+          expect(result.metrics['dmpo/modelUpdates']).toBeGreaterThan(0);
+          expect(Number.isFinite(result.metrics['model/stateError'])).toBe(true);
+        }
         const evaluation = agent.evaluate(2);
         expect(evaluation.episodes).toHaveLength(2);
         expect(Number.isFinite(evaluation.meanReturn)).toBe(true);

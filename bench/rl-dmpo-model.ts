@@ -1,0 +1,122 @@
+/**
+ * Speed of the DMPO local models on ring (22 agents, continuous actions) and cacc-catchup
+ * (8 agents, discrete actions), at the reference code's sizes:
+ * - model training: steps per second, each step 256 windows x 4 open-loop steps for all
+ *   agents (forward, hand-written backward, Adam);
+ * - branched rollouts: 2048 rollouts x 25 steps with a cheap stand-in policy (the figure is
+ *   the models' cost, not a policy's); transitions per second count joint transitions
+ *   (one step of one rollout, all agents), agent transitions multiply by the agent count.
+ *
+ * The data are random-action episodes. Timings on a shared machine are noisy: each figure is
+ * the median of `repeats` runs, reported with the 1-minute load average before the runs.
+ *
+ * Standalone: `npx tsx bench/rl-dmpo-model.ts` prints the figures as JSON.
+ */
+import { loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { selectBackend, type BackendChoice } from '../src/main/rl/backend.ts';
+import { recordEpisodes } from '../src/main/rl/dmpo/episodes.ts';
+import { LocalModels } from '../src/main/rl/dmpo/localModel.ts';
+import { createEnv } from '../src/main/sim/index.ts';
+import { RngStreams } from '../src/main/sim/rng.ts';
+
+export interface DmpoModelBenchOptions {
+  readonly repeats?: number;
+  /** Training steps per timed run. */
+  readonly trainingSteps?: number;
+  readonly windowsPerBatch?: number;
+  readonly rolloutTrajectories?: number;
+  readonly rolloutSteps?: number;
+  readonly backend?: BackendChoice;
+}
+
+export interface DmpoScenarioFigures {
+  readonly agents: number;
+  readonly windowsPerBatch: number;
+  readonly windowSteps: number;
+  readonly trainingStepsPerSecond: number;
+  readonly rolloutTrajectories: number;
+  readonly rolloutSteps: number;
+  readonly rolloutTransitionsPerSecond: number;
+  readonly rolloutAgentTransitionsPerSecond: number;
+}
+
+export interface DmpoModelBenchFigures {
+  readonly backend: string;
+  /** 1-minute load average before the runs: other work on the machine slows them. */
+  readonly loadAverageBefore: number;
+  readonly repeats: number;
+  readonly scenarios: Readonly<Record<'ring' | 'cacc-catchup', DmpoScenarioFigures>>;
+}
+
+const SEED = 2024;
+
+export async function dmpoModelBench(options: DmpoModelBenchOptions = {}): Promise<DmpoModelBenchFigures> {
+  const repeats = options.repeats ?? 3;
+  const backend = await selectBackend(options.backend ?? 'auto');
+  const loadAverageBefore = loadavg()[0];
+  const scenario = (id: 'ring' | 'cacc-catchup'): DmpoScenarioFigures => {
+    // Two episodes are data enough for timing; the ring's 3000-step episodes are cut to 1000.
+    const env = createEnv(id, id === 'ring' ? { horizon: 1000 } : {}, 2);
+    const rng = new RngStreams(1);
+    rng.seed(0, SEED);
+    const action = env.spec.action;
+    const episodes = recordEpisodes(env, SEED, (_observations, actions) => {
+      for (let k = 0; k < actions.length; k++) actions[k] = action.kind === 'discrete' ? rng.integer(0, 0, action.n - 1) : 2 * rng.uniform(0) - 1;
+    });
+    const models = LocalModels.forEnv(env.spec, {
+      seed: SEED,
+      ...(options.windowsPerBatch === undefined ? {} : { windowsPerBatch: options.windowsPerBatch }),
+      ...(options.rolloutTrajectories === undefined ? {} : { rolloutTrajectories: options.rolloutTrajectories }),
+      ...(options.rolloutSteps === undefined ? {} : { rolloutSteps: options.rolloutSteps }),
+      // Never stop early: every timed run does the same work.
+      modelErrorThreshold: 0,
+    });
+    for (const episode of episodes) models.addEpisode(episode);
+    const agents = env.spec.nAgents;
+    const policy = (observations: Float32Array, batch: number): Float32Array =>
+      Float32Array.from({ length: batch * agents }, (_, k) => (action.kind === 'discrete' ? k % action.n : observations[k * env.spec.obsDim] - 0.5));
+    const trainingSteps = options.trainingSteps ?? 20;
+    models.train(2); // warm-up: JIT, wasm memory growth
+    const trainingSeconds = median(Array.from({ length: repeats }, () => models.train(trainingSteps).seconds));
+    models.branchedRollout(policy, { steps: 1 });
+    const { rolloutTrajectories, rolloutSteps } = models.config;
+    const rolloutSeconds = median(
+      Array.from({ length: repeats }, () => {
+        const start = performance.now();
+        models.branchedRollout(policy);
+        return (performance.now() - start) / 1000;
+      }),
+    );
+    const transitionsPerSecond = (rolloutTrajectories * rolloutSteps) / rolloutSeconds;
+    return {
+      agents,
+      windowsPerBatch: models.config.windowsPerBatch,
+      windowSteps: models.config.windowSteps,
+      trainingStepsPerSecond: round3(trainingSteps / trainingSeconds),
+      rolloutTrajectories,
+      rolloutSteps,
+      rolloutTransitionsPerSecond: Math.round(transitionsPerSecond),
+      rolloutAgentTransitionsPerSecond: Math.round(transitionsPerSecond * agents),
+    };
+  };
+  return {
+    backend: backend.description,
+    loadAverageBefore: round3(loadAverageBefore),
+    repeats,
+    scenarios: { ring: scenario('ring'), 'cacc-catchup': scenario('cacc-catchup') },
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.stdout.write(`${JSON.stringify(await dmpoModelBench(), null, 2)}\n`);
+}

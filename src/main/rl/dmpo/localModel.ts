@@ -1,0 +1,216 @@
+/**
+ * DMPO's local models (seed paper "Fully Decentralized Model-based Policy Optimization with
+ * Networked Agents", shared/specs/algorithms.md): one graph-convolutional model per agent
+ * (gcn.ts), trained on a FIFO of real episodes by open-loop rollouts over short windows, and
+ * the branched rollouts a learner trains its policy on (branchedRollout.ts).
+ *
+ * Training (per step): sample `windowsPerBatch` windows of `windowSteps` consecutive real
+ * transitions, roll all agents' models together from the windows' start states on the real
+ * actions (each step's predicted states are the next step's inputs, the agent's own and its
+ * neighbours' alike: the models form one networked system, as the agents would when they
+ * broadcast their predictions), loss = MSE(s) + rewardCoefficient * MSE(r) + BCE(d), one Adam
+ * step per agent on its own weights. Every `validateEvery` steps the models are validated on
+ * fresh windows; training stops once MSE(s)/Var(s) < modelErrorThreshold.
+ */
+import type { EnvSpec } from '../../sim/env.ts';
+import { RngStreams } from '../../sim/rng.ts';
+import { adamStep, zeroMoments } from '../adam.ts';
+import type { ParameterGroup } from '../group-update.ts';
+import { branchedRollout, type BranchedRolloutOptions, type ModelPolicy, type ModelRollout } from './branchedRollout.ts';
+import { EpisodeFifo, type RealEpisode } from './episodes.ts';
+import { NetworkedGcn, relativeError, SPEC_ARCHITECTURE, type GcnArchitecture, type ModelSystem, type ParameterSegment, type WindowBatch, type WindowErrors } from './gcn.ts';
+
+export interface LocalModelConfig {
+  /** Adam learning rate of the models, their own (the reference code reused the actor's). Reference table: 2e-4 cacc-catchup, 5e-4 elsewhere. */
+  readonly learningRate: number;
+  /** Weight of MSE(r) in the loss. Reference table: 10, figure-eight 1. */
+  readonly rewardCoefficient: number;
+  /** Training stops once the validation MSE(s)/Var(s) falls below this. Reference table: 5e-4 cacc-catchup, 2e-4 elsewhere. */
+  readonly modelErrorThreshold: number;
+  /** Real episodes kept for training (FIFO). Spec: 15. */
+  readonly bufferEpisodes: number;
+  /** Consecutive transitions of a training window, rolled open-loop. Spec: 4. */
+  readonly windowSteps: number;
+  /** Windows per training step and per validation (the reference's model_batch_size). Reference: 256. */
+  readonly windowsPerBatch: number;
+  /** Training steps between validations. Spec: 10. */
+  readonly validateEvery: number;
+  /** Most training steps of a train() call. Spec: 2000. */
+  readonly maxSteps: number;
+  /** Most training steps of the first train() call: the long fit after the warm-up episodes. Spec: 20000. */
+  readonly warmupMaxSteps: number;
+  /** Each agent's gradient is scaled down to this L2 norm when longer (the reference clips at 5); Infinity disables. */
+  readonly gradientClipNorm: number;
+  /** nTraj: branched rollouts run side by side. Reference table: 2048 (1024 cacc-slowdown). */
+  readonly rolloutTrajectories: number;
+  /** T: steps of a branched rollout. Spec: 25. */
+  readonly rolloutSteps: number;
+  /** Layer sizes; the spec's by default. */
+  readonly architecture: GcnArchitecture;
+  /** Seeds the initial weights, the window sampling and the rollouts' start states and done draws. */
+  readonly seed: number;
+}
+
+/** Defaults: the spec's values and the reference table's most common column (ring). */
+export const DEFAULT_LOCAL_MODEL_CONFIG: LocalModelConfig = {
+  learningRate: 5e-4,
+  rewardCoefficient: 10,
+  modelErrorThreshold: 2e-4,
+  bufferEpisodes: 15,
+  windowSteps: 4,
+  windowsPerBatch: 256,
+  validateEvery: 10,
+  maxSteps: 2000,
+  warmupMaxSteps: 20_000,
+  gradientClipNorm: 5,
+  rolloutTrajectories: 2048,
+  rolloutSteps: 25,
+  architecture: SPEC_ARCHITECTURE,
+  seed: 0,
+};
+
+/** The models' errors on validation windows, with the relative errors DMPO reports (paper Figure 3). */
+export interface ModelValidation extends WindowErrors {
+  /** MSE(s) / Var(s): the stopping criterion. */
+  readonly stateError: number;
+  /** MSE(r) / Var(r). */
+  readonly rewardError: number;
+}
+
+export interface ModelTrainingReport extends ModelValidation {
+  /** Training steps taken. */
+  readonly steps: number;
+  /** Whether the state error reached modelErrorThreshold (training stopped early). */
+  readonly converged: boolean;
+  readonly seconds: number;
+}
+
+/** RNG streams: window sampling and rollouts draw from separate streams. */
+const WINDOW_STREAM = 0;
+const ROLLOUT_STREAM = 1;
+
+export class LocalModels {
+  readonly config: LocalModelConfig;
+  readonly gcn: NetworkedGcn;
+  readonly episodes: EpisodeFifo;
+  private readonly groups: ParameterGroup[];
+  private readonly rng = new RngStreams(2);
+  private trainCalls = 0;
+
+  constructor(system: ModelSystem, config: Partial<LocalModelConfig> = {}) {
+    this.config = validated({ ...DEFAULT_LOCAL_MODEL_CONFIG, ...config });
+    this.gcn = new NetworkedGcn(system, this.config.architecture);
+    this.episodes = new EpisodeFifo(this.config.bufferEpisodes, this.gcn.agents, this.gcn.obsDim);
+    this.groups = this.gcn.initialParameters(this.config.seed).map((params) => ({ params, moments: zeroMoments(params.length) }));
+    this.rng.seed(WINDOW_STREAM, this.config.seed);
+    this.rng.seed(ROLLOUT_STREAM, this.config.seed + 1);
+  }
+
+  /** The models of an environment's agents. */
+  static forEnv(spec: Pick<EnvSpec, 'graph' | 'obsDim' | 'action'>, config: Partial<LocalModelConfig> = {}): LocalModels {
+    return new LocalModels({ graph: spec.graph, obsDim: spec.obsDim, action: spec.action }, config);
+  }
+
+  /** Each agent's flat parameter vector (live: changes with training). */
+  get parameters(): readonly Float32Array[] {
+    return this.groups.map((group) => group.params);
+  }
+
+  /** Replaces every agent's parameters (e.g. from a checkpoint) and restarts Adam. */
+  setParameters(parameters: readonly Float32Array[]): void {
+    if (parameters.length !== this.groups.length) throw new Error(`expected parameters for ${this.groups.length} agents, got ${parameters.length}`);
+    parameters.forEach((params, i) => {
+      if (params.length !== this.groups[i].params.length) throw new Error(`agent ${i} has ${this.groups[i].params.length} parameters, got ${params.length}`);
+    });
+    parameters.forEach((params, i) => {
+      this.groups[i].params.set(params);
+      this.groups[i].moments = zeroMoments(params.length);
+    });
+  }
+
+  /** The named segments of an agent's parameter vector. */
+  segments(agent: number): ParameterSegment[] {
+    return this.gcn.segments(agent);
+  }
+
+  /** Stores a real episode (the oldest beyond bufferEpisodes is dropped). */
+  addEpisode(episode: RealEpisode): void {
+    this.episodes.add(episode);
+  }
+
+  /**
+   * Trains until the validation state error falls below modelErrorThreshold or `maxSteps`
+   * steps are done (default: warmupMaxSteps on the first call, maxSteps after), then reports
+   * the models' errors on validation windows.
+   */
+  train(maxSteps: number = this.trainCalls === 0 ? this.config.warmupMaxSteps : this.config.maxSteps): ModelTrainingReport {
+    if (!Number.isInteger(maxSteps) || maxSteps < 0) throw new Error(`maxSteps must be a non-negative integer, got ${maxSteps}`);
+    const started = performance.now();
+    this.trainCalls += 1;
+    const { learningRate, gradientClipNorm, validateEvery, modelErrorThreshold, rewardCoefficient } = this.config;
+    let validation: ModelValidation | null = null;
+    let steps = 0;
+    while (steps < maxSteps) {
+      const batch = this.sampleWindows();
+      const { gradients } = this.gcn.lossAndGradients(this.parameters, batch, rewardCoefficient);
+      this.groups.forEach((group, i) => {
+        clipNorm(gradients[i], gradientClipNorm);
+        adamStep(group.params, gradients[i], group.moments, { learningRate });
+      });
+      steps += 1;
+      validation = steps % validateEvery === 0 ? this.validate() : null;
+      if (validation !== null && validation.stateError < modelErrorThreshold) break;
+    }
+    validation ??= this.validate();
+    return { ...validation, steps, converged: validation.stateError < modelErrorThreshold, seconds: (performance.now() - started) / 1000 };
+  }
+
+  /** The models' errors on fresh windows from the FIFO. */
+  validate(): ModelValidation {
+    const errors = this.gcn.evaluate(this.parameters, this.sampleWindows(), this.config.rewardCoefficient);
+    return { ...errors, stateError: relativeError(errors.stateMse, errors.stateVariance), rewardError: relativeError(errors.rewardMse, errors.rewardVariance) };
+  }
+
+  /**
+   * Synthetic transitions from the latest real episode's states under `policy` (see
+   * branchedRollout.ts); defaults rolloutTrajectories x rolloutSteps.
+   */
+  branchedRollout(policy: ModelPolicy, options: Partial<BranchedRolloutOptions> = {}): ModelRollout {
+    const latest = this.episodes.latest;
+    if (latest === undefined) throw new Error('branched rollouts start from real states: add an episode first');
+    const resolved = { trajectories: options.trajectories ?? this.config.rolloutTrajectories, steps: options.steps ?? this.config.rolloutSteps };
+    return branchedRollout(this.gcn, this.parameters, latest, policy, resolved, this.rng, ROLLOUT_STREAM);
+  }
+
+  private sampleWindows(): WindowBatch {
+    return this.episodes.sampleWindows(this.config.windowsPerBatch, this.config.windowSteps, this.rng, WINDOW_STREAM);
+  }
+}
+
+/** Scales `gradient` in place so its L2 norm is at most `maxNorm`. */
+function clipNorm(gradient: Float32Array, maxNorm: number): void {
+  if (!Number.isFinite(maxNorm)) return;
+  let squares = 0;
+  for (const g of gradient) squares += g * g;
+  const norm = Math.sqrt(squares);
+  if (norm <= maxNorm) return;
+  const scale = maxNorm / norm;
+  for (let k = 0; k < gradient.length; k++) gradient[k] *= scale;
+}
+
+function validated(config: LocalModelConfig): LocalModelConfig {
+  const positive = (name: keyof LocalModelConfig, integer: boolean): void => {
+    const value = config[name] as number;
+    if (!(value > 0) || (integer && !Number.isInteger(value))) throw new Error(`local model config: ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
+  };
+  positive('learningRate', false);
+  positive('gradientClipNorm', false);
+  for (const name of ['bufferEpisodes', 'windowSteps', 'windowsPerBatch', 'validateEvery', 'rolloutTrajectories', 'rolloutSteps'] as const) positive(name, true);
+  for (const name of ['maxSteps', 'warmupMaxSteps'] as const) {
+    if (!Number.isInteger(config[name]) || config[name] < 0) throw new Error(`local model config: ${name} must be a non-negative integer, got ${config[name]}`);
+  }
+  if (!(config.rewardCoefficient >= 0)) throw new Error(`local model config: rewardCoefficient must be >= 0, got ${config.rewardCoefficient}`);
+  if (!(config.modelErrorThreshold >= 0)) throw new Error(`local model config: modelErrorThreshold must be >= 0, got ${config.modelErrorThreshold}`);
+  if (!Number.isSafeInteger(config.seed) || config.seed < 0) throw new Error(`local model config: seed must be a non-negative integer, got ${config.seed}`);
+  return config;
+}
