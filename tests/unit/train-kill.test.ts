@@ -11,8 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { RunStore } from '../../src/main/store/index.ts';
 import { REPO_ROOT, runCliProcess, tempDir } from './cli.helpers.ts';
 
-const KILLS = 8;
-const BUDGET = 30;
+const KILLS = 6;
+const BUDGET = 80;
 const settings = ['--set', 'rolloutSteps=50', '--set', 'numEnvs=2', '--set', 'epochs=1', '--set', 'criticEpochs=1', '--param', 'horizon=50', '--threads', '1'];
 
 function iterationsIn(db: string): number {
