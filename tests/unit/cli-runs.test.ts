@@ -98,3 +98,26 @@ describe('train, runs, eval, export, resume against a database', () => {
     });
   }
 });
+
+describe('simulate with a trained policy', () => {
+  it('runs a stored run\'s deterministic policy, identical to its evaluation', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'policy.db');
+    const trained = await runCliInProcess(['train', '--scenario', 'cacc-catchup', '--algo', 'ippo', '--iterations', '1', '--json', '--db', db, ...small]);
+    expect(trained.code, trained.stderr).toBe(0);
+    const out = join(dir, 'policy.csv');
+    const result = await runCliInProcess(['simulate', '--scenario', 'cacc-catchup', '--param', 'horizon=100', '--seed', '500000', '--policy', 'run:1', '--db', db, '--out', out]);
+    expect(result.code, result.stderr).toBe(0);
+    // The evaluation of the same checkpoint on the same seed (run seed 0 + 500000) gives the same return.
+    const evaluation = await runCliInProcess(['eval', '1', '--episodes', '1', '--json', '--db', db]);
+    const { meanReturn } = JSON.parse(evaluation.stdout) as { meanReturn: number };
+    const total = readFileSync(out, 'utf8').trim().split('\n').slice(1).reduce((sum, line) => sum + Number(line.split(',')[8] || 0), 0);
+    expect(total).toBeCloseTo(meanReturn, 6);
+    const wrong = await runCliInProcess(['simulate', '--scenario', 'ring', '--policy', 'run:1', '--db', db, '--out', join(dir, 'x.csv')]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/run 1 was trained on cacc-catchup, not ring/);
+    const missing = await runCliInProcess(['simulate', '--scenario', 'cacc-catchup', '--policy', 'run:1@99', '--db', db, '--out', join(dir, 'x.csv')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/run 1 has no checkpoint 99/);
+  });
+});

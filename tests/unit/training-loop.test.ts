@@ -82,7 +82,7 @@ describe('the live simulation loop', () => {
     expect(h.states().at(-1)).toBe('stopped');
   });
 
-  it('ends with the episode metrics and the same return as `headway simulate`', () => {
+  it('ends with the episode metrics and the same return as `headway simulate`', async () => {
     const h = harness({ scenario: 'cacc-catchup', params: { horizon: 40 }, policy: 'random', seed: 7, speed: 'max' });
     h.loop.start();
     h.advance(200);
@@ -90,7 +90,7 @@ describe('the live simulation loop', () => {
     expect(h.states().at(-1)).toBe('finished');
     const [metrics] = h.metrics();
     expect(metrics).toMatchObject({ scope: 'episode', index: 0 });
-    const cli = runSimulate({ scenario: 'cacc-catchup', param: ['horizon=40'], seed: '7', policy: 'random', out: join(tempDir(), 'run.csv') });
+    const cli = await runSimulate({ scenario: 'cacc-catchup', param: ['horizon=40'], seed: '7', policy: 'random', out: join(tempDir(), 'run.csv') });
     expect(metrics.values.return).toBe(cli.metrics.return);
     expect(metrics.values.meanSpeed).toBe(cli.metrics.meanSpeed);
     expect(metrics.values.steps).toBe(40);

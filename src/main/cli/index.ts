@@ -31,7 +31,8 @@ function buildProgram(): Command {
     .option('--param <key=value>', 'set a scenario parameter (repeatable), e.g. length=230, preset=uncontrolled', collect, [])
     .option('--seed <n>', 'episode seed (non-negative integer)', '0')
     .option('--steps <n>', 'steps to run (default: the scenario horizon, or the length of --actions)')
-    .addOption(new Option('--policy <policy>', 'idle (no control input), random, or constant:K (default idle)'))
+    .addOption(new Option('--policy <policy>', 'idle (no control input), random, constant:K, or run:RUN_ID[@best|latest|CHECKPOINT_ID] (a trained policy; default idle)'))
+    .option('--db <file>', 'database of run:RUN_ID policies (default: the app database)')
     .option('--actions <file.json>', 'replay external actions: a JSON array over steps of arrays over agents')
     .requiredOption('--out <file>', 'output file: .csv, .jsonl or .xml (SUMO FCD)')
     .addHelpText(
@@ -40,8 +41,8 @@ function buildProgram(): Command {
         '\n  ring: preset, length, vehicles, warmup, safetyCap, noise, horizon;' +
         '\n  figure-eight: preset, warmup, safetyCap, collisionPenalty, noise, horizon.',
     )
-    .action((options) => {
-      const result = runSimulate(options);
+    .action(async (options) => {
+      const result = await runSimulate(options);
       const m = result.metrics;
       const lines = [
         `scenario ${result.scenario}, seed ${result.seed}: ${m.steps} steps (${(m.steps / 10).toFixed(1)} s)`,

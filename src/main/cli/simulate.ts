@@ -13,6 +13,8 @@ import { parseIntegerOption, parseKeyValues, UsageError } from './errors.ts';
 import { AtomicTextFile } from './output.ts';
 import { parsePolicy } from '../../shared/api.ts';
 import { makePolicy, type Policy } from '../training/policies.ts';
+import { restorePolicy, type CheckpointChoice } from '../training/trainingRun.ts';
+import { defaultDatabasePath, RunStore } from '../store/index.ts';
 
 export interface SimulateOptions {
   scenario: string;
@@ -21,6 +23,8 @@ export interface SimulateOptions {
   steps?: string;
   /** Default idle. */
   policy?: string;
+  /** Database of run:RUN_ID policies. */
+  db?: string;
   actions?: string;
   out: string;
 }
@@ -35,7 +39,7 @@ export interface SimulateResult {
 
 const FORMAT_BY_EXTENSION: Record<string, TrajectoryFormat> = { '.csv': 'csv', '.jsonl': 'jsonl', '.xml': 'xml' };
 
-export function runSimulate(options: SimulateOptions): SimulateResult {
+export async function runSimulate(options: SimulateOptions): Promise<SimulateResult> {
   if (!isScenarioId(options.scenario)) {
     throw new UsageError(`--scenario ${JSON.stringify(options.scenario)} is not allowed; expected one of ${SCENARIO_IDS.join(', ')}`);
   }
@@ -60,7 +64,10 @@ export function runSimulate(options: SimulateOptions): SimulateResult {
   if (external && steps > external.length) {
     throw new UsageError(`--steps ${steps} exceeds the ${external.length} steps of actions in ${options.actions}`);
   }
-  const policy: Policy = external ? (t, out) => out.set(external[t]) : policyFromOption(options.policy ?? 'idle', env.spec.action, seed);
+  const trained = !external && options.policy?.startsWith('run:') ? await trainedPolicy(options.policy, options.db, env) : null;
+  const policy: Policy = external
+    ? (t, out) => out.set(external[t])
+    : (trained?.policy ?? policyFromOption(options.policy ?? 'idle', env.spec.action, seed));
 
   const file = new AtomicTextFile(options.out);
   try {
@@ -82,13 +89,43 @@ export function runSimulate(options: SimulateOptions): SimulateResult {
   } catch (error) {
     file.abort();
     throw error;
+  } finally {
+    await trained?.close();
+  }
+}
+
+/**
+ * --policy run:RUN_ID[@best|latest|CHECKPOINT_ID]: a trained run's deterministic policy
+ * (default its best checkpoint), on a scenario whose agents see what the run's agents saw.
+ */
+async function trainedPolicy(text: string, db: string | undefined, env: BatchedEnv): Promise<{ policy: Policy; close: () => Promise<void> }> {
+  const match = /^run:(\d+)(?:@(best|latest|\d+))?$/.exec(text);
+  if (!match) throw new UsageError(`--policy ${JSON.stringify(text)} is not allowed; expected run:RUN_ID, run:RUN_ID@best, run:RUN_ID@latest or run:RUN_ID@CHECKPOINT_ID`);
+  const runId = Number(match[1]);
+  const which: CheckpointChoice = match[2] === undefined || match[2] === 'best' ? 'best' : match[2] === 'latest' ? 'latest' : Number(match[2]);
+  const store = RunStore.open(db ?? defaultDatabasePath(), { readOnly: true });
+  try {
+    const run = store.getRun(runId);
+    if (!run) throw new UsageError(`--policy ${text}: no run ${runId} in this database`);
+    if (run.scenario !== env.spec.scenario) throw new UsageError(`--policy ${text}: run ${runId} was trained on ${run.scenario}, not ${env.spec.scenario}`);
+    const restored = await restorePolicy(store, runId, which).catch((error: Error) => {
+      throw new UsageError(`--policy ${text}: ${error.message}`);
+    });
+    const { learner } = restored;
+    if (learner.env.spec.nAgents !== env.spec.nAgents || learner.env.spec.obsDim !== env.spec.obsDim) {
+      await restored.close();
+      throw new UsageError(`--policy ${text}: run ${runId} has ${learner.env.spec.nAgents} agents observing ${learner.env.spec.obsDim} values; these parameters give ${env.spec.nAgents} and ${env.spec.obsDim}`);
+    }
+    return { policy: (_t, out) => void learner.actDeterministic(env, out), close: restored.close };
+  } finally {
+    store.close();
   }
 }
 
 /** The --policy text as a policy: the same draws as the app's live simulations. */
 function policyFromOption(text: string, space: ActionSpace, seed: number): Policy {
   const spec = parsePolicy(text);
-  if (spec === null) throw new UsageError(`--policy ${JSON.stringify(text)} is not allowed; expected idle, random or constant:K`);
+  if (spec === null) throw new UsageError(`--policy ${JSON.stringify(text)} is not allowed; expected idle, random, constant:K or run:RUN_ID[@CHECKPOINT]`);
   if (spec.kind === 'constant' && !isAllowedAction(spec.value, space)) throw new UsageError(`--policy ${text}: K must be ${describeSpace(space)}`);
   return makePolicy(spec, space, seed);
 }

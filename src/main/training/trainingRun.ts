@@ -121,23 +121,50 @@ export async function resumeTraining(store: RunStore, runId: number, hooks: Trai
   }
 }
 
-/** Evaluates a run's best (else latest) checkpoint and stores the episodes. */
-export async function evaluateRun(store: RunStore, runId: number, episodes: number, seed: number | undefined): Promise<EvaluationResult & { iteration: number }> {
+/** Which checkpoint of a run: its best by evaluation return (else its latest), its latest, or one by id. */
+export type CheckpointChoice = 'best' | 'latest' | number;
+
+/** A run's learner restored from a checkpoint, for acting and evaluating; close() when done. */
+export interface RestoredPolicy {
+  learner: PpoLearner;
+  iteration: number;
+  close(): Promise<void>;
+}
+
+export async function restorePolicy(store: RunStore, runId: number, which: CheckpointChoice = 'best'): Promise<RestoredPolicy> {
   const run = store.getRun(runId);
   if (!run) throw new Error(`run ${runId} does not exist`);
-  const checkpoint = store.loadRunCheckpoint(runId, 'best') ?? store.loadRunCheckpoint(runId, 'latest');
-  if (!checkpoint) throw new Error(`run ${runId} has no checkpoint to evaluate yet`);
+  const checkpoint =
+    typeof which === 'number'
+      ? store.listCheckpoints(runId).some((c) => c.id === which)
+        ? store.loadCheckpoint(which)
+        : null
+      : which === 'best'
+        ? (store.loadRunCheckpoint(runId, 'best') ?? store.loadRunCheckpoint(runId, 'latest'))
+        : store.loadRunCheckpoint(runId, 'latest');
+  if (!checkpoint) throw new Error(typeof which === 'number' ? `run ${runId} has no checkpoint ${which}` : `run ${runId} has no checkpoint yet`);
   await selectBackend('auto');
   const trainer = await createTrainer({ threads: 1 });
+  const learner = learnerOf(run, trainer);
+  learner.restore(decodeState(checkpoint.data));
+  return {
+    learner,
+    iteration: checkpoint.iteration,
+    close: async () => {
+      learner.dispose();
+      await trainer.close();
+    },
+  };
+}
+
+/** Evaluates a run's best (else latest) checkpoint and stores the episodes. */
+export async function evaluateRun(store: RunStore, runId: number, episodes: number, seed: number | undefined): Promise<EvaluationResult & { iteration: number }> {
+  const policy = await restorePolicy(store, runId, 'best');
   try {
-    const learner = learnerOf(run, trainer);
-    learner.restore(decodeState(checkpoint.data));
-    const recorder = new StoreRecorder(store, runId, learner, checkpoint.iteration, episodes);
-    const result = learner.evaluate(episodes, seed ?? undefined, recorder);
-    learner.dispose();
-    return { ...result, iteration: checkpoint.iteration };
+    const recorder = new StoreRecorder(store, runId, policy.learner, policy.iteration, episodes);
+    return { ...policy.learner.evaluate(episodes, seed ?? undefined, recorder), iteration: policy.iteration };
   } finally {
-    await trainer.close();
+    await policy.close();
   }
 }
 

@@ -323,18 +323,10 @@ export class PpoLearner {
     let policy: PolicyOutput = { output: new Float32Array(0), logStd: null };
     let values: Float32Array | null = null;
     const act = () => {
-      this.actorGather.gatherAgentMajor(env.obs, obsDim, episodes, inputs, episodes, 0);
-      policy = this.actOnStep(inputs, episodes);
+      policy = this.actDeterministic(env, actions, inputs);
       if (criticInputs) {
         this.criticGather.gatherAgentMajor(env.obs, obsDim, episodes, criticInputs, episodes, 0);
         values = this.networks.evaluateCritic(criticInputs, episodes);
-      }
-      const width = this.head.kind === 'categorical' ? this.head.actionCount : 1;
-      for (let i = 0; i < nAgents; i++) {
-        for (let e = 0; e < episodes; e++) {
-          const out = (i * episodes + e) * width;
-          actions[e * nAgents + i] = this.head.kind === 'categorical' ? argmax(policy.output, out, width) : policy.output[out];
-        }
       }
     };
     if (recorder) for (let k = 0; k < episodes; k++) recorder.begin(k, evalSeed + k, env);
@@ -354,6 +346,24 @@ export class PpoLearner {
     const results = stats.map((s) => s.result());
     if (recorder) results.forEach((metrics, k) => recorder.end(k, metrics));
     return summariseEvaluation(results);
+  }
+
+  /**
+   * The deterministic policy (Gaussian mean, most probable discrete action) on every copy of
+   * `env`, a copy of this learner's scenario: writes actions [E, n]; returns the head outputs.
+   */
+  actDeterministic(env: BatchedEnv, actions: Float64Array, inputs = new Float32Array(this.agents * env.numEnvs * this.networks.actor.layout.shape.inputSize)): PolicyOutput {
+    const envs = env.numEnvs;
+    this.actorGather.gatherAgentMajor(env.obs, env.spec.obsDim, envs, inputs, envs, 0);
+    const policy = this.actOnStep(inputs, envs);
+    const width = this.head.kind === 'categorical' ? this.head.actionCount : 1;
+    for (let i = 0; i < this.agents; i++) {
+      for (let e = 0; e < envs; e++) {
+        const out = (i * envs + e) * width;
+        actions[e * this.agents + i] = this.head.kind === 'categorical' ? argmax(policy.output, out, width) : policy.output[out];
+      }
+    }
+    return policy;
   }
 
   /** Everything needed to continue exactly where this learner is. */
