@@ -53,6 +53,24 @@ const horizonParam = (steps: number): NumberParamSpec => ({
   doc: `Episode length in control steps of 0.1 s (default ${steps}).`,
 });
 
+const WARMUP_PARAM: NumberParamSpec = {
+  name: 'warmup',
+  kind: 'integer',
+  default: 0,
+  min: 0,
+  max: 100_000,
+  doc: 'Steps every vehicle drives under the human model after reset, before agents act (not counted in the horizon).',
+};
+
+const NOISE_PARAM: NumberParamSpec = {
+  name: 'noise',
+  kind: 'number',
+  default: 0.2,
+  min: 0,
+  max: 5,
+  doc: 'Standard deviation of the human acceleration noise (m/s^2), applied as sqrt(dt)*N(0, noise).',
+};
+
 const presetParam = (values: readonly string[]): EnumParamSpec => ({
   name: 'preset',
   kind: 'enum',
@@ -133,28 +151,14 @@ export const SCENARIOS: Readonly<Record<ScenarioId, ScenarioInfo>> = {
         max: 2000,
         doc: 'Number of vehicles on the ring.',
       },
-      {
-        name: 'warmup',
-        kind: 'integer',
-        default: 0,
-        min: 0,
-        max: 100_000,
-        doc: 'Steps every vehicle drives under the human model after reset, before agents act (not counted in the horizon).',
-      },
+      WARMUP_PARAM,
       {
         name: 'safetyCap',
         kind: 'boolean',
         default: true,
         doc: "Caps controlled vehicles at the IDM safe speed (SUMO's speed mode). Off: a negative gap is a collision that ends the episode.",
       },
-      {
-        name: 'noise',
-        kind: 'number',
-        default: 0.2,
-        min: 0,
-        max: 5,
-        doc: 'Standard deviation of the human acceleration noise (m/s^2), applied as sqrt(dt)*N(0, noise).',
-      },
+      NOISE_PARAM,
       horizonParam(3000),
     ],
     presets: { dmpo: {}, 'flow-1av': { warmup: 750 }, uncontrolled: {} },
@@ -165,14 +169,7 @@ export const SCENARIOS: Readonly<Record<ScenarioId, ScenarioInfo>> = {
     summary: '14 vehicles on two loops joined through one unsignalised crossing.',
     params: [
       presetParam(['dmpo', 'flow-1av', 'uncontrolled']),
-      {
-        name: 'warmup',
-        kind: 'integer',
-        default: 0,
-        min: 0,
-        max: 100_000,
-        doc: 'Steps every vehicle drives under the human model after reset, before agents act (not counted in the horizon).',
-      },
+      WARMUP_PARAM,
       {
         name: 'safetyCap',
         kind: 'boolean',
@@ -187,14 +184,7 @@ export const SCENARIOS: Readonly<Record<ScenarioId, ScenarioInfo>> = {
         max: 0,
         doc: 'Reward every agent gets on the step two vehicles meet inside the crossing (the reference used 0).',
       },
-      {
-        name: 'noise',
-        kind: 'number',
-        default: 0.2,
-        min: 0,
-        max: 5,
-        doc: 'Standard deviation of the human acceleration noise (m/s^2), applied as sqrt(dt)*N(0, noise).',
-      },
+      NOISE_PARAM,
       horizonParam(1500),
     ],
     presets: { dmpo: {}, 'flow-1av': {}, uncontrolled: {} },
