@@ -104,10 +104,13 @@ describe('every learner on every scenario', () => {
 });
 
 describe('checkpoint and resume', () => {
-  it('a restored learner continues exactly as the uninterrupted one', async () => {
+  it.each([
+    ['dpo', ['loss/actor', 'loss/critic', 'kl', 'dpo/beta1', 'train/episodeReturn']],
+    ['dmpo', ['loss/actor', 'loss/critic', 'kl', 'model/stateError', 'train/episodeReturn']],
+  ] as const)('a restored %s learner continues exactly as the uninterrupted one', async (learner, keys) => {
     const make = () =>
       createLearner(
-        { learner: 'dpo', scenario: 'ring', scenarioParams: { horizon: 100 }, config: resolveLearnerConfig('dpo', 'ring', 'default', { numEnvs: 2, rolloutSteps: 60, epochs: 2, criticEpochs: 2 }), seed: 5 },
+        { learner, scenario: 'ring', scenarioParams: { horizon: 100 }, config: resolveLearnerConfig(learner, 'ring', 'default', { ...settingsOf(learner), rolloutSteps: 60 }), seed: 5 },
         trainer,
       );
     const straight = make();
@@ -124,7 +127,7 @@ describe('checkpoint and resume', () => {
       const a = await straight.iterate();
       const b = await resumed.iterate();
       expect(b.iteration).toBe(a.iteration);
-      for (const key of ['loss/actor', 'loss/critic', 'kl', 'dpo/beta1', 'train/episodeReturn']) {
+      for (const key of keys) {
         if (Number.isNaN(a.metrics[key])) expect(b.metrics[key]).toBeNaN();
         else expect(Math.abs(b.metrics[key] - a.metrics[key])).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(a.metrics[key])));
       }

@@ -39,9 +39,18 @@ export class EpisodeFifo {
     return this.stored.length;
   }
 
+  /** The stored episodes, oldest first. */
+  get all(): readonly RealEpisode[] {
+    return this.stored;
+  }
+
   /** The most recently added episode. */
   get latest(): RealEpisode | undefined {
     return this.stored[this.stored.length - 1];
+  }
+
+  clear(): void {
+    this.stored.length = 0;
   }
 
   add(episode: RealEpisode): void {

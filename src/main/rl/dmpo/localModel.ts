@@ -116,16 +116,56 @@ export class LocalModels {
     return this.groups.map((group) => group.params);
   }
 
-  /** Replaces every agent's parameters (e.g. from a checkpoint) and restarts Adam. */
-  setParameters(parameters: readonly Float32Array[]): void {
-    if (parameters.length !== this.groups.length) throw new Error(`expected parameters for ${this.groups.length} agents, got ${parameters.length}`);
-    parameters.forEach((params, i) => {
-      if (params.length !== this.groups[i].params.length) throw new Error(`agent ${i} has ${this.groups[i].params.length} parameters, got ${params.length}`);
+  /**
+   * Everything training depends on (weights, Adam state, random streams, call count, the
+   * episode FIFO), so a checkpoint resumes the models exactly.
+   */
+  snapshot(): { meta: { trainCalls: number; adamSteps: number[]; episodeLengths: number[] }; arrays: Record<string, Float32Array | Uint8Array | Uint32Array | Float64Array> } {
+    const arrays: Record<string, Float32Array | Uint8Array | Uint32Array | Float64Array> = {};
+    this.groups.forEach((group, i) => {
+      arrays[`${i}.params`] = group.params;
+      arrays[`${i}.adam1`] = group.moments.first;
+      arrays[`${i}.adam2`] = group.moments.second;
     });
-    parameters.forEach((params, i) => {
-      this.groups[i].params.set(params);
-      this.groups[i].moments = zeroMoments(params.length);
+    for (const [key, value] of Object.entries(this.rng.snapshot())) arrays[`rng.${key}`] = value;
+    this.episodes.all.forEach((episode, k) => {
+      arrays[`episode.${k}.observations`] = episode.observations;
+      arrays[`episode.${k}.actions`] = episode.actions;
+      arrays[`episode.${k}.rewards`] = episode.rewards;
+      arrays[`episode.${k}.terminals`] = episode.terminals;
     });
+    return {
+      meta: { trainCalls: this.trainCalls, adamSteps: this.groups.map((g) => g.moments.step), episodeLengths: this.episodes.all.map((e) => e.length) },
+      arrays,
+    };
+  }
+
+  restoreSnapshot(snapshot: { meta: { trainCalls: number; adamSteps: number[]; episodeLengths: number[] }; arrays: Readonly<Record<string, ArrayLike<number>>> }): void {
+    const take = (name: string, target: Float32Array) => {
+      const source = snapshot.arrays[name];
+      if (!source || source.length !== target.length) throw new Error(`model checkpoint entry ${name} does not fit these models`);
+      target.set(source);
+    };
+    this.groups.forEach((group, i) => {
+      take(`${i}.params`, group.params);
+      take(`${i}.adam1`, group.moments.first);
+      take(`${i}.adam2`, group.moments.second);
+      group.moments.step = snapshot.meta.adamSteps[i];
+    });
+    const rngState: Record<string, ArrayLike<number>> = {};
+    for (const [key, value] of Object.entries(snapshot.arrays)) if (key.startsWith('rng.')) rngState[key.slice(4)] = value;
+    this.rng.restore(rngState);
+    this.trainCalls = snapshot.meta.trainCalls;
+    this.episodes.clear();
+    snapshot.meta.episodeLengths.forEach((length, k) =>
+      this.episodes.add({
+        length,
+        observations: Float32Array.from(snapshot.arrays[`episode.${k}.observations`]),
+        actions: Float32Array.from(snapshot.arrays[`episode.${k}.actions`]),
+        rewards: Float32Array.from(snapshot.arrays[`episode.${k}.rewards`]),
+        terminals: Uint8Array.from(snapshot.arrays[`episode.${k}.terminals`]),
+      }),
+    );
   }
 
   /** The named segments of an agent's parameter vector. */

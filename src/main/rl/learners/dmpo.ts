@@ -127,13 +127,21 @@ export class DmpoLearner extends DppoLearner {
 
   override state(): LearnerState {
     const state = super.state();
-    this.models.parameters.forEach((params, i) => (state.arrays[`model.${i}.params`] = params));
+    const models = this.models.snapshot();
+    for (const [key, value] of Object.entries(models.arrays)) state.arrays[`model.${key}`] = value;
+    for (const [key, value] of Object.entries(this.recorder.snapshot())) state.arrays[`recorder.${key}`] = value;
+    for (const [key, value] of Object.entries(this.innerRng.snapshot())) state.arrays[`innerRng.${key}`] = value;
+    state.meta.models = models.meta;
     return state;
   }
 
   override restore(state: LearnerState): void {
     super.restore(state);
-    this.models.setParameters(this.models.parameters.map((_, i) => state.arrays[`model.${i}.params`] as Float32Array));
+    const under = (prefix: string) =>
+      Object.fromEntries(Object.entries(state.arrays).filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), value]));
+    this.models.restoreSnapshot({ meta: state.meta.models as Parameters<LocalModels['restoreSnapshot']>[0]['meta'], arrays: under('model.') });
+    this.recorder.restore(under('recorder.'));
+    this.innerRng.restore(under('innerRng.'));
   }
 }
 
@@ -159,6 +167,26 @@ class RealEpisodeRecorder {
     this.terminals = Array.from({ length: copies }, () => new Uint8Array(horizon * agents));
     this.length = new Int32Array(copies);
     this.fresh = new Uint8Array(copies).fill(1);
+  }
+
+  snapshot(): Record<string, Float32Array | Uint8Array | Int32Array> {
+    const arrays: Record<string, Float32Array | Uint8Array | Int32Array> = { length: this.length, fresh: this.fresh };
+    for (let e = 0; e < this.copies; e++) {
+      arrays[`${e}.observations`] = this.observations[e];
+      arrays[`${e}.actions`] = this.actions[e];
+      arrays[`${e}.rewards`] = this.rewards[e];
+      arrays[`${e}.terminals`] = this.terminals[e];
+    }
+    return arrays;
+  }
+
+  restore(arrays: Readonly<Record<string, ArrayLike<number>>>): void {
+    const targets = this.snapshot();
+    for (const [key, target] of Object.entries(targets)) {
+      const source = arrays[key];
+      if (!source || source.length !== target.length) throw new Error(`checkpoint entry recorder.${key} does not fit this learner`);
+      target.set(source);
+    }
   }
 
   /** Stores s_0 of copies that just started an episode. */
