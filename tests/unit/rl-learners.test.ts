@@ -135,3 +135,42 @@ describe('checkpoint and resume', () => {
     expect(resumed.evaluate(1).meanReturn).toBeCloseTo(straight.evaluate(1).meanReturn, 6);
   });
 });
+
+describe('joint ratio (JR-PPO)', () => {
+  const make = (ratio: 'joint' | 'independent', scenario: 'ring' | 'cacc-catchup', params: Record<string, unknown>) =>
+    createLearner(
+      {
+        learner: 'ippo',
+        scenario,
+        scenarioParams: params,
+        config: resolveLearnerConfig('ippo', scenario, 'default', { numEnvs: 2, rolloutSteps: 64, epochs: 3, criticEpochs: 1, minibatches: 1, targetKl: 0, ratio }),
+        seed: 8,
+      },
+      trainer,
+    );
+
+  it('with one agent takes exactly the independent PPO-clip steps', async () => {
+    const joint = make('joint', 'ring', { preset: 'flow-1av', warmup: 0, horizon: 100 });
+    const independent = make('independent', 'ring', { preset: 'flow-1av', warmup: 0, horizon: 100 });
+    await joint.iterate();
+    await independent.iterate();
+    const a = joint.networks.actor.groups[0].params;
+    const b = independent.networks.actor.groups[0].params;
+    let largest = 0;
+    for (let k = 0; k < a.length; k++) largest = Math.max(largest, Math.abs(a[k] - b[k]));
+    expect(largest).toBeLessThan(1e-5);
+    const initial = make('independent', 'ring', { preset: 'flow-1av', warmup: 0, horizon: 100 }).networks.actor.groups[0].params;
+    expect(a.some((x, k) => Math.abs(x - initial[k]) > 1e-4)).toBe(true);
+  });
+
+  it('couples the agents through the product of their ratios and reports it', async () => {
+    const learner = make('joint', 'cacc-catchup', { horizon: 50 });
+    const { metrics } = await learner.iterate();
+    expect(metrics['joint/epochs']).toBe(3);
+    expect(metrics['joint/ratioMin']).toBeLessThanOrEqual(1);
+    expect(metrics['joint/ratioMax']).toBeGreaterThanOrEqual(1);
+    // The joint ratio spreads wider than any single agent's ratio.
+    expect(metrics['joint/ratioMax']).toBeGreaterThanOrEqual(metrics['ratio/max']);
+    expect(Number.isFinite(metrics['loss/actor']) && metrics.kl > 0).toBe(true);
+  });
+});

@@ -28,9 +28,10 @@ import { RngStreams } from '../../sim/rng.ts';
 import { AgentNetworks } from '../agent-networks.ts';
 import type { BackendReport } from '../backend.ts';
 import type { ActorAgentStats, CriticAgentStats, UpdateSchedule } from '../group-update.ts';
-import { CATEGORICAL_SMOOTHING, type ActorLoss, type PolicyHead } from '../policy-loss.ts';
+import { CATEGORICAL_SMOOTHING, type ActorLoss, type PolicyHead, type PpoClipLoss } from '../policy-loss.ts';
 import type { NetworkTrainer } from '../trainer.ts';
 import { computeGae, normalisePerAgent } from './advantages.ts';
+import { jointRatioUpdate } from './jointRatio.ts';
 import type { LearnerState } from './stateCodec.ts';
 
 export interface LearnerSetup {
@@ -273,7 +274,13 @@ export class PpoLearner {
   /** The actor loss of this update (hook: DPO). */
   protected actorLoss(): ActorLoss {
     const epsilon = this.config.clip === 'per-agent-count' ? Number(this.config.clipAlpha) / this.agents : Number(this.config.clipEpsilon);
-    return { kind: 'ppo-clip', clipEpsilon: epsilon, entropyCoefficient: Number(this.config.entropyCoef), targetKl: Number(this.config.targetKl) };
+    return { kind: 'ppo-clip', clipEpsilon: epsilon, entropyCoefficient: Number(this.config.entropyCoef), targetKl: this.earlyStopKl() };
+  }
+
+  /** The KL target of the epoch loop's early stop; none when targetKl is 0. */
+  protected earlyStopKl(): number | undefined {
+    const target = Number(this.config.targetKl);
+    return target > 0 ? target : undefined;
   }
 
   /** Runs after each update with its statistics (hook: DPO adapts its penalties). */
@@ -289,20 +296,32 @@ export class PpoLearner {
       learningRate,
       shuffleSeed: this.setup.seed + this.iteration,
     });
-    const [actorStats, criticStats] = await Promise.all([
-      this.trainer.updateActors(
-        this.networks,
-        { samples, observations: buffer.actorInputs, actions: buffer.actions, advantages, oldOutput: buffer.oldOutput, oldLogStd: buffer.oldLogStd ?? undefined },
-        this.actorLoss(),
-        schedule(Number(this.config.epochs), Number(this.config.lrActor)),
-      ),
+    const actorUpdate: Promise<{ stats: ActorAgentStats[]; metrics: IterationMetrics }> =
+      this.config.ratio === 'joint'
+        ? jointRatioUpdate(this.trainer, this.networks, this.head, buffer, advantages, {
+            epochs: Number(this.config.epochs),
+            clipEpsilon: (this.actorLoss() as PpoClipLoss).clipEpsilon as number,
+            learningRate: Number(this.config.lrActor),
+            targetKl: Number(this.config.targetKl),
+            entropyCoefficient: Number(this.config.entropyCoef),
+          })
+        : this.trainer
+            .updateActors(
+              this.networks,
+              { samples, observations: buffer.actorInputs, actions: buffer.actions, advantages, oldOutput: buffer.oldOutput, oldLogStd: buffer.oldLogStd ?? undefined },
+              this.actorLoss(),
+              schedule(Number(this.config.epochs), Number(this.config.lrActor)),
+            )
+            .then((stats) => ({ stats, metrics: {} }));
+    const [actor, criticStats] = await Promise.all([
+      actorUpdate,
       this.trainer.updateCritics(
         this.networks,
         { samples, observations: buffer.criticInputs, returns: buffer.returns },
         schedule(Number(this.config.criticEpochs), Number(this.config.lrCritic)),
       ),
     ]);
-    return { ...updateSummary(actorStats, criticStats), ...this.afterUpdate(actorStats) };
+    return { ...updateSummary(actor.stats, criticStats), ...actor.metrics, ...this.afterUpdate(actor.stats) };
   }
 
   /**

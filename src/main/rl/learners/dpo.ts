@@ -24,7 +24,7 @@ export class DpoLearner extends PpoLearner {
       beta1: [...this.beta1],
       beta2: [...this.beta2],
       entropyCoefficient: Number(this.config.entropyCoef),
-      targetKl: Number(this.config.targetKl),
+      targetKl: this.earlyStopKl(),
     };
   }
 

@@ -20,6 +20,5 @@ const LEARNER_CLASSES: Record<LearnerId, typeof PpoLearner> = {
 };
 
 export function createLearner(setup: LearnerSetup, trainer: NetworkTrainer): PpoLearner {
-  if (setup.config.ratio === 'joint') throw new Error("ratio=joint (JR-PPO) is not available yet; use ratio=independent");
   return new LEARNER_CLASSES[setup.learner](setup, trainer);
 }
