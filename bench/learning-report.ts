@@ -1,0 +1,189 @@
+/**
+ * The learning report (not part of CI): trains learners on scenarios for a fixed budget of
+ * environment steps with several seeds, and writes
+ *   <out>/report.md       a table per scenario: final evaluation return (mean +- std over
+ *                         seeds) and the env steps each learner needed to reach DPPO's final
+ *                         return (the paper's sample-efficiency claim),
+ *   <out>/results.json    every learning curve,
+ *   <out>/<scenario>.svg and .png   return vs env steps, mean and min-max band over seeds.
+ * PNGs are rendered by headless Chromium (playwright-core, Debian's /usr/bin/chromium or
+ * $HEADWAY_CHROMIUM); without it the SVGs are still written.
+ *
+ *   npx tsx bench/learning-report.ts [--env-steps 100000] [--seeds 3] [--eval-every 5]
+ *       [--learners ippo,mappo,cppo,dppo,dpo,dmpo] [--scenarios cacc-catchup,...] [--out learning-report]
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LEARNER_IDS, resolveLearnerConfig, type LearnerId } from '../src/shared/learners.ts';
+import { SCENARIO_IDS, type ScenarioId } from '../src/shared/scenarios.ts';
+import { selectBackend } from '../src/main/rl/backend.ts';
+import { createLearner } from '../src/main/rl/learners/index.ts';
+import { createTrainer } from '../src/main/rl/trainer.ts';
+
+interface CurvePoint {
+  envSteps: number;
+  evalReturn: number;
+}
+
+interface RunResult {
+  learner: LearnerId;
+  scenario: ScenarioId;
+  seed: number;
+  curve: CurvePoint[];
+  finalReturn: number;
+  seconds: number;
+}
+
+const EVAL_EPISODES = 4;
+const COLORS: Record<LearnerId, string> = { ippo: '#8ab4f8', mappo: '#f6c26b', cppo: '#c58af9', dppo: '#81c995', dpo: '#f28b82', dmpo: '#4dd0e1' };
+
+async function trainOne(learner: LearnerId, scenario: ScenarioId, seed: number, envSteps: number, evalEvery: number): Promise<RunResult> {
+  const trainer = await createTrainer({ threads: 2 });
+  const started = performance.now();
+  try {
+    const agent = createLearner({ learner, scenario, scenarioParams: {}, config: resolveLearnerConfig(learner, scenario, 'default'), seed }, trainer);
+    const curve: CurvePoint[] = [{ envSteps: 0, evalReturn: agent.evaluate(EVAL_EPISODES).meanReturn }];
+    while (agent.envSteps < envSteps) {
+      const { iteration } = await agent.iterate();
+      if (iteration % evalEvery === 0 || agent.envSteps >= envSteps) curve.push({ envSteps: agent.envSteps, evalReturn: agent.evaluate(EVAL_EPISODES).meanReturn });
+    }
+    agent.dispose();
+    return { learner, scenario, seed, curve, finalReturn: curve[curve.length - 1].evalReturn, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await trainer.close();
+  }
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const std = (xs: readonly number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
+
+/** The seeds' curves on a shared env-step grid (each seed's last value at or before each step). */
+function seedBand(runs: RunResult[]): { envSteps: number; mean: number; min: number; max: number }[] {
+  const grid = [...new Set(runs.flatMap((r) => r.curve.map((p) => p.envSteps)))].sort((a, b) => a - b);
+  return grid.map((step) => {
+    const values = runs.map((r) => [...r.curve].reverse().find((p) => p.envSteps <= step)!.evalReturn);
+    return { envSteps: step, mean: mean(values), min: Math.min(...values), max: Math.max(...values) };
+  });
+}
+
+function chartSvg(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]>): string {
+  const width = 900;
+  const height = 520;
+  const margin = { left: 90, right: 160, top: 40, bottom: 60 };
+  const bands = [...byLearner].map(([learner, runs]) => ({ learner, band: seedBand(runs) }));
+  const all = bands.flatMap((b) => b.band);
+  const xMax = Math.max(...all.map((p) => p.envSteps), 1);
+  const yMin = Math.min(...all.map((p) => p.min));
+  const yMax = Math.max(...all.map((p) => p.max));
+  const x = (v: number) => margin.left + (v / xMax) * (width - margin.left - margin.right);
+  const y = (v: number) => height - margin.bottom - ((v - yMin) / (yMax - yMin || 1)) * (height - margin.top - margin.bottom);
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">`,
+    `<rect width="100%" height="100%" fill="#14171c"/>`,
+    `<text x="${margin.left}" y="24" fill="#e8eaed" font-size="16">${scenario}: evaluation return vs environment steps (mean, min-max over seeds)</text>`,
+    `<line x1="${margin.left}" y1="${height - margin.bottom}" x2="${width - margin.right}" y2="${height - margin.bottom}" stroke="#5f6368"/>`,
+    `<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${height - margin.bottom}" stroke="#5f6368"/>`,
+  ];
+  for (let k = 0; k <= 4; k++) {
+    const xv = (xMax * k) / 4;
+    const yv = yMin + ((yMax - yMin) * k) / 4;
+    parts.push(`<text x="${x(xv)}" y="${height - margin.bottom + 20}" fill="#9aa0a6" text-anchor="middle">${Math.round(xv).toLocaleString('en-US')}</text>`);
+    parts.push(`<text x="${margin.left - 8}" y="${y(yv) + 4}" fill="#9aa0a6" text-anchor="end">${yv.toPrecision(3)}</text>`);
+  }
+  parts.push(`<text x="${(margin.left + width - margin.right) / 2}" y="${height - 15}" fill="#9aa0a6" text-anchor="middle">environment steps</text>`);
+  bands.forEach(({ learner, band }, k) => {
+    const color = COLORS[learner];
+    const upper = band.map((p) => `${x(p.envSteps)},${y(p.max)}`);
+    const lower = [...band].reverse().map((p) => `${x(p.envSteps)},${y(p.min)}`);
+    parts.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15"/>`);
+    parts.push(`<polyline points="${band.map((p) => `${x(p.envSteps)},${y(p.mean)}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    parts.push(`<rect x="${width - margin.right + 20}" y="${margin.top + k * 22}" width="14" height="4" fill="${color}"/>`);
+    parts.push(`<text x="${width - margin.right + 40}" y="${margin.top + k * 22 + 6}" fill="#e8eaed">${learner}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+function reportTable(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]>): string {
+  const dppo = byLearner.get('dppo');
+  const dppoFinal = dppo ? mean(dppo.map((r) => r.finalReturn)) : null;
+  const lines = [
+    `### ${scenario}`,
+    '',
+    `| learner | final eval return (mean +- std) | env steps to reach DPPO's final return | minutes per run |`,
+    '|---|---:|---:|---:|',
+  ];
+  for (const [learner, runs] of byLearner) {
+    const finals = runs.map((r) => r.finalReturn);
+    const reach = dppoFinal === null ? null : seedBand(runs).find((p) => p.mean >= dppoFinal)?.envSteps;
+    lines.push(
+      `| ${learner} | ${mean(finals).toFixed(1)} +- ${std(finals).toFixed(1)} | ${reach === undefined ? 'not reached' : reach === null ? '-' : reach.toLocaleString('en-US')} | ${(mean(runs.map((r) => r.seconds)) / 60).toFixed(1)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function toPng(svgFile: string, pngFile: string): Promise<boolean> {
+  const executablePath = process.env.HEADWAY_CHROMIUM ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) return false;
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 900, height: 520 } });
+    await page.goto(`file://${resolve(svgFile)}`);
+    await page.screenshot({ path: pngFile });
+    return true;
+  } finally {
+    await browser.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'env-steps': { type: 'string', default: '100000' },
+      seeds: { type: 'string', default: '3' },
+      'eval-every': { type: 'string', default: '5' },
+      learners: { type: 'string', default: LEARNER_IDS.join(',') },
+      scenarios: { type: 'string', default: SCENARIO_IDS.join(',') },
+      out: { type: 'string', default: 'learning-report' },
+    },
+  });
+  const learners = values.learners.split(',') as LearnerId[];
+  const scenarios = values.scenarios.split(',') as ScenarioId[];
+  const unknown = [...learners.filter((l) => !LEARNER_IDS.includes(l)), ...scenarios.filter((s) => !SCENARIO_IDS.includes(s))];
+  if (unknown.length > 0) throw new Error(`unknown learner or scenario: ${unknown.join(', ')}`);
+  const envSteps = Number(values['env-steps']);
+  const seeds = Number(values.seeds);
+  const evalEvery = Number(values['eval-every']);
+  const backend = await selectBackend('auto');
+  mkdirSync(values.out, { recursive: true });
+  const results: RunResult[] = [];
+  const sections: string[] = [
+    '# Learning report',
+    '',
+    `${envSteps.toLocaleString('en-US')} env steps per run, seeds 1..${seeds}, default presets, evaluation on ${EVAL_EPISODES} deterministic episodes every ${evalEvery} iterations; backend ${backend.description}.`,
+    '',
+  ];
+  for (const scenario of scenarios) {
+    const byLearner = new Map<LearnerId, RunResult[]>();
+    for (const learner of learners) {
+      for (let seed = 1; seed <= seeds; seed++) {
+        const result = await trainOne(learner, scenario, seed, envSteps, evalEvery);
+        process.stderr.write(`${scenario} ${learner} seed ${seed}: final return ${result.finalReturn.toFixed(1)} in ${result.seconds.toFixed(0)} s\n`);
+        results.push(result);
+        byLearner.set(learner, [...(byLearner.get(learner) ?? []), result]);
+      }
+    }
+    const svg = join(values.out, `${scenario}.svg`);
+    writeFileSync(svg, chartSvg(scenario, byLearner));
+    const png = await toPng(svg, join(values.out, `${scenario}.png`));
+    sections.push(reportTable(scenario, byLearner), '', png ? `![${scenario}](${scenario}.png)` : `![${scenario}](${scenario}.svg)`, '');
+    writeFileSync(join(values.out, 'report.md'), sections.join('\n'));
+    writeFileSync(join(values.out, 'results.json'), JSON.stringify(results));
+  }
+  process.stdout.write(`${sections.join('\n')}\n`);
+}
+
+await main();
