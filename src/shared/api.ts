@@ -13,12 +13,14 @@
  *   display rate), metrics (`metrics`: per episode for simulations, per iteration for
  *   training) and log lines.
  *
- * Jobs. A job is anything long that runs off the UI and main threads, in a worker: today a
- * live simulation (`kind: 'simulate'`); training (`kind: 'train'`) slots in as a second
- * member of `jobConfigSchema`, reusing the same lifecycle, controls, episode/frame events
- * (its live evaluation episode) and `metrics` events with `scope: 'iteration'`.
+ * Jobs. A job is anything long that runs off the UI and main threads, in a worker: a live
+ * simulation (`kind: 'simulate'`) or a training run (`kind: 'train'`), with the same
+ * lifecycle and controls (training honours stop only). Training reports each iteration as
+ * a `metrics` event with `scope: 'iteration'` (keys in TRAIN_METRICS) and its progress, run
+ * id and tensor backend in `JobInfo.progress`.
  */
 import { z } from 'zod';
+import { isLearnerId, LEARNER_IDS, PRESET_IDS, resolveLearnerConfig, type LearnerPresetId } from './learners.ts';
 import { isScenarioId, ParamError, resolveParams, SCENARIO_IDS, type ParamValue, type ResolvedParams, type ScenarioId } from './scenarios.ts';
 
 export const API_VERSION = 1;
@@ -80,12 +82,43 @@ export const simulateConfigSchema = z.strictObject({
 export type SimulateConfig = z.output<typeof simulateConfigSchema>;
 export type SimulateConfigInput = z.input<typeof simulateConfigSchema>;
 
+/** Largest iteration budget the app accepts for one training job. */
+export const MAX_TRAIN_ITERATIONS = 100_000;
+
 /**
- * Every kind of job. Training joins as `trainConfigSchema` (scenario, params, algo, learner
- * settings, seed, budget) with `kind: 'train'`; the JobRunner then picks its worker by kind.
+ * A training run from the app: the same inputs as `headway train` (scenario and its
+ * --param values, --algo, --preset, --set hyperparameters, --seed, --iterations), validated
+ * by the same resolveParams / resolveLearnerConfig. The run is stored in the run store.
  */
-export const jobConfigSchema = z.discriminatedUnion('kind', [simulateConfigSchema], {
-  error: 'kind must be "simulate"',
+export const trainConfigSchema = z.strictObject({
+  kind: z.literal('train'),
+  scenario: z.enum(SCENARIO_IDS, { error: `scenario must be one of ${SCENARIO_IDS.join(', ')}` }),
+  params: z.record(z.string().max(64), paramValueSchema).default({}),
+  learner: z.enum(LEARNER_IDS, { error: `learner must be one of ${LEARNER_IDS.join(', ')}` }),
+  preset: z.enum(PRESET_IDS, { error: `preset must be one of ${PRESET_IDS.join(', ')}` }).default('default'),
+  /** Learner hyperparameters as text or JSON values (the CLI's --set); resolved by resolveLearnerConfig. */
+  settings: z.record(z.string().max(64), paramValueSchema).default({}),
+  seed: z
+    .number({ error: 'seed must be a whole number' })
+    .int({ error: 'seed must be a whole number' })
+    .min(0, { error: `seed must be a whole number from 0 to ${MAX_SEED}` })
+    .max(MAX_SEED, { error: `seed must be a whole number from 0 to ${MAX_SEED}` })
+    .default(0),
+  /** Budget in training iterations. */
+  iterations: z
+    .number({ error: `iterations must be a whole number from 1 to ${MAX_TRAIN_ITERATIONS}` })
+    .int({ error: `iterations must be a whole number from 1 to ${MAX_TRAIN_ITERATIONS}` })
+    .min(1, { error: `iterations must be a whole number from 1 to ${MAX_TRAIN_ITERATIONS}` })
+    .max(MAX_TRAIN_ITERATIONS, { error: `iterations must be a whole number from 1 to ${MAX_TRAIN_ITERATIONS}` })
+    .default(20),
+  name: z.string().max(200).optional(),
+});
+export type TrainConfig = z.output<typeof trainConfigSchema>;
+export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+
+/** Every kind of job; the JobRunner runs each in its own worker thread and picks the work by kind. */
+export const jobConfigSchema = z.discriminatedUnion('kind', [simulateConfigSchema, trainConfigSchema], {
+  error: 'kind must be "simulate" or "train"',
 });
 export type JobConfig = z.output<typeof jobConfigSchema>;
 export type JobConfigInput = z.input<typeof jobConfigSchema>;
@@ -160,7 +193,29 @@ export function validateJobConfig(input: unknown): ValidatedJob {
       errors.push({ field: `params.${error.field}`, message: error.message });
     }
   }
-  if (typeof raw.policy === 'string' && !has('policy') && parsePolicy(raw.policy) === null) {
+  if (raw.kind === 'train') {
+    // Learner settings: resolveLearnerConfig, the validation of `headway train --set`.
+    const settings = raw.settings ?? {};
+    const preset = raw.preset ?? 'default';
+    if (
+      typeof raw.learner === 'string' &&
+      isLearnerId(raw.learner) &&
+      typeof raw.scenario === 'string' &&
+      isScenarioId(raw.scenario) &&
+      typeof preset === 'string' &&
+      (PRESET_IDS as readonly string[]).includes(preset) &&
+      typeof settings === 'object' &&
+      settings !== null &&
+      !has('settings')
+    ) {
+      try {
+        resolveLearnerConfig(raw.learner, raw.scenario, preset as LearnerPresetId, settings as Record<string, unknown>);
+      } catch (error) {
+        if (!(error instanceof ParamError)) throw error;
+        errors.push({ field: `settings.${error.field}`, message: error.message });
+      }
+    }
+  } else if (typeof raw.policy === 'string' && !has('policy') && parsePolicy(raw.policy) === null) {
     errors.push({ field: 'policy', message: `policy ${JSON.stringify(raw.policy)} is not allowed; expected idle, random or constant:K` });
   }
   if (errors.length > 0 || !parsed.success) return { ok: false, errors };
@@ -190,8 +245,35 @@ export interface JobInfo {
   /** Why it failed; null otherwise. */
   error: string | null;
   /** Training jobs: progress of the learner; null for simulations. */
-  progress: { iteration: number; envSteps: number } | null;
+  progress: TrainingProgressInfo | null;
 }
+
+export interface TrainingProgressInfo {
+  /** Iterations done and the budget. */
+  iteration: number;
+  iterations: number;
+  envSteps: number;
+  /** The run in the run store, once created. */
+  runId: number | null;
+  /** The tensor backend in use ("tfjs-node (CPU)" ...), once chosen. */
+  backend: string | null;
+}
+
+/**
+ * Metrics of a training iteration (`metrics` events with scope 'iteration'), by key: the
+ * learner's own names, as `headway runs show` lists them. Absent when the iteration has no
+ * value (no evaluation that iteration, no model for learners other than DMPO).
+ */
+export const TRAIN_METRICS = {
+  return: 'train/episodeReturn',
+  evalReturn: 'eval/return',
+  actorLoss: 'loss/actor',
+  criticLoss: 'loss/critic',
+  kl: 'kl',
+  stepsPerSecond: 'time/envStepsPerSecond',
+  modelError: 'model/stateError',
+  envSteps: 'envSteps',
+} as const;
 
 const jobIdSchema = z.string().regex(/^[a-z0-9-]{1,64}$/, { error: 'jobId must be a job id' });
 

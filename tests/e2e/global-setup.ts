@@ -3,6 +3,9 @@
  * stale) and hands its link to the tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 
@@ -15,7 +18,10 @@ declare module 'vitest' {
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const child: ChildProcess = spawn(process.execPath, ['bin/headway.mjs', 'serve', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Training runs from the app go to a throwaway run store, never the user's.
+  const dbDir = mkdtempSync(join(tmpdir(), 'headway-e2e-db-'));
+  const env = { ...process.env, HEADWAY_DB: join(dbDir, 'runs.db') };
+  const child: ChildProcess = spawn(process.execPath, ['bin/headway.mjs', 'serve', '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`headway serve printed no link within 150 s:\n${output}`)), 150_000);
@@ -35,5 +41,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     child.kill('SIGINT');
     await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(dbDir, { recursive: true, force: true });
   };
 }

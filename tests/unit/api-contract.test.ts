@@ -56,7 +56,7 @@ describe('job config validation (shared by the UI and the backend)', () => {
     const scenario = validateJobConfig({ kind: 'simulate', scenario: 'highway' });
     expect(!scenario.ok && scenario.errors[0]).toMatchObject({ field: 'scenario' });
     expect(scenario.ok || scenario.errors[0].message).toContain('cacc-catchup');
-    const kind = validateJobConfig({ kind: 'train', scenario: 'ring' });
+    const kind = validateJobConfig({ kind: 'evaluate', scenario: 'ring' });
     expect(!kind.ok && kind.errors[0].field).toBe('kind');
   });
 

@@ -1,8 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiEvent, JobInfo } from '../../src/shared/api.ts';
 import { createIpcHandler, rendererUrlCheck } from '../../src/main/app/ipc.ts';
 import { ConfigError, JobRunner } from '../../src/main/training/jobs.ts';
 import { ApiBackend, type ClientSink } from '../../src/main/training/service.ts';
+import { RunStore } from '../../src/main/store/index.ts';
+import { TRAIN_METRICS, validateJobConfig } from '../../src/shared/api.ts';
 
 const runners: JobRunner[] = [];
 afterEach(async () => {
@@ -125,5 +130,93 @@ describe('the api backend and its IPC side', () => {
     cyclic.self = cyclic;
     expect(await handle(page, 'validateJob', cyclic, client)).toMatchObject({ ok: false, error: { code: 'invalid-request' } });
     backend.dispose();
+  });
+});
+
+describe('training jobs (the app\'s Train tab)', () => {
+  it('validates a training config like the CLI: scenario params and learner settings by field', () => {
+    const bad = validateJobConfig({ kind: 'train', scenario: 'cacc-catchup', learner: 'ippo', params: { horizon: 0 }, settings: { lrActor: 5 } });
+    expect(bad.ok).toBe(false);
+    const fields = bad.ok ? [] : bad.errors.map((e) => e.field);
+    expect(fields).toEqual(expect.arrayContaining(['params.horizon', 'settings.lrActor']));
+    const other = validateJobConfig({ kind: 'train', scenario: 'ring', learner: 'ippo', settings: { kappa: 2 } });
+    expect(other.ok ? [] : other.errors).toEqual([{ field: 'settings.kappa', message: "learner ippo does not use 'kappa'" }]);
+    expect(validateJobConfig({ kind: 'train', scenario: 'ring', learner: 'nope', iterations: 0 }).ok).toBe(false);
+    expect(validateJobConfig({ kind: 'train', scenario: 'ring', learner: 'dmpo' })).toMatchObject({ ok: true, config: { preset: 'default', iterations: 20, seed: 0 } });
+  });
+
+  it('trains in a worker thread against the run store, streaming per-iteration metrics', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'headway-train-job-'));
+    const database = join(dir, 'runs.db');
+    const previous = process.env.HEADWAY_DB;
+    process.env.HEADWAY_DB = database;
+    try {
+      const runner = new JobRunner();
+      runners.push(runner);
+      const { events, waitFor } = collect(runner);
+      const job = runner.start({
+        kind: 'train',
+        scenario: 'cacc-catchup',
+        params: { horizon: 50 },
+        learner: 'ippo',
+        settings: { rolloutSteps: 50, numEnvs: 1, epochs: 1, criticEpochs: 1 },
+        seed: 3,
+        iterations: 2,
+      });
+      expect(job).toMatchObject({ kind: 'train', status: 'starting', progress: { iteration: 0, iterations: 2, runId: null } });
+      await waitFor(statusIs(job.id, 'finished'), 60_000);
+      const metrics = events.flatMap((e) => (e.type === 'metrics' && e.jobId === job.id ? [e] : []));
+      expect(metrics.map((m) => [m.scope, m.index])).toEqual([
+        ['iteration', 1],
+        ['iteration', 2],
+      ]);
+      for (const key of [TRAIN_METRICS.actorLoss, TRAIN_METRICS.criticLoss, TRAIN_METRICS.kl, TRAIN_METRICS.stepsPerSecond, TRAIN_METRICS.evalReturn, TRAIN_METRICS.envSteps]) {
+        expect(Number.isFinite(metrics[1].values[key]), key).toBe(true);
+      }
+      const ended = runner.list().find((j) => j.id === job.id)!;
+      expect(ended.progress).toMatchObject({ iteration: 2, iterations: 2, envSteps: 100 });
+      expect(ended.progress!.runId).toBeGreaterThan(0);
+      expect(ended.progress!.backend).toBeTruthy();
+      const store = RunStore.open(database, { readOnly: true });
+      try {
+        expect(store.getRun(ended.progress!.runId!)).toMatchObject({ status: 'finished', iterations: 2, envSteps: 100, algo: 'ippo', seed: 3 });
+      } finally {
+        store.close();
+      }
+    } finally {
+      if (previous === undefined) delete process.env.HEADWAY_DB;
+      else process.env.HEADWAY_DB = previous;
+      await Promise.all(runners.splice(0).map((runner) => runner.shutdown()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops a training run between iterations on Stop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'headway-train-stop-'));
+    const previous = process.env.HEADWAY_DB;
+    process.env.HEADWAY_DB = join(dir, 'runs.db');
+    try {
+      const runner = new JobRunner();
+      runners.push(runner);
+      const { waitFor } = collect(runner);
+      const job = runner.start({
+        kind: 'train',
+        scenario: 'cacc-catchup',
+        params: { horizon: 50 },
+        learner: 'ippo',
+        settings: { rolloutSteps: 50, numEnvs: 1, epochs: 1, criticEpochs: 1 },
+        iterations: 1000,
+      });
+      await waitFor((e) => e.type === 'metrics' && e.jobId === job.id, 60_000);
+      runner.control(job.id, { type: 'stop' });
+      await waitFor(statusIs(job.id, 'stopped'), 30_000);
+      const ended = runner.list().find((j) => j.id === job.id)!;
+      expect(ended.progress!.iteration).toBeLessThan(1000);
+    } finally {
+      if (previous === undefined) delete process.env.HEADWAY_DB;
+      else process.env.HEADWAY_DB = previous;
+      await Promise.all(runners.splice(0).map((runner) => runner.shutdown()));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

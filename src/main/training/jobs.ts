@@ -1,6 +1,6 @@
 /**
- * The job runner: owns every long task of the app (today live simulations; training joins
- * as another job kind), each in its own worker thread, never on the main or UI thread.
+ * The job runner: owns every long task of the app (live simulations and training runs),
+ * each in its own worker thread, never on the main or UI thread.
  * It validates configs, starts and controls workers, keeps each job's state, latest episode
  * and frame, and turns worker messages into api events for the UIs.
  */
@@ -18,6 +18,7 @@ import {
   type JobConfig,
   type JobInfo,
 } from '../../shared/api.ts';
+import { LEARNERS } from '../../shared/learners.ts';
 import { SCENARIOS } from '../../shared/scenarios.ts';
 import type { FromWorker, JobWorkerData, ToWorker } from './protocol.ts';
 import { prepareSimulation } from './simulation-loop.ts';
@@ -64,6 +65,9 @@ export function defaultWorkerEntry(): URL {
 }
 
 function jobTitle(config: JobConfig): string {
+  if (config.kind === 'train') {
+    return `Train ${LEARNERS[config.learner].title} on ${SCENARIOS[config.scenario].title} · ${config.iterations} iterations · seed ${config.seed}`;
+  }
   const preset = typeof config.params.preset === 'string' && config.params.preset !== 'dmpo' ? ` (${config.params.preset})` : '';
   return `${SCENARIOS[config.scenario].title}${preset} · ${config.policy} · seed ${config.seed}`;
 }
@@ -107,11 +111,11 @@ export class JobRunner {
       config,
       episode: 0,
       step: 0,
-      speed: config.speed,
+      speed: config.kind === 'simulate' ? config.speed : 1,
       created: new Date().toISOString(),
       ended: null,
       error: null,
-      progress: null,
+      progress: config.kind === 'train' ? { iteration: 0, iterations: config.iterations, envSteps: 0, runId: null, backend: null } : null,
     };
     const workerData: JobWorkerData = { jobId: id, config };
     const worker = new Worker(this.workerEntry, { workerData, name: `headway-${id}` });
@@ -134,7 +138,7 @@ export class JobRunner {
     if (!isJobEnded(record.info.status) && record.worker) {
       const message: ToWorker = { type: 'command', command };
       record.worker.postMessage(message);
-      if (command.type === 'speed') record.info.speed = command.speed;
+      if (command.type === 'speed' && record.info.kind === 'simulate') record.info.speed = command.speed;
     }
     return { ...record.info };
   }
@@ -168,7 +172,7 @@ export class JobRunner {
     if (!validated.ok) return { config: null, errors: validated.errors };
     const { config } = validated;
     // Checks that need the environment (the action space of constant:K).
-    if (parsePolicy(config.policy) !== null) {
+    if (config.kind === 'simulate' && parsePolicy(config.policy) !== null) {
       const { errors } = prepareSimulation(config);
       if (errors.length > 0) return { config: null, errors };
     }
@@ -204,6 +208,19 @@ export class JobRunner {
         break;
       case 'error':
         this.end(record, 'failed', message.message);
+        break;
+      case 'training':
+        if (info.progress) {
+          info.progress = { ...info.progress, runId: message.runId, backend: message.backend };
+          this.emit({ type: 'job', job: { ...info } });
+          this.emit({ type: 'log', jobId: info.id, level: 'info', message: `training run ${message.runId} on ${message.backend}` });
+        }
+        break;
+      case 'progress':
+        if (info.progress && !isJobEnded(info.status)) {
+          info.progress = { ...info.progress, iteration: message.iteration, envSteps: message.envSteps };
+          this.emit({ type: 'job', job: { ...info } });
+        }
         break;
     }
   }

@@ -18,4 +18,8 @@ export type FromWorker =
   | { type: 'episode'; episode: EpisodeSpec }
   | { type: 'frame'; frame: Frame }
   | { type: 'metrics'; scope: MetricsScope; index: number; values: Record<string, number> }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** Training: the run record exists and the backend is chosen. */
+  | { type: 'training'; runId: number; backend: string }
+  /** Training: an iteration is done (its metrics follow as a 'metrics' message). */
+  | { type: 'progress'; iteration: number; envSteps: number };

@@ -1,10 +1,11 @@
 /**
- * Entry of a job's worker thread: runs the job (today a live simulation) off the main and
- * UI threads, relaying its events to the JobRunner and taking commands from it.
+ * Entry of a job's worker thread: runs the job (a live simulation or a training run) off the
+ * main and UI threads, relaying its events to the JobRunner and taking commands from it.
  * Built as its own entry for the Electron app (out/main/job-worker.js); from source it is
  * started through worker.mjs, which registers the TypeScript loader first.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import type { SimulateConfig, TrainConfig } from '../../shared/api.ts';
 import type { FromWorker, JobWorkerData, ToWorker } from './protocol.ts';
 import { SimulationLoop } from './simulation-loop.ts';
 
@@ -39,7 +40,7 @@ function fail(error: unknown): void {
   port.close();
 }
 
-try {
+function simulate(config: SimulateConfig): void {
   loop = new SimulationLoop(jobId, config, post);
   loop.start();
   port.on('message', (message: ToWorker) => {
@@ -53,6 +54,32 @@ try {
     schedule();
   });
   schedule();
+}
+
+/**
+ * Training: iterations keep this thread busy, so Stop is read synchronously off the port
+ * between iterations (receiveMessageOnPort) as well as by the message listener.
+ */
+function train(config: TrainConfig): void {
+  let stop = false;
+  const take = (message: ToWorker) => {
+    if (message.type === 'command' && message.command.type === 'stop') stop = true;
+  };
+  port.on('message', take);
+  const shouldStop = () => {
+    for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port)) take(next.message as ToWorker);
+    return stop;
+  };
+  post({ type: 'state', status: 'running', episode: 0, step: 0, speed: 1 });
+  // Loaded only for training: the learners pull in the tensor backend.
+  import('./training-job.ts')
+    .then(({ runTrainingJob }) => runTrainingJob(config, post, shouldStop))
+    .then(() => port.close(), fail);
+}
+
+try {
+  if (config.kind === 'train') train(config);
+  else simulate(config);
 } catch (error) {
   fail(error);
 }

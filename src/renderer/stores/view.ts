@@ -11,11 +11,15 @@ export const CAMERA_MODES: readonly { id: CameraMode; label: string; hint: strin
 /** Top of the speed colour scale (m/s). */
 export const SPEED_SCALES = [10, 20, 30, 40] as const;
 
+export type AppTab = 'simulate' | 'train';
+
 export const useViewStore = defineStore('view', () => {
+  /** The session type on screen. */
+  const tab = ref<AppTab>('simulate');
   const camera = ref<CameraMode>('orbit');
   const speedScale = ref<number>(30);
   const showEdges = ref(true);
   /** Frames per second the 3D view draws, measured. */
   const fps = ref(0);
-  return { camera, speedScale, showEdges, fps };
+  return { tab, camera, speedScale, showEdges, fps };
 });

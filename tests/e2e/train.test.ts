@@ -1,0 +1,72 @@
+/**
+ * The Train tab against a real `headway serve` (its run store a temp file, see
+ * global-setup.ts): a bad hyperparameter is refused next to its field, a tiny training run
+ * streams its per-iteration metrics into the charts, and Stop ends it.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { launchBrowser, screenshotPath, text } from './browser.ts';
+
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1600, height: 950 } });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+  await page.goto(inject('serverUrl'));
+  await page.getByTestId('transport').filter({ hasText: 'Browser' }).waitFor({ timeout: 20_000 });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+const iteration = async () => Number(/^(\d+)/.exec(await text(page, 'train-iteration'))?.[1] ?? -1);
+
+describe('the Train tab', () => {
+  it('opens the training form and refuses a bad hyperparameter next to its field', async () => {
+    await page.getByTestId('tab-train').click();
+    await page.getByTestId('train-form').waitFor();
+    expect(await page.getByTestId('train-empty').isVisible()).toBe(true);
+    await page.getByTestId('train-scenario').selectOption('cacc-catchup');
+    await page.getByTestId('train-learner').selectOption('ippo');
+    const lr = page.getByTestId('train-setting-lrActor');
+    await lr.fill('5');
+    const error = page.getByTestId('error-train.settings.lrActor');
+    await expect.poll(() => error.isVisible(), { timeout: 5_000 }).toBe(true);
+    expect(await error.textContent()).toContain('lrActor');
+    expect(await page.getByTestId('train-start').isDisabled()).toBe(true);
+    await lr.fill('');
+    await expect.poll(() => error.count()).toBe(0);
+  });
+
+  it('trains a tiny run: metrics arrive per iteration, with the run id and backend; Stop ends it', async () => {
+    await page.getByText('Scenario parameters').click();
+    await page.getByTestId('train-param-horizon').fill('50');
+    await page.getByTestId('train-setting-numEnvs').fill('1');
+    await page.getByTestId('train-setting-rolloutSteps').fill('50');
+    await page.getByTestId('train-setting-epochs').fill('1');
+    await page.getByTestId('train-iterations').fill('500');
+    const start = page.getByTestId('train-start');
+    await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
+    await start.click();
+    await expect.poll(() => text(page, 'train-status'), { timeout: 20_000 }).toBe('running');
+    await expect.poll(iteration, { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+    expect(Number(await text(page, 'train-run-id'))).toBeGreaterThan(0);
+    expect(await text(page, 'train-backend')).not.toBe('–');
+    for (const chart of ['chart-return', 'chart-eval-return', 'chart-actor-loss', 'chart-critic-loss', 'chart-kl', 'chart-steps']) {
+      expect(await text(page, `${chart}-value`), chart).toMatch(/\d/);
+    }
+    await page.screenshot({ path: screenshotPath('train') });
+    await page.getByTestId('train-stop').click();
+    await expect.poll(() => text(page, 'train-status'), { timeout: 20_000 }).toBe('stopped');
+    expect(await iteration()).toBeLessThan(500);
+    expect(await start.isEnabled()).toBe(true);
+    expect(pageErrors).toEqual([]);
+  });
+});
