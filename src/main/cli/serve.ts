@@ -4,6 +4,7 @@
  * prints the link, and runs until Ctrl-C.
  */
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import { DEFAULT_PORT, startServer, type RunningServer } from '../server/index.ts';
 import { ensureRendererBuilt } from '../server/renderer-build.ts';
 import { APP_VERSION } from '../training/version.ts';
@@ -13,10 +14,14 @@ export interface ServeCommandOptions {
   port?: string;
   dev?: boolean;
   rebuild?: boolean;
+  /** Database training jobs write their runs to (default: the app database, or $HEADWAY_DB). */
+  db?: string;
 }
 
 /** Starts browser mode and prints its link; resolves with the running server. */
 export async function startServe(options: ServeCommandOptions, log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<RunningServer> {
+  // Training job workers open the run store at defaultDatabasePath(), which honours HEADWAY_DB.
+  if (options.db !== undefined) process.env.HEADWAY_DB = resolve(options.db);
   const explicitPort = options.port !== undefined;
   const port = explicitPort ? parseIntegerOption('--port', options.port!, 0, 65535) : DEFAULT_PORT;
   if (!options.dev) await ensureRendererBuilt(log, options.rebuild === true);
@@ -59,5 +64,6 @@ export function registerServeCommand(program: Command): void {
     .option('--port <n>', `port to listen on (default ${DEFAULT_PORT}, or a free one if that is taken; 0 picks a free one)`)
     .option('--dev', 'serve the UI from source through Vite with hot reload (development)')
     .option('--rebuild', 'rebuild the UI before serving')
+    .option('--db <file>', 'database that runs trained from the app are stored in (default: the app database)')
     .action((options: ServeCommandOptions) => runServe(options));
 }
