@@ -5,9 +5,10 @@
  */
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
-import { ApiRequestError, parsePolicy, type FieldError, type JobConfigInput, type JobInfo, type Speed } from '../../shared/api.ts';
+import { parsePolicy, type JobConfigInput, type JobInfo, type Speed } from '../../shared/api.ts';
 import { SCENARIOS, type ParamSpec, type ParamValue, type ScenarioId } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
+import { useJobValidation } from './jobValidation.ts';
 import { useLiveStore } from './live.ts';
 
 export type PolicyKind = 'idle' | 'random' | 'constant';
@@ -37,11 +38,7 @@ export const useSimulateFormStore = defineStore('simulateForm', () => {
   const policyValue = ref('0');
   const seed = ref('0');
   const repeat = ref(false);
-  const errors = ref<Record<string, string>>({});
-  const formError = ref<string | null>(null);
   const submitting = ref(false);
-  const validating = ref(false);
-  let validation = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const info = computed(() => SCENARIOS[scenario.value]);
@@ -86,35 +83,7 @@ export const useSimulateFormStore = defineStore('simulateForm', () => {
     };
   }
 
-  function applyErrors(list: readonly FieldError[]): void {
-    const next: Record<string, string> = {};
-    const general: string[] = [];
-    for (const error of list) {
-      const root = error.field.split('.')[0];
-      if (FIELD_KEYS.includes(root) && error.field !== 'params') next[error.field] = error.message;
-      else general.push(error.field ? `${error.field}: ${error.message}` : error.message);
-    }
-    errors.value = next;
-    formError.value = general.length > 0 ? general.join('; ') : null;
-  }
-
-  const valid = computed(() => Object.keys(errors.value).length === 0 && formError.value === null);
-
-  /** Asks the backend to validate the form as it stands. */
-  async function validate(): Promise<boolean> {
-    const ticket = ++validation;
-    validating.value = true;
-    try {
-      const list = await useApi().validateJob(config());
-      if (ticket === validation) applyErrors(list);
-      return list.length === 0;
-    } catch (error) {
-      if (ticket === validation) formError.value = error instanceof Error ? error.message : String(error);
-      return false;
-    } finally {
-      if (ticket === validation) validating.value = false;
-    }
-  }
+  const { errors, formError, validating, valid, validate, applyFailure } = useJobValidation(() => config(), FIELD_KEYS, ['params']);
 
   function scheduleValidation(): void {
     clearTimeout(timer);
@@ -170,8 +139,7 @@ export const useSimulateFormStore = defineStore('simulateForm', () => {
       errors.value = {};
       return info;
     } catch (error) {
-      if (error instanceof ApiRequestError && error.fields.length > 0) applyErrors(error.fields);
-      else formError.value = error instanceof Error ? error.message : String(error);
+      applyFailure(error);
       return null;
     } finally {
       submitting.value = false;

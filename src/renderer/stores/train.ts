@@ -6,10 +6,11 @@
  */
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
-import { ApiRequestError, isJobEnded, type ApiEvent, type FieldError, type JobInfo, type TrainConfigInput } from '../../shared/api.ts';
+import { isJobEnded, type ApiEvent, type JobInfo, type TrainConfigInput } from '../../shared/api.ts';
 import { LEARNERS, learnerHyperparameters, PRESET_IDS, presetValues, type LearnerId, type LearnerPresetId } from '../../shared/learners.ts';
 import { SCENARIOS, type ParamValue, type ScenarioId } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
+import { useJobValidation } from './jobValidation.ts';
 import { useLiveStore } from './live.ts';
 import type { ParamFieldView } from './simulateForm.ts';
 
@@ -34,14 +35,11 @@ export const useTrainStore = defineStore('train', () => {
   const settings = ref<Record<string, string | boolean>>({});
   const seed = ref('0');
   const iterations = ref('20');
-  const errors = ref<Record<string, string>>({});
-  const formError = ref<string | null>(null);
   const submitting = ref(false);
   const jobId = ref<string | null>(null);
   /** Metrics per iteration of the job on screen; replaced (not mutated) on each sample. */
   const samples = shallowRef<IterationSample[]>([]);
   const version = ref(0);
-  let validation = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const info = computed(() => SCENARIOS[scenario.value]);
@@ -104,31 +102,7 @@ export const useTrainStore = defineStore('train', () => {
     };
   }
 
-  function applyErrors(list: readonly FieldError[]): void {
-    const next: Record<string, string> = {};
-    const general: string[] = [];
-    for (const error of list) {
-      const root = error.field.split('.')[0];
-      if (FIELD_KEYS.includes(root) && error.field !== 'params' && error.field !== 'settings') next[error.field] = error.message;
-      else general.push(error.field ? `${error.field}: ${error.message}` : error.message);
-    }
-    errors.value = next;
-    formError.value = general.length > 0 ? general.join('; ') : null;
-  }
-
-  const valid = computed(() => Object.keys(errors.value).length === 0 && formError.value === null);
-
-  async function validate(): Promise<boolean> {
-    const ticket = ++validation;
-    try {
-      const list = await useApi().validateJob(config());
-      if (ticket === validation) applyErrors(list);
-      return list.length === 0;
-    } catch (error) {
-      if (ticket === validation) formError.value = error instanceof Error ? error.message : String(error);
-      return false;
-    }
-  }
+  const { errors, formError, valid, validate, applyFailure } = useJobValidation(() => config(), FIELD_KEYS, ['params', 'settings']);
 
   watch([scenario, params, learner, preset, settings, seed, iterations], () => {
     clearTimeout(timer);
@@ -176,8 +150,7 @@ export const useTrainStore = defineStore('train', () => {
       errors.value = {};
       return started;
     } catch (error) {
-      if (error instanceof ApiRequestError && error.fields.length > 0) applyErrors(error.fields);
-      else formError.value = error instanceof Error ? error.message : String(error);
+      applyFailure(error);
       return null;
     } finally {
       submitting.value = false;
