@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { hudStep, launchBrowser, screenshotPath, SCREENSHOTS, text, waitForStep } from './browser.ts';
+import { hudStep, launchBrowser, openApp, screenshotPath, SCREENSHOTS, text, waitForStep } from './browser.ts';
 
 let browser: Browser;
 let page: Page;
@@ -28,13 +28,7 @@ async function startSimulation(scenario: string, setup: () => Promise<void> = as
 
 beforeAll(async () => {
   browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1600, height: 950 } });
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') pageErrors.push(message.text());
-  });
-  await page.goto(inject('serverUrl'));
-  await page.getByTestId('transport').filter({ hasText: 'Browser' }).waitFor({ timeout: 20_000 });
+  page = await openApp(browser, inject('serverUrl'), pageErrors);
 });
 
 afterAll(async () => {

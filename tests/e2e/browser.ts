@@ -62,3 +62,15 @@ export async function waitForStep(page: Page, predicate: (step: number) => boole
     await page.waitForTimeout(50);
   }
 }
+
+/** Opens the app at `url` in a 1600x950 page, once its api is connected; page errors and console errors go to `pageErrors`. */
+export async function openApp(browser: Browser, url: string, pageErrors: string[]): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1600, height: 950 } });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+  await page.goto(url);
+  await page.getByTestId('transport').filter({ hasText: 'Browser' }).waitFor({ timeout: 20_000 });
+  return page;
+}

@@ -5,7 +5,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, screenshotPath, text } from './browser.ts';
+import { launchBrowser, openApp, screenshotPath, text } from './browser.ts';
 
 let browser: Browser;
 let page: Page;
@@ -13,13 +13,7 @@ const pageErrors: string[] = [];
 
 beforeAll(async () => {
   browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1600, height: 950 } });
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') pageErrors.push(message.text());
-  });
-  await page.goto(inject('serverUrl'));
-  await page.getByTestId('transport').filter({ hasText: 'Browser' }).waitFor({ timeout: 20_000 });
+  page = await openApp(browser, inject('serverUrl'), pageErrors);
 });
 
 afterAll(async () => {
