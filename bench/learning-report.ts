@@ -116,7 +116,7 @@ function reportTable(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]
   ];
   for (const [learner, runs] of byLearner) {
     const finals = runs.map((r) => r.finalReturn);
-    const reach = dppoFinal === null ? null : seedBand(runs).find((p) => p.mean >= dppoFinal)?.envSteps;
+    const reach = dppoFinal === null ? null : seedBand(runs).find((p) => p.envSteps > 0 && p.mean >= dppoFinal)?.envSteps;
     lines.push(
       `| ${learner} | ${mean(finals).toFixed(1)} +- ${std(finals).toFixed(1)} | ${reach === undefined ? 'not reached' : reach === null ? '-' : reach.toLocaleString('en-US')} | ${(mean(runs.map((r) => r.seconds)) / 60).toFixed(1)} |`,
     );
