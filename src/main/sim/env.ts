@@ -51,6 +51,13 @@ export interface EnvSpec {
   closedRoad: boolean;
 }
 
+/** The inverse of spec.agentVehicle: result[v] is the agent driving vehicle v, or -1. */
+export function agentOfVehicle(spec: Pick<EnvSpec, 'nVehicles' | 'agentVehicle'>): Int32Array {
+  const agentOf = new Int32Array(spec.nVehicles).fill(-1);
+  spec.agentVehicle.forEach((vehicle, agent) => (agentOf[vehicle] = agent));
+  return agentOf;
+}
+
 export abstract class BatchedEnv {
   readonly obs: Float64Array;
   /** Learning reward: raw reward plus training-only terms when `training` is on. */

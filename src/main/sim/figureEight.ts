@@ -45,7 +45,7 @@
  */
 import { CONFLICT_ZONE_HALF_LENGTH, FIGURE_EIGHT_CONFLICT_ZONES, FIGURE_EIGHT_LENGTH } from '../../shared/geometry.ts';
 import { resolveParams, type ResolvedParams } from '../../shared/scenarios.ts';
-import { BatchedEnv, DT, VEHICLE_LENGTH, VehicleKind, type EnvSpec } from './env.ts';
+import { agentOfVehicle, BatchedEnv, DT, VEHICLE_LENGTH, VehicleKind, type EnvSpec } from './env.ts';
 import { AgentGraph } from './graph.ts';
 import { loopGap, nextControlledSpeed, nextHumanSpeed } from './idm.ts';
 
@@ -128,8 +128,7 @@ export class FigureEightEnv extends BatchedEnv {
     this.safetyCap = resolved.safetyCap as boolean;
     this.collisionPenalty = resolved.collisionPenalty as number;
     this.noiseScale = Math.sqrt(DT) * (resolved.noise as number);
-    this.agentOf = new Int32Array(FIGURE_EIGHT_VEHICLES).fill(-1);
-    spec.agentVehicle.forEach((vehicle, agent) => (this.agentOf[vehicle] = agent));
+    this.agentOf = agentOfVehicle(spec);
     this.approacher = new Int32Array(2 * numEnvs);
     this.approachDistance = new Float64Array(2 * numEnvs);
     this.occupied = new Uint8Array(2 * numEnvs);

@@ -20,7 +20,7 @@
  * - NaN actions throw: they would silently poison every later state.
  */
 import { resolveParams, type ResolvedParams } from '../../shared/scenarios.ts';
-import { BatchedEnv, DT, VEHICLE_LENGTH, VehicleKind, type EnvSpec } from './env.ts';
+import { agentOfVehicle, BatchedEnv, DT, VEHICLE_LENGTH, VehicleKind, type EnvSpec } from './env.ts';
 import { AgentGraph } from './graph.ts';
 import { loopGap, nextControlledSpeed, nextHumanSpeed } from './idm.ts';
 
@@ -95,8 +95,7 @@ export class RingEnv extends BatchedEnv {
     this.warmup = resolved.warmup as number;
     this.safetyCap = resolved.safetyCap as boolean;
     this.noiseScale = Math.sqrt(DT) * (resolved.noise as number);
-    this.agentOf = new Int32Array(this.n).fill(-1);
-    spec.agentVehicle.forEach((vehicle, agent) => (this.agentOf[vehicle] = agent));
+    this.agentOf = agentOfVehicle(spec);
   }
 
   protected resetCopy(e: number): void {

@@ -11,7 +11,7 @@
  * Numbers are written in JavaScript's shortest round-trip form: nothing is lost.
  */
 import { placeOnRoad } from '../../shared/geometry.ts';
-import { DT, VehicleKind, type BatchedEnv, type EnvSpec } from './env.ts';
+import { agentOfVehicle, DT, VehicleKind, type BatchedEnv, type EnvSpec } from './env.ts';
 
 /** What the writers read: a live environment, or a stored episode's frame presented the same way. */
 export interface TrajectorySource extends Pick<BatchedEnv, 'position' | 'speed' | 'accel' | 'gap' | 'action' | 'rawReward' | 'obs' | 'collided' | 'roadLength'> {
@@ -31,13 +31,6 @@ export interface TrajectoryWriter {
 
 const blankIfNaN = (x: number): string => (Number.isNaN(x) ? '' : String(x));
 
-/** agentOfVehicle[v]: the agent driving vehicle v, or -1. */
-function agentOfVehicle(env: TrajectorySource): Int32Array {
-  const map = new Int32Array(env.spec.nVehicles).fill(-1);
-  env.spec.agentVehicle.forEach((vehicle, agent) => (map[vehicle] = agent));
-  return map;
-}
-
 export function createTrajectoryWriter(format: TrajectoryFormat, env: TrajectorySource, copy = 0): TrajectoryWriter {
   switch (format) {
     case 'csv':
@@ -51,7 +44,7 @@ export function createTrajectoryWriter(format: TrajectoryFormat, env: Trajectory
 
 function csvWriter(env: TrajectorySource, copy: number): TrajectoryWriter {
   const { nVehicles, nAgents } = env.spec;
-  const agentOf = agentOfVehicle(env);
+  const agentOf = agentOfVehicle(env.spec);
   return {
     begin: () => 'step,time_s,vehicle,position_m,speed_mps,accel_mps2,headway_m,action,reward\n',
     step(step) {
