@@ -7,4 +7,18 @@ import type { ApiMethod } from '../shared/api.ts';
 
 export const IPC_INVOKE_CHANNEL = 'headway:invoke';
 export const IPC_EVENT_CHANNEL = 'headway:event';
-export const API_METHODS_LIST: readonly ApiMethod[] = ['hello', 'validateJob', 'startJob', 'controlJob', 'listJobs', 'snapshot'];
+export const API_METHODS_LIST: readonly ApiMethod[] = [
+  'hello',
+  'validateJob',
+  'startJob',
+  'controlJob',
+  'listJobs',
+  'snapshot',
+  'listRuns',
+  'getRun',
+  'updateRun',
+  'deleteRun',
+  'runMetrics',
+  'readEpisodeSteps',
+  'readEpisodeTraces',
+];

@@ -21,6 +21,7 @@
  */
 import { z } from 'zod';
 import { isLearnerId, LEARNER_IDS, PRESET_IDS, resolveLearnerConfig, type LearnerPresetId } from './learners.ts';
+import { RUN_STATUSES, type CheckpointInfo, type EpisodeInfo, type RunDetail } from './runs.ts';
 import { isScenarioId, ParamError, resolveParams, SCENARIO_IDS, type ParamValue, type ResolvedParams, type ScenarioId } from './scenarios.ts';
 
 export const API_VERSION = 1;
@@ -116,9 +117,51 @@ export const trainConfigSchema = z.strictObject({
 export type TrainConfig = z.output<typeof trainConfigSchema>;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
 
+const runIdSchema = z
+  .number({ error: 'runId must be a run id (a positive whole number)' })
+  .int({ error: 'runId must be a run id (a positive whole number)' })
+  .positive({ error: 'runId must be a run id (a positive whole number)' });
+
+/** Continues a stopped or interrupted run from its latest checkpoint to its budget (`headway resume`). */
+export const resumeConfigSchema = z.strictObject({
+  kind: z.literal('resume'),
+  runId: runIdSchema,
+});
+export type ResumeConfig = z.output<typeof resumeConfigSchema>;
+
+/** Largest number of episodes one evaluation job runs. */
+export const MAX_EVAL_EPISODES = 20;
+
+/**
+ * Evaluates a checkpoint of a run with a chosen seed (`headway eval`); the episodes are
+ * stored with the run (kind 'eval', iteration = the checkpoint's) for replay.
+ */
+export const evaluateConfigSchema = z.strictObject({
+  kind: z.literal('evaluate'),
+  runId: runIdSchema,
+  /** best (by evaluation return, else the latest), latest, or a checkpoint id. */
+  checkpoint: z
+    .union([z.enum(['best', 'latest']), z.number().int().positive()], { error: 'checkpoint must be best, latest or a checkpoint id' })
+    .default('best'),
+  seed: z
+    .number({ error: 'seed must be a whole number' })
+    .int({ error: 'seed must be a whole number' })
+    .min(0, { error: `seed must be a whole number from 0 to ${MAX_SEED}` })
+    .max(MAX_SEED, { error: `seed must be a whole number from 0 to ${MAX_SEED}` })
+    .default(0),
+  episodes: z
+    .number({ error: `episodes must be a whole number from 1 to ${MAX_EVAL_EPISODES}` })
+    .int({ error: `episodes must be a whole number from 1 to ${MAX_EVAL_EPISODES}` })
+    .min(1, { error: `episodes must be a whole number from 1 to ${MAX_EVAL_EPISODES}` })
+    .max(MAX_EVAL_EPISODES, { error: `episodes must be a whole number from 1 to ${MAX_EVAL_EPISODES}` })
+    .default(1),
+});
+export type EvaluateConfig = z.output<typeof evaluateConfigSchema>;
+export type EvaluateConfigInput = z.input<typeof evaluateConfigSchema>;
+
 /** Every kind of job; the JobRunner runs each in its own worker thread and picks the work by kind. */
-export const jobConfigSchema = z.discriminatedUnion('kind', [simulateConfigSchema, trainConfigSchema], {
-  error: 'kind must be "simulate" or "train"',
+export const jobConfigSchema = z.discriminatedUnion('kind', [simulateConfigSchema, trainConfigSchema, resumeConfigSchema, evaluateConfigSchema], {
+  error: 'kind must be "simulate", "train", "resume" or "evaluate"',
 });
 export type JobConfig = z.output<typeof jobConfigSchema>;
 export type JobConfigInput = z.input<typeof jobConfigSchema>;
@@ -215,7 +258,7 @@ export function validateJobConfig(input: unknown): ValidatedJob {
         errors.push({ field: `settings.${error.field}`, message: error.message });
       }
     }
-  } else if (typeof raw.policy === 'string' && !has('policy') && parsePolicy(raw.policy) === null) {
+  } else if (raw.kind === 'simulate' && typeof raw.policy === 'string' && !has('policy') && parsePolicy(raw.policy) === null) {
     errors.push({ field: 'policy', message: `policy ${JSON.stringify(raw.policy)} is not allowed; expected idle, random or constant:K` });
   }
   if (errors.length > 0 || !parsed.success) return { ok: false, errors };
@@ -405,6 +448,97 @@ export interface HelloInfo {
 
 const empty = z.strictObject({});
 
+// ---------------------------------------------------------------------------------------
+// Experiment history (the run store): runs, their metrics, stored episodes for replay
+
+/** Narrows the run list; every given field must match. Runs come newest first. */
+export const runQuerySchema = z.strictObject({
+  /** Case-insensitive part of the name, or "#12" for run 12. */
+  search: z.string().max(200).optional(),
+  scenario: z.string().max(64).optional(),
+  /** Learner id (ippo, mappo, ..., dmpo). */
+  algo: z.string().max(64).optional(),
+  tag: z.string().max(64).optional(),
+  status: z.array(z.enum(RUN_STATUSES, { error: `status must be one of ${RUN_STATUSES.join(', ')}` })).max(RUN_STATUSES.length).optional(),
+  limit: z.number().int().min(1).max(1000).default(500),
+});
+export type RunQuery = z.input<typeof runQuerySchema>;
+
+const tagSchema = z.string().trim().min(1, { error: 'a tag cannot be empty' }).max(64, { error: 'a tag has at most 64 characters' });
+
+export const runEditSchema = z.strictObject({
+  runId: runIdSchema,
+  name: z.string().trim().min(1, { error: 'name cannot be empty' }).max(200, { error: 'name has at most 200 characters' }).optional(),
+  tags: z.array(tagSchema).max(50, { error: 'a run has at most 50 tags' }).optional(),
+  notes: z.string().max(20_000, { error: 'notes have at most 20,000 characters' }).optional(),
+});
+export type RunEdit = z.input<typeof runEditSchema>;
+
+/** Most runs and metric names one runMetrics request may ask for. */
+export const MAX_COMPARE_RUNS = 200;
+export const MAX_COMPARE_METRICS = 16;
+/** Most frames one readEpisodeSteps request returns. */
+export const MAX_STEP_BLOCK = 1024;
+
+/** Everything the run details page shows about a run. */
+export interface RunOverview {
+  run: RunDetail;
+  checkpoints: CheckpointInfo[];
+  /** Stored episodes, newest iteration first. */
+  episodes: EpisodeInfo[];
+  /** Names of its metric series (per-agent ones included). */
+  series: string[];
+  /** The job of this app that trains or evaluates it now, if any. */
+  activeJobId: string | null;
+}
+
+/**
+ * One metric series of one run as columns (compact for comparisons of many runs). Values
+ * that were NaN or infinite are null.
+ */
+export interface MetricColumns {
+  runId: number;
+  name: string;
+  iteration: number[];
+  envSteps: number[];
+  wallTimeS: number[];
+  value: (number | null)[];
+}
+
+/**
+ * Frames [from, from + steps) of a stored episode as their raw records: base64 of the
+ * little-endian float32 records in the layout of src/shared/trajectoryLayout.ts
+ * (decodeStepBlock turns it into TrajectoryFrames).
+ */
+export interface EpisodeStepBlock {
+  episodeId: number;
+  from: number;
+  steps: number;
+  floatsPerStep: number;
+  records: string;
+}
+
+/**
+ * Whole-episode per-vehicle series for time-space diagrams and traces: every `stride`-th
+ * frame, base64 float32 arrays laid out [frame][vehicle]. Frame k is step k * stride.
+ */
+export interface EpisodeTraces {
+  episodeId: number;
+  /** Frames stored in the episode, and how many of them are in the traces. */
+  steps: number;
+  stride: number;
+  frames: number;
+  nVehicles: number;
+  position: string;
+  speed: string;
+  gap: string;
+  accel: string;
+  /** [frame] sum over agents of the raw reward of the step that led to the frame (0 at reset). */
+  reward: string;
+  /** [frame] 1 where a frame of the stride window [k * stride, (k + 1) * stride) is flagged as a collision. */
+  collided: string;
+}
+
 /** Request payload schema of every method: the backend validates with these before dispatching. */
 export const API_REQUESTS = {
   hello: empty,
@@ -416,6 +550,29 @@ export const API_REQUESTS = {
   listJobs: empty,
   /** Jobs, and (as events to the caller only) each live job's episode and latest frame. */
   snapshot: empty,
+  listRuns: runQuerySchema,
+  getRun: z.strictObject({ runId: runIdSchema }),
+  updateRun: runEditSchema,
+  /** Deletes a run with everything stored for it; refused (busy) while a job trains it. */
+  deleteRun: z.strictObject({ runId: runIdSchema }),
+  runMetrics: z.strictObject({
+    runIds: z.array(runIdSchema).min(1).max(MAX_COMPARE_RUNS, { error: `at most ${MAX_COMPARE_RUNS} runs at once` }),
+    names: z.array(z.string().min(1).max(200)).min(1).max(MAX_COMPARE_METRICS, { error: `at most ${MAX_COMPARE_METRICS} metrics at once` }),
+  }),
+  readEpisodeSteps: z
+    .strictObject({
+      episodeId: z.number().int().positive({ error: 'episodeId must be an episode id' }),
+      from: z.number().int().min(0, { error: 'from must be a step number (0 or more)' }),
+      to: z.number().int().min(0, { error: 'to must be a step number (0 or more)' }),
+    })
+    .refine((range) => range.to >= range.from && range.to - range.from <= MAX_STEP_BLOCK, {
+      error: `the range needs from <= to and at most ${MAX_STEP_BLOCK} steps`,
+      path: ['to'],
+    }),
+  readEpisodeTraces: z.strictObject({
+    episodeId: z.number().int().positive({ error: 'episodeId must be an episode id' }),
+    stride: z.number().int().min(1).max(1000).default(1),
+  }),
 } as const;
 
 export type ApiMethod = keyof typeof API_REQUESTS;
@@ -428,6 +585,13 @@ export interface ApiResponses {
   controlJob: JobInfo;
   listJobs: JobInfo[];
   snapshot: JobInfo[];
+  listRuns: RunDetail[];
+  getRun: RunOverview;
+  updateRun: RunDetail;
+  deleteRun: { runId: number };
+  runMetrics: MetricColumns[];
+  readEpisodeSteps: EpisodeStepBlock;
+  readEpisodeTraces: EpisodeTraces;
 }
 
 export type ApiRequestPayload<M extends ApiMethod> = z.input<(typeof API_REQUESTS)[M]>;
@@ -498,6 +662,13 @@ export interface HeadwayApi {
   controlJob(jobId: string, command: JobCommandInput): Promise<JobInfo>;
   listJobs(): Promise<JobInfo[]>;
   snapshot(): Promise<JobInfo[]>;
+  listRuns(query?: RunQuery): Promise<RunDetail[]>;
+  getRun(runId: number): Promise<RunOverview>;
+  updateRun(edit: RunEdit): Promise<RunDetail>;
+  deleteRun(runId: number): Promise<void>;
+  runMetrics(runIds: number[], names: string[]): Promise<MetricColumns[]>;
+  readEpisodeSteps(episodeId: number, from: number, to: number): Promise<EpisodeStepBlock>;
+  readEpisodeTraces(episodeId: number, stride?: number): Promise<EpisodeTraces>;
   onEvent(listener: (event: ApiEvent) => void): () => void;
 }
 
@@ -515,6 +686,15 @@ export function createApiClient(transport: ApiTransport, kind: Transport): Headw
     controlJob: (jobId, command) => call('controlJob', { jobId, command }),
     listJobs: () => call('listJobs', {}),
     snapshot: () => call('snapshot', {}),
+    listRuns: (query = {}) => call('listRuns', query),
+    getRun: (runId) => call('getRun', { runId }),
+    updateRun: (edit) => call('updateRun', edit),
+    deleteRun: async (runId) => {
+      await call('deleteRun', { runId });
+    },
+    runMetrics: (runIds, names) => call('runMetrics', { runIds, names }),
+    readEpisodeSteps: (episodeId, from, to) => call('readEpisodeSteps', { episodeId, from, to }),
+    readEpisodeTraces: (episodeId, stride = 1) => call('readEpisodeTraces', { episodeId, stride }),
     onEvent: (listener) => transport.onEvent(listener),
   };
 }

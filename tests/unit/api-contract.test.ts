@@ -56,8 +56,15 @@ describe('job config validation (shared by the UI and the backend)', () => {
     const scenario = validateJobConfig({ kind: 'simulate', scenario: 'highway' });
     expect(!scenario.ok && scenario.errors[0]).toMatchObject({ field: 'scenario' });
     expect(scenario.ok || scenario.errors[0].message).toContain('cacc-catchup');
-    const kind = validateJobConfig({ kind: 'evaluate', scenario: 'ring' });
+    const kind = validateJobConfig({ kind: 'replay', scenario: 'ring' });
     expect(!kind.ok && kind.errors[0].field).toBe('kind');
+  });
+
+  it('checks resume and evaluate jobs by field', () => {
+    expect(validateJobConfig({ kind: 'resume', runId: 3 })).toMatchObject({ ok: true, config: { kind: 'resume', runId: 3 } });
+    expect(validateJobConfig({ kind: 'evaluate', runId: 3 })).toMatchObject({ ok: true, config: { checkpoint: 'best', seed: 0, episodes: 1 } });
+    const bad = validateJobConfig({ kind: 'evaluate', runId: 0, checkpoint: 'worst', episodes: 50 });
+    expect(!bad.ok && bad.errors.map((e) => e.field).sort()).toEqual(['checkpoint', 'episodes', 'runId']);
   });
 
   it('reports every field at once', () => {

@@ -145,6 +145,55 @@ describe('training jobs (the app\'s Train tab)', () => {
     expect(validateJobConfig({ kind: 'train', scenario: 'ring', learner: 'dmpo' })).toMatchObject({ ok: true, config: { preset: 'default', iterations: 20, seed: 0 } });
   });
 
+  it('resumes a stopped run and evaluates a checkpoint with a chosen seed, as jobs; a store opened meanwhile leaves the training run alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'headway-resume-job-'));
+    const database = join(dir, 'runs.db');
+    const previous = process.env.HEADWAY_DB;
+    process.env.HEADWAY_DB = database;
+    try {
+      const runner = new JobRunner();
+      runners.push(runner);
+      const { events, waitFor } = collect(runner);
+      const settings = { rolloutSteps: 50, numEnvs: 1, epochs: 1, criticEpochs: 1 };
+      const train = runner.start({ kind: 'train', scenario: 'cacc-catchup', params: { horizon: 50 }, learner: 'ippo', settings, seed: 3, iterations: 3 });
+      await waitFor((e) => e.type === 'metrics' && e.jobId === train.id);
+      // The app's main thread opens the same store while a worker thread of this process trains.
+      const reader = RunStore.open(database);
+      const runId = runner.list().find((j) => j.id === train.id)!.progress!.runId!;
+      expect(reader.getRun(runId)!.status).toBe('running');
+      expect(runner.activeJobOfRun(runId)).toBe(train.id);
+      runner.control(train.id, { type: 'stop' });
+      await waitFor(statusIs(train.id, 'stopped'), 60_000);
+      expect(reader.getRun(runId)).toMatchObject({ status: 'stopped' });
+      expect(reader.getRun(runId)!.iterations).toBeLessThan(3);
+
+      const resume = runner.start({ kind: 'resume', runId });
+      expect(resume).toMatchObject({ title: `Resume run ${runId}`, progress: { runId } });
+      await waitFor(statusIs(resume.id, 'finished'), 60_000);
+      expect(reader.getRun(runId)).toMatchObject({ status: 'finished', iterations: 3 });
+      expect(runner.list().find((j) => j.id === resume.id)!.progress).toMatchObject({ iteration: 3, iterations: 3 });
+
+      const before = reader.listEpisodes(runId).length;
+      const evaluate = runner.start({ kind: 'evaluate', runId, checkpoint: 'latest', seed: 77, episodes: 2 });
+      await waitFor(statusIs(evaluate.id, 'finished'), 60_000);
+      const stored = reader.listEpisodes(runId);
+      expect(stored.length).toBe(before + 2);
+      expect(stored.filter((e) => e.seed === 77 || e.seed === 78).map((e) => e.iteration)).toEqual([3, 3]);
+      const result = events.find((e) => e.type === 'metrics' && e.jobId === evaluate.id);
+      expect(result && result.type === 'metrics' && Number.isFinite(result.values.return)).toBe(true);
+
+      const again = runner.start({ kind: 'resume', runId });
+      const failed = await waitFor(statusIs(again.id, 'failed'), 30_000);
+      expect(failed.type === 'job' && failed.job.error).toMatch(/has finished its budget/);
+      reader.close();
+    } finally {
+      if (previous === undefined) delete process.env.HEADWAY_DB;
+      else process.env.HEADWAY_DB = previous;
+      await Promise.all(runners.splice(0).map((runner) => runner.shutdown()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('trains in a worker thread against the run store, streaming per-iteration metrics', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'headway-train-job-'));
     const database = join(dir, 'runs.db');

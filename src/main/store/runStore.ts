@@ -42,7 +42,8 @@ import { InvalidRecordError, StoreError, toStoreError } from './errors.ts';
 import { defaultDatabasePath } from './paths.ts';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
 import { TrajectoryCodec } from './trajectoryCodec.ts';
-import { isWriterGone, THIS_HOST } from './writerLiveness.ts';
+import { TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
+import { isWriterGone, THIS_HOST, type WriterClaim } from './writerLiveness.ts';
 
 export interface OpenOptions {
   /** Open without writing anything (no migration, no interrupted-run marking). */
@@ -82,9 +83,16 @@ export interface EpisodeFilter {
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const PAGE_SIZE = 16384;
 
-/** Claims held by this process, `${file}\0${runId}`: a live pid equal to ours without a claim is a previous process's. */
+/** Claims held by this thread, `${file}\0${runId}` (see isWriterGone for a pid equal to ours without one). */
 const runsClaimedHere = new Set<string>();
 const episodesClaimedHere = new Set<string>();
+/** Claims this thread gave up by closing its store without closing the run or episode: their writer is gone. */
+const runsReleasedHere = new Set<string>();
+const episodesReleasedHere = new Set<string>();
+
+function claimOf(key: string, claimed: Set<string>, released: Set<string>): WriterClaim {
+  return claimed.has(key) ? 'held' : released.has(key) ? 'released' : 'none';
+}
 
 interface RunRow {
   id: number;
@@ -314,8 +322,16 @@ export class RunStore {
 
   /** Closes the connection. Runs this store still claims will show as interrupted to later opens. */
   close(): void {
-    for (const key of [...runsClaimedHere]) if (key.startsWith(`${this.file}\0`)) runsClaimedHere.delete(key);
-    for (const key of [...episodesClaimedHere]) if (key.startsWith(`${this.file}\0`)) episodesClaimedHere.delete(key);
+    for (const [claimed, released] of [
+      [runsClaimedHere, runsReleasedHere],
+      [episodesClaimedHere, episodesReleasedHere],
+    ]) {
+      for (const key of [...claimed]) {
+        if (!key.startsWith(`${this.file}\0`)) continue;
+        claimed.delete(key);
+        released.add(key);
+      }
+    }
     this.db.close();
   }
 
@@ -463,6 +479,7 @@ export class RunStore {
         })
         .immediate();
       runsClaimedHere.add(this.claimKey(runId));
+      runsReleasedHere.delete(this.claimKey(runId));
       return { run: this.requireRun(runId), checkpoint: checkpointId === null ? null : this.loadCheckpoint(checkpointId) };
     });
   }
@@ -476,10 +493,10 @@ export class RunStore {
     return this.guard('mark interrupted runs', () => {
       const now = Date.now();
       const deadRuns = (this.sql.runningRuns.all() as Pick<RunRow, 'id' | 'writer_host' | 'writer_pid' | 'heartbeat_at'>[]).filter((run) =>
-        isWriterGone(run.writer_host, run.writer_pid, run.heartbeat_at, runsClaimedHere.has(this.claimKey(run.id)), now),
+        isWriterGone(run.writer_host, run.writer_pid, run.heartbeat_at, claimOf(this.claimKey(run.id), runsClaimedHere, runsReleasedHere), now),
       );
       const deadEpisodes = (this.sql.unfinishedEpisodes.all() as Pick<EpisodeRow, 'id' | 'writer_host' | 'writer_pid' | 'created_at'>[]).filter(
-        (episode) => isWriterGone(episode.writer_host, episode.writer_pid, episode.created_at, episodesClaimedHere.has(this.claimKey(episode.id)), now),
+        (episode) => isWriterGone(episode.writer_host, episode.writer_pid, episode.created_at, claimOf(this.claimKey(episode.id), episodesClaimedHere, episodesReleasedHere), now),
       );
       if (deadRuns.length === 0 && deadEpisodes.length === 0) return [];
       const marked: number[] = [];
@@ -667,34 +684,47 @@ export class RunStore {
 
   /**
    * Frames [from, to) of an episode (clipped to the frames stored), reading only the chunks
-   * that overlap the range. Works on an episode still being recorded.
+   * that overlap the range. Works on an episode still being recorded. The frames' arrays are
+   * views into one block.
    */
   readSteps(episodeId: number, from: number, to: number): TrajectoryFrame[] {
+    const block = this.readStepBlock(episodeId, from, to);
+    const frames: TrajectoryFrame[] = [];
+    for (let i = 0; i < block.steps; i++) frames.push(block.layout.decode(block.records, i * block.layout.floatsPerStep, block.from + i));
+    return frames;
+  }
+
+  /**
+   * The records of frames [from, to) (clipped to the frames stored) as one contiguous block
+   * in the layout of src/shared/trajectoryLayout.ts: what the replay api sends as it is.
+   */
+  readStepBlock(episodeId: number, from: number, to: number): { layout: TrajectoryLayout; from: number; steps: number; records: Float32Array } {
     return this.guard(`read steps ${from}..${to} of episode ${episodeId}`, () => {
       if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from) {
         throw new InvalidRecordError(`the step range must be integers with 0 <= from <= to, got ${from}..${to}`);
       }
       return this.db.transaction(() => {
         const episode = this.requireEpisode(episodeId);
-        const end = Math.min(to, episode.steps);
-        if (from >= end) return [];
-        const codec = new TrajectoryCodec({
+        const layout = new TrajectoryLayout({
           nVehicles: episode.n_vehicles,
           nAgents: episode.n_agents,
           obsDim: episode.obs_dim,
           actionParamDim: episode.action_param_dim,
           nRewardTerms: episode.n_reward_terms,
         });
+        const end = Math.min(to, episode.steps);
+        const steps = Math.max(0, end - from);
+        const records = new Float32Array(steps * layout.floatsPerStep);
+        if (steps === 0) return { layout, from, steps, records };
         const chunks = this.sql.chunksInRange.all(episodeId, from - (from % episode.chunk_steps), end) as { first_step: number; n_steps: number; data: Uint8Array }[];
-        const frames: TrajectoryFrame[] = [];
         for (const chunk of chunks) {
           const floats = TrajectoryCodec.floatsOf(chunk.data);
+          const first = Math.max(from, chunk.first_step);
           const last = Math.min(end, chunk.first_step + chunk.n_steps);
-          for (let step = Math.max(from, chunk.first_step); step < last; step++) {
-            frames.push(codec.decode(floats, (step - chunk.first_step) * codec.floatsPerStep, step));
-          }
+          if (last <= first) continue;
+          records.set(floats.subarray((first - chunk.first_step) * layout.floatsPerStep, (last - chunk.first_step) * layout.floatsPerStep), (first - from) * layout.floatsPerStep);
         }
-        return frames;
+        return { layout, from, steps, records };
       })();
     });
   }
@@ -794,7 +824,7 @@ export class RunStore {
       if (thisProcessMay) return;
       throw new StoreError('conflict', this.file, `cannot ${doing}: run ${runId} is training in this process; stop it first`);
     }
-    if (!isWriterGone(row.writer_host, row.writer_pid, row.heartbeat_at, false)) {
+    if (!isWriterGone(row.writer_host, row.writer_pid, row.heartbeat_at, claimOf(this.claimKey(runId), runsClaimedHere, runsReleasedHere))) {
       throw new StoreError(
         'conflict',
         this.file,

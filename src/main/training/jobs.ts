@@ -65,8 +65,15 @@ export function defaultWorkerEntry(): URL {
 }
 
 function jobTitle(config: JobConfig): string {
-  if (config.kind === 'train') {
-    return `Train ${LEARNERS[config.learner].title} on ${SCENARIOS[config.scenario].title} · ${config.iterations} iterations · seed ${config.seed}`;
+  switch (config.kind) {
+    case 'train':
+      return `Train ${LEARNERS[config.learner].title} on ${SCENARIOS[config.scenario].title} · ${config.iterations} iterations · seed ${config.seed}`;
+    case 'resume':
+      return `Resume run ${config.runId}`;
+    case 'evaluate':
+      return `Evaluate run ${config.runId} (checkpoint ${config.checkpoint}) · ${config.episodes} episode${config.episodes === 1 ? '' : 's'} · seed ${config.seed}`;
+    case 'simulate':
+      break;
   }
   const preset = typeof config.params.preset === 'string' && config.params.preset !== 'dmpo' ? ` (${config.params.preset})` : '';
   return `${SCENARIOS[config.scenario].title}${preset} · ${config.policy} · seed ${config.seed}`;
@@ -115,7 +122,16 @@ export class JobRunner {
       created: new Date().toISOString(),
       ended: null,
       error: null,
-      progress: config.kind === 'train' ? { iteration: 0, iterations: config.iterations, envSteps: 0, runId: null, backend: null } : null,
+      progress:
+        config.kind === 'simulate'
+          ? null
+          : {
+              iteration: 0,
+              iterations: config.kind === 'train' ? config.iterations : config.kind === 'evaluate' ? config.episodes : 0,
+              envSteps: 0,
+              runId: config.kind === 'train' ? null : config.runId,
+              backend: null,
+            },
     };
     const workerData: JobWorkerData = { jobId: id, config };
     const worker = new Worker(this.workerEntry, { workerData, name: `headway-${id}` });
@@ -145,6 +161,14 @@ export class JobRunner {
 
   list(): JobInfo[] {
     return [...this.jobs.values()].map((job) => ({ ...job.info }));
+  }
+
+  /** The job of this runner that trains, resumes or evaluates run `runId` now, if any. */
+  activeJobOfRun(runId: number): string | null {
+    for (const { info } of this.jobs.values()) {
+      if (!isJobEnded(info.status) && info.progress?.runId === runId) return info.id;
+    }
+    return null;
   }
 
   /** A job's current episode description and latest frame (for UIs that connect mid-job). */
@@ -211,9 +235,15 @@ export class JobRunner {
         break;
       case 'training':
         if (info.progress) {
-          info.progress = { ...info.progress, runId: message.runId, backend: message.backend };
+          info.progress = {
+            ...info.progress,
+            runId: message.runId,
+            backend: message.backend,
+            iteration: message.iteration,
+            iterations: message.iterations ?? info.progress.iterations,
+          };
           this.emit({ type: 'job', job: { ...info } });
-          this.emit({ type: 'log', jobId: info.id, level: 'info', message: `training run ${message.runId} on ${message.backend}` });
+          this.emit({ type: 'log', jobId: info.id, level: 'info', message: `${info.kind === 'evaluate' ? 'evaluating' : 'training'} run ${message.runId} on ${message.backend}` });
         }
         break;
       case 'progress':

@@ -19,7 +19,7 @@ export type FromWorker =
   | { type: 'frame'; frame: Frame }
   | { type: 'metrics'; scope: MetricsScope; index: number; values: Record<string, number> }
   | { type: 'error'; message: string }
-  /** Training: the run record exists and the backend is chosen. */
-  | { type: 'training'; runId: number; backend: string }
+  /** Run-store jobs: the run record exists and the backend is chosen; iteration of iterations done (null: no iteration budget). */
+  | { type: 'training'; runId: number; backend: string; iteration: number; iterations: number | null }
   /** Training: an iteration is done (its metrics follow as a 'metrics' message). */
   | { type: 'progress'; iteration: number; envSteps: number };

@@ -7,11 +7,22 @@
 import {
   API_VERSION,
   parseRequest,
+  type ApiErrorCode,
   type ApiEvent,
   type ApiResult,
   type HelloInfo,
 } from '../../shared/api.ts';
+import { StoreError } from '../store/index.ts';
+import { RunHistory } from './history.ts';
 import { ConfigError, JobError, type JobRunner } from './jobs.ts';
+
+/** Run store failures the UI can act on, as api error codes (the rest are 'internal'). */
+const STORE_ERROR_CODES: Partial<Record<StoreError['code'], ApiErrorCode>> = {
+  'not-found': 'not-found',
+  conflict: 'busy',
+  busy: 'busy',
+  invalid: 'invalid-request',
+};
 
 /** A connected UI: where its events go. */
 export interface ClientSink {
@@ -25,6 +36,8 @@ export class ApiBackend {
   constructor(
     readonly runner: JobRunner,
     private readonly info: Omit<HelloInfo, 'apiVersion'>,
+    /** The run store the history methods read: by default the one training jobs write (HEADWAY_DB, else the app's). */
+    readonly history: RunHistory = new RunHistory(undefined, (runId) => runner.activeJobOfRun(runId)),
   ) {
     this.unsubscribe = runner.subscribe((event) => {
       for (const client of this.clients) client.send(event);
@@ -65,15 +78,31 @@ export class ApiBackend {
           }
           return { ok: true, value: jobs };
         }
+        case 'listRuns':
+          return { ok: true, value: this.history.listRuns(request.payload) };
+        case 'getRun':
+          return { ok: true, value: this.history.getRun(request.payload.runId) };
+        case 'updateRun':
+          return { ok: true, value: this.history.updateRun(request.payload) };
+        case 'deleteRun':
+          return { ok: true, value: this.history.deleteRun(request.payload.runId) };
+        case 'runMetrics':
+          return { ok: true, value: this.history.runMetrics(request.payload.runIds, request.payload.names) };
+        case 'readEpisodeSteps':
+          return { ok: true, value: this.history.readEpisodeSteps(request.payload.episodeId, request.payload.from, request.payload.to) };
+        case 'readEpisodeTraces':
+          return { ok: true, value: this.history.readEpisodeTraces(request.payload.episodeId, request.payload.stride) };
       }
     } catch (error) {
       if (error instanceof ConfigError) return { ok: false, error: { code: 'invalid-config', message: error.message, fields: error.fields } };
       if (error instanceof JobError) return { ok: false, error: { code: error.code, message: error.message } };
+      if (error instanceof StoreError) return { ok: false, error: { code: STORE_ERROR_CODES[error.code] ?? 'internal', message: error.message } };
       return { ok: false, error: { code: 'internal', message: error instanceof Error ? error.message : String(error) } };
     }
   }
 
   dispose(): void {
+    this.history.close();
     this.unsubscribe();
     this.clients.clear();
   }

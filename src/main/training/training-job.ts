@@ -1,52 +1,88 @@
 /**
- * A training job inside its worker thread: opens the run store (HEADWAY_DB, else the
- * platform's default database), trains with startTraining and turns its hooks into worker
- * messages: the run id and backend once the run exists, then per iteration the progress and
- * the key metrics. Stop is honoured between iterations (the iteration in flight finishes and
- * the run is stored as stopped, resumable with `headway resume`).
+ * The run-store jobs inside their worker thread: training a new run, resuming a stored one,
+ * and evaluating a stored checkpoint. Each opens the run store (HEADWAY_DB, else the
+ * platform's default database) and turns the training hooks into worker messages: the run
+ * id and backend once the run exists, then per iteration the progress and the key metrics.
+ * Stop is honoured between iterations (the iteration in flight finishes and the run is
+ * stored as stopped, resumable).
  */
-import type { TrainConfig } from '../../shared/api.ts';
+import type { EvaluateConfig, ResumeConfig, TrainConfig } from '../../shared/api.ts';
 import { defaultDatabasePath, RunStore } from '../store/index.ts';
 import type { FromWorker } from './protocol.ts';
-import { startTraining } from './trainingRun.ts';
+import { evaluateRun, resumeTraining, startTraining, type TrainingHooks, type TrainingOutcome } from './trainingRun.ts';
 
 /** Per-agent series stay in the run store; the live view gets the summaries. */
 const PER_AGENT = /\/agent\d+$/;
 
-export async function runTrainingJob(config: TrainConfig, post: (message: FromWorker) => void, shouldStop: () => boolean, database: string = defaultDatabasePath()): Promise<void> {
+export type RunJobConfig = TrainConfig | ResumeConfig | EvaluateConfig;
+
+export async function runStoreJob(config: RunJobConfig, post: (message: FromWorker) => void, shouldStop: () => boolean, database: string = defaultDatabasePath()): Promise<void> {
   const store = RunStore.open(database);
   try {
-    const outcome = await startTraining(
-      store,
-      {
-        scenario: config.scenario,
-        scenarioParams: config.params,
-        learner: config.learner,
-        preset: config.preset,
-        settings: config.settings,
-        seed: config.seed,
-        budget: { iterations: config.iterations },
-        name: config.name,
-        // The job already runs in its own worker thread; updates run in it too.
-        threads: 1,
-      },
-      {
-        onStart: (run, backend) => post({ type: 'training', runId: run.id, backend }),
-        onProgress: (progress) => {
-          post({ type: 'progress', iteration: progress.iteration, envSteps: progress.envSteps });
-          const values: Record<string, number> = { envSteps: progress.envSteps };
-          for (const [key, value] of Object.entries(progress.metrics)) {
-            // Non-finite values would not survive JSON; an absent key means "no value".
-            if (!PER_AGENT.test(key) && Number.isFinite(value)) values[key] = value;
-          }
-          post({ type: 'metrics', scope: 'iteration', index: progress.iteration, values });
-        },
-        shouldStop,
-      },
-    );
+    if (config.kind === 'evaluate') {
+      await evaluate(store, config, post);
+      post({ type: 'state', status: 'finished', episode: 0, step: 0, speed: 1 });
+      return;
+    }
+    const hooks = trainingHooks(post, shouldStop);
+    const outcome = config.kind === 'train' ? await train(store, config, hooks) : await resume(store, config, hooks);
     if (outcome.status === 'failed') post({ type: 'error', message: outcome.message ?? 'training failed' });
     else post({ type: 'state', status: outcome.status, episode: 0, step: 0, speed: 1 });
   } finally {
     store.close();
   }
+}
+
+function trainingHooks(post: (message: FromWorker) => void, shouldStop: () => boolean): TrainingHooks {
+  return {
+    onStart: (run, backend, budgetIterations) => post({ type: 'training', runId: run.id, backend, iteration: run.iterations, iterations: budgetIterations }),
+    onProgress: (progress) => {
+      post({ type: 'progress', iteration: progress.iteration, envSteps: progress.envSteps });
+      const values: Record<string, number> = { envSteps: progress.envSteps };
+      for (const [key, value] of Object.entries(progress.metrics)) {
+        // Non-finite values would not survive JSON; an absent key means "no value".
+        if (!PER_AGENT.test(key) && Number.isFinite(value)) values[key] = value;
+      }
+      post({ type: 'metrics', scope: 'iteration', index: progress.iteration, values });
+    },
+    shouldStop,
+  };
+}
+
+function train(store: RunStore, config: TrainConfig, hooks: TrainingHooks): Promise<TrainingOutcome> {
+  return startTraining(
+    store,
+    {
+      scenario: config.scenario,
+      scenarioParams: config.params,
+      learner: config.learner,
+      preset: config.preset,
+      settings: config.settings,
+      seed: config.seed,
+      budget: { iterations: config.iterations },
+      name: config.name,
+      // The job already runs in its own worker thread; updates run in it too.
+      threads: 1,
+    },
+    hooks,
+  );
+}
+
+function resume(store: RunStore, config: ResumeConfig, hooks: TrainingHooks): Promise<TrainingOutcome> {
+  const run = store.getRun(config.runId);
+  if (!run) throw new Error(`run ${config.runId} does not exist`);
+  if (run.status === 'finished') throw new Error(`run ${config.runId} has finished its budget; nothing to resume`);
+  if (run.status === 'running') throw new Error(`run ${config.runId} is being trained right now`);
+  return resumeTraining(store, config.runId, hooks);
+}
+
+async function evaluate(store: RunStore, config: EvaluateConfig, post: (message: FromWorker) => void): Promise<void> {
+  const run = store.getRun(config.runId);
+  if (!run) throw new Error(`run ${config.runId} does not exist`);
+  post({ type: 'training', runId: run.id, backend: run.backend ?? 'auto', iteration: 0, iterations: config.episodes });
+  const result = await evaluateRun(store, config.runId, config.episodes, config.seed, config.checkpoint);
+  post({ type: 'progress', iteration: config.episodes, envSteps: 0 });
+  const values: Record<string, number> = { return: result.meanReturn, returnStd: result.stdReturn, iteration: result.iteration };
+  for (const [key, value] of Object.entries(result.metrics)) if (Number.isFinite(Number(value))) values[key] = Number(value);
+  post({ type: 'metrics', scope: 'episode', index: 0, values });
 }

@@ -61,7 +61,8 @@ export interface TrainingOutcome {
 }
 
 export interface TrainingHooks {
-  onStart?: (run: RunDetail, backend: string) => void;
+  /** The run exists and trains on `backend`, towards `budgetIterations` iterations (null: an env-step budget). */
+  onStart?: (run: RunDetail, backend: string, budgetIterations: number | null) => void;
   onProgress?: (progress: TrainingProgress) => void;
   /** Checked between iterations: when it returns true the run stops cleanly. */
   shouldStop?: () => boolean;
@@ -98,7 +99,7 @@ export async function startTraining(store: RunStore, request: NewTrainingRun, ho
       backend: backend.backend,
       appVersion: APP_VERSION,
     });
-    hooks.onStart?.(run, backend.description);
+    hooks.onStart?.(run, backend.description, request.budget.iterations ?? null);
     return await trainLoop(store, run, learner, request.budget, hooks);
   } finally {
     await trainer.close();
@@ -114,7 +115,7 @@ export async function resumeTraining(store: RunStore, runId: number, hooks: Trai
   try {
     const learner = learnerOf(run, trainer);
     if (checkpoint) learner.restore(decodeState(checkpoint.data));
-    hooks.onStart?.(run, backend.description);
+    hooks.onStart?.(run, backend.description, stored.budget.iterations ?? null);
     return await trainLoop(store, run, learner, stored.budget, hooks);
   } finally {
     await trainer.close();
@@ -157,9 +158,15 @@ export async function restorePolicy(store: RunStore, runId: number, which: Check
   };
 }
 
-/** Evaluates a run's best (else latest) checkpoint and stores the episodes. */
-export async function evaluateRun(store: RunStore, runId: number, episodes: number, seed: number | undefined): Promise<EvaluationResult & { iteration: number }> {
-  const policy = await restorePolicy(store, runId, 'best');
+/** Evaluates a checkpoint of a run (default: its best, else its latest) and stores every episode. */
+export async function evaluateRun(
+  store: RunStore,
+  runId: number,
+  episodes: number,
+  seed: number | undefined,
+  checkpoint: CheckpointChoice = 'best',
+): Promise<EvaluationResult & { iteration: number }> {
+  const policy = await restorePolicy(store, runId, checkpoint);
   try {
     const recorder = new StoreRecorder(store, runId, policy.learner, policy.iteration, episodes);
     return { ...policy.learner.evaluate(episodes, seed ?? undefined, recorder), iteration: policy.iteration };

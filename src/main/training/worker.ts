@@ -5,8 +5,9 @@
  * started through worker.mjs, which registers the TypeScript loader first.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import type { SimulateConfig, TrainConfig } from '../../shared/api.ts';
+import type { SimulateConfig } from '../../shared/api.ts';
 import type { FromWorker, JobWorkerData, ToWorker } from './protocol.ts';
+import type { RunJobConfig } from './training-job.ts';
 import { SimulationLoop } from './simulation-loop.ts';
 
 if (parentPort === null) throw new Error('the job worker runs only as a worker thread');
@@ -57,10 +58,11 @@ function simulate(config: SimulateConfig): void {
 }
 
 /**
- * Training: iterations keep this thread busy, so Stop is read synchronously off the port
- * between iterations (receiveMessageOnPort) as well as by the message listener.
+ * Training, resuming, evaluating: iterations keep this thread busy, so Stop is read
+ * synchronously off the port between iterations (receiveMessageOnPort) as well as by the
+ * message listener.
  */
-function train(config: TrainConfig): void {
+function runStoreJob(config: RunJobConfig): void {
   let stop = false;
   const take = (message: ToWorker) => {
     if (message.type === 'command' && message.command.type === 'stop') stop = true;
@@ -73,13 +75,13 @@ function train(config: TrainConfig): void {
   post({ type: 'state', status: 'running', episode: 0, step: 0, speed: 1 });
   // Loaded only for training: the learners pull in the tensor backend.
   import('./training-job.ts')
-    .then(({ runTrainingJob }) => runTrainingJob(config, post, shouldStop))
+    .then((job) => job.runStoreJob(config, post, shouldStop))
     .then(() => port.close(), fail);
 }
 
 try {
-  if (config.kind === 'train') train(config);
-  else simulate(config);
+  if (config.kind === 'simulate') simulate(config);
+  else runStoreJob(config);
 } catch (error) {
   fail(error);
 }

@@ -37,6 +37,9 @@ function job(id: string, status: JobInfo['status'] = 'running'): JobInfo {
   };
 }
 
+/** The live stores never read the history: a call is a test failure. */
+const unused = (): Promise<never> => Promise.reject(new Error('the live stores must not call the history api'));
+
 /** A backend stand-in that validates with the real shared validation. */
 function fakeApi(): FakeApi {
   let counter = 0;
@@ -61,6 +64,13 @@ function fakeApi(): FakeApi {
     },
     listJobs: async () => [],
     snapshot: async () => [],
+    listRuns: unused,
+    getRun: unused,
+    updateRun: unused,
+    deleteRun: unused,
+    runMetrics: unused,
+    readEpisodeSteps: unused,
+    readEpisodeTraces: unused,
     onEvent: () => () => {},
   };
   return api;
