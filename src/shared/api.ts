@@ -289,6 +289,11 @@ export interface JobInfo {
   error: string | null;
   /** Training jobs: progress of the learner; null for simulations. */
   progress: TrainingProgressInfo | null;
+  /**
+   * Training jobs: the live view of their evaluation episodes is paused (the job itself runs
+   * on unless progress.held). Simulations: always false (their status says paused).
+   */
+  displayPaused: boolean;
 }
 
 export interface TrainingProgressInfo {
@@ -300,6 +305,8 @@ export interface TrainingProgressInfo {
   runId: number | null;
   /** The tensor backend in use ("tfjs-node (CPU)" ...), once chosen. */
   backend: string | null;
+  /** Training waits between iterations because the user paused the view with holdTraining. */
+  held: boolean;
 }
 
 /**
@@ -323,7 +330,11 @@ const jobIdSchema = z.string().regex(/^[a-z0-9-]{1,64}$/, { error: 'jobId must b
 export const jobCommandSchema = z.discriminatedUnion(
   'type',
   [
-    z.strictObject({ type: z.literal('pause') }),
+    /**
+     * Pauses the live view. Simulations pause. Training keeps training (the displayed
+     * evaluation episode pauses) unless holdTraining: then it also pauses between iterations.
+     */
+    z.strictObject({ type: z.literal('pause'), holdTraining: z.boolean().default(false) }),
     z.strictObject({ type: z.literal('resume') }),
     /** Single-step forward (pauses a running job first). */
     z.strictObject({ type: z.literal('step'), steps: z.number().int().min(1).max(10_000).default(1) }),
@@ -370,6 +381,13 @@ export interface EpisodeSpec {
   /** Undirected edges of the agent graph (agent indices), no self-loops. */
   edges: [number, number][];
   /**
+   * Width of an agent's action distribution in Frame.actionParams: discrete, the probability
+   * of each action; continuous, mean and std (2). 0 when no learned policy acts (simulations).
+   */
+  actionParamDim: number;
+  /** Where the episode comes from: a live simulation, or the evaluation episode of a training iteration. */
+  source: { kind: 'simulation' } | { kind: 'evaluation'; runId: number; iteration: number };
+  /**
    * Environment copies shown side by side (batched envs, e.g. during training); absent = 1.
    * Copy c owns vehicles [c * nVehicles / copies, (c + 1) * nVehicles / copies), each on
    * its own copy of the road.
@@ -408,6 +426,10 @@ export interface Frame {
   reward: Float64Array;
   /** [nAgents * rewardTermNames.length] raw reward terms. */
   rewardTerms: Float64Array;
+  /** [nAgents] the critic's value estimate; empty when no learned policy acts. */
+  value: Float64Array;
+  /** [nAgents * actionParamDim] the policy's action distribution (see EpisodeSpec.actionParamDim); empty when none. */
+  actionParams: Float64Array;
 }
 
 /** The numeric arrays of a Frame in wire order, with their element type. */
@@ -421,6 +443,8 @@ export const FRAME_ARRAYS = [
   ['obs', 'f64'],
   ['reward', 'f64'],
   ['rewardTerms', 'f64'],
+  ['value', 'f64'],
+  ['actionParams', 'f64'],
 ] as const satisfies readonly (readonly [keyof Frame, 'f64' | 'u8'])[];
 
 export type MetricsScope = 'episode' | 'iteration';

@@ -154,6 +154,7 @@ export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
   int('modelStepsWarmup', 20_000, 1, 10_000_000, 'DMPO: most model training steps per iteration after the warm-up.', ['dmpo']),
   int('modelWarmupEpisodes', 50, 0, 1_000_000, 'DMPO: real episodes collected before model data is used.', ['dmpo']),
   int('modelBufferEpisodes', 15, 1, 10_000, 'DMPO: FIFO of real episodes the model trains on.', ['dmpo']),
+  int('modelBatchWindows', 256, 1, 65_536, 'DMPO: 4-step training windows per model training step (the reference code’s model batch size).', ['dmpo']),
 ];
 
 type Overrides = Readonly<Record<string, ParamValue>>;

@@ -169,7 +169,7 @@ export interface StoredEpisodeSpec {
   nAgents: number;
   obsDim: number;
   action: StoredActionSpace;
-  /** Parameters of one agent's action distribution: logits (discrete) or e.g. mean and std. */
+  /** Width of one agent's action distribution record: discrete, the probability of each action (n); continuous, mean and std (2). */
   actionParamDim: number;
   obsNames: readonly string[];
   rewardTermNames: readonly string[];

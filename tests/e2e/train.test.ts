@@ -5,7 +5,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, openApp, screenshotPath, text } from './browser.ts';
+import { hudStep, launchBrowser, openApp, screenshotPath, text } from './browser.ts';
 
 let browser: Browser;
 let page: Page;
@@ -57,6 +57,33 @@ describe('the Train tab', () => {
       expect(await text(page, `${chart}-value`), chart).toMatch(/\d/);
     }
     await page.screenshot({ path: screenshotPath('train') });
+
+    // The evaluation episode plays in 3D while training goes on.
+    await expect.poll(() => hudStep(page), { timeout: 20_000 }).toBeGreaterThan(0);
+    expect(await text(page, 'hud-title')).toMatch(/evaluation after iteration \d+/);
+    // Inspect an agent: the policy's value estimate and action distribution.
+    await page.getByTestId('vehicle-picker').selectOption('1');
+    await page.getByTestId('inspector-policy').waitFor();
+    expect(await text(page, 'inspector-value')).toMatch(/^-?\d/);
+    const probabilities = (await page.getByTestId('inspector-distribution').innerText()).match(/[\d.]+%/g) ?? [];
+    expect(probabilities.length).toBe(4);
+    expect(probabilities.reduce((sum, p) => sum + Number(p.slice(0, -1)), 0)).toBeCloseTo(100, 0);
+
+    // Pause the view holding training: iterations stop, single steps move the view; resume goes on.
+    await page.getByTestId('hold-training').check();
+    await page.getByTestId('pause').click();
+    await page.getByTestId('training-held').waitFor({ timeout: 20_000 });
+    const heldIteration = await iteration();
+    const pausedStep = await hudStep(page);
+    await page.getByTestId('step').click();
+    await expect.poll(() => hudStep(page), { timeout: 5_000 }).toBe(pausedStep + 1);
+    await page.waitForTimeout(2_000);
+    expect(await iteration()).toBe(heldIteration);
+    await page.screenshot({ path: screenshotPath('train-held') });
+    await page.getByTestId('resume').click();
+    await expect.poll(iteration, { timeout: 30_000 }).toBeGreaterThan(heldIteration);
+    expect(await page.getByTestId('training-held').count()).toBe(0);
+
     await page.getByTestId('train-stop').click();
     await expect.poll(() => text(page, 'train-status'), { timeout: 20_000 }).toBe('stopped');
     expect(await iteration()).toBeLessThan(500);

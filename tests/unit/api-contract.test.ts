@@ -154,6 +154,8 @@ function sampleFrame(nVehicles: number, nAgents: number, obsDim: number, nTerms:
     obs: ramp(nAgents * obsDim, Math.PI),
     reward: ramp(nAgents, -1e-9),
     rewardTerms: ramp(nAgents * nTerms, 2),
+    value: ramp(nAgents, -3),
+    actionParams: ramp(nAgents * 2, 0.01),
   };
 }
 
@@ -179,7 +181,8 @@ describe('binary frame codec (WebSocket)', () => {
   });
 
   it('keeps a 1,000-vehicle frame small and rejects foreign or truncated buffers', () => {
-    const buffer = encodeFrame(sampleFrame(1000, 1000, 2, 2));
+    // A simulation's frame: no policy, so no value or action distribution.
+    const buffer = encodeFrame({ ...sampleFrame(1000, 1000, 2, 2), value: new Float64Array(0), actionParams: new Float64Array(0) });
     expect(buffer.byteLength).toBeLessThan(82_000);
     expect(isFrameBuffer(new ArrayBuffer(16))).toBe(false);
     expect(() => decodeFrame(new TextEncoder().encode('{"id":1}').buffer as ArrayBuffer)).toThrow();

@@ -194,6 +194,58 @@ describe('training jobs (the app\'s Train tab)', () => {
     }
   });
 
+  it("plays each iteration's evaluation episode live; pausing the view can hold training between iterations", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'headway-display-job-'));
+    const previous = process.env.HEADWAY_DB;
+    process.env.HEADWAY_DB = join(dir, 'runs.db');
+    try {
+      const runner = new JobRunner();
+      runners.push(runner);
+      const { events, waitFor } = collect(runner);
+      const settings = { rolloutSteps: 50, numEnvs: 1, epochs: 1, criticEpochs: 1 };
+      const job = runner.start({ kind: 'train', scenario: 'cacc-catchup', params: { horizon: 400 }, learner: 'ippo', settings, seed: 5, iterations: 30 });
+      const shown = await waitFor((e) => e.type === 'episode' && e.episode.jobId === job.id, 60_000);
+      if (shown.type !== 'episode') throw new Error('unreachable');
+      expect(shown.episode.source).toMatchObject({ kind: 'evaluation', iteration: 1 });
+      expect(shown.episode.actionParamDim).toBe(4);
+      // Frames play at display rate, with the policy's value and action distribution.
+      await waitFor((e) => e.type === 'frame' && e.frame.jobId === job.id && e.frame.step >= 3, 10_000);
+      const frame = events.flatMap((e) => (e.type === 'frame' && e.frame.jobId === job.id ? [e.frame] : [])).at(-1)!;
+      expect(frame.value.length).toBe(8);
+      const probabilities = frame.actionParams.subarray(0, 4);
+      expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      expect(runner.live(job.id).episode?.jobId).toBe(job.id);
+
+      // Pause the view and hold training: no iteration completes while held; single steps move the view.
+      runner.control(job.id, { type: 'pause', holdTraining: true });
+      await waitFor((e) => e.type === 'job' && e.job.id === job.id && e.job.progress?.held === true, 10_000);
+      const heldAt = runner.list().find((j) => j.id === job.id)!;
+      expect(heldAt.displayPaused).toBe(true);
+      const pausedStep = runner.live(job.id).frame!.step;
+      runner.control(job.id, { type: 'step', steps: 2 });
+      expect(runner.live(job.id).frame!.step).toBe(pausedStep + 2);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const iterationWhileHeld = runner.list().find((j) => j.id === job.id)!.progress!.iteration;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(runner.list().find((j) => j.id === job.id)!.progress!.iteration).toBe(iterationWhileHeld);
+      expect(runner.live(job.id).frame!.step).toBe(pausedStep + 2);
+
+      // Resume: training goes on; a pause without hold leaves it training.
+      runner.control(job.id, { type: 'resume' });
+      await waitFor((e) => e.type === 'metrics' && e.jobId === job.id && e.index > iterationWhileHeld, 60_000);
+      runner.control(job.id, { type: 'pause', holdTraining: false });
+      const before = runner.list().find((j) => j.id === job.id)!.progress!.iteration;
+      await waitFor((e) => e.type === 'metrics' && e.jobId === job.id && e.index > before + 1, 60_000);
+      runner.control(job.id, { type: 'stop' });
+      await waitFor(statusIs(job.id, 'stopped'), 60_000);
+    } finally {
+      if (previous === undefined) delete process.env.HEADWAY_DB;
+      else process.env.HEADWAY_DB = previous;
+      await Promise.all(runners.splice(0).map((runner) => runner.shutdown()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('trains in a worker thread against the run store, streaming per-iteration metrics', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'headway-train-job-'));
     const database = join(dir, 'runs.db');

@@ -70,7 +70,7 @@ describe('the live simulation loop', () => {
     h.advance(1000);
     const running = h.frames().at(-1)!.step;
     expect(running).toBeGreaterThan(40);
-    h.loop.command({ type: 'pause' });
+    h.loop.command({ type: 'pause', holdTraining: false });
     h.advance(1000);
     expect(h.frames().at(-1)!.step).toBe(running);
     // Step while running pauses first.

@@ -4,7 +4,7 @@
  * transferred to another thread).
  */
 import { CONFLICT_ZONE_HALF_LENGTH, FIGURE_EIGHT_CONFLICT_ZONES, FIGURE_EIGHT_LENGTH } from '../../shared/geometry.ts';
-import { FrameFlag, type EpisodeSpec, type Frame } from '../../shared/api.ts';
+import { FRAME_ARRAYS, FrameFlag, type EpisodeSpec, type Frame } from '../../shared/api.ts';
 import { DT, VEHICLE_LENGTH, type BatchedEnv } from '../sim/env.ts';
 
 /** CACC: a collision is a headway below 1 m (shared/specs/scenarios.md section 1). */
@@ -34,6 +34,8 @@ export function episodeSpec(env: BatchedEnv, jobId: string, episode: number, see
     vehicleKind: Array.from(spec.vehicleKind),
     agentVehicle: Array.from(spec.agentVehicle),
     edges: spec.graph.edges.map(([a, b]) => [a, b] as [number, number]),
+    actionParamDim: 0,
+    source: { kind: 'simulation' },
   };
 }
 
@@ -100,12 +102,12 @@ export function captureFrame(env: BatchedEnv, jobId: string, episode: number, ep
     obs: env.obs.slice(0, nAgents * obsDim),
     reward: env.rawReward.slice(0, nAgents),
     rewardTerms: env.rewardTerms.slice(0, nAgents * rewardTermNames.length),
+    value: new Float64Array(0),
+    actionParams: new Float64Array(0),
   };
 }
 
 /** The buffers of a frame, for transfer lists. */
 export function frameBuffers(frame: Frame): ArrayBuffer[] {
-  return [frame.position, frame.speed, frame.accel, frame.gap, frame.action, frame.flags, frame.obs, frame.reward, frame.rewardTerms].map(
-    (array) => array.buffer as ArrayBuffer,
-  );
+  return FRAME_ARRAYS.map(([name]) => frame[name].buffer as ArrayBuffer);
 }

@@ -21,6 +21,7 @@ import {
 import { LEARNERS } from '../../shared/learners.ts';
 import { SCENARIOS } from '../../shared/scenarios.ts';
 import type { FromWorker, JobWorkerData, ToWorker } from './protocol.ts';
+import { EvaluationDisplay } from './display.ts';
 import { prepareSimulation } from './simulation-loop.ts';
 
 export interface JobRunnerOptions {
@@ -56,6 +57,8 @@ interface JobRecord {
   worker: Worker | null;
   episode: EpisodeSpec | null;
   frame: Frame | null;
+  /** Training jobs: the live view of their evaluation episodes. */
+  display: EvaluationDisplay | null;
 }
 
 export type JobListener = (event: ApiEvent) => void;
@@ -131,11 +134,14 @@ export class JobRunner {
               envSteps: 0,
               runId: config.kind === 'train' ? null : config.runId,
               backend: null,
+              held: false,
             },
+      displayPaused: false,
     };
     const workerData: JobWorkerData = { jobId: id, config };
     const worker = new Worker(this.workerEntry, { workerData, name: `headway-${id}` });
-    const record: JobRecord = { info, worker, episode: null, frame: null };
+    const trains = config.kind === 'train' || config.kind === 'resume';
+    const record: JobRecord = { info, worker, episode: null, frame: null, display: trains ? new EvaluationDisplay((event) => this.emit(event)) : null };
     this.jobs.set(id, record);
     worker.on('message', (message: FromWorker) => this.onWorkerMessage(record, message));
     worker.on('error', (error) => this.end(record, 'failed', error.message));
@@ -151,12 +157,46 @@ export class JobRunner {
   control(jobId: string, command: JobCommand): JobInfo {
     const record = this.jobs.get(jobId);
     if (!record) throw new JobError('not-found', `no job ${jobId}`);
-    if (!isJobEnded(record.info.status) && record.worker) {
+    if (record.display) this.controlDisplay(record, record.display, command);
+    else if (!isJobEnded(record.info.status) && record.worker) {
       const message: ToWorker = { type: 'command', command };
       record.worker.postMessage(message);
       if (command.type === 'speed' && record.info.kind === 'simulate') record.info.speed = command.speed;
     }
     return { ...record.info };
+  }
+
+  /**
+   * A training job's view: pause, step and speed act on the displayed evaluation episode;
+   * the job trains on unless a pause holds training too (it then waits between iterations
+   * until resumed). Stop ends the training.
+   */
+  private controlDisplay(record: JobRecord, display: EvaluationDisplay, command: JobCommand): void {
+    const toWorker = (forward: JobCommand) => {
+      if (!isJobEnded(record.info.status) && record.worker) record.worker.postMessage({ type: 'command', command: forward } satisfies ToWorker);
+    };
+    switch (command.type) {
+      case 'pause':
+        display.pause();
+        if (command.holdTraining) toWorker(command);
+        break;
+      case 'resume':
+        display.resume();
+        toWorker(command);
+        break;
+      case 'step':
+        display.stepForward(command.steps);
+        break;
+      case 'speed':
+        display.setSpeed(command.speed);
+        record.info.speed = command.speed;
+        break;
+      case 'stop':
+        toWorker(command);
+        break;
+    }
+    record.info.displayPaused = display.paused;
+    this.emit({ type: 'job', job: { ...record.info } });
   }
 
   list(): JobInfo[] {
@@ -174,6 +214,7 @@ export class JobRunner {
   /** A job's current episode description and latest frame (for UIs that connect mid-job). */
   live(jobId: string): { episode: EpisodeSpec | null; frame: Frame | null } {
     const record = this.jobs.get(jobId);
+    if (record?.display) return { episode: record.display.episode, frame: record.display.frame };
     return { episode: record?.episode ?? null, frame: record?.frame ?? null };
   }
 
@@ -187,6 +228,7 @@ export class JobRunner {
         if (!isJobEnded(record.info.status)) this.end(record, 'stopped', null);
         void worker.terminate();
       }
+      record.display?.dispose();
     }
     await Promise.all(exits);
   }
@@ -246,6 +288,15 @@ export class JobRunner {
           this.emit({ type: 'log', jobId: info.id, level: 'info', message: `${info.kind === 'evaluate' ? 'evaluating' : 'training'} run ${message.runId} on ${message.backend}` });
         }
         break;
+      case 'displayEpisode':
+        record.display?.offer({ spec: { ...message.episode, jobId: info.id }, shape: message.shape, records: message.records });
+        break;
+      case 'held':
+        if (info.progress) {
+          info.progress = { ...info.progress, held: message.held };
+          this.emit({ type: 'job', job: { ...info } });
+        }
+        break;
       case 'progress':
         if (info.progress && !isJobEnded(info.status)) {
           info.progress = { ...info.progress, iteration: message.iteration, envSteps: message.envSteps };
@@ -266,7 +317,10 @@ export class JobRunner {
 
   private prune(): void {
     const ended = [...this.jobs.values()].filter((job) => isJobEnded(job.info.status));
-    for (const job of ended.slice(0, Math.max(0, ended.length - this.keepEnded))) this.jobs.delete(job.info.id);
+    for (const job of ended.slice(0, Math.max(0, ended.length - this.keepEnded))) {
+      job.display?.dispose();
+      this.jobs.delete(job.info.id);
+    }
   }
 
   private emit(event: ApiEvent): void {

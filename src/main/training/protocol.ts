@@ -4,6 +4,7 @@
  * the UIs and forwards their commands.
  */
 import type { EpisodeSpec, Frame, JobCommand, JobConfig, JobStatus, MetricsScope, Speed } from '../../shared/api.ts';
+import type { TrajectoryShape } from '../../shared/trajectoryLayout.ts';
 
 /** workerData of a job's worker. */
 export interface JobWorkerData {
@@ -22,4 +23,8 @@ export type FromWorker =
   /** Run-store jobs: the run record exists and the backend is chosen; iteration of iterations done (null: no iteration budget). */
   | { type: 'training'; runId: number; backend: string; iteration: number; iterations: number | null }
   /** Training: an iteration is done (its metrics follow as a 'metrics' message). */
-  | { type: 'progress'; iteration: number; envSteps: number };
+  | { type: 'progress'; iteration: number; envSteps: number }
+  /** Training: the stored evaluation episode of the iteration just done, for the live view (records transferred). */
+  | { type: 'displayEpisode'; episode: EpisodeSpec; shape: TrajectoryShape; records: Float32Array }
+  /** Training: waiting between iterations (the user paused the view with holdTraining), or going on again. */
+  | { type: 'held'; held: boolean };

@@ -8,6 +8,7 @@
  */
 import type { EvaluateConfig, ResumeConfig, TrainConfig } from '../../shared/api.ts';
 import { defaultDatabasePath, RunStore } from '../store/index.ts';
+import { displayEpisodeSpec } from './display.ts';
 import type { FromWorker } from './protocol.ts';
 import { evaluateRun, resumeTraining, startTraining, type TrainingHooks, type TrainingOutcome } from './trainingRun.ts';
 
@@ -16,7 +17,13 @@ const PER_AGENT = /\/agent\d+$/;
 
 export type RunJobConfig = TrainConfig | ResumeConfig | EvaluateConfig;
 
-export async function runStoreJob(config: RunJobConfig, post: (message: FromWorker) => void, shouldStop: () => boolean, database: string = defaultDatabasePath()): Promise<void> {
+/** How the worker lets the user stop training, or hold it between iterations. */
+export interface TrainingControl {
+  shouldStop: () => boolean;
+  waitWhileHeld: () => Promise<void>;
+}
+
+export async function runStoreJob(config: RunJobConfig, post: (message: FromWorker, transfer?: ArrayBuffer[]) => void, control: TrainingControl, database: string = defaultDatabasePath()): Promise<void> {
   const store = RunStore.open(database);
   try {
     if (config.kind === 'evaluate') {
@@ -24,7 +31,7 @@ export async function runStoreJob(config: RunJobConfig, post: (message: FromWork
       post({ type: 'state', status: 'finished', episode: 0, step: 0, speed: 1 });
       return;
     }
-    const hooks = trainingHooks(post, shouldStop);
+    const hooks = trainingHooks(store, post, control);
     const outcome = config.kind === 'train' ? await train(store, config, hooks) : await resume(store, config, hooks);
     if (outcome.status === 'failed') post({ type: 'error', message: outcome.message ?? 'training failed' });
     else post({ type: 'state', status: outcome.status, episode: 0, step: 0, speed: 1 });
@@ -33,11 +40,12 @@ export async function runStoreJob(config: RunJobConfig, post: (message: FromWork
   }
 }
 
-function trainingHooks(post: (message: FromWorker) => void, shouldStop: () => boolean): TrainingHooks {
+function trainingHooks(store: RunStore, post: (message: FromWorker, transfer?: ArrayBuffer[]) => void, control: TrainingControl): TrainingHooks {
   return {
     onStart: (run, backend, budgetIterations) => post({ type: 'training', runId: run.id, backend, iteration: run.iterations, iterations: budgetIterations }),
     onProgress: (progress) => {
       post({ type: 'progress', iteration: progress.iteration, envSteps: progress.envSteps });
+      postEvaluationEpisode(store, progress.run.id, progress.iteration, post);
       const values: Record<string, number> = { envSteps: progress.envSteps };
       for (const [key, value] of Object.entries(progress.metrics)) {
         // Non-finite values would not survive JSON; an absent key means "no value".
@@ -45,8 +53,17 @@ function trainingHooks(post: (message: FromWorker) => void, shouldStop: () => bo
       }
       post({ type: 'metrics', scope: 'iteration', index: progress.iteration, values });
     },
-    shouldStop,
+    shouldStop: control.shouldStop,
+    waitWhileHeld: control.waitWhileHeld,
   };
+}
+
+/** Hands the iteration's stored evaluation episode (if it evaluated) to the live view, whole. */
+function postEvaluationEpisode(store: RunStore, runId: number, iteration: number, post: (message: FromWorker, transfer?: ArrayBuffer[]) => void): void {
+  const info = store.listEpisodes(runId, { kind: 'eval', iteration }).find((episode) => episode.complete);
+  if (!info) return;
+  const { layout, records } = store.readStepBlock(info.id, 0, info.steps);
+  post({ type: 'displayEpisode', episode: displayEpisodeSpec(info, ''), shape: layout.shape, records }, [records.buffer as ArrayBuffer]);
 }
 
 function train(store: RunStore, config: TrainConfig, hooks: TrainingHooks): Promise<TrainingOutcome> {

@@ -66,6 +66,8 @@ export interface TrainingHooks {
   onProgress?: (progress: TrainingProgress) => void;
   /** Checked between iterations: when it returns true the run stops cleanly. */
   shouldStop?: () => boolean;
+  /** Awaited between iterations: training waits while the user holds it (the app's pause with "hold training"). */
+  waitWhileHeld?: () => Promise<void>;
 }
 
 /** Periodic checkpoints kept per run (the best one is kept besides). */
@@ -205,6 +207,7 @@ async function trainLoop(store: RunStore, run: RunDetail, learner: PpoLearner, b
   };
   try {
     while (budgetFraction(budget, learner.iteration, learner.envSteps) < 1) {
+      await hooks.waitWhileHeld?.();
       if (hooks.shouldStop?.()) return outcome('stopped');
       const result = await learner.iterate();
       const diverged = divergence(result.metrics, learner);

@@ -64,8 +64,13 @@ function simulate(config: SimulateConfig): void {
  */
 function runStoreJob(config: RunJobConfig): void {
   let stop = false;
+  let held = false;
   const take = (message: ToWorker) => {
-    if (message.type === 'command' && message.command.type === 'stop') stop = true;
+    if (message.type !== 'command') return;
+    const { command } = message;
+    if (command.type === 'stop') stop = true;
+    else if (command.type === 'pause' && command.holdTraining) held = true;
+    else if (command.type === 'resume') held = false;
   };
   port.on('message', take);
   const shouldStop = () => {
@@ -75,7 +80,19 @@ function runStoreJob(config: RunJobConfig): void {
   post({ type: 'state', status: 'running', episode: 0, step: 0, speed: 1 });
   // Loaded only for training: the learners pull in the tensor backend.
   import('./training-job.ts')
-    .then((job) => job.runStoreJob(config, post, shouldStop))
+    .then((job) =>
+      job.runStoreJob(config, post, {
+        shouldStop,
+        waitWhileHeld: async () => {
+          if (!held || stop) return;
+          // Reported once training really waits (the iteration in flight has finished).
+          post({ type: 'held', held: true });
+          // The message listener releases the hold (or stops the job) while this waits.
+          while (held && !stop) await new Promise((resolve) => setTimeout(resolve, 50));
+          post({ type: 'held', held: false });
+        },
+      }),
+    )
     .then(() => port.close(), fail);
 }
 

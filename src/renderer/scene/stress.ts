@@ -45,6 +45,8 @@ export class StressSource {
       obsNames: ['speed/30', 'position/length'],
       rewardTermNames: [],
       action: { kind: 'continuous', low: -1, high: 1 },
+      actionParamDim: 0,
+      source: { kind: 'simulation' },
       horizon: 1_000_000,
       dt: 0.1,
       vehicleLength: 5,
@@ -100,6 +102,8 @@ export class StressSource {
       obs,
       reward: new Float64Array(n),
       rewardTerms: new Float64Array(0),
+      value: new Float64Array(0),
+      actionParams: new Float64Array(0),
     };
   }
 

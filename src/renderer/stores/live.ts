@@ -50,9 +50,29 @@ export interface InspectorView {
   reward: number | null;
   rewardTerms: { name: string; value: number }[];
   obs: { name: string; value: number }[];
+  /** What the learned policy thinks (training's evaluation episodes); null when no policy acts. */
+  policy: PolicyView | null;
+}
+
+export interface PolicyView {
+  /** The critic's value estimate of the state. */
+  value: number;
+  /** Discrete: the probability of each action. Continuous: the Gaussian's mean and std. */
+  distribution: { kind: 'discrete'; probabilities: number[] } | { kind: 'continuous'; mean: number; std: number };
 }
 
 const KIND_NAMES = ['human', 'agent', 'leader'] as const;
+
+/** The policy's view of one agent in a frame, when the frame carries one. */
+function policyView(spec: EpisodeSpec, frame: Frame, agent: number): PolicyView | null {
+  const width = spec.actionParamDim;
+  if (width === 0 || frame.value.length <= agent || frame.actionParams.length < (agent + 1) * width) return null;
+  const params = Array.from(frame.actionParams.subarray(agent * width, (agent + 1) * width));
+  return {
+    value: frame.value[agent],
+    distribution: spec.action.kind === 'discrete' ? { kind: 'discrete', probabilities: params } : { kind: 'continuous', mean: params[0], std: params[1] },
+  };
+}
 
 export const useLiveStore = defineStore('live', () => {
   const jobs = ref<Record<string, JobInfo>>({});
@@ -79,8 +99,12 @@ export const useLiveStore = defineStore('live', () => {
 
   const job = computed<JobInfo | null>(() => (activeJobId.value ? (jobs.value[activeJobId.value] ?? null) : null));
   const status = computed(() => job.value?.status ?? null);
-  const running = computed(() => status.value === 'running' || status.value === 'starting');
-  const paused = computed(() => status.value === 'paused');
+  /** A training job's view can pause while the job trains on. */
+  const displayPaused = computed(() => job.value?.displayPaused === true);
+  const running = computed(() => (status.value === 'running' || status.value === 'starting') && !displayPaused.value);
+  const paused = computed(() => status.value === 'paused' || (displayPaused.value && !isJobEnded(status.value!)));
+  /** Pausing a training job's view also holds its training between iterations (the user's choice). */
+  const holdTrainingOnPause = ref(false);
   const active = computed(() => source.value === 'stress' || (job.value !== null && !isJobEnded(job.value.status)));
 
   function onFrame(listener: FrameListener): () => void {
@@ -195,7 +219,7 @@ export const useLiveStore = defineStore('live', () => {
     }
   }
 
-  const pause = () => control({ type: 'pause' });
+  const pause = () => control({ type: 'pause', holdTraining: job.value?.kind !== 'simulate' && holdTrainingOnPause.value });
   const resume = () => control({ type: 'resume' });
   const step = (steps = 1) => control({ type: 'step', steps });
   const stop = () => control({ type: 'stop' });
@@ -284,6 +308,7 @@ export const useLiveStore = defineStore('live', () => {
       reward: agent >= 0 ? f.reward[agent] : null,
       rewardTerms: agent >= 0 ? spec.rewardTermNames.map((name, k) => ({ name, value: f.rewardTerms[agent * nTerms + k] })) : [],
       obs: agent >= 0 ? spec.obsNames.map((name, k) => ({ name, value: f.obs[agent * spec.obsDim + k] })) : [],
+      policy: agent >= 0 ? policyView(spec, f, agent) : null,
     };
   });
 
@@ -332,6 +357,7 @@ export const useLiveStore = defineStore('live', () => {
     status,
     running,
     paused,
+    holdTrainingOnPause,
     active,
     selectedAgent,
     maxKappa,

@@ -166,6 +166,8 @@ export const useTrainStore = defineStore('train', () => {
       samples.value = [];
       version.value++;
     }
+    // The 3D view plays the job's evaluation episodes.
+    if (!isJobEnded(info.status)) live.attach(live.jobs[info.id]);
   }
 
   async function stop(): Promise<void> {

@@ -34,6 +34,7 @@ function job(id: string, status: JobInfo['status'] = 'running'): JobInfo {
     ended: null,
     error: null,
     progress: null,
+    displayPaused: false,
   };
 }
 
@@ -98,6 +99,8 @@ function ringEpisode(jobId: string, episode = 0): EpisodeSpec {
     vehicleKind: new Array<number>(n).fill(1),
     agentVehicle: Array.from({ length: n }, (_, i) => i),
     edges: Array.from({ length: n }, (_, i) => [i, (i + 1) % n] as [number, number]),
+    actionParamDim: 2,
+    source: { kind: 'evaluation', runId: 1, iteration: 3 },
   };
 }
 
@@ -121,6 +124,8 @@ function ringFrame(jobId: string, step: number, episode = 0): Frame {
     obs: Float64Array.from({ length: 2 * n }, (_, k) => k),
     reward: Float64Array.from({ length: n }, (_, v) => -v),
     rewardTerms: Float64Array.from({ length: 2 * n }, (_, k) => k / 2),
+    value: Float64Array.from({ length: n }, (_, v) => 10 - v),
+    actionParams: Float64Array.from({ length: 2 * n }, (_, k) => (k % 2 === 0 ? k / 100 : 0.5)),
   };
 }
 
