@@ -12,6 +12,8 @@ export interface LearnerThroughput {
   envStepsPerSecond: number;
   rolloutEnvStepsPerSecond: number;
   updateSecondsPerIteration: number;
+  /** DMPO: of the update time, the seconds spent fitting the local models. */
+  modelSecondsPerIteration?: number;
   envStepsPerIteration: number;
   backend: string;
 }
@@ -24,12 +26,14 @@ export async function learnerThroughput(learner: LearnerId, scenario: ScenarioId
     await agent.iterate(); // warm-up: JIT, worker start, inference tensors
     let rollout = 0;
     let update = 0;
+    let model = 0;
     let steps = 0;
     for (let k = 0; k < iterations; k++) {
       const before = agent.envSteps;
       const { metrics } = await agent.iterate();
       rollout += metrics['time/rolloutSeconds'];
       update += metrics['time/updateSeconds'];
+      model += metrics['time/modelSeconds'] ?? 0;
       steps += agent.envSteps - before;
     }
     agent.dispose();
@@ -37,6 +41,7 @@ export async function learnerThroughput(learner: LearnerId, scenario: ScenarioId
       envStepsPerSecond: Math.round(steps / (rollout + update)),
       rolloutEnvStepsPerSecond: Math.round(steps / rollout),
       updateSecondsPerIteration: update / iterations,
+      ...(learner === 'dmpo' ? { modelSecondsPerIteration: model / iterations } : {}),
       envStepsPerIteration: steps / iterations,
       backend: backend.backend,
     };
