@@ -55,6 +55,14 @@ const paramValueSchema = z.union([z.number(), z.boolean(), z.string().max(64), z
 /** Largest seed the app accepts (the random policy draws from seed + an offset; this keeps both safe integers). */
 export const MAX_SEED = 2 ** 32 - 1;
 
+/** A whole number in [min, max], every failure with the one message that names the field and the range. */
+function wholeNumber(name: string, min: number, max: number) {
+  const message = `${name} must be a whole number from ${min} to ${max}`;
+  return z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
+}
+
+const seedSchema = wholeNumber('seed', 0, MAX_SEED).default(0);
+
 export const simulateConfigSchema = z.strictObject({
   kind: z.literal('simulate'),
   scenario: z.enum(SCENARIO_IDS, { error: `scenario must be one of ${SCENARIO_IDS.join(', ')}` }),
@@ -62,22 +70,12 @@ export const simulateConfigSchema = z.strictObject({
   params: z.record(z.string().max(64), paramValueSchema).default({}),
   /** idle, random or constant:K (the CLI's --policy). */
   policy: z.string().max(64, { error: 'policy must be idle, random or constant:K' }).default('idle'),
-  seed: z
-    .number({ error: 'seed must be a whole number' })
-    .int({ error: 'seed must be a whole number' })
-    .min(0, { error: `seed must be a whole number from 0 to ${MAX_SEED}` })
-    .max(MAX_SEED, { error: `seed must be a whole number from 0 to ${MAX_SEED}` })
-    .default(0),
+  seed: seedSchema,
   /** After an episode ends, start the next one (seed + 1) instead of finishing. */
   repeat: z.boolean().default(false),
   speed: speedSchema.default(1),
   /** Most frames per second streamed to the UI (the live view interpolates between them). */
-  frameRate: z
-    .number()
-    .int({ error: 'frame rate must be a whole number from 1 to 60' })
-    .min(1, { error: 'frame rate must be a whole number from 1 to 60' })
-    .max(60, { error: 'frame rate must be a whole number from 1 to 60' })
-    .default(30),
+  frameRate: wholeNumber('frame rate', 1, 60).default(30),
   startPaused: z.boolean().default(false),
 });
 export type SimulateConfig = z.output<typeof simulateConfigSchema>;
@@ -99,19 +97,9 @@ export const trainConfigSchema = z.strictObject({
   preset: z.enum(PRESET_IDS, { error: `preset must be one of ${PRESET_IDS.join(', ')}` }).default('default'),
   /** Learner hyperparameters as text or JSON values (the CLI's --set); resolved by resolveLearnerConfig. */
   settings: z.record(z.string().max(64), paramValueSchema).default({}),
-  seed: z
-    .number({ error: 'seed must be a whole number' })
-    .int({ error: 'seed must be a whole number' })
-    .min(0, { error: `seed must be a whole number from 0 to ${MAX_SEED}` })
-    .max(MAX_SEED, { error: `seed must be a whole number from 0 to ${MAX_SEED}` })
-    .default(0),
+  seed: seedSchema,
   /** Budget in training iterations. */
-  iterations: z
-    .number({ error: `iterations must be a whole number from 1 to ${MAX_TRAIN_ITERATIONS}` })
-    .int({ error: `iterations must be a whole number from 1 to ${MAX_TRAIN_ITERATIONS}` })
-    .min(1, { error: `iterations must be a whole number from 1 to ${MAX_TRAIN_ITERATIONS}` })
-    .max(MAX_TRAIN_ITERATIONS, { error: `iterations must be a whole number from 1 to ${MAX_TRAIN_ITERATIONS}` })
-    .default(20),
+  iterations: wholeNumber('iterations', 1, MAX_TRAIN_ITERATIONS).default(20),
   name: z.string().max(200).optional(),
 });
 export type TrainConfig = z.output<typeof trainConfigSchema>;
@@ -143,18 +131,8 @@ export const evaluateConfigSchema = z.strictObject({
   checkpoint: z
     .union([z.enum(['best', 'latest']), z.number().int().positive()], { error: 'checkpoint must be best, latest or a checkpoint id' })
     .default('best'),
-  seed: z
-    .number({ error: 'seed must be a whole number' })
-    .int({ error: 'seed must be a whole number' })
-    .min(0, { error: `seed must be a whole number from 0 to ${MAX_SEED}` })
-    .max(MAX_SEED, { error: `seed must be a whole number from 0 to ${MAX_SEED}` })
-    .default(0),
-  episodes: z
-    .number({ error: `episodes must be a whole number from 1 to ${MAX_EVAL_EPISODES}` })
-    .int({ error: `episodes must be a whole number from 1 to ${MAX_EVAL_EPISODES}` })
-    .min(1, { error: `episodes must be a whole number from 1 to ${MAX_EVAL_EPISODES}` })
-    .max(MAX_EVAL_EPISODES, { error: `episodes must be a whole number from 1 to ${MAX_EVAL_EPISODES}` })
-    .default(1),
+  seed: seedSchema,
+  episodes: wholeNumber('episodes', 1, MAX_EVAL_EPISODES).default(1),
 });
 export type EvaluateConfig = z.output<typeof evaluateConfigSchema>;
 export type EvaluateConfigInput = z.input<typeof evaluateConfigSchema>;

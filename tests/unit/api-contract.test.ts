@@ -48,7 +48,7 @@ describe('job config validation (shared by the UI and the backend)', () => {
     const extra = validateJobConfig({ kind: 'simulate', scenario: 'ring', colour: 'red' });
     expect(!extra.ok && extra.errors).toEqual([{ field: 'colour', message: "unknown field 'colour'" }]);
     const seed = validateJobConfig({ kind: 'simulate', scenario: 'ring', seed: 'abc' });
-    expect(!seed.ok && seed.errors[0]).toEqual({ field: 'seed', message: 'seed must be a whole number' });
+    expect(!seed.ok && seed.errors[0]).toEqual({ field: 'seed', message: 'seed must be a whole number from 0 to 4294967295' });
     const negative = validateJobConfig({ kind: 'simulate', scenario: 'ring', seed: -1 });
     expect(!negative.ok && negative.errors[0].field).toBe('seed');
     const policy = validateJobConfig({ kind: 'simulate', scenario: 'ring', policy: 'constant:x' });

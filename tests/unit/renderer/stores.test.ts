@@ -165,7 +165,7 @@ describe('the Simulate form store', () => {
     expect(await form.validate()).toBe(false);
     expect(form.errors['params.length']).toContain('expected a number from 50 to 5000');
     expect(form.fields.find((f) => f.spec.name === 'length')!.error).toContain('length="10"');
-    expect(form.errors.seed).toBe('seed must be a whole number');
+    expect(form.errors.seed).toBe('seed must be a whole number from 0 to 4294967295');
     expect(form.valid).toBe(false);
     form.setParam('length', '250');
     form.seed = '1';
