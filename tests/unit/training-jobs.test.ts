@@ -31,6 +31,31 @@ function collect(runner: JobRunner) {
 
 const statusIs = (id: string, status: JobInfo['status']) => (event: ApiEvent) => event.type === 'job' && event.job.id === id && event.job.status === status;
 
+/** A training job of a few seconds: 50-step IPPO iterations on a 50-step catch-up. */
+const TINY_TRAINING = {
+  kind: 'train',
+  scenario: 'cacc-catchup',
+  params: { horizon: 50 },
+  learner: 'ippo',
+  settings: { rolloutSteps: 50, numEnvs: 1, epochs: 1, criticEpochs: 1 },
+} as const;
+
+/** Runs `test` with HEADWAY_DB on a fresh database (job workers inherit it), then restores it and cleans up. */
+async function withTempDatabase(prefix: string, test: (database: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const previous = process.env.HEADWAY_DB;
+  const database = join(dir, 'runs.db');
+  process.env.HEADWAY_DB = database;
+  try {
+    await test(database);
+  } finally {
+    if (previous === undefined) delete process.env.HEADWAY_DB;
+    else process.env.HEADWAY_DB = previous;
+    await Promise.all(runners.splice(0).map((runner) => runner.shutdown()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('the job runner (simulations in worker threads)', () => {
   it('runs a simulation off the main thread and streams its episode, frames and end', async () => {
     const runner = new JobRunner();
@@ -145,17 +170,12 @@ describe('training jobs (the app\'s Train tab)', () => {
     expect(validateJobConfig({ kind: 'train', scenario: 'ring', learner: 'dmpo' })).toMatchObject({ ok: true, config: { preset: 'default', iterations: 20, seed: 0 } });
   });
 
-  it('resumes a stopped run and evaluates a checkpoint with a chosen seed, as jobs; a store opened meanwhile leaves the training run alone', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'headway-resume-job-'));
-    const database = join(dir, 'runs.db');
-    const previous = process.env.HEADWAY_DB;
-    process.env.HEADWAY_DB = database;
-    try {
+  it('resumes a stopped run and evaluates a checkpoint with a chosen seed, as jobs; a store opened meanwhile leaves the training run alone', () =>
+    withTempDatabase('headway-resume-job-', async (database) => {
       const runner = new JobRunner();
       runners.push(runner);
       const { events, waitFor } = collect(runner);
-      const settings = { rolloutSteps: 50, numEnvs: 1, epochs: 1, criticEpochs: 1 };
-      const train = runner.start({ kind: 'train', scenario: 'cacc-catchup', params: { horizon: 50 }, learner: 'ippo', settings, seed: 3, iterations: 3 });
+      const train = runner.start({ ...TINY_TRAINING, seed: 3, iterations: 3 });
       await waitFor((e) => e.type === 'metrics' && e.jobId === train.id);
       // The app's main thread opens the same store while a worker thread of this process trains.
       const reader = RunStore.open(database);
@@ -186,24 +206,15 @@ describe('training jobs (the app\'s Train tab)', () => {
       const failed = await waitFor(statusIs(again.id, 'failed'), 30_000);
       expect(failed.type === 'job' && failed.job.error).toMatch(/has finished its budget/);
       reader.close();
-    } finally {
-      if (previous === undefined) delete process.env.HEADWAY_DB;
-      else process.env.HEADWAY_DB = previous;
-      await Promise.all(runners.splice(0).map((runner) => runner.shutdown()));
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it("plays each iteration's evaluation episode live; pausing the view can hold training between iterations", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'headway-display-job-'));
-    const previous = process.env.HEADWAY_DB;
-    process.env.HEADWAY_DB = join(dir, 'runs.db');
-    try {
+  it("plays each iteration's evaluation episode live; pausing the view can hold training between iterations", () =>
+    withTempDatabase('headway-display-job-', async () => {
       const runner = new JobRunner();
       runners.push(runner);
       const { events, waitFor } = collect(runner);
-      const settings = { rolloutSteps: 50, numEnvs: 1, epochs: 1, criticEpochs: 1 };
-      const job = runner.start({ kind: 'train', scenario: 'cacc-catchup', params: { horizon: 400 }, learner: 'ippo', settings, seed: 5, iterations: 30 });
+      // 400-step evaluation episodes: long enough to pause and step inside one.
+      const job = runner.start({ ...TINY_TRAINING, params: { horizon: 400 }, seed: 5, iterations: 30 });
       const shown = await waitFor((e) => e.type === 'episode' && e.episode.jobId === job.id, 60_000);
       if (shown.type !== 'episode') throw new Error('unreachable');
       expect(shown.episode.source).toMatchObject({ kind: 'evaluation', iteration: 1 });
@@ -238,32 +249,14 @@ describe('training jobs (the app\'s Train tab)', () => {
       await waitFor((e) => e.type === 'metrics' && e.jobId === job.id && e.index > before + 1, 60_000);
       runner.control(job.id, { type: 'stop' });
       await waitFor(statusIs(job.id, 'stopped'), 60_000);
-    } finally {
-      if (previous === undefined) delete process.env.HEADWAY_DB;
-      else process.env.HEADWAY_DB = previous;
-      await Promise.all(runners.splice(0).map((runner) => runner.shutdown()));
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('trains in a worker thread against the run store, streaming per-iteration metrics', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'headway-train-job-'));
-    const database = join(dir, 'runs.db');
-    const previous = process.env.HEADWAY_DB;
-    process.env.HEADWAY_DB = database;
-    try {
+  it('trains in a worker thread against the run store, streaming per-iteration metrics', () =>
+    withTempDatabase('headway-train-job-', async (database) => {
       const runner = new JobRunner();
       runners.push(runner);
       const { events, waitFor } = collect(runner);
-      const job = runner.start({
-        kind: 'train',
-        scenario: 'cacc-catchup',
-        params: { horizon: 50 },
-        learner: 'ippo',
-        settings: { rolloutSteps: 50, numEnvs: 1, epochs: 1, criticEpochs: 1 },
-        seed: 3,
-        iterations: 2,
-      });
+      const job = runner.start({ ...TINY_TRAINING, seed: 3, iterations: 2 });
       expect(job).toMatchObject({ kind: 'train', status: 'starting', progress: { iteration: 0, iterations: 2, runId: null } });
       await waitFor(statusIs(job.id, 'finished'), 60_000);
       const metrics = events.flatMap((e) => (e.type === 'metrics' && e.jobId === job.id ? [e] : []));
@@ -284,40 +277,18 @@ describe('training jobs (the app\'s Train tab)', () => {
       } finally {
         store.close();
       }
-    } finally {
-      if (previous === undefined) delete process.env.HEADWAY_DB;
-      else process.env.HEADWAY_DB = previous;
-      await Promise.all(runners.splice(0).map((runner) => runner.shutdown()));
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('stops a training run between iterations on Stop', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'headway-train-stop-'));
-    const previous = process.env.HEADWAY_DB;
-    process.env.HEADWAY_DB = join(dir, 'runs.db');
-    try {
+  it('stops a training run between iterations on Stop', () =>
+    withTempDatabase('headway-train-stop-', async () => {
       const runner = new JobRunner();
       runners.push(runner);
       const { waitFor } = collect(runner);
-      const job = runner.start({
-        kind: 'train',
-        scenario: 'cacc-catchup',
-        params: { horizon: 50 },
-        learner: 'ippo',
-        settings: { rolloutSteps: 50, numEnvs: 1, epochs: 1, criticEpochs: 1 },
-        iterations: 1000,
-      });
+      const job = runner.start({ ...TINY_TRAINING, iterations: 1000 });
       await waitFor((e) => e.type === 'metrics' && e.jobId === job.id, 60_000);
       runner.control(job.id, { type: 'stop' });
       await waitFor(statusIs(job.id, 'stopped'), 30_000);
       const ended = runner.list().find((j) => j.id === job.id)!;
       expect(ended.progress!.iteration).toBeLessThan(1000);
-    } finally {
-      if (previous === undefined) delete process.env.HEADWAY_DB;
-      else process.env.HEADWAY_DB = previous;
-      await Promise.all(runners.splice(0).map((runner) => runner.shutdown()));
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
