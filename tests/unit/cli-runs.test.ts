@@ -1,10 +1,23 @@
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunStore } from '../../src/main/store/index.ts';
-import { runCliInProcess, tempDir } from './cli.helpers.ts';
+import { REPO_ROOT, runCliInProcess, tempDir } from './cli.helpers.ts';
 
 const small = ['--set', 'rolloutSteps=100', '--set', 'numEnvs=2', '--set', 'epochs=2', '--set', 'criticEpochs=2', '--param', 'horizon=100', '--threads', '1'];
+
+/** Iterations recorded by the run being trained in `db` (0 while none is, or the file is not ready). */
+function runningIterations(db: string): number {
+  try {
+    const store = RunStore.open(db, { readOnly: true });
+    const run = store.listRuns({ status: 'running' })[0];
+    store.close();
+    return run?.iterations ?? 0;
+  } catch {
+    return 0;
+  }
+}
 
 describe('train, runs, eval, export, resume against a database', () => {
   const dir = tempDir();
@@ -60,6 +73,33 @@ describe('train, runs, eval, export, resume against a database', () => {
     const row = lines[1 + 50 * episode.nVehicles + 3].split(',');
     expect(Number(row[0])).toBe(50);
     expect(Number(row[4])).toBeCloseTo(frames[50].speed[3], 4);
+  });
+
+  it('stops on Ctrl-C after the iteration in flight, also when updates run on the main thread', async () => {
+    const child = spawn(process.execPath, ['bin/headway.mjs', 'train', '--scenario', 'cacc-catchup', '--algo', 'ippo', '--iterations', '100000', '--json', '--db', db, ...small], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // Wait for its first recorded iteration, then interrupt.
+    for (let waited = 0; ; waited += 100) {
+      const iterations = existsSync(db) ? runningIterations(db) : 0;
+      if (iterations > 0) break;
+      if (waited > 60_000) throw new Error('the training never recorded an iteration');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill('SIGINT');
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 20_000));
+    const code = await Promise.race([exited, timeout]);
+    if (code === 'timeout') child.kill('SIGKILL');
+    expect(code).toBe(0);
+    const outcome = JSON.parse(stdout.trim()) as { runId: number; status: string };
+    expect(outcome.status).toBe('stopped');
+    const store = RunStore.open(db, { readOnly: true });
+    expect(store.getRun(outcome.runId)!.status).toBe('stopped');
+    store.close();
   });
 
   it('resumes a stopped run to its budget', async () => {

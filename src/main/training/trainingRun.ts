@@ -207,6 +207,8 @@ async function trainLoop(store: RunStore, run: RunDetail, learner: PpoLearner, b
   };
   try {
     while (budgetFraction(budget, learner.iteration, learner.envSteps) < 1) {
+      // An iteration on this thread never yields to the event loop: let Ctrl-C's handler run.
+      await new Promise((resolve) => setImmediate(resolve));
       await hooks.waitWhileHeld?.();
       if (hooks.shouldStop?.()) return outcome('stopped');
       const result = await learner.iterate();
