@@ -1,6 +1,7 @@
 /**
- * Starts the real `headway serve --port 0` (building the renderer first if it is missing or
- * stale) and hands its link to the tests.
+ * Prepares the experiment history with the CLI (historyDb.ts), starts the real
+ * `headway serve --port 0` on it (building the renderer first if it is missing or stale) and
+ * hands the tests its link, the database file and the prepared runs' ids.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,19 +9,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { prepareHistoryDatabase } from './historyDb.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     serverUrl: string;
+    /** The run store the server reads and writes (tests may open it read-only to check what the UI shows). */
+    databasePath: string;
+    /** Ids of the runs prepared by historyDb.ts, by name. */
+    historyRuns: Record<string, number>;
   }
 }
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // Training runs from the app go to a throwaway run store, never the user's.
+  // A throwaway run store, never the user's: the prepared history, then the runs trained from the app.
   const dbDir = mkdtempSync(join(tmpdir(), 'headway-e2e-db-'));
-  const env = { ...process.env, HEADWAY_DB: join(dbDir, 'runs.db') };
+  const databasePath = join(dbDir, 'runs.db');
+  project.provide('historyRuns', prepareHistoryDatabase(databasePath));
+  project.provide('databasePath', databasePath);
+  const env = { ...process.env, HEADWAY_DB: databasePath };
   const child: ChildProcess = spawn(process.execPath, ['bin/headway.mjs', 'serve', '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {

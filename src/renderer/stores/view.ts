@@ -1,4 +1,8 @@
-/** How the 3D view looks: camera, the speed colour scale, what is overlaid. */
+/**
+ * What is on screen: the view (tab), how the 3D views look (camera, the speed colour scale,
+ * what is overlaid), and the hand-offs between views (open a stored episode in Replay, a
+ * set of runs in Compare).
+ */
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 
@@ -11,7 +15,20 @@ export const CAMERA_MODES: readonly { id: CameraMode; label: string; hint: strin
 /** Top of the speed colour scale (m/s). */
 export const SPEED_SCALES = [10, 20, 30, 40] as const;
 
-export type AppTab = 'simulate' | 'train';
+export type AppTab = 'simulate' | 'train' | 'runs' | 'replay' | 'compare';
+export const APP_TABS: readonly { id: AppTab; label: string; hint: string }[] = [
+  { id: 'simulate', label: 'Simulate', hint: 'Run a scenario live in 3D and inspect its agents' },
+  { id: 'train', label: 'Train', hint: 'Train a learner and watch it live' },
+  { id: 'runs', label: 'Runs', hint: 'The experiment history: search, edit, resume, evaluate, delete' },
+  { id: 'replay', label: 'Replay', hint: 'Play a stored episode with rewind, time-space diagram and traces' },
+  { id: 'compare', label: 'Compare', hint: 'Overlay the curves of several runs, grouped with spread bands' },
+];
+
+/** A stored episode to open in Replay. */
+export interface ReplayTarget {
+  runId: number;
+  episodeId: number;
+}
 
 export const useViewStore = defineStore('view', () => {
   /** The session type on screen. */
@@ -21,5 +38,20 @@ export const useViewStore = defineStore('view', () => {
   const showEdges = ref(true);
   /** Frames per second the 3D view draws, measured. */
   const fps = ref(0);
-  return { tab, camera, speedScale, showEdges, fps };
+  /** The episode Replay shows (set by openReplay; Replay may also pick one itself). */
+  const replayTarget = ref<ReplayTarget | null>(null);
+  /** The runs Compare shows (set by openCompare; Compare may also change them itself). */
+  const compareRunIds = ref<number[]>([]);
+
+  function openReplay(target: ReplayTarget): void {
+    replayTarget.value = { ...target };
+    tab.value = 'replay';
+  }
+
+  function openCompare(runIds: readonly number[]): void {
+    compareRunIds.value = [...new Set(runIds)];
+    tab.value = 'compare';
+  }
+
+  return { tab, camera, speedScale, showEdges, fps, replayTarget, compareRunIds, openReplay, openCompare };
 });
