@@ -208,7 +208,8 @@ function jobInfo(id: string, kind: 'resume' | 'evaluate', runId: number, status:
     created: '',
     ended: null,
     error: null,
-    progress: { iteration, iterations: kind === 'resume' ? 10 : 1, envSteps: 0, runId, backend: null },
+    progress: { iteration, iterations: kind === 'resume' ? 10 : 1, envSteps: 0, runId, backend: null, held: false },
+    displayPaused: false,
   };
 }
 
