@@ -61,3 +61,40 @@ export function eccentricity(distance: Int32Array): number {
   for (const d of distance) if (d > max) max = d;
   return max;
 }
+
+/** An agent's neighbourhoods for display: as agents, as the vehicles they drive, and the graph edges inside N^k. */
+export interface NeighbourhoodView {
+  kappa: number;
+  policyAgents: number[];
+  criticAgents: number[];
+  policyVehicles: number[];
+  criticVehicles: number[];
+  /** Vehicle indices of each edge's agents; 'policy' for the agent's own edges (inside N^1), 'critic' for the others inside N^k. */
+  edges: { a: number; b: number; kind: 'policy' | 'critic' }[];
+}
+
+/** N^1 and N^k of agent `self` (its distance row `distance`), with the edges of the graph inside N^k. */
+export function neighbourhoodView(
+  edges: readonly (readonly [number, number])[],
+  agentVehicle: readonly number[],
+  distance: Int32Array,
+  self: number,
+  k: number,
+): NeighbourhoodView {
+  const policyAgents = neighbourhoodFromDistances(distance, 1);
+  const criticAgents = neighbourhoodFromDistances(distance, k);
+  const inCritic = new Set(criticAgents);
+  const shown: NeighbourhoodView['edges'] = [];
+  for (const [a, b] of edges) {
+    if (!inCritic.has(a) || !inCritic.has(b)) continue;
+    shown.push({ a: agentVehicle[a], b: agentVehicle[b], kind: a === self || b === self ? 'policy' : 'critic' });
+  }
+  return {
+    kappa: k,
+    policyAgents,
+    criticAgents,
+    policyVehicles: policyAgents.map((agent) => agentVehicle[agent]),
+    criticVehicles: criticAgents.map((agent) => agentVehicle[agent]),
+    edges: shown,
+  };
+}

@@ -246,7 +246,8 @@ export class SceneView {
     this.frame = frame;
     this.interpolator.push(frame.position, now, snap || first);
     this.vehicles.updateColors(frame.speed, this.speedScale);
-    if (first && this.isStraight()) this.origin = this.platoonCentre(frame.position);
+    // A jump (first frame, a replay's scrub) re-centres the open road's origin at once instead of gliding there.
+    if ((first || snap) && this.isStraight()) this.origin = this.platoonCentre(frame.position);
     this.dirty = true;
   }
 

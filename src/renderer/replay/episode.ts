@@ -1,0 +1,126 @@
+/**
+ * Decoding of stored episodes for replay: the record layout of an episode, the frame shown
+ * (one reusable record per viewport), whole-episode traces, and the policy's action
+ * distribution as the recorder stored it.
+ */
+import type { EpisodeStepBlock, EpisodeTraces } from '../../shared/api.ts';
+import { decodeFloat32 } from '../../shared/base64.ts';
+import type { EpisodeInfo, StoredActionSpace, TrajectoryFrame } from '../../shared/runs.ts';
+import { TRAJECTORY_FLAG, TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
+
+/** CACC targets of the reward (specs/scenarios.md §1): headway h* in m, speed v* in m/s. */
+export const CACC_TARGET = { headway: 20, speed: 15 } as const;
+
+export const isCacc = (scenario: string): boolean => scenario.startsWith('cacc-');
+
+export function layoutOf(info: EpisodeInfo): TrajectoryLayout {
+  return new TrajectoryLayout({
+    nVehicles: info.nVehicles,
+    nAgents: info.nAgents,
+    obsDim: info.obsDim,
+    actionParamDim: info.actionParamDim,
+    nRewardTerms: info.rewardTermNames.length,
+  });
+}
+
+/** The float32 records of a step block from the api. */
+export function blockRecords(block: EpisodeStepBlock): Float32Array {
+  return decodeFloat32(block.records);
+}
+
+/**
+ * The frame a viewport shows: one record copied out of its block into a buffer of its own,
+ * decoded once into views, so showing another step allocates nothing.
+ */
+export class ShownFrame {
+  private readonly record: Float32Array;
+  readonly frame: TrajectoryFrame;
+
+  constructor(private readonly layout: TrajectoryLayout) {
+    this.record = new Float32Array(layout.floatsPerStep).fill(NaN);
+    this.frame = layout.decode(this.record, 0, -1);
+  }
+
+  /** Shows frame `step` of `records`, whose first frame is step `from`. */
+  show(records: Float32Array, from: number, step: number): TrajectoryFrame {
+    const width = this.layout.floatsPerStep;
+    const at = (step - from) * width;
+    for (let k = 0; k < width; k++) this.record[k] = records[at + k];
+    const flags = this.layout.flagsAt(this.record, 0);
+    const frame = this.frame;
+    frame.step = step;
+    frame.collided = (flags & TRAJECTORY_FLAG.collided) !== 0;
+    frame.terminated = (flags & TRAJECTORY_FLAG.terminated) !== 0;
+    frame.truncated = (flags & TRAJECTORY_FLAG.truncated) !== 0;
+    return frame;
+  }
+}
+
+/** Whole-episode series, [frame][vehicle], frame k = step k * stride. */
+export interface DecodedTraces {
+  steps: number;
+  stride: number;
+  frames: number;
+  nVehicles: number;
+  position: Float32Array;
+  speed: Float32Array;
+  gap: Float32Array;
+  accel: Float32Array;
+  collided: Float32Array;
+  /** returnSoFar[k]: the episode return up to frame k (exact at stride 1, else the strided sum scaled by the stride). */
+  returnSoFar: Float64Array;
+}
+
+/** Frames of the traces asked for: every step up to this many steps, strided beyond. */
+export const TRACE_FRAMES = 6000;
+
+export const traceStride = (steps: number): number => Math.max(1, Math.ceil(steps / TRACE_FRAMES));
+
+export function decodeTraces(traces: EpisodeTraces): DecodedTraces {
+  const reward = decodeFloat32(traces.reward);
+  const returnSoFar = new Float64Array(traces.frames);
+  let sum = 0;
+  for (let k = 0; k < traces.frames; k++) {
+    sum += reward[k] * traces.stride;
+    returnSoFar[k] = sum;
+  }
+  return {
+    steps: traces.steps,
+    stride: traces.stride,
+    frames: traces.frames,
+    nVehicles: traces.nVehicles,
+    position: decodeFloat32(traces.position),
+    speed: decodeFloat32(traces.speed),
+    gap: decodeFloat32(traces.gap),
+    accel: decodeFloat32(traces.accel),
+    collided: decodeFloat32(traces.collided),
+    returnSoFar,
+  };
+}
+
+export type ActionDistribution =
+  | { kind: 'discrete'; probabilities: number[] }
+  | { kind: 'continuous'; mean: number; std: number; low: number; high: number };
+
+/**
+ * One agent's action distribution from its stored parameters [actionParamDim]. Discrete:
+ * the recorder stores the policy head's probabilities (src/main/rl/core/ppo.ts,
+ * EvalFrameBuffers); parameters that are not a distribution are logits and go through a
+ * softmax. Continuous: a Gaussian's mean and standard deviation.
+ */
+export function actionDistribution(action: StoredActionSpace, params: ArrayLike<number>, offset = 0): ActionDistribution | null {
+  if (action.kind === 'continuous') {
+    const mean = params[offset];
+    const std = params[offset + 1];
+    if (!Number.isFinite(mean) || !Number.isFinite(std)) return null;
+    return { kind: 'continuous', mean, std, low: action.low, high: action.high };
+  }
+  const values = Array.from({ length: action.n }, (_, k) => params[offset + k]);
+  if (!values.every(Number.isFinite)) return null;
+  const sum = values.reduce((a, b) => a + b, 0);
+  if (values.every((p) => p >= 0) && Math.abs(sum - 1) < 1e-3) return { kind: 'discrete', probabilities: values.map((p) => p / sum) };
+  const max = Math.max(...values);
+  const exp = values.map((logit) => Math.exp(logit - max));
+  const total = exp.reduce((a, b) => a + b, 0);
+  return { kind: 'discrete', probabilities: exp.map((e) => e / total) };
+}
