@@ -19,7 +19,7 @@ import {
   type JobInfo,
   type Speed,
 } from '../../shared/api.ts';
-import { buildAdjacency, distancesFrom, eccentricity, neighbourhoodFromDistances } from '../../shared/neighbourhoods.ts';
+import { buildAdjacency, distancesFrom, eccentricity, neighbourhoodView } from '../../shared/neighbourhoods.ts';
 import { useApi } from '../api/index.ts';
 import { VehicleHistory } from './history.ts';
 
@@ -27,14 +27,6 @@ import { VehicleHistory } from './history.ts';
 export const HISTORY_WINDOW_S = 30;
 
 export type FrameListener = (frame: Frame, episode: EpisodeSpec) => void;
-
-export interface GraphEdgeView {
-  /** Vehicle indices of the two agents. */
-  a: number;
-  b: number;
-  /** 'policy': an edge of the selected agent (inside N^1); 'critic': another edge inside N^kappa. */
-  kind: 'policy' | 'critic';
-}
 
 export interface InspectorView {
   vehicle: number;
@@ -257,24 +249,7 @@ export const useLiveStore = defineStore('live', () => {
     const spec = episode.value;
     const distance = agentDistances.value;
     if (!spec || !distance || selectedAgent.value < 0) return null;
-    const k = Math.min(kappa.value, maxKappa.value);
-    const policy = neighbourhoodFromDistances(distance, 1);
-    const critic = neighbourhoodFromDistances(distance, k);
-    const inCritic = new Set(critic);
-    const self = selectedAgent.value;
-    const edges: GraphEdgeView[] = [];
-    for (const [a, b] of spec.edges) {
-      if (!inCritic.has(a) || !inCritic.has(b)) continue;
-      edges.push({ a: spec.agentVehicle[a], b: spec.agentVehicle[b], kind: a === self || b === self ? 'policy' : 'critic' });
-    }
-    return {
-      kappa: k,
-      policyAgents: policy,
-      criticAgents: critic,
-      policyVehicles: policy.map((agent) => spec.agentVehicle[agent]),
-      criticVehicles: critic.map((agent) => spec.agentVehicle[agent]),
-      edges,
-    };
+    return neighbourhoodView(spec.edges, spec.agentVehicle, distance, selectedAgent.value, Math.min(kappa.value, maxKappa.value));
   });
 
   const inspector = computed<InspectorView | null>(() => {
