@@ -316,6 +316,18 @@ export class SceneView {
     return { x: rect.left + ((p.x + 1) / 2) * rect.width, y: rect.top + ((1 - p.y) / 2) * rect.height };
   }
 
+  /** Keeps an HTML label (positioned inside the container) just above vehicle v; hidden while v is off screen. */
+  placeLabel(element: HTMLElement, v: number): void {
+    const at = this.projectVehicle(v);
+    if (!at) {
+      element.style.visibility = 'hidden';
+      return;
+    }
+    const rect = this.container.getBoundingClientRect();
+    element.style.visibility = 'visible';
+    element.style.transform = `translate(${Math.round(at.x - rect.left)}px, ${Math.round(at.y - rect.top - 34)}px) translateX(-50%)`;
+  }
+
   // -------------------------------------------------------------------------------------
 
   private camera(): THREE.Camera {
