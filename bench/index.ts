@@ -7,10 +7,12 @@ import { learnerThroughput } from './learn.ts';
 import { rlUpdateBench } from './rl-update.ts';
 import { simulatorBench } from './sim.ts';
 import { storeBench } from './store.ts';
+import { compareBench } from './compare.ts';
+import { replayBench } from './replay.ts';
 import { uiBench } from './ui.ts';
 
-export type BenchPart = 'sim' | 'learn' | 'store' | 'ui';
-export const BENCH_PARTS: readonly BenchPart[] = ['sim', 'learn', 'store', 'ui'];
+export type BenchPart = 'sim' | 'learn' | 'store' | 'ui' | 'history';
+export const BENCH_PARTS: readonly BenchPart[] = ['sim', 'learn', 'store', 'ui', 'history'];
 
 export interface BenchReport {
   machine: Record<string, unknown>;
@@ -58,6 +60,12 @@ export async function runBench(only: readonly BenchPart[] = BENCH_PARTS, log: (l
       log('3D view (Chromium)...');
       report.ui = await uiBench(log);
     }
+    if (only.includes('history')) {
+      log('replay (Chromium)...');
+      const replay = await replayBench(log);
+      log('run comparison (Chromium)...');
+      report.history = { replay, compare: await compareBench(log) };
+    }
   } finally {
     clearInterval(sampler);
   }
@@ -75,7 +83,7 @@ export function formatBenchReport(report: BenchReport): string {
       lines.push(`${key.padEnd(30)} ${String(figure.envs).padStart(4)}   ${figure.vehicleStepsPerSecond.toLocaleString('en-US').padStart(15)}`);
     }
   }
-  for (const part of ['learner', 'store', 'ui'] as const) {
+  for (const part of ['learner', 'store', 'ui', 'history'] as const) {
     if (report[part]) lines.push(`${part}: ${JSON.stringify(report[part], null, 2)}`);
   }
   lines.push(`peak memory: rss ${report.peakMemory.rssMiB} MiB, heap ${report.peakMemory.heapUsedMiB} MiB`);
