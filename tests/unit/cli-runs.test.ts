@@ -83,23 +83,27 @@ describe('train, runs, eval, export, resume against a database', () => {
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    // Wait for its first recorded iteration, then interrupt.
-    for (let waited = 0; ; waited += 100) {
-      const iterations = existsSync(db) ? runningIterations(db) : 0;
-      if (iterations > 0) break;
-      if (waited > 60_000) throw new Error('the training never recorded an iteration');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    try {
+      // Wait for its first recorded iteration, then interrupt.
+      for (let waited = 0; ; waited += 100) {
+        const iterations = existsSync(db) ? runningIterations(db) : 0;
+        if (iterations > 0) break;
+        if (waited > 60_000) throw new Error('the training never recorded an iteration');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      child.kill('SIGINT');
+      const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 20_000));
+      const code = await Promise.race([exited, timeout]);
+      expect(code).toBe(0);
+      const outcome = JSON.parse(stdout.trim()) as { runId: number; status: string };
+      expect(outcome.status).toBe('stopped');
+      const store = RunStore.open(db, { readOnly: true });
+      expect(store.getRun(outcome.runId)!.status).toBe('stopped');
+      store.close();
+    } finally {
+      // Never leave a 100,000-iteration training behind when the test fails early.
+      if (child.exitCode === null) child.kill('SIGKILL');
     }
-    child.kill('SIGINT');
-    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 20_000));
-    const code = await Promise.race([exited, timeout]);
-    if (code === 'timeout') child.kill('SIGKILL');
-    expect(code).toBe(0);
-    const outcome = JSON.parse(stdout.trim()) as { runId: number; status: string };
-    expect(outcome.status).toBe('stopped');
-    const store = RunStore.open(db, { readOnly: true });
-    expect(store.getRun(outcome.runId)!.status).toBe('stopped');
-    store.close();
   });
 
   it('resumes a stopped run to its budget', async () => {
