@@ -274,3 +274,59 @@ export function resolveParams(scenario: ScenarioId, given: Readonly<Record<strin
   }
   return resolved;
 }
+
+/**
+ * Observation fields in physical units. Every scenario scales its observation for the
+ * networks (its obsNames say how: "speed/30", "(v-15)/15", "position/length"); inspectors
+ * show both the policy's input and the quantity it stands for. The scale is what the
+ * field was divided by (roadLength: the loop length of the episode).
+ */
+export interface ObservationUnit {
+  /** What the field measures once unscaled. */
+  quantity: string;
+  unit: string;
+  scale: number | 'roadLength';
+}
+
+const OBSERVATION_UNITS: Readonly<Record<string, ObservationUnit>> = {
+  'speed/30': { quantity: 'speed', unit: 'm/s', scale: 30 },
+  'position/length': { quantity: 'position along the loop', unit: 'm', scale: 'roadLength' },
+  'speed/15': { quantity: 'speed', unit: 'm/s', scale: 15 },
+  '(leadSpeed-speed)/15': { quantity: 'leader speed − speed', unit: 'm/s', scale: 15 },
+  'gap/270': { quantity: 'gap', unit: 'm', scale: 270 },
+  'speed error (v-15)/15': { quantity: 'v − 15', unit: 'm/s', scale: 15 },
+  'leader speed difference clip((v_lead-v)/5, -2, 2)': { quantity: 'v_lead − v (clipped)', unit: 'm/s', scale: 5 },
+  'optimal-velocity difference clip((V(h)-v)/5, -2, 2)': { quantity: 'V(h) − v (clipped)', unit: 'm/s', scale: 5 },
+  'predicted headway error (h+(v_lead-v)dt-20)/20': { quantity: 'predicted headway − 20', unit: 'm', scale: 20 },
+  'realized acceleration u*/2.5': { quantity: 'acceleration', unit: 'm/s²', scale: 2.5 },
+};
+
+/** The physical meaning of an observation field (figure-eight's flow-1av numbers its fields: speed3/30). */
+export function observationUnit(name: string): ObservationUnit | null {
+  return OBSERVATION_UNITS[name.replace(/^(speed|position)\d+\//, '$1/')] ?? null;
+}
+
+/** An observation value in physical units, or null when its field has none (or the loop length is unknown). */
+export function physicalObservation(name: string, value: number, roadLength: number | null): number | null {
+  const unit = observationUnit(name);
+  if (!unit) return null;
+  const scale = unit.scale === 'roadLength' ? roadLength : unit.scale;
+  return scale === null ? null : value * scale;
+}
+
+/** One agent's observation for an inspector: each field's policy input and its physical value. */
+export interface ObservationField {
+  name: string;
+  value: number;
+  /** The quantity in physical units; null when the field has none. */
+  physical: { value: number; unit: string; quantity: string } | null;
+}
+
+export function observationFields(names: readonly string[], values: ArrayLike<number>, offset: number, roadLength: number | null): ObservationField[] {
+  return names.map((name, k) => {
+    const value = values[offset + k];
+    const unit = observationUnit(name);
+    const physical = physicalObservation(name, value, roadLength);
+    return { name, value, physical: unit && physical !== null ? { value: physical, unit: unit.unit, quantity: unit.quantity } : null };
+  });
+}

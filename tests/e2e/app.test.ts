@@ -92,12 +92,14 @@ describe('headway serve in Chromium', () => {
     expect(at).not.toBeNull();
     await page.mouse.click(at!.x, at!.y);
     await expect.poll(() => text(page, 'inspector-title'), { timeout: 5_000 }).toContain(`Agent ${target}`);
-    // Observation named fields, raw values, consistent with the state shown.
+    // Observation named fields, the policy's inputs, consistent with the state shown.
     const obsNames = await page.getByTestId('inspector-obs').locator('td:first-child').allTextContents();
     expect(obsNames).toEqual(['speed/30', 'position/length']);
     const speed = Number((await text(page, 'inspector-speed')).replace(' m/s', ''));
     const speedObs = Number(await text(page, 'obs-0'));
     expect(speedObs * 30).toBeCloseTo(speed, 2);
+    // ... and each field in physical units: speed/30 back in m/s.
+    expect(await text(page, 'obs-physical-0')).toBe(`${(speedObs * 30).toFixed(3)} m/s`);
     expect(await text(page, 'inspector-action')).toMatch(/m\/s²/);
     expect(await page.getByTestId('inspector-reward').locator('td:first-child').allTextContents()).toEqual(['total', 'speed', 'accel']);
     // Neighbourhoods: N^1 = {5, 4, 6}; kappa adjustable in the view.

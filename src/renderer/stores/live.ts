@@ -20,6 +20,7 @@ import {
   type Speed,
 } from '../../shared/api.ts';
 import { buildAdjacency, distancesFrom, eccentricity, neighbourhoodView } from '../../shared/neighbourhoods.ts';
+import { observationFields, type ObservationField } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
 import { VehicleHistory } from './history.ts';
 
@@ -41,7 +42,7 @@ export interface InspectorView {
   action: { value: number; text: string } | null;
   reward: number | null;
   rewardTerms: { name: string; value: number }[];
-  obs: { name: string; value: number }[];
+  obs: ObservationField[];
   /** What the learned policy thinks (training's evaluation episodes); null when no policy acts. */
   policy: PolicyView | null;
 }
@@ -282,7 +283,7 @@ export const useLiveStore = defineStore('live', () => {
       action,
       reward: agent >= 0 ? f.reward[agent] : null,
       rewardTerms: agent >= 0 ? spec.rewardTermNames.map((name, k) => ({ name, value: f.rewardTerms[agent * nTerms + k] })) : [],
-      obs: agent >= 0 ? spec.obsNames.map((name, k) => ({ name, value: f.obs[agent * spec.obsDim + k] })) : [],
+      obs: agent >= 0 ? observationFields(spec.obsNames, f.obs, agent * spec.obsDim, spec.roadLength) : [],
       policy: agent >= 0 ? policyView(spec, f, agent) : null,
     };
   });

@@ -13,6 +13,7 @@ import { isJobEnded, VehicleKindCode, type JobInfo, type JobStatus, type RunOver
 import { buildAdjacency, distancesFrom, eccentricity, neighbourhoodView, type NeighbourhoodView } from '../../shared/neighbourhoods.ts';
 import type { EpisodeInfo, RunDetail, TrajectoryFrame } from '../../shared/runs.ts';
 import type { TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
+import { observationFields, type ObservationField } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
 import { StepBlockCache } from '../replay/blockCache.ts';
 import { actionDistribution, blockRecords, decodeTraces, layoutOf, ShownFrame, traceStride, type ActionDistribution, type DecodedTraces } from '../replay/episode.ts';
@@ -61,7 +62,7 @@ export interface ReplayInspectorView {
   value: number | null;
   reward: number | null;
   rewardTerms: { name: string; value: number }[];
-  obs: { name: string; value: number }[];
+  obs: ObservationField[];
 }
 
 export interface ReplayTimings {
@@ -451,7 +452,7 @@ export const useReplayStore = defineStore('replay', () => {
       value: agent >= 0 ? finite(f.value[agent]) : null,
       reward: agent >= 0 ? finite(f.reward[agent]) : null,
       rewardTerms: agent >= 0 ? info.rewardTermNames.map((name, k) => ({ name, value: f.rewardTerms[agent * nTerms + k] })) : [],
-      obs: agent >= 0 ? info.obsNames.map((name, k) => ({ name, value: f.obs[agent * info.obsDim + k] })) : [],
+      obs: agent >= 0 ? observationFields(info.obsNames, f.obs, agent * info.obsDim, info.roadLength) : [],
     };
   });
 
