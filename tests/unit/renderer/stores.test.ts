@@ -237,8 +237,8 @@ describe('the live store', () => {
     const view = live.inspector!;
     expect(view).toMatchObject({ vehicle: 4, agent: 4, kind: 'agent', speed: 4.3, gap: 5, reward: -4 });
     expect(view.obs).toEqual([
-      { name: 'speed/30', value: 8 },
-      { name: 'position/length', value: 9 },
+      { name: 'speed/30', value: 8, physical: { value: 240, unit: 'm/s', quantity: 'speed' } },
+      { name: 'position/length', value: 9, physical: { value: 9 * 230, unit: 'm', quantity: 'position along the loop' } },
     ]);
     expect(view.rewardTerms).toEqual([
       { name: 'speed', value: 4 },
