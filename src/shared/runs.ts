@@ -108,10 +108,13 @@ export interface MetricPoint {
   value: number;
 }
 
-/** One metric series of one run, as compared across runs. */
-export interface RunSeries {
+/** One metric series of one run as columns, as compared across runs (value NaN where the learner reported NaN). */
+export interface RunColumns {
   runId: number;
-  points: MetricPoint[];
+  iteration: number[];
+  envSteps: number[];
+  wallTimeS: number[];
+  value: number[];
 }
 
 /**

@@ -216,9 +216,9 @@ describe('metrics', () => {
     store.appendMetrics(b.id, 2, 20, 2, { return: 3 });
     const compared = store.compareMetric([b.id, a.id, 99], 'return');
     expect(compared.map((series) => series.runId)).toEqual([b.id, a.id, 99]);
-    expect(compared[0].points.map((p) => p.value)).toEqual([2, 3]);
-    expect(compared[1].points).toEqual([{ iteration: 1, envSteps: 10, wallTimeS: 1, value: 1 }]);
-    expect(compared[2].points).toEqual([]);
+    expect(compared[0].value).toEqual([2, 3]);
+    expect(compared[1]).toEqual({ runId: a.id, iteration: [1], envSteps: [10], wallTimeS: [1], value: [1] });
+    expect(compared[2]).toEqual({ runId: 99, iteration: [], envSteps: [], wallTimeS: [], value: [] });
   });
 
   it('rejects what it cannot record, recording nothing', () => {

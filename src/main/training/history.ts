@@ -70,15 +70,8 @@ export class RunHistory {
   runMetrics(runIds: readonly number[], names: readonly string[]): MetricColumns[] {
     const columns: MetricColumns[] = [];
     for (const name of names) {
-      for (const { runId, points } of this.runs.compareMetric(runIds, name)) {
-        columns.push({
-          runId,
-          name,
-          iteration: points.map((p) => p.iteration),
-          envSteps: points.map((p) => p.envSteps),
-          wallTimeS: points.map((p) => p.wallTimeS),
-          value: points.map((p) => (Number.isFinite(p.value) ? p.value : null)),
-        });
+      for (const run of this.runs.compareMetric(runIds, name)) {
+        columns.push({ ...run, name, value: run.value.map((value) => (Number.isFinite(value) ? value : null)) });
       }
     }
     return columns;
