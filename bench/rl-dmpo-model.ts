@@ -2,7 +2,8 @@
  * Speed of the DMPO local models on ring (22 agents, continuous actions) and cacc-catchup
  * (8 agents, discrete actions), at the reference code's sizes:
  * - model training: steps per second, each step 256 windows x 4 open-loop steps for all
- *   agents (forward, hand-written backward, Adam);
+ *   agents (forward, hand-written backward, Adam); for cacc-catchup also at the default
+ *   preset's model batch (modelBatchWindows), where the fixed per-op cost dominates;
  * - branched rollouts: 2048 rollouts x 25 steps with a cheap stand-in policy (the figure is
  *   the models' cost, not a policy's); transitions per second count joint transitions
  *   (one step of one rollout, all agents), agent transitions multiply by the agent count.
@@ -19,6 +20,7 @@ import { recordEpisodes } from '../src/main/rl/dmpo/episodes.ts';
 import { LocalModels } from '../src/main/rl/dmpo/localModel.ts';
 import { createEnv } from '../src/main/sim/index.ts';
 import { RngStreams } from '../src/main/sim/rng.ts';
+import { resolveLearnerConfig } from '../src/shared/learners.ts';
 
 export interface DmpoModelBenchOptions {
   readonly repeats?: number;
@@ -41,12 +43,19 @@ export interface DmpoScenarioFigures {
   readonly rolloutAgentTransitionsPerSecond: number;
 }
 
+/** Model training at the default preset's model batch size. */
+export interface DmpoPresetFigures {
+  readonly windowsPerBatch: number;
+  readonly trainingStepsPerSecond: number;
+}
+
 export interface DmpoModelBenchFigures {
   readonly backend: string;
   /** 1-minute load average before the runs: other work on the machine slows them. */
   readonly loadAverageBefore: number;
   readonly repeats: number;
   readonly scenarios: Readonly<Record<'ring' | 'cacc-catchup', DmpoScenarioFigures>>;
+  readonly caccCatchupDefaultPreset: DmpoPresetFigures;
 }
 
 const SEED = 2024;
@@ -55,7 +64,9 @@ export async function dmpoModelBench(options: DmpoModelBenchOptions = {}): Promi
   const repeats = options.repeats ?? 3;
   const backend = await selectBackend(options.backend ?? 'auto');
   const loadAverageBefore = loadavg()[0];
-  const scenario = (id: 'ring' | 'cacc-catchup'): DmpoScenarioFigures => {
+  const presetWindows = Number(resolveLearnerConfig('dmpo', 'cacc-catchup', 'default').modelBatchWindows);
+  const trainingSteps = options.trainingSteps ?? 20;
+  const modelsOn = (id: 'ring' | 'cacc-catchup', windowsPerBatch: number | undefined) => {
     // Two episodes are data enough for timing; the ring's 3000-step episodes are cut to 1000.
     const env = createEnv(id, id === 'ring' ? { horizon: 1000 } : {}, 2);
     const rng = new RngStreams(1);
@@ -66,19 +77,24 @@ export async function dmpoModelBench(options: DmpoModelBenchOptions = {}): Promi
     });
     const models = LocalModels.forEnv(env.spec, {
       seed: SEED,
-      ...(options.windowsPerBatch === undefined ? {} : { windowsPerBatch: options.windowsPerBatch }),
+      ...(windowsPerBatch === undefined ? {} : { windowsPerBatch }),
       ...(options.rolloutTrajectories === undefined ? {} : { rolloutTrajectories: options.rolloutTrajectories }),
       ...(options.rolloutSteps === undefined ? {} : { rolloutSteps: options.rolloutSteps }),
       // Never stop early: every timed run does the same work.
       modelErrorThreshold: 0,
     });
     for (const episode of episodes) models.addEpisode(episode);
+    models.train(2); // warm-up: JIT, wasm memory growth
+    return { env, models };
+  };
+  const trainingStepsPerSecond = (models: LocalModels): number => round3(trainingSteps / median(Array.from({ length: repeats }, () => models.train(trainingSteps).seconds)));
+  const scenario = (id: 'ring' | 'cacc-catchup'): DmpoScenarioFigures => {
+    const { env, models } = modelsOn(id, options.windowsPerBatch);
+    const action = env.spec.action;
     const agents = env.spec.nAgents;
     const policy = (observations: Float32Array, batch: number): Float32Array =>
       Float32Array.from({ length: batch * agents }, (_, k) => (action.kind === 'discrete' ? k % action.n : observations[k * env.spec.obsDim] - 0.5));
-    const trainingSteps = options.trainingSteps ?? 20;
-    models.train(2); // warm-up: JIT, wasm memory growth
-    const trainingSeconds = median(Array.from({ length: repeats }, () => models.train(trainingSteps).seconds));
+    const stepsPerSecond = trainingStepsPerSecond(models);
     models.branchedRollout(policy, { steps: 1 });
     const { rolloutTrajectories, rolloutSteps } = models.config;
     const rolloutSeconds = median(
@@ -93,7 +109,7 @@ export async function dmpoModelBench(options: DmpoModelBenchOptions = {}): Promi
       agents,
       windowsPerBatch: models.config.windowsPerBatch,
       windowSteps: models.config.windowSteps,
-      trainingStepsPerSecond: round3(trainingSteps / trainingSeconds),
+      trainingStepsPerSecond: stepsPerSecond,
       rolloutTrajectories,
       rolloutSteps,
       rolloutTransitionsPerSecond: Math.round(transitionsPerSecond),
@@ -105,6 +121,7 @@ export async function dmpoModelBench(options: DmpoModelBenchOptions = {}): Promi
     loadAverageBefore: round3(loadAverageBefore),
     repeats,
     scenarios: { ring: scenario('ring'), 'cacc-catchup': scenario('cacc-catchup') },
+    caccCatchupDefaultPreset: { windowsPerBatch: presetWindows, trainingStepsPerSecond: trainingStepsPerSecond(modelsOn('cacc-catchup', presetWindows).models) },
   };
 }
 

@@ -440,7 +440,9 @@ export class NetworkedGcn {
     const statesT = transposedSteps(forward.states);
     const actionsT = transposedSteps(forward.actionInputs);
     const dOutputStack = stackSteps(backward.dOutputs);
-    readback.add(columnSum(dOutputStack), (sums) => this.layouts.forEach((_, i) => this.scatterHeadBias(i, gradients[i], sums)));
+    // One row of ones serves every bias gradient (all are sums over the same stacked rows).
+    const ones: tf.Tensor3D = tf.ones([1, 1, dOutputStack.shape[1]]);
+    readback.add(columnSum(ones, dOutputStack), (sums) => this.layouts.forEach((_, i) => this.scatterHeadBias(i, gradients[i], sums)));
     weights.forEach((agent, i) => {
       const layout = this.layouts[i];
       const target = gradients[i];
@@ -453,21 +455,21 @@ export class NetworkedGcn {
       const node0 = layout.node.layout.layers[0];
       const node0Pre = nodePre(0);
       readback.add(weightGradient(actionsT, node0Pre), (padded) => this.scatterAction(i, parameters[i], target, padded));
-      readback.add(columnSum(node0Pre), setAt(layout.node.offset + node0.biasOffset));
+      readback.add(columnSum(ones, node0Pre), setAt(layout.node.offset + node0.biasOffset));
       if (agent.message !== null) {
         const pathLength = agent.edgePath.length;
         readback.add(weightGradient(edgeInputT(pathLength), node0Pre), (stacked) => this.scatterMessage(layout, target, stacked));
         for (let l = 0; l < pathLength; l++) {
           const pre = edgePre(l);
           readback.add(weightGradient(edgeInputT(l), pre), (weight) => this.scatterEdgeLayer(i, l, target, weight, 'weight'));
-          readback.add(columnSum(pre), (bias) => this.scatterEdgeLayer(i, l, target, bias, 'bias'));
+          readback.add(columnSum(ones, pre), (bias) => this.scatterEdgeLayer(i, l, target, bias, 'bias'));
         }
       }
       agent.nodeLayers.forEach((_, l) => {
         const pre = nodePre(l + 1);
         const layer = layout.node.layout.layers[l + 1];
         readback.add(weightGradient(nodeInputT(l), pre), setAt(layout.node.offset + layer.weightOffset));
-        readback.add(columnSum(pre), setAt(layout.node.offset + layer.biasOffset));
+        readback.add(columnSum(ones, pre), setAt(layout.node.offset + layer.biasOffset));
       });
       readback.add(weightGradient(nodeInputT(agent.nodeLayers.length), dOutputStack), (padded) => this.scatterHead(i, target, padded));
     });
@@ -805,11 +807,11 @@ function weightGradient(transposedInputs: tf.Tensor3D, stackedPre: tf.Tensor3D):
  * Column sums over all rows (a bias gradient) as a matMul with a row of ones; it follows the
  * weight gradient of the same dPre, whose packing XNNPACK then reuses.
  */
-function columnSum(stackedPre: tf.Tensor3D): tf.Tensor3D {
-  return fusedMatMul(tf.ones([1, 1, stackedPre.shape[1]]), stackedPre);
+function columnSum(ones: tf.Tensor3D, stackedPre: tf.Tensor3D): tf.Tensor3D {
+  return fusedMatMul(ones, stackedPre);
 }
 
-/** Gradient tensors read back to plain arrays in a single transfer. */
+/** Gradient tensors read back to plain arrays once all are computed (one read each: on wasm a read is a plain copy, cheaper than reshaping and concatenating them first). */
 class Readback {
   private readonly tensors: tf.Tensor[] = [];
   private readonly consumers: ((values: Float32Array) => void)[] = [];
@@ -821,12 +823,7 @@ class Readback {
 
   /** Reads every added tensor and hands each its values, in the order added. */
   flush(): void {
-    const values = tf.concat(this.tensors.map((tensor) => tf.reshape(tensor, [-1]))).dataSync() as Float32Array;
-    let offset = 0;
-    this.tensors.forEach((tensor, k) => {
-      this.consumers[k](values.subarray(offset, offset + tensor.size));
-      offset += tensor.size;
-    });
+    this.tensors.forEach((tensor, k) => this.consumers[k](tensor.dataSync() as Float32Array));
   }
 }
 

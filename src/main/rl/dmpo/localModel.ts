@@ -31,8 +31,13 @@ export interface LocalModelConfig {
   readonly bufferEpisodes: number;
   /** Consecutive transitions of a training window, rolled open-loop. Spec: 4. */
   readonly windowSteps: number;
-  /** Windows per training step and per validation (the reference's model_batch_size). Reference: 256. */
+  /** Windows per training step (the reference's model_batch_size). Reference: 256. */
   readonly windowsPerBatch: number;
+  /**
+   * Windows per validation. Fixed apart from the training batch, so a small training batch
+   * does not make the reported (and stopping) error a noisy draw. Reference batch size: 256.
+   */
+  readonly validationWindows: number;
   /** Training steps between validations. Spec: 10. */
   readonly validateEvery: number;
   /** Most training steps of a train() call. Spec: 2000. */
@@ -59,6 +64,7 @@ export const DEFAULT_LOCAL_MODEL_CONFIG: LocalModelConfig = {
   bufferEpisodes: 15,
   windowSteps: 4,
   windowsPerBatch: 256,
+  validationWindows: 256,
   validateEvery: 10,
   maxSteps: 2000,
   warmupMaxSteps: 20_000,
@@ -191,7 +197,7 @@ export class LocalModels {
     let validation: ModelValidation | null = null;
     let steps = 0;
     while (steps < maxSteps) {
-      const batch = this.sampleWindows();
+      const batch = this.sampleTrainingWindows();
       const { gradients } = this.gcn.lossAndGradients(this.parameters, batch, rewardCoefficient);
       this.groups.forEach((group, i) => {
         clipNorm(gradients[i], gradientClipNorm);
@@ -207,7 +213,8 @@ export class LocalModels {
 
   /** The models' errors on fresh windows from the FIFO. */
   validate(): ModelValidation {
-    const errors = this.gcn.evaluate(this.parameters, this.sampleWindows(), this.config.rewardCoefficient);
+    const windows = this.episodes.sampleWindows(this.config.validationWindows, this.config.windowSteps, this.rng, WINDOW_STREAM);
+    const errors = this.gcn.evaluate(this.parameters, windows, this.config.rewardCoefficient);
     return { ...errors, stateError: relativeError(errors.stateMse, errors.stateVariance), rewardError: relativeError(errors.rewardMse, errors.rewardVariance) };
   }
 
@@ -222,7 +229,7 @@ export class LocalModels {
     return branchedRollout(this.gcn, this.parameters, latest, policy, resolved, this.rng, ROLLOUT_STREAM);
   }
 
-  private sampleWindows(): WindowBatch {
+  private sampleTrainingWindows(): WindowBatch {
     return this.episodes.sampleWindows(this.config.windowsPerBatch, this.config.windowSteps, this.rng, WINDOW_STREAM);
   }
 }
@@ -245,7 +252,7 @@ function validated(config: LocalModelConfig): LocalModelConfig {
   };
   positive('learningRate', false);
   positive('gradientClipNorm', false);
-  for (const name of ['bufferEpisodes', 'windowSteps', 'windowsPerBatch', 'validateEvery', 'rolloutTrajectories', 'rolloutSteps'] as const) positive(name, true);
+  for (const name of ['bufferEpisodes', 'windowSteps', 'windowsPerBatch', 'validationWindows', 'validateEvery', 'rolloutTrajectories', 'rolloutSteps'] as const) positive(name, true);
   for (const name of ['maxSteps', 'warmupMaxSteps'] as const) {
     if (!Number.isInteger(config[name]) || config[name] < 0) throw new Error(`local model config: ${name} must be a non-negative integer, got ${config[name]}`);
   }

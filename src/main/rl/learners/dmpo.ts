@@ -43,6 +43,7 @@ export class DmpoLearner extends DppoLearner {
       rewardCoefficient: Number(config.modelRewardCoef),
       modelErrorThreshold: Number(config.modelErrorThreshold),
       bufferEpisodes: Number(config.modelBufferEpisodes),
+      windowsPerBatch: Number(config.modelBatchWindows),
       maxSteps: Number(config.modelSteps),
       warmupMaxSteps: Number(config.modelStepsWarmup),
       rolloutTrajectories: Number(config.nTraj),

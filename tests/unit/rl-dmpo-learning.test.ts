@@ -1,0 +1,54 @@
+/**
+ * Evidence that DMPO learns on CACC catch-up with its default preset (fixed seed,
+ * deterministic): the evaluation return ends far above the random policy's, and the local
+ * models' reported state error is below 10% of the state variance (paper Figure 3).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/main/rl/backend.ts';
+import { createLearner } from '../../src/main/rl/learners/index.ts';
+import { createTrainer, type NetworkTrainer } from '../../src/main/rl/trainer.ts';
+import { resolveLearnerConfig } from '../../src/shared/learners.ts';
+import { randomPolicyReturn } from './learning.helpers.ts';
+
+let trainer: NetworkTrainer;
+beforeAll(async () => {
+  await selectBackend('auto');
+  trainer = await createTrainer({ threads: 2 });
+});
+afterAll(async () => trainer.close());
+
+describe('DMPO learning on CACC catch-up', () => {
+  it('with its default preset ends far above the random policy, with models under 10% state error', async () => {
+    const seed = 1;
+    const episodes = 8;
+    const iterations = 12;
+    const random = randomPolicyReturn(Array.from({ length: episodes }, (_, k) => seed + 500_000 + k));
+    const config = resolveLearnerConfig('dmpo', 'cacc-catchup', 'default');
+    const learner = createLearner({ learner: 'dmpo', scenario: 'cacc-catchup', scenarioParams: {}, config, seed }, trainer);
+    const initial = learner.evaluate(episodes).meanReturn;
+    const stateErrors: number[] = [];
+    const trainingReturns: number[] = [];
+    let modelUpdates = 0;
+    for (let k = 0; k < iterations; k++) {
+      const { metrics } = await learner.iterate();
+      if (!Number.isNaN(metrics['train/episodeReturn'])) trainingReturns.push(metrics['train/episodeReturn']);
+      if (metrics['model/stateError'] !== undefined) stateErrors.push(metrics['model/stateError']);
+      modelUpdates += metrics['dmpo/modelUpdates'] ?? 0;
+    }
+    const final = learner.evaluate(episodes).meanReturn;
+    const lateTraining = trainingReturns.slice(-5).reduce((a, b) => a + b, 0) / 5;
+    learner.dispose();
+    // Measured here (146 s on the shared 2-core machine under load): random -2.4e5, the untrained
+    // policy -1.6e5; after 12 iterations (58k env steps) evaluation -2.0e4, the stochastic
+    // training return over the last five iterations -4.6e4; state error 0.11 at first, under
+    // 0.1 from the seventh fit, 0.072 at the last; 23 of 60 inner updates on model data.
+    expect(random).toBeLessThan(-2e5);
+    expect(final).toBeGreaterThan(random / 3);
+    expect(final).toBeGreaterThan(initial);
+    expect(lateTraining).toBeGreaterThan(random / 3);
+    // The models were fitted every iteration (8 real episodes per iteration reach the warm-up count at once) and their data were used.
+    expect(stateErrors).toHaveLength(iterations);
+    expect(modelUpdates).toBeGreaterThan(0);
+    expect(stateErrors[stateErrors.length - 1]).toBeLessThan(0.1);
+  }, 420_000);
+});
