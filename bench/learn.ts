@@ -23,7 +23,12 @@ export async function learnerThroughput(learner: LearnerId, scenario: ScenarioId
   const trainer = await createTrainer({ threads: 2 });
   try {
     const agent = createLearner({ learner, scenario, scenarioParams: {}, config: resolveLearnerConfig(learner, scenario, 'default'), seed: 1 }, trainer);
-    await agent.iterate(); // warm-up: JIT, worker start, inference tensors
+    // Warm-up: JIT, worker start, inference tensors; DMPO until its models have had their first fit
+    // (before that it trains model-free, and its figures would not be DMPO's).
+    for (let k = 0; k < 12; k++) {
+      const { metrics } = await agent.iterate();
+      if (learner !== 'dmpo' || metrics['model/stateError'] !== undefined) break;
+    }
     let rollout = 0;
     let update = 0;
     let model = 0;
