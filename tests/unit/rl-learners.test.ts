@@ -174,3 +174,29 @@ describe('joint ratio (JR-PPO)', () => {
     expect(Number.isFinite(metrics['loss/actor']) && metrics.kl > 0).toBe(true);
   });
 });
+
+describe('truncated episodes across updates on one rollout', () => {
+  it('bootstrap every update from the same V(s_T), also when DMPO skips the real data for whole iterations', async () => {
+    // 50-step episodes in 100-step rollouts: two truncations per copy per rollout.
+    const settings = { ...SMALL_DMPO, rolloutSteps: 100, innerIterations: 2 };
+    const learner = createLearner(
+      { learner: 'dmpo', scenario: 'cacc-catchup', scenarioParams: { horizon: 50 }, config: resolveLearnerConfig('dmpo', 'cacc-catchup', 'default', settings), seed: 4 },
+      trainer,
+    );
+    const config = (learner as unknown as { config: Record<string, unknown> }).config;
+    await learner.iterate(); // models not ready yet: real data
+    await learner.iterate(); // models ready, modelUsage 1: every inner update on model data
+    await learner.iterate();
+    config.modelUsage = 0; // real data again: its truncations are this rollout's, whatever came before
+    const result = await learner.iterate();
+    expect(Number.isFinite(result.metrics['loss/critic'])).toBe(true);
+    const buffer = (learner as unknown as { buffer: { evaluateValues(): void; truncationValues: Float32Array; truncated: Uint8Array; steps: number; envs: number } }).buffer;
+    const truncatedAt = (values: Float32Array) => Array.from(buffer.truncated.keys()).filter((flag) => buffer.truncated[flag] === 1).map((flag) => values[flag]);
+    buffer.evaluateValues();
+    const first = truncatedAt(buffer.truncationValues);
+    buffer.evaluateValues();
+    expect(first).toHaveLength(2 * 2);
+    expect(truncatedAt(buffer.truncationValues)).toEqual(first);
+    learner.dispose();
+  });
+});

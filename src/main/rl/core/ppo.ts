@@ -158,7 +158,7 @@ export class PpoLearner {
     const { steps, envs } = buffer;
     const finished: number[] = [];
     const envActions = new Float64Array(envs * nAgents);
-    buffer.truncations.length = 0;
+    buffer.clearTruncations();
     for (let t = 0; t < steps; t++) {
       const row = t * envs;
       this.actorGather.gatherAgentMajor(env.obs, obsDim, envs, buffer.stepActorInputs, envs, 0);
@@ -178,7 +178,6 @@ export class PpoLearner {
           this.runningReturn[e] += env.rawReward[e * nAgents + i];
         }
         if ((env.terminated[e] | env.truncated[e]) === 1) {
-          if (env.truncated[e] === 1) buffer.truncations.push(flag);
           finished.push(this.runningReturn[e]);
           this.runningReturn[e] = 0;
         }
@@ -186,7 +185,7 @@ export class PpoLearner {
       if (env.truncated.includes(1)) {
         // V(s_T) of a truncated copy needs its final state before the reset.
         this.criticGather.gatherAgentMajor(env.obs, obsDim, envs, buffer.stepCriticInputs, envs, 0);
-        buffer.keepTruncationInputs(env.truncated);
+        buffer.keepTruncations(t, env.truncated);
       }
       for (let e = 0; e < envs; e++) if ((env.terminated[e] | env.truncated[e]) === 1) env.resetEnv(e, this.nextEpisodeSeed());
     }
@@ -465,8 +464,8 @@ export class RolloutBuffer {
   readonly truncationValues: Float32Array;
   readonly terminated: Uint8Array;
   readonly truncated: Uint8Array;
-  /** Flag indices (t * E + e) where a copy was truncated, in order. */
-  readonly truncations: number[] = [];
+  /** Flag indices (t * E + e) where a copy was truncated, in order (see keepTruncations). */
+  private truncations: number[] = [];
   /** Scratch: one step's actor inputs [n, E, in], critic inputs, and the inputs after the last step. */
   readonly stepActorInputs: Float32Array;
   readonly stepCriticInputs: Float32Array;
@@ -515,10 +514,21 @@ export class RolloutBuffer {
     if (this.oldLogStd && policy.logStd) this.oldLogStd.set(policy.logStd);
   }
 
-  /** Keeps the critic inputs of the copies truncated at this step (in stepCriticInputs). */
-  keepTruncationInputs(truncated: Uint8Array): void {
+  /** Forgets the truncations of the previous rollout (the buffer is about to be filled again). */
+  clearTruncations(): void {
+    this.truncations = [];
+    this.truncationInputs = [];
+  }
+
+  /**
+   * Records the copies truncated at step t with their critic inputs (in stepCriticInputs),
+   * kept until the next clearTruncations: every update on this rollout (DMPO runs several)
+   * bootstraps V(s_T) from them.
+   */
+  keepTruncations(t: number, truncated: Uint8Array): void {
     for (let e = 0; e < this.envs; e++) {
       if (truncated[e] !== 1) continue;
+      this.truncations.push(t * this.envs + e);
       const inputs = new Float32Array(this.agents * this.criticInputSize);
       for (let i = 0; i < this.agents; i++) {
         const from = (i * this.envs + e) * this.criticInputSize;
@@ -546,7 +556,6 @@ export class RolloutBuffer {
         for (let i = 0; i < this.agents; i++) this.truncationValues[i * this.steps * this.envs + flag] = values[i * count + c];
       });
     }
-    this.truncationInputs = [];
   }
 }
 

@@ -113,7 +113,7 @@ export class DmpoLearner extends DppoLearner {
         for (let i = 0; i < this.agents; i++) buffer.rewards[i * steps * batch + flag] = rollout.rewards[flag * this.agents + i];
       }
     }
-    buffer.truncations.length = 0;
+    buffer.clearTruncations();
     this.criticGather.gatherAgentMajor(rollout.finalObservations, obsDim, batch, buffer.lastCriticInputs, batch, 0);
     return buffer;
   }
