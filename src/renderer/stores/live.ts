@@ -19,9 +19,9 @@ import {
   type JobInfo,
   type Speed,
 } from '../../shared/api.ts';
-import { buildAdjacency, distancesFrom, eccentricity, neighbourhoodView } from '../../shared/neighbourhoods.ts';
 import { observationFields, type ObservationField } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
+import { useAgentGraph } from './agentGraph.ts';
 import { VehicleHistory } from './history.ts';
 
 /** Seconds of history the inspector charts. */
@@ -76,7 +76,6 @@ export const useLiveStore = defineStore('live', () => {
   const frameSeq = ref(0);
   const episodeMetrics = ref<{ episode: number; values: Record<string, number> }[]>([]);
   const selectedVehicle = ref<number | null>(null);
-  const kappa = ref(2);
   const lastError = ref<string | null>(null);
   /** 'job': frames from the backend. 'stress': the renderer's own synthetic stress scene. */
   const source = ref<'job' | 'stress'>('job');
@@ -87,8 +86,6 @@ export const useLiveStore = defineStore('live', () => {
   const otherEpisodes = new Map<string, EpisodeSpec>();
   const listeners = new Set<FrameListener>();
   const episodeListeners = new Set<(episode: EpisodeSpec) => void>();
-  let adjacency: number[][] = [];
-  let agentOfVehicle = new Int32Array(0);
 
   const job = computed<JobInfo | null>(() => (activeJobId.value ? (jobs.value[activeJobId.value] ?? null) : null));
   const status = computed(() => job.value?.status ?? null);
@@ -114,9 +111,6 @@ export const useLiveStore = defineStore('live', () => {
     const sameScene = episode.value !== null && episode.value.scenario === spec.scenario && episode.value.nVehicles === spec.nVehicles;
     episode.value = spec;
     frame.value = null;
-    adjacency = buildAdjacency(spec.nAgents, spec.edges);
-    agentOfVehicle = new Int32Array(spec.nVehicles).fill(-1);
-    spec.agentVehicle.forEach((vehicle, agent) => (agentOfVehicle[vehicle] = agent));
     history.reset(spec.nVehicles);
     if (!sameScene || (selectedVehicle.value !== null && selectedVehicle.value >= spec.nVehicles)) selectedVehicle.value = null;
     for (const listener of episodeListeners) listener(spec);
@@ -226,32 +220,7 @@ export const useLiveStore = defineStore('live', () => {
     selectedVehicle.value = spec && vehicle !== null && vehicle >= 0 && vehicle < spec.nVehicles ? vehicle : null;
   }
 
-  function setKappa(value: number): void {
-    kappa.value = Math.max(1, Math.min(Math.round(value), maxKappa.value));
-  }
-
-  const selectedAgent = computed(() => {
-    const v = selectedVehicle.value;
-    if (v === null || !episode.value) return -1;
-    return agentOfVehicle[v] ?? -1;
-  });
-
-  /** Distances from the selected agent (or agent 0, to size the kappa slider when nothing is selected). */
-  const agentDistances = computed(() => {
-    const spec = episode.value;
-    if (!spec || spec.nAgents === 0) return null;
-    return distancesFrom(adjacency, selectedAgent.value >= 0 ? selectedAgent.value : 0);
-  });
-
-  const maxKappa = computed(() => Math.max(1, agentDistances.value ? eccentricity(agentDistances.value) : 1));
-
-  /** The selected agent's neighbourhoods, as agents and as vehicles, and the graph edges to draw. */
-  const neighbourhoods = computed(() => {
-    const spec = episode.value;
-    const distance = agentDistances.value;
-    if (!spec || !distance || selectedAgent.value < 0) return null;
-    return neighbourhoodView(spec.edges, spec.agentVehicle, distance, selectedAgent.value, Math.min(kappa.value, maxKappa.value));
-  });
+  const { kappa, agentOfVehicle, selectedAgent, maxKappa, setKappa, neighbourhoods } = useAgentGraph(() => episode.value, selectedVehicle);
 
   const inspector = computed<InspectorView | null>(() => {
     void frameSeq.value;
@@ -259,7 +228,7 @@ export const useLiveStore = defineStore('live', () => {
     const f = frame.value;
     const v = selectedVehicle.value;
     if (!spec || !f || v === null) return null;
-    const agent = agentOfVehicle[v] ?? -1;
+    const agent = agentOfVehicle.value[v] ?? -1;
     const kind = KIND_NAMES[spec.vehicleKind[v]] ?? 'human';
     const nTerms = spec.rewardTermNames.length;
     let action: InspectorView['action'] = null;
@@ -293,7 +262,7 @@ export const useLiveStore = defineStore('live', () => {
     const spec = episode.value;
     if (!spec) return [];
     const rows = Array.from({ length: spec.nVehicles }, (_, v) => {
-      const agent = agentOfVehicle[v] ?? -1;
+      const agent = agentOfVehicle.value[v] ?? -1;
       const kind = spec.vehicleKind[v];
       const label = agent >= 0 ? `Agent ${agent} · vehicle ${v}` : kind === VehicleKindCode.leader ? `Leader · vehicle ${v}` : `Human · vehicle ${v}`;
       return { vehicle: v, agent, label, order: agent >= 0 ? agent : spec.nVehicles + v };

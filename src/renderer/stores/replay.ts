@@ -10,12 +10,12 @@
 import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef } from 'vue';
 import { isJobEnded, VehicleKindCode, type JobInfo, type JobStatus, type RunOverview } from '../../shared/api.ts';
-import { buildAdjacency, distancesFrom, eccentricity, neighbourhoodView, type NeighbourhoodView } from '../../shared/neighbourhoods.ts';
 import type { EpisodeInfo, RunDetail, TrajectoryFrame } from '../../shared/runs.ts';
 import type { TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
 import { observationFields, type ObservationField } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
 import { StepBlockCache } from '../replay/blockCache.ts';
+import { useAgentGraph } from './agentGraph.ts';
 import { actionDistribution, blockRecords, decodeTraces, layoutOf, ShownFrame, traceStride, type ActionDistribution, type DecodedTraces } from '../replay/episode.ts';
 
 /** Playback speeds offered, as multiples of real time (1 = one control step per dt). */
@@ -94,7 +94,6 @@ export const useReplayStore = defineStore('replay', () => {
   const playing = ref(false);
   const speed = ref(1);
   const selectedVehicle = ref<number | null>(null);
-  const kappa = ref(2);
   const traces = shallowRef<DecodedTraces | null>(null);
   const candidates = ref<EpisodeChoice[]>([]);
   /** Runs of the open episode's scenario: what an evaluation with its seed can run. */
@@ -114,8 +113,6 @@ export const useReplayStore = defineStore('replay', () => {
   let animation = 0;
   let lastTick = 0;
   let carry = 0;
-  let adjacency: number[][] = [];
-  let agentOfVehicle = new Int32Array(0);
 
   const episode = computed(() => primary.value?.info ?? null);
   const lastStep = computed(() => Math.max(0, (primary.value?.info.steps ?? 1) - 1));
@@ -309,9 +306,6 @@ export const useReplayStore = defineStore('replay', () => {
       const previous = primary.value?.info;
       const track = makeTrack(detail.run, info);
       if (!previous || previous.scenario !== info.scenario || previous.nVehicles !== info.nVehicles) selectedVehicle.value = null;
-      adjacency = buildAdjacency(info.nAgents, info.edges);
-      agentOfVehicle = new Int32Array(info.nVehicles).fill(-1);
-      info.agentVehicle.forEach((vehicle, agent) => (agentOfVehicle[vehicle] = agent));
       primary.value = track;
       compare.value = null;
       traces.value = null;
@@ -404,29 +398,7 @@ export const useReplayStore = defineStore('replay', () => {
     selectedVehicle.value = info && vehicle !== null && vehicle >= 0 && vehicle < info.nVehicles ? vehicle : null;
   }
 
-  const selectedAgent = computed(() => {
-    const v = selectedVehicle.value;
-    return v === null || !primary.value ? -1 : (agentOfVehicle[v] ?? -1);
-  });
-
-  const agentDistances = computed(() => {
-    const info = primary.value?.info;
-    if (!info || info.nAgents === 0) return null;
-    return distancesFrom(adjacency, selectedAgent.value >= 0 ? selectedAgent.value : 0);
-  });
-
-  const maxKappa = computed(() => Math.max(1, agentDistances.value ? eccentricity(agentDistances.value) : 1));
-
-  function setKappa(value: number): void {
-    kappa.value = Math.max(1, Math.min(Math.round(value), maxKappa.value));
-  }
-
-  const neighbourhoods = computed<NeighbourhoodView | null>(() => {
-    const info = primary.value?.info;
-    const distance = agentDistances.value;
-    if (!info || !distance || selectedAgent.value < 0) return null;
-    return neighbourhoodView(info.edges, info.agentVehicle, distance, selectedAgent.value, Math.min(kappa.value, maxKappa.value));
-  });
+  const { kappa, agentOfVehicle, selectedAgent, maxKappa, setKappa, neighbourhoods } = useAgentGraph(() => primary.value?.info ?? null, selectedVehicle);
 
   const inspector = computed<ReplayInspectorView | null>(() => {
     void frameSeq.value;
@@ -435,7 +407,7 @@ export const useReplayStore = defineStore('replay', () => {
     if (!track || track.shownStep < 0 || v === null) return null;
     const { info } = track;
     const f = track.shown.frame;
-    const agent = agentOfVehicle[v] ?? -1;
+    const agent = agentOfVehicle.value[v] ?? -1;
     const nTerms = info.rewardTermNames.length;
     const finite = (value: number) => (Number.isFinite(value) ? value : null);
     return {
@@ -461,7 +433,7 @@ export const useReplayStore = defineStore('replay', () => {
     const info = primary.value?.info;
     if (!info) return [];
     const rows = Array.from({ length: info.nVehicles }, (_, v) => {
-      const agent = agentOfVehicle[v] ?? -1;
+      const agent = agentOfVehicle.value[v] ?? -1;
       const kind = info.vehicleKind[v];
       const label = agent >= 0 ? `Agent ${agent} · vehicle ${v}` : kind === VehicleKindCode.leader ? `Leader · vehicle ${v}` : `Human · vehicle ${v}`;
       return { vehicle: v, agent, label, order: agent >= 0 ? agent : info.nVehicles + v };
