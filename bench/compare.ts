@@ -12,16 +12,18 @@
  *
  * Standalone: `npx tsx bench/compare.ts` prints the figures as JSON.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { TRAIN_METRICS } from '../src/shared/api.ts';
+import { chromiumMissing, launchChromium } from './chromium.ts';
 import { startServer } from '../src/main/server/index.ts';
 import { ensureRendererBuilt } from '../src/main/server/renderer-build.ts';
 import { RunStore } from '../src/main/store/index.ts';
 import { RunHistory } from '../src/main/training/history.ts';
+import type { CompareStats } from '../src/renderer/compare/model.ts';
 
 const LEARNERS = ['ippo', 'mappo', 'dppo', 'dpo', 'dmpo'] as const;
 const SEEDS = 10;
@@ -50,17 +52,6 @@ export interface CompareBenchFigures {
   /** Grouping by learner (5 groups of 10: mean and band) and smoothing 0.6, each until painted. */
   groupByLearnerMs: number;
   smoothingMs: number;
-}
-
-interface PageStats {
-  drawnAt: number;
-  startedAt: number;
-  runMetricsMs: number;
-  modelMs: number;
-  svgMs: number;
-  runs: number;
-  points: number;
-  lines: number;
 }
 
 /** A learning curve with noise, different per learner and seed. */
@@ -105,7 +96,7 @@ function writeDatabase(path: string): void {
 const now = async (page: Page): Promise<number> => (await page.evaluate('performance.now()')) as number;
 
 /** Waits until the charts were painted after `since` (page time) with every run drawn; returns their stats. */
-async function drawnAfter(page: Page, since: number, runs: number): Promise<PageStats> {
+async function drawnAfter(page: Page, since: number, runs: number): Promise<CompareStats> {
   // A polling promise as an expression: the app's CSP forbids the eval behind waitForFunction.
   return (await page.evaluate(`new Promise((resolve, reject) => {
     const started = performance.now();
@@ -116,14 +107,14 @@ async function drawnAfter(page: Page, since: number, runs: number): Promise<Page
       else setTimeout(check, 2);
     };
     check();
-  })`)) as PageStats;
+  })`)) as CompareStats;
 }
 
 const round = (ms: number): number => Number(ms.toFixed(1));
 
 export async function compareBench(log: (line: string) => void = () => {}): Promise<CompareBenchFigures | { skipped: string }> {
-  const executablePath = process.env.HEADWAY_CHROMIUM ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath)) return { skipped: `no Chromium at ${executablePath} (apt-get install chromium, or set HEADWAY_CHROMIUM)` };
+  const missing = chromiumMissing();
+  if (missing) return missing;
   await ensureRendererBuilt(log);
   const dir = mkdtempSync(join(tmpdir(), 'headway-bench-compare-'));
   const database = join(dir, 'runs.db');
@@ -137,7 +128,7 @@ export async function compareBench(log: (line: string) => void = () => {}): Prom
   const previousDb = process.env.HEADWAY_DB;
   process.env.HEADWAY_DB = database;
   const server = await startServer({ port: 0 });
-  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1600, height: 950 } });
     await page.goto(server.url);
@@ -152,7 +143,7 @@ export async function compareBench(log: (line: string) => void = () => {}): Prom
     const selectAllMs = selected.drawnAt - since;
 
     log('compare: opening the tab...');
-    const openings: PageStats[] = [];
+    const openings: CompareStats[] = [];
     const openMs: number[] = [];
     for (let k = 0; k < OPEN_REPEATS; k++) {
       await page.getByTestId('tab-runs').click();

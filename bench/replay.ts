@@ -8,11 +8,12 @@
  * 3D view (window.__headwayReplay.timings()).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { chromiumMissing, launchChromium } from './chromium.ts';
 import { startServer } from '../src/main/server/index.ts';
 import { ensureRendererBuilt } from '../src/main/server/renderer-build.ts';
 
@@ -92,8 +93,8 @@ async function jump(page: Page, steps: readonly number[]): Promise<{ ms: number;
 }
 
 export async function replayBench(log: (line: string) => void = () => {}): Promise<ReplayBenchReport | { skipped: string }> {
-  const executablePath = process.env.HEADWAY_CHROMIUM ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath)) return { skipped: `no Chromium at ${executablePath} (apt-get install chromium, or set HEADWAY_CHROMIUM)` };
+  const missing = chromiumMissing();
+  if (missing) return missing;
   await ensureRendererBuilt(log);
   const dir = mkdtempSync(join(tmpdir(), 'headway-bench-replay-'));
   const database = join(dir, 'runs.db');
@@ -108,10 +109,7 @@ export async function replayBench(log: (line: string) => void = () => {}): Promi
   const previousDb = process.env.HEADWAY_DB;
   process.env.HEADWAY_DB = database;
   const server = await startServer({ port: 0 });
-  const browser = await chromium.launch({
-    executablePath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1600, height: 950 } });
     const firstFrames: number[] = [];

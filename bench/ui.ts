@@ -4,8 +4,7 @@
  * requestAnimationFrame for 4 s. Headless Chromium renders WebGL in software (SwiftShader)
  * unless it finds a GPU, so these figures are a floor: the report says which renderer ran.
  */
-import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { chromiumMissing, launchChromium } from './chromium.ts';
 import { startServer } from '../src/main/server/index.ts';
 import { ensureRendererBuilt } from '../src/main/server/renderer-build.ts';
 
@@ -24,14 +23,11 @@ export interface UiBenchFigure {
 }
 
 export async function uiBench(log: (line: string) => void = () => {}): Promise<{ stress1000: UiBenchFigure } | { skipped: string }> {
-  const executablePath = process.env.HEADWAY_CHROMIUM ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath)) return { skipped: `no Chromium at ${executablePath} (apt-get install chromium, or set HEADWAY_CHROMIUM)` };
+  const missing = chromiumMissing();
+  if (missing) return missing;
   await ensureRendererBuilt(log);
   const server = await startServer({ port: 0 });
-  const browser = await chromium.launch({
-    executablePath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1600, height: 950 } });
     await page.goto(`${server.url}&stress`);

@@ -157,3 +157,17 @@ export function defaultMetric(names: readonly string[]): string | null {
   for (const preferred of [TRAIN_METRICS.evalReturn, TRAIN_METRICS.return]) if (names.includes(preferred)) return preferred;
   return orderMetrics(names)[0] ?? null;
 }
+
+/** What the last drawing of the charts took, for tests and the benchmark (performance.now() times, ms). */
+export interface CompareStats {
+  /** When the charts of the current data were last on screen, and when loading them began. */
+  drawnAt: number;
+  startedAt: number;
+  /** The runMetrics request alone; smoothing, grouping and interpolation; layout and SVG text of the charts. */
+  runMetricsMs: number;
+  modelMs: number;
+  svgMs: number;
+  runs: number;
+  points: number;
+  lines: number;
+}

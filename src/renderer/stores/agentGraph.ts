@@ -13,6 +13,18 @@ export interface AgentGraphSource {
   agentVehicle: readonly number[];
 }
 
+/** The state of the inspected vehicle, live and in replay. */
+export interface InspectedVehicle {
+  vehicle: number;
+  /** Agent driving the vehicle, -1 for humans and the CACC leader. */
+  agent: number;
+  kind: 'human' | 'agent' | 'leader';
+  position: number;
+  speed: number;
+  gap: number;
+  accel: number;
+}
+
 export function useAgentGraph(graph: () => AgentGraphSource | null, selectedVehicle: Ref<number | null>) {
   const kappa = ref(2);
   const adjacency = computed(() => {

@@ -21,7 +21,7 @@ import {
 } from '../../shared/api.ts';
 import { observationFields, type ObservationField } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
-import { useAgentGraph } from './agentGraph.ts';
+import { useAgentGraph, type InspectedVehicle } from './agentGraph.ts';
 import { VehicleHistory } from './history.ts';
 
 /** Seconds of history the inspector charts. */
@@ -29,15 +29,7 @@ export const HISTORY_WINDOW_S = 30;
 
 export type FrameListener = (frame: Frame, episode: EpisodeSpec) => void;
 
-export interface InspectorView {
-  vehicle: number;
-  /** Agent driving the vehicle, -1 for humans and the CACC leader. */
-  agent: number;
-  kind: 'human' | 'agent' | 'leader';
-  position: number;
-  speed: number;
-  gap: number;
-  accel: number;
+export interface InspectorView extends InspectedVehicle {
   collided: boolean;
   action: { value: number; text: string } | null;
   reward: number | null;

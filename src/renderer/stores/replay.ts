@@ -15,7 +15,7 @@ import type { TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
 import { observationFields, type ObservationField } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
 import { StepBlockCache } from '../replay/blockCache.ts';
-import { useAgentGraph } from './agentGraph.ts';
+import { useAgentGraph, type InspectedVehicle } from './agentGraph.ts';
 import { actionDistribution, blockRecords, decodeTraces, layoutOf, ShownFrame, traceStride, type ActionDistribution, type DecodedTraces } from '../replay/episode.ts';
 
 /** Playback speeds offered, as multiples of real time (1 = one control step per dt). */
@@ -46,14 +46,7 @@ export interface EpisodeChoice {
   episode: EpisodeInfo;
 }
 
-export interface ReplayInspectorView {
-  vehicle: number;
-  agent: number;
-  kind: 'human' | 'agent' | 'leader';
-  position: number;
-  speed: number;
-  gap: number;
-  accel: number;
+export interface ReplayInspectorView extends InspectedVehicle {
   /** Action applied at this step (NaN at reset and for vehicles no agent drives). */
   applied: number;
   /** The policy's choice in this state (applied at the next step), its distribution and the critic's value. */
