@@ -195,7 +195,7 @@ const DPO_OWN: Overrides = { epochs: 15, criticEpochs: 15, lrActor: 5e-4, lrCrit
  * early on a laptop. See DEFAULT_REASONS.
  */
 /** DMPO: model fits and model batches sized for minutes, not hours, on a 2-core laptop. */
-const DMPO_DEFAULT: Overrides = { modelStepsWarmup: 2000, modelSteps: 300, nTraj: 512, innerIterations: 5 };
+const DMPO_DEFAULT: Overrides = { modelBatchWindows: 64, lrModel: 2e-3, modelStepsWarmup: 1000, modelSteps: 300, nTraj: 512, innerIterations: 5 };
 
 /** DMPO on CACC: small fast model fits that get under 10% state error, real data in half the inner updates, short branches. */
 const DMPO_CACC_DEFAULT: Overrides = {
@@ -205,7 +205,7 @@ const DMPO_CACC_DEFAULT: Overrides = {
   modelRewardCoef: 1,
   modelStepsWarmup: 500,
   modelSteps: 100,
-  modelUsage: 0.5,
+  modelUsage: 0.25,
   modelRolloutLength: 5,
 };
 
@@ -225,7 +225,7 @@ const DEFAULT_CHANGES: ScenarioTable = {
   'cacc-catchup': CACC_DEFAULT,
   'cacc-slowdown': CACC_DEFAULT,
   ring: { numEnvs: 4, rolloutSteps: 750, lrActor: 1e-3, lrCritic: 1e-3, minibatches: 4, gaeLambda: 0.95, modelWarmupEpisodes: 4, ...DMPO_DEFAULT },
-  'figure-eight': { numEnvs: 4, rolloutSteps: 750, lrActor: 1e-3, lrCritic: 1e-3, minibatches: 4, gaeLambda: 0.95, modelWarmupEpisodes: 4, ...DMPO_DEFAULT },
+  'figure-eight': { numEnvs: 4, rolloutSteps: 750, lrActor: 1e-3, lrCritic: 1e-3, minibatches: 4, gaeLambda: 0.95, modelWarmupEpisodes: 4, ...DMPO_DEFAULT, lrModel: 1e-3, modelRewardCoef: 1 },
 };
 
 export const DEFAULT_REASONS: Readonly<Record<string, string>> = {
@@ -237,15 +237,15 @@ export const DEFAULT_REASONS: Readonly<Record<string, string>> = {
   rewardScale: 'CACC: the original NMARL normalisation, r / 2000 clipped to +-2: unlike the DMPO code’s clip(r / 100, -5, 5), it keeps a collision (-1000 per agent) distinguishable from a large headway error, which saturates the clip at 5',
   rewardClip: 'CACC: see rewardScale',
   modelStepsWarmup:
-    'DMPO: the reference-size model trainer runs about 27 steps/s on CACC and 9 on the ring here, so the spec’s 20000-step first fit would take 12-40 minutes; 2000 on ring and figure eight (300 per later iteration); on CACC, with its smaller, faster steps (see modelBatchWindows), 500 then 100 (fits stop earlier at the error threshold; measured on CACC catch-up: the state error fell below 0.1 by the ninth iteration and to 0.03 by the twentieth)',
+    'DMPO: the reference-size model trainer runs about 27 steps/s on CACC and 9 on the ring here, so the spec’s 20000-step first fit would take 12-40 minutes; with the smaller, faster steps of modelBatchWindows, 1000 on ring and figure eight (300 per later iteration) and 500 on CACC (100 later); fits stop earlier at the error threshold (measured on CACC catch-up: the state error fell below 0.1 by the ninth iteration and to 0.03 by the twentieth)',
   modelSteps: 'DMPO: see modelStepsWarmup',
   modelBatchWindows:
-    'DMPO on CACC: 64 training windows per model step instead of the reference’s 256: a step costs ~14 ms instead of ~36 ms here (a fixed per-op cost dominates), and with lrModel 2e-3 the fit gets as far in 300 steps as 256 windows at 5e-4 in 1000 (measured on random-action episodes: state error 0.14)',
-  lrModel: 'DMPO on CACC: 2e-3 with the 64-window model batches (see modelBatchWindows)',
+    'DMPO: 64 training windows per model step instead of the reference’s 256: a fixed per-op cost dominates, so a step costs about 40% as much (ring: 49 ms instead of 129; CACC: 19 instead of 48), and with lrModel 2e-3 the fit gets further per second; measured on random-action episodes after 1000 steps: ring state error 0.028 and reward error 0.15 (256 windows at 5e-4: 0.023 and 0.30, 2.3x the time); CACC after 300 steps as far as 256 windows at 5e-4 after 1000 (state error 0.14)',
+  lrModel: 'DMPO: 2e-3 with the 64-window model batches (see modelBatchWindows); 1e-3 on the figure eight, where 2e-3 made the state error jump between 0.07 and 0.33 (1e-3: 0.08-0.15; 256 windows at 5e-4: 0.06-0.26)',
   modelRewardCoef:
-    'DMPO on CACC: 1 (the reference’s figure-eight value) instead of 10: reward and state deltas share the 8-unit node output, and with weight 10 the reward term held the state error at 0.12-0.15 (measured on random-action episodes, 1000 steps: 0.127 with 10, 0.072 with 1; reward error 0.29 and 0.49), above the paper’s 10% (its Figure 3)',
+    'DMPO on CACC and the figure eight: 1 (the reference’s figure-eight value) instead of 10: reward and state deltas share the 8-unit node output; on CACC with weight 10 the reward term held the state error at 0.12-0.15 (measured on random-action episodes, 1000 steps: 0.127 with 10, 0.072 with 1; reward error 0.29 and 0.49), above the paper’s 10% (its Figure 3); on the figure eight weight 10 drove the state error to 0.85. The ring keeps 10: with 1 its reward error stayed at 0.94 (the reward was not learnt), with 10 it fell to 0.15 at state error 0.028',
   modelUsage:
-    'DMPO on CACC: 0.5 (the reference code’s) instead of the paper’s 1: with model data alone (the models are ready after the first real rollout) the policy fell to about random (measured: evaluation -1.6e5 before, -3.2e5 after 6 iterations)',
+    'DMPO on CACC: 0.25 instead of the paper’s 1 and the reference code’s 0.5: with model data alone (the models are ready after the first real rollout) the policy fell to about random (measured: evaluation -1.6e5 before, -3.2e5 after 6 iterations); with 0.5 one seed of three did not learn in 16 iterations (training return -4.0e5 -> -1.5e5, seed 2), with 0.25 all three did (measured on catch-up, seeds 1, 2, 3: training return about -3.5e5 -> -2.9e4, -4.2e4, -4.4e4 after 16 iterations)',
   modelRolloutLength:
     'DMPO on CACC: 5-step branches instead of the paper’s 1 (a 1-step branch’s advantage is the critic’s TD error alone) and the reference’s 25 (2.7x the real batch per update, and the models are fitted on 4-step windows); measured on CACC catch-up, one run each: with 5 steps (this preset) evaluation -2.6e4 after 10 iterations and -2.0e4 after 12, with 25 steps (and modelRewardCoef 10) -1.1e5 after 12 and -8.3e4 after 18',
   nTraj: 'DMPO: 512 branched rollouts per model batch instead of 2048, so an inner update takes seconds',
