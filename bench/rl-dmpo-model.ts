@@ -2,8 +2,8 @@
  * Speed of the DMPO local models on ring (22 agents, continuous actions) and cacc-catchup
  * (8 agents, discrete actions), at the reference code's sizes:
  * - model training: steps per second, each step 256 windows x 4 open-loop steps for all
- *   agents (forward, hand-written backward, Adam); for cacc-catchup also at the default
- *   preset's model batch (modelBatchWindows), where the fixed per-op cost dominates;
+ *   agents (forward, hand-written backward, Adam); also at the default preset's model
+ *   batch (modelBatchWindows), where the fixed per-op cost dominates;
  * - branched rollouts: 2048 rollouts x 25 steps with a cheap stand-in policy (the figure is
  *   the models' cost, not a policy's); transitions per second count joint transitions
  *   (one step of one rollout, all agents), agent transitions multiply by the agent count.
@@ -55,7 +55,7 @@ export interface DmpoModelBenchFigures {
   readonly loadAverageBefore: number;
   readonly repeats: number;
   readonly scenarios: Readonly<Record<'ring' | 'cacc-catchup', DmpoScenarioFigures>>;
-  readonly caccCatchupDefaultPreset: DmpoPresetFigures;
+  readonly defaultPreset: Readonly<Record<'ring' | 'cacc-catchup', DmpoPresetFigures>>;
 }
 
 const SEED = 2024;
@@ -64,7 +64,6 @@ export async function dmpoModelBench(options: DmpoModelBenchOptions = {}): Promi
   const repeats = options.repeats ?? 3;
   const backend = await selectBackend(options.backend ?? 'auto');
   const loadAverageBefore = loadavg()[0];
-  const presetWindows = Number(resolveLearnerConfig('dmpo', 'cacc-catchup', 'default').modelBatchWindows);
   const trainingSteps = options.trainingSteps ?? 20;
   const modelsOn = (id: 'ring' | 'cacc-catchup', windowsPerBatch: number | undefined) => {
     // Two episodes are data enough for timing; the ring's 3000-step episodes are cut to 1000.
@@ -88,6 +87,10 @@ export async function dmpoModelBench(options: DmpoModelBenchOptions = {}): Promi
     return { env, models };
   };
   const trainingStepsPerSecond = (models: LocalModels): number => round3(trainingSteps / median(Array.from({ length: repeats }, () => models.train(trainingSteps).seconds)));
+  const atDefaultPreset = (id: 'ring' | 'cacc-catchup'): DmpoPresetFigures => {
+    const windowsPerBatch = Number(resolveLearnerConfig('dmpo', id, 'default').modelBatchWindows);
+    return { windowsPerBatch, trainingStepsPerSecond: trainingStepsPerSecond(modelsOn(id, windowsPerBatch).models) };
+  };
   const scenario = (id: 'ring' | 'cacc-catchup'): DmpoScenarioFigures => {
     const { env, models } = modelsOn(id, options.windowsPerBatch);
     const action = env.spec.action;
@@ -121,7 +124,7 @@ export async function dmpoModelBench(options: DmpoModelBenchOptions = {}): Promi
     loadAverageBefore: round3(loadAverageBefore),
     repeats,
     scenarios: { ring: scenario('ring'), 'cacc-catchup': scenario('cacc-catchup') },
-    caccCatchupDefaultPreset: { windowsPerBatch: presetWindows, trainingStepsPerSecond: trainingStepsPerSecond(modelsOn('cacc-catchup', presetWindows).models) },
+    defaultPreset: { ring: atDefaultPreset('ring'), 'cacc-catchup': atDefaultPreset('cacc-catchup') },
   };
 }
 
