@@ -6,13 +6,15 @@
  *                         return (the paper's sample-efficiency claim),
  *   <out>/results.json    every learning curve,
  *   <out>/<scenario>.svg and .png   return vs env steps, mean and min-max band over seeds.
- * PNGs are rendered by headless Chromium (playwright-core, Debian's /usr/bin/chromium or
+ * PNGs are rendered by headless Chromium (bench/chromium.ts: Debian's /usr/bin/chromium or
  * $HEADWAY_CHROMIUM); without it the SVGs are still written.
  *
- *   npx tsx bench/learning-report.ts [--env-steps 100000] [--seeds 3] [--eval-every 5]
+ *   npx tsx bench/learning-report.ts [--env-steps 100000] [--seeds 3 | --seeds 2,3] [--eval-every 5]
  *       [--learners ippo,mappo,cppo,dppo,dpo,dmpo] [--scenarios cacc-catchup,...] [--out learning-report]
+ *   npx tsx bench/learning-report.ts --combine DIR,DIR,... --out DIR
+ *       rebuilds one report from earlier runs' results.json (no training)
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LEARNER_IDS, resolveLearnerConfig, type LearnerId } from '../src/shared/learners.ts';
@@ -20,10 +22,13 @@ import { SCENARIO_IDS, type ScenarioId } from '../src/shared/scenarios.ts';
 import { selectBackend } from '../src/main/rl/backend.ts';
 import { createLearner } from '../src/main/rl/learners/index.ts';
 import { createTrainer } from '../src/main/rl/trainer.ts';
+import { chromiumMissing, launchChromium } from './chromium.ts';
 
 interface CurvePoint {
   envSteps: number;
   evalReturn: number;
+  /** Fraction of the evaluation episodes that ended in a collision (absent in reports written before it was recorded). */
+  collisionRate?: number;
 }
 
 interface RunResult {
@@ -43,10 +48,18 @@ async function trainOne(learner: LearnerId, scenario: ScenarioId, seed: number, 
   const started = performance.now();
   try {
     const agent = createLearner({ learner, scenario, scenarioParams: {}, config: resolveLearnerConfig(learner, scenario, 'default'), seed }, trainer);
-    const curve: CurvePoint[] = [{ envSteps: 0, evalReturn: agent.evaluate(EVAL_EPISODES).meanReturn }];
+    const evaluate = (): CurvePoint => {
+      const { meanReturn, metrics } = agent.evaluate(EVAL_EPISODES);
+      return { envSteps: agent.envSteps, evalReturn: meanReturn, collisionRate: metrics.collision };
+    };
+    const curve: CurvePoint[] = [evaluate()];
     while (agent.envSteps < envSteps) {
       const { iteration } = await agent.iterate();
-      if (iteration % evalEvery === 0 || agent.envSteps >= envSteps) curve.push({ envSteps: agent.envSteps, evalReturn: agent.evaluate(EVAL_EPISODES).meanReturn });
+      if (iteration % evalEvery === 0 || agent.envSteps >= envSteps) {
+        const point = evaluate();
+        curve.push(point);
+        process.stderr.write(`  ${scenario} ${learner} seed ${seed}: ${point.envSteps} env steps, eval return ${point.evalReturn.toFixed(1)}, collisions ${point.collisionRate}\n`);
+      }
     }
     agent.dispose();
     return { learner, scenario, seed, curve, finalReturn: curve[curve.length - 1].evalReturn, seconds: (performance.now() - started) / 1000 };
@@ -105,30 +118,39 @@ function chartSvg(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]>):
   return parts.join('\n');
 }
 
-function reportTable(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]>): string {
+/** Evaluations averaged at the end of a run: single deterministic evaluations swing. */
+const LAST_EVALUATIONS = 3;
+
+function reportTable(scenario: ScenarioId, budget: number, byLearner: Map<LearnerId, RunResult[]>): string {
   const dppo = byLearner.get('dppo');
   const dppoFinal = dppo ? mean(dppo.map((r) => r.finalReturn)) : null;
+  const format = (value: number) => Math.round(value).toLocaleString('en-US');
   const lines = [
     `### ${scenario}`,
     '',
-    `| learner | final eval return (mean +- std) | env steps to reach DPPO's final return | minutes per run |`,
-    '|---|---:|---:|---:|',
+    `${budget.toLocaleString('en-US')} env steps per run.`,
+    '',
+    `| learner | seeds | untrained eval return | final eval return (mean +- std) | mean of the last ${LAST_EVALUATIONS} evaluations | final collision rate | env steps to reach DPPO's final return | minutes per run |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [learner, runs] of byLearner) {
     const finals = runs.map((r) => r.finalReturn);
+    const lastEvaluations = runs.map((r) => mean(r.curve.slice(-LAST_EVALUATIONS).map((p) => p.evalReturn)));
+    const untrained = runs.map((r) => r.curve[0].evalReturn);
+    const finalCollisions = runs.map((r) => r.curve[r.curve.length - 1].collisionRate);
+    const collisionRate = finalCollisions.every((rate) => rate !== undefined) ? mean(finalCollisions as number[]).toFixed(2) : 'not recorded';
     const reach = dppoFinal === null ? null : seedBand(runs).find((p) => p.envSteps > 0 && p.mean >= dppoFinal)?.envSteps;
     lines.push(
-      `| ${learner} | ${mean(finals).toFixed(1)} +- ${std(finals).toFixed(1)} | ${reach === undefined ? 'not reached' : reach === null ? '-' : reach.toLocaleString('en-US')} | ${(mean(runs.map((r) => r.seconds)) / 60).toFixed(1)} |`,
+      `| ${learner} | ${runs.length} | ${format(mean(untrained))} | ${format(mean(finals))} +- ${format(std(finals))} | ${format(mean(lastEvaluations))} | ${collisionRate} | ${reach === undefined ? 'not reached' : reach === null ? '-' : reach.toLocaleString('en-US')} | ${(mean(runs.map((r) => r.seconds)) / 60).toFixed(1)} |`,
     );
   }
   return lines.join('\n');
 }
 
+/** Renders the SVG chart to a PNG in headless Chromium; false (SVG only) without Chromium. */
 async function toPng(svgFile: string, pngFile: string): Promise<boolean> {
-  const executablePath = process.env.HEADWAY_CHROMIUM ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath)) return false;
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] });
+  if (chromiumMissing() !== null) return false;
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 900, height: 520 } });
     await page.goto(`file://${resolve(svgFile)}`);
@@ -137,6 +159,28 @@ async function toPng(svgFile: string, pngFile: string): Promise<boolean> {
   } finally {
     await browser.close();
   }
+}
+
+/** Writes report.md, results.json and a chart per scenario for `results`, grouped by scenario then learner. */
+async function writeReport(out: string, results: readonly RunResult[], setting: string): Promise<string> {
+  mkdirSync(out, { recursive: true });
+  const sections: string[] = ['# Learning report', '', setting, ''];
+  const scenarios = SCENARIO_IDS.filter((scenario) => results.some((r) => r.scenario === scenario));
+  for (const scenario of scenarios) {
+    const byLearner = new Map<LearnerId, RunResult[]>();
+    for (const learner of LEARNER_IDS) {
+      const runs = results.filter((r) => r.scenario === scenario && r.learner === learner).sort((a, b) => a.seed - b.seed);
+      if (runs.length > 0) byLearner.set(learner, runs);
+    }
+    const budget = Math.max(...[...byLearner.values()].flat().map((r) => r.curve[r.curve.length - 1].envSteps));
+    const svg = join(out, `${scenario}.svg`);
+    writeFileSync(svg, chartSvg(scenario, byLearner));
+    const png = await toPng(svg, join(out, `${scenario}.png`));
+    sections.push(reportTable(scenario, budget, byLearner), '', png ? `![${scenario}](${scenario}.png)` : `![${scenario}](${scenario}.svg)`, '');
+  }
+  writeFileSync(join(out, 'report.md'), sections.join('\n'));
+  writeFileSync(join(out, 'results.json'), JSON.stringify(results));
+  return sections.join('\n');
 }
 
 async function main(): Promise<void> {
@@ -148,42 +192,39 @@ async function main(): Promise<void> {
       learners: { type: 'string', default: LEARNER_IDS.join(',') },
       scenarios: { type: 'string', default: SCENARIO_IDS.join(',') },
       out: { type: 'string', default: 'learning-report' },
+      combine: { type: 'string' },
     },
   });
+  if (values.combine !== undefined) {
+    // Rebuild one report from earlier reports' results.json, without training.
+    const results = values.combine.split(',').flatMap((dir) => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResult[]);
+    const setting = `Combined from ${values.combine.split(',').length} report runs: default presets, evaluation on ${EVAL_EPISODES} deterministic episodes; the budget is per scenario.`;
+    process.stdout.write(`${await writeReport(values.out, results, setting)}\n`);
+    return;
+  }
   const learners = values.learners.split(',') as LearnerId[];
   const scenarios = values.scenarios.split(',') as ScenarioId[];
   const unknown = [...learners.filter((l) => !LEARNER_IDS.includes(l)), ...scenarios.filter((s) => !SCENARIO_IDS.includes(s))];
   if (unknown.length > 0) throw new Error(`unknown learner or scenario: ${unknown.join(', ')}`);
   const envSteps = Number(values['env-steps']);
-  const seeds = Number(values.seeds);
+  // A count N means seeds 1..N; a list (2,3) runs just those seeds (to extend an earlier report).
+  const seeds = values.seeds.includes(',') ? values.seeds.split(',').map(Number) : Array.from({ length: Number(values.seeds) }, (_, k) => k + 1);
   const evalEvery = Number(values['eval-every']);
   const backend = await selectBackend('auto');
-  mkdirSync(values.out, { recursive: true });
+  const setting = `${envSteps.toLocaleString('en-US')} env steps per run, seeds ${seeds.join(', ')}, default presets, evaluation on ${EVAL_EPISODES} deterministic episodes every ${evalEvery} iterations; backend ${backend.description}.`;
   const results: RunResult[] = [];
-  const sections: string[] = [
-    '# Learning report',
-    '',
-    `${envSteps.toLocaleString('en-US')} env steps per run, seeds 1..${seeds}, default presets, evaluation on ${EVAL_EPISODES} deterministic episodes every ${evalEvery} iterations; backend ${backend.description}.`,
-    '',
-  ];
   for (const scenario of scenarios) {
-    const byLearner = new Map<LearnerId, RunResult[]>();
     for (const learner of learners) {
-      for (let seed = 1; seed <= seeds; seed++) {
+      for (const seed of seeds) {
         const result = await trainOne(learner, scenario, seed, envSteps, evalEvery);
         process.stderr.write(`${scenario} ${learner} seed ${seed}: final return ${result.finalReturn.toFixed(1)} in ${result.seconds.toFixed(0)} s\n`);
         results.push(result);
-        byLearner.set(learner, [...(byLearner.get(learner) ?? []), result]);
       }
     }
-    const svg = join(values.out, `${scenario}.svg`);
-    writeFileSync(svg, chartSvg(scenario, byLearner));
-    const png = await toPng(svg, join(values.out, `${scenario}.png`));
-    sections.push(reportTable(scenario, byLearner), '', png ? `![${scenario}](${scenario}.png)` : `![${scenario}](${scenario}.svg)`, '');
-    writeFileSync(join(values.out, 'report.md'), sections.join('\n'));
-    writeFileSync(join(values.out, 'results.json'), JSON.stringify(results));
+    // Rewritten after every scenario, so a long grid leaves its finished part behind.
+    await writeReport(values.out, results, setting);
   }
-  process.stdout.write(`${sections.join('\n')}\n`);
+  process.stdout.write(`${await writeReport(values.out, results, setting)}\n`);
 }
 
 await main();
