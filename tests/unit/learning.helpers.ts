@@ -1,7 +1,24 @@
-/** Shared by the learning tests: the baseline a learner must beat. */
+/** Shared by the learning tests: the trainer they run on and the baseline a learner must beat. */
+import { afterAll, beforeAll } from 'vitest';
+import { selectBackend } from '../../src/main/rl/backend.ts';
+import { createTrainer, type NetworkTrainer } from '../../src/main/rl/trainer.ts';
 import { createEnv } from '../../src/main/sim/index.ts';
 import { EpisodeStats } from '../../src/main/sim/metrics.ts';
 import { RngStreams } from '../../src/main/sim/rng.ts';
+
+/** A two-worker trainer on the best backend, started before the file's tests and closed after them; call the result inside a test. */
+export function twoWorkerTrainer(): () => NetworkTrainer {
+  let trainer: NetworkTrainer | undefined;
+  beforeAll(async () => {
+    await selectBackend('auto');
+    trainer = await createTrainer({ threads: 2 });
+  });
+  afterAll(async () => trainer?.close());
+  return () => {
+    if (trainer === undefined) throw new Error('the trainer starts in beforeAll: call this inside a test');
+    return trainer;
+  };
+}
 
 /** Mean return of uniformly random actions on CACC catch-up, on the evaluation seeds a learner uses. */
 export function randomPolicyReturn(seeds: number[]): number {

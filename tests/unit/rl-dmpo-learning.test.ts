@@ -3,19 +3,12 @@
  * deterministic): the evaluation return ends far above the random policy's, and the local
  * models' reported state error is below 10% of the state variance (paper Figure 3).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/main/rl/backend.ts';
+import { describe, expect, it } from 'vitest';
 import { createLearner } from '../../src/main/rl/learners/index.ts';
-import { createTrainer, type NetworkTrainer } from '../../src/main/rl/trainer.ts';
 import { resolveLearnerConfig } from '../../src/shared/learners.ts';
-import { randomPolicyReturn } from './learning.helpers.ts';
+import { randomPolicyReturn, twoWorkerTrainer } from './learning.helpers.ts';
 
-let trainer: NetworkTrainer;
-beforeAll(async () => {
-  await selectBackend('auto');
-  trainer = await createTrainer({ threads: 2 });
-});
-afterAll(async () => trainer.close());
+const trainer = twoWorkerTrainer();
 
 describe('DMPO learning on CACC catch-up', () => {
   it('with its default preset ends far above the random policy, with models under 10% state error', async () => {
@@ -24,7 +17,7 @@ describe('DMPO learning on CACC catch-up', () => {
     const iterations = 14;
     const random = randomPolicyReturn(Array.from({ length: episodes }, (_, k) => seed + 500_000 + k));
     const config = resolveLearnerConfig('dmpo', 'cacc-catchup', 'default');
-    const learner = createLearner({ learner: 'dmpo', scenario: 'cacc-catchup', scenarioParams: {}, config, seed }, trainer);
+    const learner = createLearner({ learner: 'dmpo', scenario: 'cacc-catchup', scenarioParams: {}, config, seed }, trainer());
     const initial = learner.evaluate(episodes).meanReturn;
     const stateErrors: number[] = [];
     const trainingReturns: number[] = [];

@@ -1,29 +1,22 @@
 /**
  * Evidence that the learners learn (small budgets, fixed seeds, deterministic).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AgentNetworks } from '../../src/main/rl/agent-networks.ts';
-import { selectBackend } from '../../src/main/rl/backend.ts';
 import { adaptDpoPenalties } from '../../src/main/rl/learners/dpo.ts';
 import { createLearner } from '../../src/main/rl/learners/index.ts';
 import { RngStreams } from '../../src/main/sim/rng.ts';
-import { createTrainer, type NetworkTrainer } from '../../src/main/rl/trainer.ts';
 import { resolveLearnerConfig } from '../../src/shared/learners.ts';
-import { randomPolicyReturn } from './learning.helpers.ts';
+import { randomPolicyReturn, twoWorkerTrainer } from './learning.helpers.ts';
 
-let trainer: NetworkTrainer;
-beforeAll(async () => {
-  await selectBackend('auto');
-  trainer = await createTrainer({ threads: 2 });
-});
-afterAll(async () => trainer.close());
+const trainer = twoWorkerTrainer();
 
 describe('learning on CACC catch-up', () => {
   it('DPPO with its default preset ends far above the random policy', async () => {
     const seed = 1;
     const episodes = 8;
     const random = randomPolicyReturn(Array.from({ length: episodes }, (_, k) => seed + 500_000 + k));
-    const learner = createLearner({ learner: 'dppo', scenario: 'cacc-catchup', scenarioParams: {}, config: resolveLearnerConfig('dppo', 'cacc-catchup', 'default'), seed }, trainer);
+    const learner = createLearner({ learner: 'dppo', scenario: 'cacc-catchup', scenarioParams: {}, config: resolveLearnerConfig('dppo', 'cacc-catchup', 'default'), seed }, trainer());
     const initial = learner.evaluate(episodes).meanReturn;
     const trainingReturns: number[] = [];
     for (let k = 0; k < 36; k++) {
@@ -86,7 +79,7 @@ describe('DPO on the paper’s 2x2 matrix games', () => {
         const baseline = rewards.reduce((a, b) => a + b, 0) / samples;
         const advantages = new Float32Array(2 * samples);
         for (let s = 0; s < samples; s++) advantages[s] = advantages[samples + s] = rewards[s] - baseline;
-        const stats = await trainer.updateActors(
+        const stats = await trainer().updateActors(
           networks,
           { samples, observations, actions, advantages, oldOutput: networks.evaluateActor(observations, samples) },
           { kind: 'dpo', agentCount: 2, beta1: [...beta1], beta2: [...beta2] },
