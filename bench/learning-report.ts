@@ -178,9 +178,10 @@ async function writeReport(out: string, results: readonly RunResult[], setting: 
     const png = await toPng(svg, join(out, `${scenario}.png`));
     sections.push(reportTable(scenario, budget, byLearner), '', png ? `![${scenario}](${scenario}.png)` : `![${scenario}](${scenario}.svg)`, '');
   }
-  writeFileSync(join(out, 'report.md'), sections.join('\n'));
+  const report = sections.join('\n');
+  writeFileSync(join(out, 'report.md'), report);
   writeFileSync(join(out, 'results.json'), JSON.stringify(results));
-  return sections.join('\n');
+  return report;
 }
 
 async function main(): Promise<void> {
@@ -197,8 +198,9 @@ async function main(): Promise<void> {
   });
   if (values.combine !== undefined) {
     // Rebuild one report from earlier reports' results.json, without training.
-    const results = values.combine.split(',').flatMap((dir) => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResult[]);
-    const setting = `Combined from ${values.combine.split(',').length} report runs: default presets, evaluation on ${EVAL_EPISODES} deterministic episodes; the budget is per scenario.`;
+    const dirs = values.combine.split(',');
+    const results = dirs.flatMap((dir) => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResult[]);
+    const setting = `Combined from ${dirs.length} report runs: default presets, evaluation on ${EVAL_EPISODES} deterministic episodes; the budget is per scenario.`;
     process.stdout.write(`${await writeReport(values.out, results, setting)}\n`);
     return;
   }
@@ -213,6 +215,7 @@ async function main(): Promise<void> {
   const backend = await selectBackend('auto');
   const setting = `${envSteps.toLocaleString('en-US')} env steps per run, seeds ${seeds.join(', ')}, default presets, evaluation on ${EVAL_EPISODES} deterministic episodes every ${evalEvery} iterations; backend ${backend.description}.`;
   const results: RunResult[] = [];
+  let report = '';
   for (const scenario of scenarios) {
     for (const learner of learners) {
       for (const seed of seeds) {
@@ -222,9 +225,9 @@ async function main(): Promise<void> {
       }
     }
     // Rewritten after every scenario, so a long grid leaves its finished part behind.
-    await writeReport(values.out, results, setting);
+    report = await writeReport(values.out, results, setting);
   }
-  process.stdout.write(`${await writeReport(values.out, results, setting)}\n`);
+  process.stdout.write(`${report}\n`);
 }
 
 await main();
