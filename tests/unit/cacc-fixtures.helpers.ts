@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
-/** The golden CACC trajectories of the original NMARL environment (shared/fixtures/cacc). */
+/** The golden CACC trajectories of the original NMARL environment (tests/fixtures/cacc, copied from the NMARL reference environment). */
 export interface CaccFixture {
   file: string;
   scenario: 'cacc-catchup' | 'cacc-slowdown';
@@ -15,7 +15,7 @@ export interface CaccFixture {
   initialObservation: number[][];
 }
 
-export const FIXTURE_DIR = join(fileURLToPath(new URL('.', import.meta.url)), '../../../shared/fixtures/cacc');
+export const FIXTURE_DIR = join(fileURLToPath(new URL('.', import.meta.url)), '../fixtures/cacc');
 
 export function loadCaccFixtures(): CaccFixture[] {
   return readdirSync(FIXTURE_DIR)
