@@ -4,9 +4,9 @@
  */
 import { resolveLearnerConfig, type LearnerId } from '../src/shared/learners.ts';
 import type { ScenarioId } from '../src/shared/scenarios.ts';
-import { selectBackend } from '../src/main/rl/backend.ts';
+import { selectBackend } from '../src/main/rl/nn/backend.ts';
 import { createLearner } from '../src/main/rl/learners/index.ts';
-import { createTrainer } from '../src/main/rl/trainer.ts';
+import { createUpdatePool } from '../src/main/rl/parallel/updatePool.ts';
 
 export interface LearnerThroughput {
   envStepsPerSecond: number;
@@ -20,7 +20,7 @@ export interface LearnerThroughput {
 
 export async function learnerThroughput(learner: LearnerId, scenario: ScenarioId, iterations = 3): Promise<LearnerThroughput> {
   const backend = await selectBackend('auto');
-  const trainer = await createTrainer({ threads: 2 });
+  const trainer = await createUpdatePool({ threads: 2 });
   try {
     const agent = createLearner({ learner, scenario, scenarioParams: {}, config: resolveLearnerConfig(learner, scenario, 'default'), seed: 1 }, trainer);
     // Warm-up: JIT, worker start, inference tensors; DMPO until its models have had their first fit

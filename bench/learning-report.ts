@@ -19,9 +19,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LEARNER_IDS, resolveLearnerConfig, type LearnerId } from '../src/shared/learners.ts';
 import { SCENARIO_IDS, type ScenarioId } from '../src/shared/scenarios.ts';
-import { selectBackend } from '../src/main/rl/backend.ts';
+import { selectBackend } from '../src/main/rl/nn/backend.ts';
+import { evaluatePolicy } from '../src/main/rl/core/evaluation.ts';
 import { createLearner } from '../src/main/rl/learners/index.ts';
-import { createTrainer } from '../src/main/rl/trainer.ts';
+import { createUpdatePool } from '../src/main/rl/parallel/updatePool.ts';
 import { chromiumMissing, launchChromium } from './chromium.ts';
 
 interface CurvePoint {
@@ -44,12 +45,12 @@ const EVAL_EPISODES = 4;
 const COLORS: Record<LearnerId, string> = { ippo: '#8ab4f8', mappo: '#f6c26b', cppo: '#c58af9', dppo: '#81c995', dpo: '#f28b82', dmpo: '#4dd0e1' };
 
 async function trainOne(learner: LearnerId, scenario: ScenarioId, seed: number, envSteps: number, evalEvery: number): Promise<RunResult> {
-  const trainer = await createTrainer({ threads: 2 });
+  const trainer = await createUpdatePool({ threads: 2 });
   const started = performance.now();
   try {
     const agent = createLearner({ learner, scenario, scenarioParams: {}, config: resolveLearnerConfig(learner, scenario, 'default'), seed }, trainer);
     const evaluate = (): CurvePoint => {
-      const { meanReturn, metrics } = agent.evaluate(EVAL_EPISODES);
+      const { meanReturn, metrics } = evaluatePolicy(agent, EVAL_EPISODES);
       return { envSteps: agent.envSteps, evalReturn: meanReturn, collisionRate: metrics.collision };
     };
     const curve: CurvePoint[] = [evaluate()];

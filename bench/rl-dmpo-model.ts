@@ -15,9 +15,9 @@
  */
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { selectBackend, type BackendChoice } from '../src/main/rl/backend.ts';
-import { recordEpisodes } from '../src/main/rl/dmpo/episodes.ts';
-import { LocalModels } from '../src/main/rl/dmpo/localModel.ts';
+import { selectBackend, type BackendChoice } from '../src/main/rl/nn/backend.ts';
+import { recordEpisodes } from '../src/main/rl/learners/dmpo/episodes.ts';
+import { LocalModels } from '../src/main/rl/learners/dmpo/localModel.ts';
 import { createEnv } from '../src/main/sim/index.ts';
 import { RngStreams } from '../src/main/sim/rng.ts';
 import { resolveLearnerConfig } from '../src/shared/learners.ts';

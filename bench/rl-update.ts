@@ -17,12 +17,12 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { AgentNetworks } from '../src/main/rl/agent-networks.ts';
-import { selectBackend, type BackendChoice } from '../src/main/rl/backend.ts';
-import type { ActorBatch, CriticBatch } from '../src/main/rl/batches.ts';
-import type { UpdateSchedule } from '../src/main/rl/group-update.ts';
-import type { ActorLoss } from '../src/main/rl/policy-loss.ts';
-import { createTrainer } from '../src/main/rl/trainer.ts';
+import { AgentNetworks } from '../src/main/rl/nn/agentNetworks.ts';
+import { selectBackend, type BackendChoice } from '../src/main/rl/nn/backend.ts';
+import type { ActorBatch, CriticBatch } from '../src/main/rl/core/batches.ts';
+import type { UpdateSchedule } from '../src/main/rl/core/optimiser.ts';
+import type { ActorLoss } from '../src/main/rl/core/losses.ts';
+import { createUpdatePool } from '../src/main/rl/parallel/updatePool.ts';
 import { RngStreams } from '../src/main/sim/rng.ts';
 
 export interface RlUpdateBenchOptions {
@@ -79,7 +79,7 @@ export async function rlUpdateBench(options: RlUpdateBenchOptions = {}): Promise
   const loadAverageBefore = loadavg()[0];
 
   const measure = async (threads: number): Promise<ThreadFigures> => {
-    const trainer = await createTrainer({ threads, backend: options.backend ?? 'auto' });
+    const trainer = await createUpdatePool({ threads, backend: options.backend ?? 'auto' });
     try {
       // Warm-up: JIT, wasm memory growth, worker start-up.
       await update(trainer, networks(), data, loss, { ...schedule, epochs: 1 });
@@ -123,7 +123,7 @@ export async function rlUpdateBench(options: RlUpdateBenchOptions = {}): Promise
 
 /** One DPPO update: the actors and critics of all agents (workers run both concurrently). */
 async function update(
-  trainer: Awaited<ReturnType<typeof createTrainer>>,
+  trainer: Awaited<ReturnType<typeof createUpdatePool>>,
   networks: AgentNetworks,
   data: { actor: ActorBatch; critic: CriticBatch },
   loss: ActorLoss,

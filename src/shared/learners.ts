@@ -7,8 +7,8 @@
  * - `reference-code`: the DMPO authors' public code (shared/specs/algorithms.md table).
  * - `default`: Headway's own, chosen so that `headway train` without options shows learning
  *   within minutes on this kind of machine (several environment copies per iteration, a
- *   larger actor learning rate than the reference's 5e-5, shorter CACC batches). Every
- *   value that differs from `paper` says why in DEFAULT_REASONS.
+ *   larger actor learning rate than the reference's 5e-5, shorter CACC batches). Why each
+ *   value differs from `paper`, with the measurements behind it: docs/default-presets.md.
  * The PPO baselines (ippo, mappo, cppo, dpo) use the DPPO row of a table unless it names
  * them. An explicit `--set KEY=VALUE` always wins over the preset.
  */
@@ -72,92 +72,104 @@ export const LEARNERS: Readonly<Record<LearnerId, LearnerInfo>> = {
   },
 };
 
-/** A hyperparameter: the scenario ParamSpec shape plus which learners read it. */
-export type HyperparameterSpec = ParamSpec & { learners?: readonly LearnerId[] };
+/** A hyperparameter: the scenario ParamSpec shape, its catalogue name, and which learners read it. */
+export type HyperparameterSpec = ParamSpec & { name: HyperparameterName; learners?: readonly LearnerId[] };
 
-const num = (name: string, value: number, min: number, max: number, doc: string, learners?: readonly LearnerId[]): HyperparameterSpec => ({
-  name,
-  kind: 'number',
-  default: value,
-  min,
-  max,
-  doc,
-  learners,
-});
-const int = (name: string, value: number, min: number, max: number, doc: string, learners?: readonly LearnerId[]): HyperparameterSpec => ({
-  name,
-  kind: 'integer',
-  default: value,
-  min,
-  max,
-  doc,
-  learners,
-});
-const choice = (name: string, value: string, values: readonly string[], doc: string, learners?: readonly LearnerId[]): HyperparameterSpec => ({
-  name,
-  kind: 'enum',
-  default: value,
-  values,
-  doc,
-  learners,
-});
-const flag = (name: string, value: boolean, doc: string, learners?: readonly LearnerId[]): HyperparameterSpec => ({
-  name,
-  kind: 'boolean',
-  default: value,
-  doc,
-  learners,
-});
+/** One field of the catalogue (its name is its key). `learners`: who reads it (absent: every learner). */
+type Field =
+  | { readonly kind: 'number' | 'integer'; readonly default: number; readonly min: number; readonly max: number; readonly doc: string; readonly learners?: readonly LearnerId[] }
+  | { readonly kind: 'enum'; readonly default: string; readonly values: readonly string[]; readonly doc: string; readonly learners?: readonly LearnerId[] }
+  | { readonly kind: 'boolean'; readonly default: boolean; readonly doc: string; readonly learners?: readonly LearnerId[] };
 
-const EXTENDED: readonly LearnerId[] = ['dppo', 'dmpo'];
-const PPO_CLIP: readonly LearnerId[] = ['ippo', 'mappo', 'cppo', 'dppo', 'dmpo'];
+const num = <const L extends readonly LearnerId[] | undefined = undefined>(value: number, min: number, max: number, doc: string, learners?: L) =>
+  ({ kind: 'number', default: value, min, max, doc, learners: learners as L }) as const;
+const int = <const L extends readonly LearnerId[] | undefined = undefined>(value: number, min: number, max: number, doc: string, learners?: L) =>
+  ({ kind: 'integer', default: value, min, max, doc, learners: learners as L }) as const;
+const choice = <const V extends string, const L extends readonly LearnerId[] | undefined = undefined>(value: NoInfer<V>, values: readonly V[], doc: string, learners?: L) =>
+  ({ kind: 'enum', default: value, values, doc, learners: learners as L }) as const;
+const flag = <const L extends readonly LearnerId[] | undefined = undefined>(value: boolean, doc: string, learners?: L) =>
+  ({ kind: 'boolean', default: value, doc, learners: learners as L }) as const;
 
-/** Every hyperparameter; defaults here are the `paper` values for the ring unless a preset says otherwise. */
-export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
-  int('numEnvs', 1, 1, 1024, 'Environment copies stepped together while collecting a rollout.'),
-  int('rolloutSteps', 3000, 1, 1_000_000, 'Steps per environment copy collected each iteration (the batch is numEnvs x rolloutSteps per agent).'),
-  int('kappa', 3, 1, 1000, 'Radius (graph hops) of the neighbourhood N^kappa an extended critic sees.', EXTENDED),
-  num('gamma', 0.99, 0, 1, 'Discount factor.'),
-  num('gaeLambda', 0.5, 0, 1, 'GAE lambda.'),
-  num('lrActor', 5e-4, 1e-7, 1, 'Actor Adam learning rate.'),
-  num('lrCritic', 5e-4, 1e-7, 1, 'Critic Adam learning rate.'),
-  int('epochs', 10, 1, 1000, 'Passes over the batch per update.'),
-  int('minibatches', 1, 1, 4096, 'Minibatches per epoch (1: full batch).'),
-  int('criticEpochs', 10, 1, 1000, 'Passes of the critic over the batch per update.'),
-  num('clipEpsilon', 0.2, 0, 10, 'PPO clip range epsilon (clip = fixed).', PPO_CLIP),
-  choice('clip', 'fixed', ['fixed', 'per-agent-count'], 'fixed: epsilon as given; per-agent-count: epsilon = clipAlpha / N (seed 004).', PPO_CLIP),
-  num('clipAlpha', 0.2, 0, 1000, 'alpha of the per-agent-count clip, epsilon = alpha / N.', PPO_CLIP),
-  choice('ratio', 'independent', ['independent', 'joint'], 'independent: per-agent ratios; joint: clip the product of all agents’ ratios with one centralised advantage (JR-PPO).', PPO_CLIP),
-  num('targetKl', 0.01, 0, 100, 'Early stop of the epoch loop when mean KL(old||new) exceeds 1.5 x targetKl (0: never).'),
-  num('entropyCoef', 0, 0, 10, 'Entropy bonus coefficient.'),
-  num('initialLogStd', -0.5, -10, 5, 'Initial state-independent log std of Gaussian policies.'),
-  flag('shareParameters', false, 'One set of actor and critic weights shared by all agents (off: each agent its own).'),
-  flag('normaliseAdvantages', true, 'Normalise advantages per agent over the batch.'),
-  choice('neighbourAggregation', 'mean-value', ['mean-value', 'sum-advantage'], 'mean-value: the paper’s V~_i = (1/n) sum over N^kappa; sum-advantage: the reference code’s sum of neighbour advantages.', EXTENDED),
-  num('rewardScale', 1, 1e-9, 1e9, 'Learning reward = clip(reward x rewardScale, -rewardClip, rewardClip); records keep the raw reward.'),
-  num('rewardClip', 1e9, 0, 1e9, 'Clip of the scaled learning reward.'),
-  int('evalEvery', 1, 0, 1_000_000, 'Iterations between evaluations (0: never).'),
-  int('evalEpisodes', 1, 1, 1000, 'Episodes per evaluation (deterministic policy).'),
-  int('checkpointEvery', 1, 1, 1_000_000, 'Iterations between periodic checkpoints.'),
-  num('dTarget', 0.01, 1e-9, 10, 'DPO: target KL per update that adapts beta1 and beta2.', ['dpo']),
-  num('beta1', 0.01, 0, 1e6, 'DPO: initial weight of sqrt(KL).', ['dpo']),
-  num('beta2', 0.01, 0, 1e6, 'DPO: initial weight of KL.', ['dpo']),
-  choice('dpoVariant', 'full', ['full', 'no-sqrt', 'no-kl'], 'DPO ablations: no-sqrt sets beta1 = 0, no-kl sets beta2 = 0.', ['dpo']),
-  int('innerIterations', 10, 1, 1000, 'DMPO: policy updates per real episode (stops early on KL).', ['dmpo']),
-  num('lrModel', 5e-4, 1e-7, 1, 'DMPO: local model learning rate.', ['dmpo']),
-  int('nTraj', 2048, 1, 1_000_000, 'DMPO: branched rollouts started per model batch.', ['dmpo']),
-  num('modelUsage', 0.5, 0, 1, 'DMPO: probability q0 that an inner iteration trains on model data rather than the real episode.', ['dmpo']),
-  int('modelRolloutLength', 25, 1, 10_000, 'DMPO: length T of a branched rollout.', ['dmpo']),
-  num('modelErrorThreshold', 2e-4, 0, 10, 'DMPO: model training stops when validation MSE(s)/Var(s) falls below this.', ['dmpo']),
-  num('modelRewardCoef', 10, 0, 1e6, 'DMPO: weight of the reward MSE in the model loss.', ['dmpo']),
-  int('modelSteps', 2000, 1, 1_000_000, 'DMPO: most model training steps per iteration.', ['dmpo']),
-  int('modelStepsWarmup', 20_000, 1, 10_000_000, 'DMPO: most model training steps per iteration after the warm-up.', ['dmpo']),
-  int('modelWarmupEpisodes', 50, 0, 1_000_000, 'DMPO: real episodes collected before model data is used.', ['dmpo']),
-  int('modelBufferEpisodes', 15, 1, 10_000, 'DMPO: FIFO of real episodes the model trains on.', ['dmpo']),
-  int('modelBatchWindows', 256, 1, 65_536, 'DMPO: 4-step training windows per model training step (the reference code’s model batch size).', ['dmpo']),
-];
+const EXTENDED = ['dppo', 'dmpo'] as const;
+const PPO_CLIP = ['ippo', 'mappo', 'cppo', 'dppo', 'dmpo'] as const;
 
-type Overrides = Readonly<Record<string, ParamValue>>;
+/**
+ * Every hyperparameter, declared once: kind, default, range and doc. Defaults here are the
+ * `paper` values for the ring unless a preset says otherwise. The config types below are
+ * derived from this table, so a misspelt field is a compile error.
+ */
+const HYPERPARAMETER_FIELDS = {
+  numEnvs: int(1, 1, 1024, 'Environment copies stepped together while collecting a rollout.'),
+  rolloutSteps: int(3000, 1, 1_000_000, 'Steps per environment copy collected each iteration (the batch is numEnvs x rolloutSteps per agent).'),
+  kappa: int(3, 1, 1000, 'Radius (graph hops) of the neighbourhood N^kappa an extended critic sees.', EXTENDED),
+  gamma: num(0.99, 0, 1, 'Discount factor.'),
+  gaeLambda: num(0.5, 0, 1, 'GAE lambda.'),
+  lrActor: num(5e-4, 1e-7, 1, 'Actor Adam learning rate.'),
+  lrCritic: num(5e-4, 1e-7, 1, 'Critic Adam learning rate.'),
+  epochs: int(10, 1, 1000, 'Passes over the batch per update.'),
+  minibatches: int(1, 1, 4096, 'Minibatches per epoch (1: full batch).'),
+  criticEpochs: int(10, 1, 1000, 'Passes of the critic over the batch per update.'),
+  clipEpsilon: num(0.2, 0, 10, 'PPO clip range epsilon (clip = fixed).', PPO_CLIP),
+  clip: choice('fixed', ['fixed', 'per-agent-count'], 'fixed: epsilon as given; per-agent-count: epsilon = clipAlpha / N (seed 004).', PPO_CLIP),
+  clipAlpha: num(0.2, 0, 1000, 'alpha of the per-agent-count clip, epsilon = alpha / N.', PPO_CLIP),
+  ratio: choice('independent', ['independent', 'joint'], 'independent: per-agent ratios; joint: clip the product of all agents’ ratios with one centralised advantage (JR-PPO).', PPO_CLIP),
+  targetKl: num(0.01, 0, 100, 'Early stop of the epoch loop when mean KL(old||new) exceeds 1.5 x targetKl (0: never).'),
+  entropyCoef: num(0, 0, 10, 'Entropy bonus coefficient.'),
+  initialLogStd: num(-0.5, -10, 5, 'Initial state-independent log std of Gaussian policies.'),
+  shareParameters: flag(false, 'One set of actor and critic weights shared by all agents (off: each agent its own).'),
+  normaliseAdvantages: flag(true, 'Normalise advantages per agent over the batch.'),
+  neighbourAggregation: choice('mean-value', ['mean-value', 'sum-advantage'], 'mean-value: the paper’s V~_i = (1/n) sum over N^kappa; sum-advantage: the reference code’s sum of neighbour advantages.', EXTENDED),
+  rewardScale: num(1, 1e-9, 1e9, 'Learning reward = clip(reward x rewardScale, -rewardClip, rewardClip); records keep the raw reward.'),
+  rewardClip: num(1e9, 0, 1e9, 'Clip of the scaled learning reward.'),
+  evalEvery: int(1, 0, 1_000_000, 'Iterations between evaluations (0: never).'),
+  evalEpisodes: int(1, 1, 1000, 'Episodes per evaluation (deterministic policy).'),
+  checkpointEvery: int(1, 1, 1_000_000, 'Iterations between periodic checkpoints.'),
+  dTarget: num(0.01, 1e-9, 10, 'DPO: target KL per update that adapts beta1 and beta2.', ['dpo']),
+  beta1: num(0.01, 0, 1e6, 'DPO: initial weight of sqrt(KL).', ['dpo']),
+  beta2: num(0.01, 0, 1e6, 'DPO: initial weight of KL.', ['dpo']),
+  dpoVariant: choice('full', ['full', 'no-sqrt', 'no-kl'], 'DPO ablations: no-sqrt sets beta1 = 0, no-kl sets beta2 = 0.', ['dpo']),
+  innerIterations: int(10, 1, 1000, 'DMPO: policy updates per real episode (stops early on KL).', ['dmpo']),
+  lrModel: num(5e-4, 1e-7, 1, 'DMPO: local model learning rate.', ['dmpo']),
+  nTraj: int(2048, 1, 1_000_000, 'DMPO: branched rollouts started per model batch.', ['dmpo']),
+  modelUsage: num(0.5, 0, 1, 'DMPO: probability q0 that an inner iteration trains on model data rather than the real episode.', ['dmpo']),
+  modelRolloutLength: int(25, 1, 10_000, 'DMPO: length T of a branched rollout.', ['dmpo']),
+  modelErrorThreshold: num(2e-4, 0, 10, 'DMPO: model training stops when validation MSE(s)/Var(s) falls below this.', ['dmpo']),
+  modelRewardCoef: num(10, 0, 1e6, 'DMPO: weight of the reward MSE in the model loss.', ['dmpo']),
+  modelSteps: int(2000, 1, 1_000_000, 'DMPO: most model training steps per iteration.', ['dmpo']),
+  modelStepsWarmup: int(20_000, 1, 10_000_000, 'DMPO: most model training steps per iteration after the warm-up.', ['dmpo']),
+  modelWarmupEpisodes: int(50, 0, 1_000_000, 'DMPO: real episodes collected before model data is used.', ['dmpo']),
+  modelBufferEpisodes: int(15, 1, 10_000, 'DMPO: FIFO of real episodes the model trains on.', ['dmpo']),
+  modelBatchWindows: int(256, 1, 65_536, 'DMPO: 4-step training windows per model training step (the reference code’s model batch size).', ['dmpo']),
+} as const satisfies Record<string, Field>;
+
+type Fields = typeof HYPERPARAMETER_FIELDS;
+export type HyperparameterName = keyof Fields;
+type FieldValue<F> = F extends { kind: 'boolean' } ? boolean : F extends { kind: 'enum'; values: readonly (infer V)[] } ? V : number;
+/** Whether learner L reads field F. */
+type ReadBy<F, L extends LearnerId> = F extends { learners: readonly (infer X)[] } ? (L extends X ? true : false) : true;
+
+/** Every hyperparameter with its value type. */
+export type Hyperparameters = { readonly [K in HyperparameterName]: FieldValue<Fields[K]> };
+
+/** Each learner's resolved configuration: exactly the fields it reads, typed. */
+type ConfigTable = {
+  readonly [L in LearnerId]: { readonly [K in HyperparameterName as ReadBy<Fields[K], L> extends true ? K : never]: FieldValue<Fields[K]> };
+};
+
+/**
+ * The resolved configuration of learner L (resolveLearnerConfig). For a union of learners
+ * (the default: any learner) one of theirs, so only the fields they all read can be read
+ * without narrowing.
+ */
+export type LearnerConfig<L extends LearnerId = LearnerId> = ConfigTable[L];
+
+/** Every hyperparameter as a spec, in catalogue order (forms, docs and validation read this). */
+export const HYPERPARAMETERS: readonly HyperparameterSpec[] = Object.entries(HYPERPARAMETER_FIELDS).map(
+  ([name, field]) => ({ name, ...field }) as HyperparameterSpec,
+);
+
+/** Values a preset sets: any hyperparameter, typed (a misspelt name does not compile). */
+type Overrides = Partial<Hyperparameters>;
 type ScenarioTable = Readonly<Record<ScenarioId, Overrides>>;
 
 /** CACC rewards are large (hundreds per step): the DMPO code learns on clip(r/100, -5, 5). */
@@ -192,7 +204,7 @@ const DPO_OWN: Overrides = { epochs: 15, criticEpochs: 15, lrActor: 5e-4, lrCrit
 
 /**
  * Headway's default preset per scenario: the paper's values plus what makes learning show
- * early on a laptop. See DEFAULT_REASONS.
+ * early on a laptop (the reasons, measured: docs/default-presets.md).
  */
 /** DMPO: model fits and model batches sized for minutes, not hours, on a 2-core laptop. */
 const DMPO_DEFAULT: Overrides = { modelBatchWindows: 64, lrModel: 2e-3, modelStepsWarmup: 1000, modelSteps: 300, nTraj: 512, innerIterations: 5 };
@@ -228,33 +240,6 @@ const DEFAULT_CHANGES: ScenarioTable = {
   'figure-eight': { numEnvs: 4, rolloutSteps: 750, lrActor: 1e-3, lrCritic: 1e-3, minibatches: 4, gaeLambda: 0.95, modelWarmupEpisodes: 4, ...DMPO_DEFAULT, lrModel: 1e-3, modelRewardCoef: 1 },
 };
 
-export const DEFAULT_REASONS: Readonly<Record<string, string>> = {
-  numEnvs: 'several environment copies per iteration: batched inference is nearly free per copy, and a batch from several episodes has less variance than one episode',
-  rolloutSteps: 'ring and figure eight update every 750 steps instead of once per 3000/1500-step episode: four times as many updates for the same experience',
-  lrActor: 'the reference actor rate 5e-5 barely moves in a short run (the authors’ DPPO was no better than random after 270k CACC steps); 3e-4 (CACC) and 1e-3 (ring, figure eight) with the KL early stop learn within minutes',
-  lrCritic: '1e-3 so the value baseline keeps up with the policy',
-  gaeLambda: '0.95 instead of 0.5: early in training the critic is poor, and a lambda near 1 leans on real returns instead of it (measured on CACC catch-up: with 0.5 DPPO did not improve in 180k steps, with 0.95 its training return rose from -3.4e5 to -2.7e4 in 216k steps)',
-  rewardScale: 'CACC: the original NMARL normalisation, r / 2000 clipped to +-2: unlike the DMPO code’s clip(r / 100, -5, 5), it keeps a collision (-1000 per agent) distinguishable from a large headway error, which saturates the clip at 5',
-  rewardClip: 'CACC: see rewardScale',
-  modelStepsWarmup:
-    'DMPO: the reference-size model trainer runs about 27 steps/s on CACC and 9 on the ring here, so the spec’s 20000-step first fit would take 12-40 minutes; with the smaller, faster steps of modelBatchWindows, 1000 on ring and figure eight (300 per later iteration) and 500 on CACC (100 later); fits stop earlier at the error threshold (measured on CACC catch-up: the state error fell below 0.1 by the ninth iteration and to 0.03 by the twentieth)',
-  modelSteps: 'DMPO: see modelStepsWarmup',
-  modelBatchWindows:
-    'DMPO: 64 training windows per model step instead of the reference’s 256: a fixed per-op cost dominates, so a step costs about 40% as much (ring: 49 ms instead of 129; CACC: 19 instead of 48), and with lrModel 2e-3 the fit gets further per second; measured on random-action episodes after 1000 steps: ring state error 0.028 and reward error 0.15 (256 windows at 5e-4: 0.023 and 0.30, 2.3x the time); CACC after 300 steps as far as 256 windows at 5e-4 after 1000 (state error 0.14)',
-  lrModel: 'DMPO: 2e-3 with the 64-window model batches (see modelBatchWindows); 1e-3 on the figure eight, where 2e-3 made the state error jump between 0.07 and 0.33 (1e-3: 0.08-0.15; 256 windows at 5e-4: 0.06-0.26)',
-  modelRewardCoef:
-    'DMPO on CACC and the figure eight: 1 (the reference’s figure-eight value) instead of 10: reward and state deltas share the 8-unit node output; on CACC with weight 10 the reward term held the state error at 0.12-0.15 (measured on random-action episodes, 1000 steps: 0.127 with 10, 0.072 with 1; reward error 0.29 and 0.49), above the paper’s 10% (its Figure 3); on the figure eight weight 10 drove the state error to 0.85. The ring keeps 10: with 1 its reward error stayed at 0.94 (the reward was not learnt), with 10 it fell to 0.15 at state error 0.028',
-  modelUsage:
-    'DMPO on CACC: 0.25 instead of the paper’s 1 and the reference code’s 0.5: with model data alone (the models are ready after the first real rollout) the policy fell to about random (measured: evaluation -1.6e5 before, -3.2e5 after 6 iterations); with 0.5 one seed of three did not learn in 16 iterations (training return -4.0e5 -> -1.5e5, seed 2), with 0.25 all three did (measured on catch-up, seeds 1, 2, 3: training return about -3.5e5 -> -2.9e4, -4.2e4, -4.4e4 after 16 iterations)',
-  modelRolloutLength:
-    'DMPO on CACC: 5-step branches instead of the paper’s 1 (a 1-step branch’s advantage is the critic’s TD error alone) and the reference’s 25 (2.7x the real batch per update, and the models are fitted on 4-step windows); measured on CACC catch-up, one run each: with 5 steps (this preset) evaluation -2.6e4 after 10 iterations and -2.0e4 after 12, with 25 steps (and modelRewardCoef 10) -1.1e5 after 12 and -8.3e4 after 18',
-  nTraj: 'DMPO: 512 branched rollouts per model batch instead of 2048, so an inner update takes seconds',
-  innerIterations: 'DMPO: 5 inner updates per iteration instead of 10, with the KL early stop',
-  minibatches: 'four minibatches per epoch: more gradient steps per batch at the same cost',
-  modelWarmupEpisodes: 'DMPO starts using its model after a handful of episodes instead of 50, so model-based learning shows within minutes',
-};
-
-export type LearnerConfig = Readonly<Record<string, ParamValue>>;
 
 /** The hyperparameters a learner reads. */
 export function learnerHyperparameters(learner: LearnerId): HyperparameterSpec[] {
@@ -280,18 +265,18 @@ export function presetValues(learner: LearnerId, scenario: ScenarioId, preset: L
  * then the user's settings (text or JSON values). Unknown names, settings the learner does
  * not read and out-of-range values throw ParamError naming the field and what is allowed.
  */
-export function resolveLearnerConfig(
-  learner: LearnerId,
+export function resolveLearnerConfig<L extends LearnerId>(
+  learner: L,
   scenario: ScenarioId,
   preset: LearnerPresetId = 'default',
   given: Readonly<Record<string, unknown>> = {},
-): LearnerConfig {
+): LearnerConfig<L> {
   const specs = learnerHyperparameters(learner);
-  const byName = new Map(specs.map((spec) => [spec.name, spec]));
+  const byName = new Map<string, HyperparameterSpec>(specs.map((spec) => [spec.name, spec]));
   const config: Record<string, ParamValue> = {};
   for (const spec of specs) config[spec.name] = spec.default;
   for (const [name, value] of Object.entries(presetValues(learner, scenario, preset))) {
-    if (byName.has(name)) config[name] = value;
+    if (byName.has(name) && value !== undefined) config[name] = value;
   }
   for (const [name, raw] of Object.entries(given)) {
     const spec = byName.get(name);
@@ -306,5 +291,6 @@ export function resolveLearnerConfig(
     }
     config[name] = coerceParam(`learner ${learner}: setting`, spec, raw);
   }
-  return config;
+  // Every field learner L reads is set above, each checked against its spec.
+  return config as unknown as LearnerConfig<L>;
 }

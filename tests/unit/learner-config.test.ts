@@ -9,7 +9,7 @@ describe('learner configuration', () => {
         for (const preset of PRESET_IDS) {
           const config = resolveLearnerConfig(learner, scenario, preset);
           for (const spec of learnerHyperparameters(learner)) {
-            const value = config[spec.name];
+            const value = (config as Readonly<Record<string, unknown>>)[spec.name];
             if (spec.kind === 'number' || spec.kind === 'integer') {
               expect(typeof value, `${learner} ${scenario} ${preset} ${spec.name}`).toBe('number');
               expect(value as number).toBeGreaterThanOrEqual(spec.min);

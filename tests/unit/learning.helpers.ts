@@ -1,17 +1,17 @@
 /** Shared by the learning tests: the trainer they run on and the baseline a learner must beat. */
 import { afterAll, beforeAll } from 'vitest';
-import { selectBackend } from '../../src/main/rl/backend.ts';
-import { createTrainer, type NetworkTrainer } from '../../src/main/rl/trainer.ts';
+import { selectBackend } from '../../src/main/rl/nn/backend.ts';
+import { createUpdatePool, type UpdatePool } from '../../src/main/rl/parallel/updatePool.ts';
 import { createEnv } from '../../src/main/sim/index.ts';
 import { EpisodeStats } from '../../src/main/sim/metrics.ts';
 import { RngStreams } from '../../src/main/sim/rng.ts';
 
 /** A two-worker trainer on the best backend, started before the file's tests and closed after them; call the result inside a test. */
-export function twoWorkerTrainer(): () => NetworkTrainer {
-  let trainer: NetworkTrainer | undefined;
+export function twoWorkerTrainer(): () => UpdatePool {
+  let trainer: UpdatePool | undefined;
   beforeAll(async () => {
     await selectBackend('auto');
-    trainer = await createTrainer({ threads: 2 });
+    trainer = await createUpdatePool({ threads: 2 });
   });
   afterAll(async () => trainer?.close());
   return () => {

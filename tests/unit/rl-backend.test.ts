@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { BackendUnavailableError, selectBackend } from '../../src/main/rl/backend.ts';
+import { BackendUnavailableError, selectBackend } from '../../src/main/rl/nn/backend.ts';
 
 const requireHere = createRequire(import.meta.url);
 function installed(name: string): boolean {

@@ -4,6 +4,7 @@
  * models' reported state error is below 10% of the state variance (paper Figure 3).
  */
 import { describe, expect, it } from 'vitest';
+import { evaluatePolicy } from '../../src/main/rl/core/evaluation.ts';
 import { createLearner } from '../../src/main/rl/learners/index.ts';
 import { resolveLearnerConfig } from '../../src/shared/learners.ts';
 import { randomPolicyReturn, twoWorkerTrainer } from './learning.helpers.ts';
@@ -18,7 +19,7 @@ describe('DMPO learning on CACC catch-up', () => {
     const random = randomPolicyReturn(Array.from({ length: episodes }, (_, k) => seed + 500_000 + k));
     const config = resolveLearnerConfig('dmpo', 'cacc-catchup', 'default');
     const learner = createLearner({ learner: 'dmpo', scenario: 'cacc-catchup', scenarioParams: {}, config, seed }, trainer());
-    const initial = learner.evaluate(episodes).meanReturn;
+    const initial = evaluatePolicy(learner, episodes).meanReturn;
     const stateErrors: number[] = [];
     const trainingReturns: number[] = [];
     const evaluations: number[] = [];
@@ -29,7 +30,7 @@ describe('DMPO learning on CACC catch-up', () => {
       if (metrics['model/stateError'] !== undefined) stateErrors.push(metrics['model/stateError']);
       modelUpdates += metrics['dmpo/modelUpdates'] ?? 0;
       // Evaluated every second iteration like a run's checkpoints; the best is what `headway eval` runs.
-      if (k % 2 === 0) evaluations.push(learner.evaluate(episodes).meanReturn);
+      if (k % 2 === 0) evaluations.push(evaluatePolicy(learner, episodes).meanReturn);
     }
     const best = Math.max(...evaluations);
     const lateTraining = trainingReturns.slice(-5).reduce((a, b) => a + b, 0) / 5;

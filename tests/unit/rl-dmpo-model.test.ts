@@ -6,10 +6,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { tsImport } from 'tsx/esm/api';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/main/rl/backend.ts';
-import { recordEpisodes, type RealEpisode } from '../../src/main/rl/dmpo/episodes.ts';
-import { NetworkedGcn, relativeError, withTensorScope, type ModelSystem, type WindowBatch } from '../../src/main/rl/dmpo/gcn.ts';
-import { LocalModels, type LocalModelConfig } from '../../src/main/rl/dmpo/localModel.ts';
+import { selectBackend } from '../../src/main/rl/nn/backend.ts';
+import { recordEpisodes, type RealEpisode } from '../../src/main/rl/learners/dmpo/episodes.ts';
+import { NetworkedGcn, relativeError, withTensorScope, type ModelSystem, type WindowBatch } from '../../src/main/rl/learners/dmpo/gcn.ts';
+import { LocalModels, type LocalModelConfig } from '../../src/main/rl/learners/dmpo/localModel.ts';
 import { AgentGraph } from '../../src/main/sim/graph.ts';
 import { createEnv } from '../../src/main/sim/index.ts';
 import { RngStreams } from '../../src/main/sim/rng.ts';

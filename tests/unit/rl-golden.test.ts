@@ -9,9 +9,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/main/rl/backend.ts';
+import { selectBackend } from '../../src/main/rl/nn/backend.ts';
+import { evaluatePolicy } from '../../src/main/rl/core/evaluation.ts';
 import { createLearner } from '../../src/main/rl/learners/index.ts';
-import { createTrainer, type NetworkTrainer } from '../../src/main/rl/trainer.ts';
+import { createUpdatePool, type UpdatePool } from '../../src/main/rl/parallel/updatePool.ts';
 import { LEARNER_IDS, resolveLearnerConfig, type LearnerId, type LearnerPresetId } from '../../src/shared/learners.ts';
 import { SCENARIO_IDS, type ScenarioId } from '../../src/shared/scenarios.ts';
 
@@ -59,7 +60,7 @@ function withoutTimings(metrics: Record<string, number>): Record<string, number 
   );
 }
 
-async function run(entry: Case, trainer: NetworkTrainer, evaluate: boolean): Promise<unknown> {
+async function run(entry: Case, trainer: UpdatePool, evaluate: boolean): Promise<unknown> {
   const config = resolveLearnerConfig(entry.learner, entry.scenario, entry.preset, entry.settings);
   const learner = createLearner({ learner: entry.learner, scenario: entry.scenario, scenarioParams: { horizon: 50 }, config, seed: 11 }, trainer);
   try {
@@ -77,7 +78,7 @@ async function run(entry: Case, trainer: NetworkTrainer, evaluate: boolean): Pro
           return [key, `${array.constructor.name}:${array.length}:${createHash('sha256').update(new Uint8Array(array.buffer, array.byteOffset, array.byteLength)).digest('hex').slice(0, 16)}`];
         }),
     );
-    const evaluation = evaluate ? learner.evaluate(1) : null;
+    const evaluation = evaluate ? evaluatePolicy(learner, 1) : null;
     return {
       iterations,
       checkpoint,
@@ -92,11 +93,11 @@ async function run(entry: Case, trainer: NetworkTrainer, evaluate: boolean): Pro
 const golden: Record<string, unknown> = existsSync(GOLDEN) && !RECORD ? (JSON.parse(readFileSync(GOLDEN, 'utf8')) as Record<string, unknown>) : {};
 const recorded: Record<string, unknown> = {};
 
-const trainers: Record<1 | 2, NetworkTrainer | undefined> = { 1: undefined, 2: undefined };
+const trainers: Record<1 | 2, UpdatePool | undefined> = { 1: undefined, 2: undefined };
 beforeAll(async () => {
   await selectBackend('auto');
-  trainers[1] = await createTrainer({ threads: 1 });
-  trainers[2] = await createTrainer({ threads: 2 });
+  trainers[1] = await createUpdatePool({ threads: 1 });
+  trainers[2] = await createUpdatePool({ threads: 2 });
 });
 afterAll(async () => {
   await Promise.all([trainers[1]?.close(), trainers[2]?.close()]);

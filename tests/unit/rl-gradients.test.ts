@@ -7,19 +7,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { tsImport } from 'tsx/esm/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RngStreams } from '../../src/main/sim/rng.ts';
-import { selectBackend } from '../../src/main/rl/backend.ts';
-import { createMlpBatch, disposeMlpBatch } from '../../src/main/rl/fast-mlp.ts';
-import { policyGradientStep, valueGradientStep } from '../../src/main/rl/group-update.ts';
-import { initialParameters, MlpLayout } from '../../src/main/rl/parameters.ts';
-import {
-  CATEGORICAL_SMOOTHING,
-  headOutputSize,
-  PolicyLoss,
-  PolicyStatistics,
-  type ActorLoss,
-  type PolicyHead,
-  type PolicyRows,
-} from '../../src/main/rl/policy-loss.ts';
+import { selectBackend } from '../../src/main/rl/nn/backend.ts';
+import { createMlpBatch, disposeMlpBatch } from '../../src/main/rl/nn/fastMlp.ts';
+import { policyGradientStep, valueGradientStep } from '../../src/main/rl/core/optimiser.ts';
+import { initialParameters, MlpLayout } from '../../src/main/rl/nn/parameters.ts';
+import { CATEGORICAL_SMOOTHING, headOutputSize, type PolicyHead } from '../../src/main/rl/core/distributions.ts';
+import { PolicyLoss, PolicyStatistics, type ActorLoss, type PolicyRows } from '../../src/main/rl/core/losses.ts';
 
 const SAMPLES = 48;
 const AGENTS = 2; // one shared group of two agents: per-agent settings and old log stds index by row

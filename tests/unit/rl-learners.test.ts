@@ -1,18 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeGae, normalisePerAgent, aggregateNeighbourAdvantages } from '../../src/main/rl/core/advantages.ts';
-import { decodeState, encodeState } from '../../src/main/rl/core/stateCodec.ts';
-import { selectBackend } from '../../src/main/rl/backend.ts';
+import { decodeState, encodeState } from '../../src/main/rl/core/checkpoint.ts';
+import { selectBackend } from '../../src/main/rl/nn/backend.ts';
+import { evaluatePolicy } from '../../src/main/rl/core/evaluation.ts';
 import { createLearner } from '../../src/main/rl/learners/index.ts';
-import { createTrainer } from '../../src/main/rl/trainer.ts';
-import type { NetworkTrainer } from '../../src/main/rl/trainer.ts';
+import { createUpdatePool } from '../../src/main/rl/parallel/updatePool.ts';
+import type { UpdatePool } from '../../src/main/rl/parallel/updatePool.ts';
 import { LEARNER_IDS, resolveLearnerConfig, type LearnerId } from '../../src/shared/learners.ts';
 import { SCENARIO_IDS } from '../../src/shared/scenarios.ts';
 
-let trainer: NetworkTrainer;
+let trainer: UpdatePool;
 beforeAll(async () => {
   await selectBackend('auto');
-  trainer = await createTrainer({ threads: 1 });
+  trainer = await createUpdatePool({ threads: 1 });
 });
 afterAll(async () => trainer.close());
 
@@ -93,7 +94,7 @@ describe('every learner on every scenario', () => {
           expect(result.metrics['dmpo/modelUpdates']).toBeGreaterThan(0);
           expect(Number.isFinite(result.metrics['model/stateError'])).toBe(true);
         }
-        const evaluation = agent.evaluate(2);
+        const evaluation = evaluatePolicy(agent, 2);
         expect(evaluation.episodes).toHaveLength(2);
         expect(Number.isFinite(evaluation.meanReturn)).toBe(true);
         expect(tf.memory().numTensors).toBe(tensors);
@@ -132,7 +133,7 @@ describe('checkpoint and resume', () => {
         else expect(Math.abs(b.metrics[key] - a.metrics[key])).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(a.metrics[key])));
       }
     }
-    expect(resumed.evaluate(1).meanReturn).toBeCloseTo(straight.evaluate(1).meanReturn, 6);
+    expect(evaluatePolicy(resumed, 1).meanReturn).toBeCloseTo(evaluatePolicy(straight, 1).meanReturn, 6);
   });
 });
 
@@ -154,12 +155,12 @@ describe('joint ratio (JR-PPO)', () => {
     const independent = make('independent', 'ring', { preset: 'flow-1av', warmup: 0, horizon: 100 });
     await joint.iterate();
     await independent.iterate();
-    const a = joint.networks.actor.groups[0].params;
-    const b = independent.networks.actor.groups[0].params;
+    const a = joint.policy.networks.actor.groups[0].params;
+    const b = independent.policy.networks.actor.groups[0].params;
     let largest = 0;
     for (let k = 0; k < a.length; k++) largest = Math.max(largest, Math.abs(a[k] - b[k]));
     expect(largest).toBeLessThan(1e-5);
-    const initial = make('independent', 'ring', { preset: 'flow-1av', warmup: 0, horizon: 100 }).networks.actor.groups[0].params;
+    const initial = make('independent', 'ring', { preset: 'flow-1av', warmup: 0, horizon: 100 }).policy.networks.actor.groups[0].params;
     expect(a.some((x, k) => Math.abs(x - initial[k]) > 1e-4)).toBe(true);
   });
 
@@ -183,14 +184,14 @@ describe('truncated episodes across updates on one rollout', () => {
       { learner: 'dmpo', scenario: 'cacc-catchup', scenarioParams: { horizon: 50 }, config: resolveLearnerConfig('dmpo', 'cacc-catchup', 'default', settings), seed: 4 },
       trainer,
     );
-    const config = (learner as unknown as { config: Record<string, unknown> }).config;
+    const config = learner.setup.config as { modelUsage: number };
     await learner.iterate(); // models not ready yet: real data
     await learner.iterate(); // models ready, modelUsage 1: every inner update on model data
     await learner.iterate();
     config.modelUsage = 0; // real data again: its truncations are this rollout's, whatever came before
     const result = await learner.iterate();
     expect(Number.isFinite(result.metrics['loss/critic'])).toBe(true);
-    const buffer = (learner as unknown as { buffer: { evaluateValues(): void; truncationValues: Float32Array; truncated: Uint8Array; steps: number; envs: number } }).buffer;
+    const buffer = learner.run.rollout;
     const truncatedAt = (values: Float32Array) => Array.from(buffer.truncated.keys()).filter((flag) => buffer.truncated[flag] === 1).map((flag) => values[flag]);
     buffer.evaluateValues();
     const first = truncatedAt(buffer.truncationValues);

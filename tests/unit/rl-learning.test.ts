@@ -2,8 +2,9 @@
  * Evidence that the learners learn (small budgets, fixed seeds, deterministic).
  */
 import { describe, expect, it } from 'vitest';
-import { AgentNetworks } from '../../src/main/rl/agent-networks.ts';
+import { AgentNetworks } from '../../src/main/rl/nn/agentNetworks.ts';
 import { adaptDpoPenalties } from '../../src/main/rl/learners/dpo.ts';
+import { evaluatePolicy } from '../../src/main/rl/core/evaluation.ts';
 import { createLearner } from '../../src/main/rl/learners/index.ts';
 import { RngStreams } from '../../src/main/sim/rng.ts';
 import { resolveLearnerConfig } from '../../src/shared/learners.ts';
@@ -17,13 +18,13 @@ describe('learning on CACC catch-up', () => {
     const episodes = 8;
     const random = randomPolicyReturn(Array.from({ length: episodes }, (_, k) => seed + 500_000 + k));
     const learner = createLearner({ learner: 'dppo', scenario: 'cacc-catchup', scenarioParams: {}, config: resolveLearnerConfig('dppo', 'cacc-catchup', 'default'), seed }, trainer());
-    const initial = learner.evaluate(episodes).meanReturn;
+    const initial = evaluatePolicy(learner, episodes).meanReturn;
     const trainingReturns: number[] = [];
     for (let k = 0; k < 36; k++) {
       const { metrics } = await learner.iterate();
       if (!Number.isNaN(metrics['train/episodeReturn'])) trainingReturns.push(metrics['train/episodeReturn']);
     }
-    const final = learner.evaluate(episodes).meanReturn;
+    const final = evaluatePolicy(learner, episodes).meanReturn;
     const lateTraining = trainingReturns.slice(-5).reduce((a, b) => a + b, 0) / 5;
     learner.dispose();
     // Measured here: random about -2.4e5, the untrained policy about -1.6e5, after 36 iterations

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adamStep, zeroMoments } from '../../src/main/rl/adam.ts';
-import { AgentNetworks } from '../../src/main/rl/agent-networks.ts';
-import { selectBackend } from '../../src/main/rl/backend.ts';
-import { initialParameters, MlpLayout } from '../../src/main/rl/parameters.ts';
+import { adamStep, zeroMoments } from '../../src/main/rl/nn/adam.ts';
+import { AgentNetworks } from '../../src/main/rl/nn/agentNetworks.ts';
+import { selectBackend } from '../../src/main/rl/nn/backend.ts';
+import { initialParameters, MlpLayout } from '../../src/main/rl/nn/parameters.ts';
 import { RngStreams } from '../../src/main/sim/rng.ts';
 
 beforeAll(async () => {

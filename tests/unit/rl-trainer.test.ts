@@ -1,11 +1,12 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentNetworks, categoricalProbabilities, type AgentNetworksConfig } from '../../src/main/rl/agent-networks.ts';
-import { selectBackend } from '../../src/main/rl/backend.ts';
-import type { ActorBatch, CriticBatch } from '../../src/main/rl/batches.ts';
-import { CATEGORICAL_SMOOTHING, type ActorLoss } from '../../src/main/rl/policy-loss.ts';
-import { createTrainer, splitGroups, type NetworkTrainer } from '../../src/main/rl/trainer.ts';
+import { CATEGORICAL_SMOOTHING, smoothedSoftmax } from '../../src/main/rl/core/distributions.ts';
+import { AgentNetworks, type AgentNetworksConfig } from '../../src/main/rl/nn/agentNetworks.ts';
+import { selectBackend } from '../../src/main/rl/nn/backend.ts';
+import type { ActorBatch, CriticBatch } from '../../src/main/rl/core/batches.ts';
+import type { ActorLoss } from '../../src/main/rl/core/losses.ts';
+import { createUpdatePool, splitGroups, type UpdatePool } from '../../src/main/rl/parallel/updatePool.ts';
 import { RngStreams } from '../../src/main/sim/rng.ts';
 
 const AGENTS = 5;
@@ -22,11 +23,11 @@ const nativeInstalled = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'].s
   }
 });
 
-let local: NetworkTrainer;
+let local: UpdatePool;
 
 beforeAll(async () => {
   await selectBackend('wasm');
-  local = await createTrainer({ threads: 1, backend: 'wasm' });
+  local = await createUpdatePool({ threads: 1, backend: 'wasm' });
 });
 
 afterAll(async () => {
@@ -73,25 +74,25 @@ describe('rollout inference', () => {
         const rng = new RngStreams(1);
         rng.seed(0, 1);
         const observations = random(rng, AGENTS * 4 * config.actorInputSize, 2);
-        const criticObservations = random(rng, AGENTS * 4 * config.criticInputSize, 2);
         const actor = networks.actorForward(tf.tensor3d(observations, [AGENTS, 4, config.actorInputSize]));
-        const values = networks.criticForward(tf.tensor3d(criticObservations, [AGENTS, 4, config.criticInputSize]));
         expect(actor.output.shape).toEqual([AGENTS, 4, config.head.kind === 'gaussian' ? 1 : 3]);
-        expect(values.shape).toEqual([AGENTS, 4]);
         const expectedOutput = networks.evaluateActor(observations, 4);
         actor.output.dataSync().forEach((v, k) => expect(v).toBeCloseTo(expectedOutput[k], 5));
-        const expectedValues = networks.evaluateCritic(criticObservations, 4);
-        values.dataSync().forEach((v, k) => expect(v).toBeCloseTo(expectedValues[k], 5));
         if (config.head.kind === 'gaussian') expect(Array.from(actor.logStd!.dataSync())).toEqual(Array(AGENTS).fill(-0.5));
         else expect(actor.logStd).toBeNull();
-        tf.dispose([actor.output, actor.logStd ?? [], values]);
+        tf.dispose([actor.output, actor.logStd ?? []]);
         networks.dispose();
       }
     });
   }
 
   it('smooths categorical probabilities by 1e-5 and keeps them normalised', () => {
-    const probabilities = tf.tidy(() => categoricalProbabilities(tf.tensor2d([[0, 50, 0], [1, 2, 3]])).arraySync() as number[][]);
+    const logits = [0, 50, 0, 1, 2, 3];
+    const probabilities = [0, 1].map((row) => {
+      const out = new Float64Array(3);
+      smoothedSoftmax(logits, 3 * row, 3, out);
+      return Array.from(out);
+    });
     for (const row of probabilities) expect(row.reduce((s, p) => s + p, 0)).toBeCloseTo(1, 6);
     expect(probabilities[0][0]).toBeCloseTo(CATEGORICAL_SMOOTHING / (1 + 3 * CATEGORICAL_SMOOTHING), 9);
   });
@@ -166,13 +167,13 @@ describe('worker threads', () => {
   });
 
   it.skipIf(nativeInstalled)('report a backend that cannot start in a worker as a clear error', async () => {
-    await expect(createTrainer({ threads: 2, backend: 'tensorflow' })).rejects.toThrow(
+    await expect(createUpdatePool({ threads: 2, backend: 'tensorflow' })).rejects.toThrow(
       /update worker could not start: backend 'tensorflow' was requested but cannot start/,
     );
   });
 
   it('give exactly the single-thread result', async () => {
-    const workers = await createTrainer({ threads: 2, backend: 'wasm' });
+    const workers = await createUpdatePool({ threads: 2, backend: 'wasm' });
     try {
       expect(workers.threads).toBe(2);
       expect(workers.backend.backend).toBe('wasm');

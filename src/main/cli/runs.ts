@@ -10,7 +10,7 @@ import { extname } from 'node:path';
 import { LEARNER_IDS, isLearnerId, PRESET_IDS, type LearnerPresetId } from '../../shared/learners.ts';
 import type { EpisodeInfo, RunDetail } from '../../shared/runs.ts';
 import { isScenarioId, ParamError, SCENARIO_IDS, type ScenarioId } from '../../shared/scenarios.ts';
-import { BACKEND_CHOICES, BackendUnavailableError, type BackendChoice } from '../rl/backend.ts';
+import { BACKEND_CHOICES, BackendUnavailableError, type BackendChoice } from '../rl/nn/backend.ts';
 import { createTrajectoryWriter, type TrajectoryFormat, type TrajectorySource } from '../sim/trajectoryFormats.ts';
 import { defaultDatabasePath, RunStore, StoreError } from '../store/index.ts';
 import { evaluateRun, resumeTraining, startTraining, type TrainingHooks, type TrainingOutcome } from '../training/trainingRun.ts';

@@ -112,11 +112,11 @@ async function trainedPolicy(text: string, db: string | undefined, env: BatchedE
       throw new UsageError(`--policy ${text}: ${error.message}`);
     });
     const { learner } = restored;
-    if (learner.env.spec.nAgents !== env.spec.nAgents || learner.env.spec.obsDim !== env.spec.obsDim) {
+    if (learner.policy.spec.nAgents !== env.spec.nAgents || learner.policy.spec.obsDim !== env.spec.obsDim) {
       await restored.close();
-      throw new UsageError(`--policy ${text}: run ${runId} has ${learner.env.spec.nAgents} agents observing ${learner.env.spec.obsDim} values; these parameters give ${env.spec.nAgents} and ${env.spec.obsDim}`);
+      throw new UsageError(`--policy ${text}: run ${runId} has ${learner.policy.spec.nAgents} agents observing ${learner.policy.spec.obsDim} values; these parameters give ${env.spec.nAgents} and ${env.spec.obsDim}`);
     }
-    return { policy: (_t, out) => void learner.actDeterministic(env, out), close: restored.close };
+    return { policy: (_t, out) => void learner.policy.actDeterministic(env, out), close: restored.close };
   } finally {
     store.close();
   }

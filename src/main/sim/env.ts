@@ -13,14 +13,10 @@
 import type { ResolvedParams, ScenarioId } from '../../shared/scenarios.ts';
 import type { AgentGraph } from './graph.ts';
 import { envSeed, RngStreams } from './rng.ts';
+import { addPrefixed, isTypedArray, restoreArrays, underPrefix, type SnapshotArrays, type TypedArray } from './snapshot.ts';
 
 export const DT = 0.1;
 
-export type TypedArray = Float64Array | Float32Array | Int32Array | Uint32Array | Uint8Array;
-
-function isTypedArray(value: unknown): value is TypedArray {
-  return ArrayBuffer.isView(value) && !(value instanceof DataView);
-}
 /** Vehicle length in m (every scenario). */
 export const VEHICLE_LENGTH = 5;
 
@@ -169,23 +165,14 @@ export abstract class BatchedEnv {
   snapshot(): Record<string, TypedArray> {
     const state: Record<string, TypedArray> = {};
     for (const [key, value] of Object.entries(this)) if (isTypedArray(value)) state[key] = value.slice();
-    for (const [key, value] of Object.entries(this.rng.snapshot())) state[`rng.${key}`] = value;
+    addPrefixed(state, 'rng.', this.rng.snapshot());
     return state;
   }
 
-  restore(state: Readonly<Record<string, TypedArray>>): void {
-    const rngState: Record<string, TypedArray> = {};
-    const targets = new Map(Object.entries(this).filter((entry): entry is [string, TypedArray] => isTypedArray(entry[1])));
-    for (const [key, value] of Object.entries(state)) {
-      if (key.startsWith('rng.')) {
-        rngState[key.slice(4)] = value;
-        continue;
-      }
-      const target = targets.get(key);
-      if (!target || target.length !== value.length) throw new Error(`environment state '${key}' does not fit this ${this.spec.scenario} environment`);
-      target.set(value);
-    }
-    this.rng.restore(rngState);
+  restore(state: SnapshotArrays): void {
+    const targets = Object.fromEntries(Object.entries(this).filter((entry): entry is [string, TypedArray] => isTypedArray(entry[1])));
+    restoreArrays(targets, state, (key) => `environment state '${key}' does not fit this ${this.spec.scenario} environment`);
+    this.rng.restore(underPrefix(state, 'rng.'));
   }
 
   /** True when every copy has ended. */

@@ -6,6 +6,8 @@
  * Generator: xoshiro128** (Blackman & Vigna), seeded through splitmix32 so that nearby
  * seeds give unrelated streams.
  */
+import { restoreArrays, type SnapshotArrays } from './snapshot.ts';
+
 export class RngStreams {
   private readonly state: Uint32Array;
   private readonly spare: Float64Array;
@@ -22,12 +24,8 @@ export class RngStreams {
     return { state: this.state.slice(), spare: this.spare.slice(), hasSpare: this.hasSpare.slice() };
   }
 
-  restore(snapshot: Readonly<Record<string, ArrayLike<number>>>): void {
-    for (const [name, target] of [['state', this.state], ['spare', this.spare], ['hasSpare', this.hasSpare]] as const) {
-      const source = snapshot[name];
-      if (!source || source.length !== target.length) throw new Error(`random stream state '${name}' does not fit ${this.count} streams`);
-      target.set(source);
-    }
+  restore(snapshot: SnapshotArrays): void {
+    restoreArrays({ state: this.state, spare: this.spare, hasSpare: this.hasSpare }, snapshot, (name) => `random stream state '${name}' does not fit ${this.count} streams`);
   }
 
   /** Seeds stream `stream` from a non-negative integer seed (up to 2^53). */

@@ -13,11 +13,14 @@
 import { resolveLearnerConfig, type LearnerConfig, type LearnerId, type LearnerPresetId } from '../../shared/learners.ts';
 import type { JsonObject, RunDetail, StoredEpisodeSpec } from '../../shared/runs.ts';
 import { resolveParams, type ScenarioId } from '../../shared/scenarios.ts';
-import { createTrainer, type NetworkTrainer } from '../rl/trainer.ts';
-import { selectBackend, type BackendChoice } from '../rl/backend.ts';
-import { actionParamWidth, type EvaluationRecorder, type EvaluationResult, type IterationMetrics, type PpoLearner } from '../rl/core/ppo.ts';
-import { decodeState, encodeState } from '../rl/core/stateCodec.ts';
+import { decodeState, encodeState } from '../rl/core/checkpoint.ts';
+import { actionParamWidth } from '../rl/core/distributions.ts';
+import { evaluatePolicy, type EvaluationRecorder, type EvaluationResult } from '../rl/core/evaluation.ts';
+import type { IterationMetrics } from '../rl/core/iteration.ts';
+import type { Learner } from '../rl/core/learner.ts';
 import { createLearner } from '../rl/learners/index.ts';
+import { selectBackend, type BackendChoice } from '../rl/nn/backend.ts';
+import { createUpdatePool, type UpdatePool } from '../rl/parallel/updatePool.ts';
 import { VEHICLE_LENGTH, type BatchedEnv } from '../sim/env.ts';
 import type { EpisodeWriter, RunStore } from '../store/index.ts';
 import { APP_VERSION } from './version.ts';
@@ -86,9 +89,9 @@ export async function startTraining(store: RunStore, request: NewTrainingRun, ho
   checkBudget(request.budget);
   const backend = await selectBackend(request.backend ?? 'auto');
   const threads = request.threads ?? 2;
-  const trainer = await createTrainer({ threads, backend: backend.backend });
+  const pool = await createUpdatePool({ threads, backend: backend.backend });
   try {
-    const learner = createLearner({ learner: request.learner, scenario: request.scenario, scenarioParams: params, config, seed: request.seed }, trainer);
+    const learner = createLearner({ learner: request.learner, scenario: request.scenario, scenarioParams: params, config, seed: request.seed }, pool);
     const stored: StoredRunConfig = { learner: config, budget: request.budget, threads };
     const run = store.createRun({
       name: request.name,
@@ -104,7 +107,7 @@ export async function startTraining(store: RunStore, request: NewTrainingRun, ho
     hooks.onStart?.(run, backend.description, request.budget.iterations ?? null);
     return await trainLoop(store, run, learner, request.budget, hooks);
   } finally {
-    await trainer.close();
+    await pool.close();
   }
 }
 
@@ -113,14 +116,14 @@ export async function resumeTraining(store: RunStore, runId: number, hooks: Trai
   const { run, checkpoint } = store.resumeRun(runId);
   const stored = run.config as unknown as StoredRunConfig;
   const backend = await selectBackend(backendChoice);
-  const trainer = await createTrainer({ threads: stored.threads, backend: backend.backend });
+  const pool = await createUpdatePool({ threads: stored.threads, backend: backend.backend });
   try {
-    const learner = learnerOf(run, trainer);
+    const learner = learnerOf(run, pool);
     if (checkpoint) learner.restore(decodeState(checkpoint.data));
     hooks.onStart?.(run, backend.description, stored.budget.iterations ?? null);
     return await trainLoop(store, run, learner, stored.budget, hooks);
   } finally {
-    await trainer.close();
+    await pool.close();
   }
 }
 
@@ -129,7 +132,7 @@ export type CheckpointChoice = 'best' | 'latest' | number;
 
 /** A run's learner restored from a checkpoint, for acting and evaluating; close() when done. */
 export interface RestoredPolicy {
-  learner: PpoLearner;
+  learner: Learner;
   iteration: number;
   close(): Promise<void>;
 }
@@ -147,15 +150,15 @@ export async function restorePolicy(store: RunStore, runId: number, which: Check
         : store.loadRunCheckpoint(runId, 'latest');
   if (!checkpoint) throw new Error(typeof which === 'number' ? `run ${runId} has no checkpoint ${which}` : `run ${runId} has no checkpoint yet`);
   await selectBackend('auto');
-  const trainer = await createTrainer({ threads: 1 });
-  const learner = learnerOf(run, trainer);
+  const pool = await createUpdatePool({ threads: 1 });
+  const learner = learnerOf(run, pool);
   learner.restore(decodeState(checkpoint.data));
   return {
     learner,
     iteration: checkpoint.iteration,
     close: async () => {
       learner.dispose();
-      await trainer.close();
+      await pool.close();
     },
   };
 }
@@ -171,17 +174,17 @@ export async function evaluateRun(
   const policy = await restorePolicy(store, runId, checkpoint);
   try {
     const recorder = new StoreRecorder(store, runId, policy.learner, policy.iteration, episodes);
-    return { ...policy.learner.evaluate(episodes, seed ?? undefined, recorder), iteration: policy.iteration };
+    return { ...evaluatePolicy(policy.learner, episodes, seed ?? undefined, recorder), iteration: policy.iteration };
   } finally {
     await policy.close();
   }
 }
 
-function learnerOf(run: RunDetail, trainer: NetworkTrainer): PpoLearner {
+function learnerOf(run: RunDetail, pool: UpdatePool): Learner {
   const stored = run.config as unknown as StoredRunConfig;
   return createLearner(
     { learner: run.algo as LearnerId, scenario: run.scenario as ScenarioId, scenarioParams: run.params, config: stored.learner, seed: run.seed },
-    trainer,
+    pool,
   );
 }
 
@@ -193,10 +196,10 @@ function budgetFraction(budget: TrainingBudget, iteration: number, envSteps: num
   return budget.iterations !== undefined ? iteration / budget.iterations : envSteps / budget.envSteps!;
 }
 
-async function trainLoop(store: RunStore, run: RunDetail, learner: PpoLearner, budget: TrainingBudget, hooks: TrainingHooks): Promise<TrainingOutcome> {
+async function trainLoop(store: RunStore, run: RunDetail, learner: Learner, budget: TrainingBudget, hooks: TrainingHooks): Promise<TrainingOutcome> {
   const config = learner.setup.config;
-  const evalEvery = Number(config.evalEvery);
-  const checkpointEvery = Number(config.checkpointEvery);
+  const evalEvery = config.evalEvery;
+  const checkpointEvery = config.checkpointEvery;
   let bestReturn = store.bestCheckpoint(run.id)?.evalReturn ?? -Infinity;
   let lastEvalReturn: number | null = run.lastEvalReturn;
   const started = performance.now() - run.wallTimeS * 1000;
@@ -219,7 +222,7 @@ async function trainLoop(store: RunStore, run: RunDetail, learner: PpoLearner, b
       // and the store drops such episodes.)
       const evaluation =
         evalEvery > 0 && result.iteration % evalEvery === 0
-          ? learner.evaluate(Number(config.evalEpisodes), undefined, new StoreRecorder(store, run.id, learner, result.iteration, 1))
+          ? evaluatePolicy(learner, config.evalEpisodes, undefined, new StoreRecorder(store, run.id, learner, result.iteration, 1))
           : null;
       const values: Record<string, number> = { ...result.metrics };
       if (evaluation) {
@@ -262,11 +265,11 @@ async function trainLoop(store: RunStore, run: RunDetail, learner: PpoLearner, b
 }
 
 /** Describes the first non-finite loss or weight, or returns null. */
-function divergence(metrics: IterationMetrics, learner: PpoLearner): string | null {
+function divergence(metrics: IterationMetrics, learner: Learner): string | null {
   for (const key of ['loss/actor', 'loss/critic', 'kl']) {
     if (!Number.isFinite(metrics[key])) return `${key} is ${metrics[key]}`;
   }
-  for (const [name, network] of [['actor', learner.networks.actor], ['critic', learner.networks.critic]] as const) {
+  for (const [name, network] of [['actor', learner.policy.networks.actor], ['critic', learner.policy.networks.critic]] as const) {
     for (const [g, group] of network.groups.entries()) {
       if (!group.params.every(Number.isFinite)) return `${name} weights of agent ${g} are not finite`;
     }
@@ -281,7 +284,7 @@ class StoreRecorder implements EvaluationRecorder {
   constructor(
     private readonly store: RunStore,
     private readonly runId: number,
-    private readonly learner: PpoLearner,
+    private readonly learner: Learner,
     private readonly iteration: number,
     private readonly stored: number,
   ) {}
@@ -303,7 +306,7 @@ class StoreRecorder implements EvaluationRecorder {
       nAgents: spec.nAgents,
       obsDim: spec.obsDim,
       action: spec.action,
-      actionParamDim: actionParamWidth(this.learner.head),
+      actionParamDim: actionParamWidth(this.learner.policy.head),
       obsNames: spec.obsNames,
       rewardTermNames: spec.rewardTermNames,
       agentVehicle: Array.from(spec.agentVehicle),

@@ -66,7 +66,7 @@ export const useTrainStore = defineStore('train', () => {
       .map((spec) => ({
         spec,
         value: settings.value[spec.name],
-        effectiveDefault: spec.name in defaults ? defaults[spec.name] : spec.default,
+        effectiveDefault: defaults[spec.name] ?? spec.default,
         error: errors.value[`settings.${spec.name}`] ?? null,
       }));
   });
@@ -133,7 +133,7 @@ export const useTrainStore = defineStore('train', () => {
   function setLearner(id: LearnerId): void {
     learner.value = id;
     // Settings the new learner does not read would be refused.
-    const reads = new Set(learnerHyperparameters(id).map((spec) => spec.name));
+    const reads = new Set<string>(learnerHyperparameters(id).map((spec) => spec.name));
     settings.value = Object.fromEntries(Object.entries(settings.value).filter(([name]) => reads.has(name)));
   }
 

@@ -7,6 +7,8 @@
  * next episode that follows in the same copy after a reset. (The DMPO reference code treated
  * the horizon as terminal; the paper's estimator does not.)
  */
+import type { RolloutBuffer } from './rollout.ts';
+
 export interface RolloutShape {
   agents: number;
   steps: number;
@@ -95,4 +97,38 @@ export function normalisePerAgent(advantages: Float32Array, agents: number): voi
     const scale = 1 / (Math.sqrt(squares / samples) + 1e-8);
     for (let s = 0; s < samples; s++) row[s] = (row[s] - mean) * scale;
   }
+}
+
+/**
+ * The agents' own GAE advantages on a filled buffer, [n, T, E]: evaluates the critic on it
+ * (values, the last state and truncations) and writes the critic's targets into its returns.
+ */
+export function rolloutAdvantages(buffer: RolloutBuffer, gamma: number, lambda: number): Float32Array {
+  buffer.evaluateValues();
+  const advantages = new Float32Array(buffer.rewards.length);
+  computeGae(
+    {
+      agents: buffer.agents,
+      steps: buffer.steps,
+      envs: buffer.envs,
+      rewards: buffer.rewards,
+      values: buffer.values,
+      lastValues: buffer.lastValues,
+      terminated: buffer.terminated,
+      truncated: buffer.truncated,
+      truncationValues: buffer.truncationValues,
+      gamma,
+      lambda,
+    },
+    advantages,
+    buffer.returns,
+  );
+  return advantages;
+}
+
+/** Extended-value advantages of every agent from the agents' own ones (see aggregateNeighbourAdvantages). */
+export function extendedAdvantages(own: Float32Array, neighbourhoods: readonly (readonly number[])[], mode: 'mean-value' | 'sum-advantage'): Float32Array {
+  const extended = new Float32Array(own.length);
+  aggregateNeighbourAdvantages(own, neighbourhoods, own.length / neighbourhoods.length, mode, extended);
+  return extended;
 }

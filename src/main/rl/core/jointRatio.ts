@@ -12,11 +12,12 @@
  * per-agent fast update path does the arithmetic. The loop stops early once the agents' mean
  * KL(rollout || current) exceeds 1.5 targetKl.
  */
-import type { AgentNetworks } from '../agent-networks.ts';
-import type { ActorAgentStats } from '../group-update.ts';
-import { CATEGORICAL_SMOOTHING, type PolicyHead } from '../policy-loss.ts';
-import type { NetworkTrainer } from '../trainer.ts';
-import type { IterationMetrics, RolloutBuffer } from './ppo.ts';
+import type { AgentNetworks } from '../nn/agentNetworks.ts';
+import type { UpdatePool } from '../parallel/updatePool.ts';
+import { gaussianTerms, smoothedSoftmax, type GaussianTerms, type PolicyHead } from './distributions.ts';
+import type { IterationMetrics } from './iteration.ts';
+import type { ActorAgentStats } from './optimiser.ts';
+import type { RolloutBuffer } from './rollout.ts';
 
 export interface JointRatioSettings {
   epochs: number;
@@ -35,28 +36,21 @@ function logRatiosAndKl(networks: AgentNetworks, head: PolicyHead, buffer: Rollo
   const kl = new Float64Array(agents * samples);
   if (head.kind === 'categorical') {
     const width = head.actionCount;
-    const smoothedLog = (logits: Float32Array, at: number, into: Float64Array) => {
-      let max = -Infinity;
-      for (let a = 0; a < width; a++) max = Math.max(max, logits[at + a]);
-      let sum = 0;
-      for (let a = 0; a < width; a++) sum += Math.exp(logits[at + a] - max);
-      const total = 1 + width * CATEGORICAL_SMOOTHING;
-      for (let a = 0; a < width; a++) into[a] = Math.log((Math.exp(logits[at + a] - max) / sum + CATEGORICAL_SMOOTHING) / total);
-    };
     const now = new Float64Array(width);
     const old = new Float64Array(width);
     for (let k = 0; k < agents * samples; k++) {
-      smoothedLog(output, k * width, now);
-      smoothedLog(buffer.oldOutput, k * width, old);
+      smoothedSoftmax(output, k * width, width, now);
+      smoothedSoftmax(buffer.oldOutput, k * width, width, old);
       const action = buffer.actions[k];
-      logRatio[k] = now[action] - old[action];
+      logRatio[k] = Math.log(now[action]) - Math.log(old[action]);
       let divergence = 0;
-      for (let a = 0; a < width; a++) divergence += Math.exp(old[a]) * (old[a] - now[a]);
+      for (let a = 0; a < width; a++) divergence += old[a] * (Math.log(old[a]) - Math.log(now[a]));
       kl[k] = divergence;
     }
     return { logRatio, kl };
   }
   const { layout } = networks.actor;
+  const terms: GaussianTerms = { logRatio: 0, kl: 0 };
   for (let i = 0; i < agents; i++) {
     const logStd = networks.actor.groups[networks.groupOf(i)].params[layout.extraOffset];
     const oldLogStd = buffer.oldLogStd![i];
@@ -64,18 +58,16 @@ function logRatiosAndKl(networks: AgentNetworks, head: PolicyHead, buffer: Rollo
     const oldVariance = Math.exp(2 * oldLogStd);
     for (let s = 0; s < samples; s++) {
       const k = i * samples + s;
-      const gap = buffer.actions[k] - output[k];
-      const oldGap = buffer.actions[k] - buffer.oldOutput[k];
-      const shift = buffer.oldOutput[k] - output[k];
-      logRatio[k] = (-0.5 * gap * gap) / variance - logStd + (0.5 * oldGap * oldGap) / oldVariance + oldLogStd;
-      kl[k] = logStd - oldLogStd + (oldVariance + shift * shift) / (2 * variance) - 0.5;
+      gaussianTerms(buffer.actions[k], output[k], logStd, variance, buffer.oldOutput[k], oldLogStd, oldVariance, terms);
+      logRatio[k] = terms.logRatio;
+      kl[k] = terms.kl;
     }
   }
   return { logRatio, kl };
 }
 
 export async function jointRatioUpdate(
-  trainer: NetworkTrainer,
+  pool: UpdatePool,
   networks: AgentNetworks,
   head: PolicyHead,
   buffer: RolloutBuffer,
@@ -125,7 +117,7 @@ export async function jointRatioUpdate(
     }
     const current = networks.evaluateActor(buffer.actorInputs, samples);
     const currentLogStd = buffer.oldLogStd ? Float32Array.from({ length: agents }, (_, i) => networks.actor.groups[networks.groupOf(i)].params[networks.actor.layout.extraOffset]) : undefined;
-    lastStats = await trainer.updateActors(
+    lastStats = await pool.updateActors(
       networks,
       { samples, observations: buffer.actorInputs, actions: buffer.actions, advantages: weighted, oldOutput: current, oldLogStd: currentLogStd },
       // A plain surrogate step at the current policy: no clipping (the joint clip is in the weights).

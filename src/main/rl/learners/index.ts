@@ -1,24 +1,40 @@
 /**
- * The learners by id. IPPO, MAPPO and CPPO are the shared PPO core as it stands (they differ
- * in what policy and critic see, from the learner catalogue); DPPO adds the extended value
- * function, DPO its penalised surrogate, DMPO local models and branched rollouts on top of DPPO.
+ * The learners by id: each is its program (the order of one iteration) over the shared
+ * OnPolicyRun. IPPO, MAPPO, CPPO and DPPO are the PPO family's program (ppo.ts), DPO its
+ * penalised surrogate (dpo.ts), DMPO DPPO with local models and branched rollouts (dmpo/).
  */
 import type { LearnerId } from '../../../shared/learners.ts';
-import { PpoLearner, type LearnerSetup } from '../core/ppo.ts';
-import type { NetworkTrainer } from '../trainer.ts';
-import { DmpoLearner } from './dmpo.ts';
-import { DpoLearner } from './dpo.ts';
-import { DppoLearner } from './dppo.ts';
+import { Learner, OnPolicyRun, type LearnerProgram, type LearnerSetup } from '../core/learner.ts';
+import type { UpdatePool } from '../parallel/updatePool.ts';
+import { Dmpo } from './dmpo/dmpo.ts';
+import { Dpo } from './dpo.ts';
+import { PpoFamily } from './ppo.ts';
 
-const LEARNER_CLASSES: Record<LearnerId, typeof PpoLearner> = {
-  ippo: PpoLearner,
-  mappo: PpoLearner,
-  cppo: PpoLearner,
-  dppo: DppoLearner,
-  dpo: DpoLearner,
-  dmpo: DmpoLearner,
-};
+export function createLearner(setup: LearnerSetup, pool: UpdatePool): Learner {
+  const run = new OnPolicyRun(setup);
+  return new Learner(setup, run, programOf(setup, run, pool));
+}
 
-export function createLearner(setup: LearnerSetup, trainer: NetworkTrainer): PpoLearner {
-  return new LEARNER_CLASSES[setup.learner](setup, trainer);
+function programOf(setup: LearnerSetup, run: OnPolicyRun, pool: UpdatePool): LearnerProgram {
+  switch (setup.learner) {
+    case 'ippo':
+    case 'mappo':
+    case 'cppo':
+      return new PpoFamily(configured(setup, setup.learner), run, pool);
+    case 'dppo':
+      return new PpoFamily(configured(setup, 'dppo'), run, pool);
+    case 'dpo':
+      return new Dpo(configured(setup, 'dpo'), run, pool);
+    case 'dmpo':
+      return new Dmpo(configured(setup, 'dmpo'), run, pool);
+  }
+}
+
+/**
+ * The setup with its config typed for learner `id` (the case it was switched to):
+ * resolveLearnerConfig(id, ...) resolved every field that learner reads.
+ */
+function configured<L extends LearnerId>(setup: LearnerSetup, id: L): LearnerSetup<L> {
+  if (setup.learner !== id) throw new Error(`a ${setup.learner} setup is not a ${id} setup`);
+  return setup as unknown as LearnerSetup<L>;
 }

@@ -6,7 +6,15 @@
  * log std). Flat vectors make Adam one loop, checkpoints one copy and worker transfers one
  * buffer; the fast update path views them as tensors without reshuffling.
  */
-import { RngStreams } from '../sim/rng.ts';
+import { RngStreams } from '../../sim/rng.ts';
+import { restoreArrays, type SnapshotArrays } from '../../sim/snapshot.ts';
+import type { AdamMoments } from './adam.ts';
+
+/** One set of trainable parameters (an agent's own, or the one shared by all) and its Adam state. */
+export interface ParameterGroup {
+  params: Float32Array;
+  moments: AdamMoments;
+}
 
 export interface MlpShape {
   readonly inputSize: number;
@@ -72,4 +80,24 @@ export function initialParameters(layout: MlpLayout, seed: number, extraValue = 
   }
   params.fill(extraValue, layout.extraOffset);
   return params;
+}
+
+/**
+ * Checkpoint arrays of parameter groups: `${g}.params`, `${g}.adam1`, `${g}.adam2` (live
+ * views, not copies); their Adam step counts go beside them in the checkpoint's meta.
+ */
+export function parameterGroupArrays(groups: readonly ParameterGroup[]): Record<string, Float32Array> {
+  const arrays: Record<string, Float32Array> = {};
+  groups.forEach((group, g) => {
+    arrays[`${g}.params`] = group.params;
+    arrays[`${g}.adam1`] = group.moments.first;
+    arrays[`${g}.adam2`] = group.moments.second;
+  });
+  return arrays;
+}
+
+/** Restores what parameterGroupArrays saved, and the Adam step counts; `misfit(name)` is the error of an entry that does not fit. */
+export function restoreParameterGroups(groups: readonly ParameterGroup[], arrays: SnapshotArrays, adamSteps: readonly number[], misfit: (name: string) => string): void {
+  restoreArrays(parameterGroupArrays(groups), arrays, misfit);
+  groups.forEach((group, g) => (group.moments.step = adamSteps[g]));
 }

@@ -2,7 +2,7 @@
  * Training data handed to an update, per agent and agent-major: row = agent * samples + sample.
  * The caller gathers each agent's neighbourhood observations into its feature vector.
  */
-import { actionWidth, headOutputSize, type PolicyHead } from './policy-loss.ts';
+import { actionWidth, headOutputSize, type PolicyHead } from './distributions.ts';
 
 export interface ActorBatch {
   /** Samples per agent. */

@@ -2,17 +2,16 @@
  * The actors and critics of n agents, each agent with its own weights (or, with
  * shareParameters, one set for all), and their inference paths.
  *
- * Parameters live as flat vectors per group (see parameters.ts); updates go through a
- * NetworkTrainer. Rollout inference stacks the groups' weights into [groups, in, out]
+ * Parameters live as flat vectors per group (see parameters.ts); updates go through an
+ * UpdatePool (rl/parallel). Rollout inference stacks the groups' weights into [groups, in, out]
  * tensors so that all agents and a batch of environment copies take one batched matMul per
  * layer: at rollout batch sizes per-op overhead, not arithmetic, is the cost.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { headOutputSize, type PolicyHead } from '../core/distributions.ts';
 import { zeroMoments } from './adam.ts';
-import { mlpForward } from './fast-mlp.ts';
-import type { ParameterGroup } from './group-update.ts';
-import { initialParameters, MlpLayout } from './parameters.ts';
-import { CATEGORICAL_SMOOTHING, headOutputSize, type PolicyHead } from './policy-loss.ts';
+import { mlpForward } from './fastMlp.ts';
+import { initialParameters, MlpLayout, type ParameterGroup } from './parameters.ts';
 
 export interface AgentNetworksConfig {
   readonly agents: number;
@@ -63,7 +62,6 @@ export class AgentNetworks {
   readonly actor: NetworkParameters;
   readonly critic: NetworkParameters;
   private actorInference: StackedMlp | null = null;
-  private criticInference: StackedMlp | null = null;
 
   constructor(config: AgentNetworksConfig) {
     if (!Number.isInteger(config.agents) || config.agents < 1) throw new Error(`bad agent count ${config.agents}`);
@@ -105,16 +103,6 @@ export class AgentNetworks {
     return { output: stacked.forward(observations, this.agents), logStd };
   }
 
-  /** Rollout inference: observations [agents, batch, criticInputSize] -> values [agents, batch]. */
-  criticForward(observations: tf.Tensor3D): tf.Tensor2D {
-    this.criticInference = refreshed(this.criticInference, this.critic, 0);
-    const stacked = this.criticInference;
-    return tf.tidy(() => {
-      const values = stacked.forward(observations, this.agents);
-      return tf.reshape(values, [values.shape[0], values.shape[1]]);
-    });
-  }
-
   /**
    * Whole-buffer evaluation (e.g. the means of a rollout): observations [agents, samples,
    * actorInputSize] -> [agents, samples, outputSize], through the per-group fast path. On wasm
@@ -133,21 +121,8 @@ export class AgentNetworks {
   /** Frees the cached inference tensors (parameters are plain arrays). */
   dispose(): void {
     this.actorInference?.dispose();
-    this.criticInference?.dispose();
     this.actorInference = null;
-    this.criticInference = null;
   }
-}
-
-/**
- * Categorical action probabilities from logits, smoothed like the DMPO reference:
- * (softmax + 1e-5) renormalised, so no action's probability reaches 0.
- */
-export function categoricalProbabilities(logits: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const smoothed = tf.add(tf.softmax(logits), CATEGORICAL_SMOOTHING);
-    return tf.div(smoothed, tf.sum(smoothed, -1, true));
-  });
 }
 
 /** The group seed: distinct networks draw from unrelated streams (RngStreams hashes its seed). */

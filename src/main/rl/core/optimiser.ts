@@ -7,31 +7,23 @@
  * in a job is structured-clonable.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { envSeed, RngStreams } from '../sim/rng.ts';
-import { adamStep, type AdamMoments } from './adam.ts';
+import { envSeed, RngStreams } from '../../sim/rng.ts';
+import { adamStep } from '../nn/adam.ts';
 import type { ActorBatch, CriticBatch } from './batches.ts';
-import { createMlpBatch, disposeMlpBatch, mlpForward, mlpGradient, type MlpBatch } from './fast-mlp.ts';
-import { MlpLayout, type MlpShape } from './parameters.ts';
+import { createMlpBatch, disposeMlpBatch, mlpForward, mlpGradient, type MlpBatch } from '../nn/fastMlp.ts';
+import { MlpLayout, type MlpShape, type ParameterGroup } from '../nn/parameters.ts';
+import { actionWidth, headOutputSize, type PolicyHead } from './distributions.ts';
 import {
-  actionWidth,
   evaluateValueLoss,
-  headOutputSize,
   PolicyLoss,
   PolicyStatistics,
   type ActorLoss,
   type PolicyEvaluation,
   type PolicyGradients,
-  type PolicyHead,
   type PolicyRows,
   type PolicySummary,
   type ValueRows,
-} from './policy-loss.ts';
-
-/** One set of trainable parameters (an agent's own, or the one shared by all) and its Adam state. */
-export interface ParameterGroup {
-  params: Float32Array;
-  moments: AdamMoments;
-}
+} from './losses.ts';
 
 export interface UpdateSchedule {
   readonly epochs: number;

@@ -1,11 +1,11 @@
 /** An update worker: owns its own tfjs backend and runs the group jobs the trainer sends. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { selectBackend } from './backend.ts';
-import { updateActorGroups, updateCriticGroups } from './group-update.ts';
-import { groupBuffers, type WorkerConfig, type WorkerReply, type WorkerRequest, type WorkerStartup } from './update-protocol.ts';
+import { selectBackend } from '../nn/backend.ts';
+import { updateActorGroups, updateCriticGroups } from '../core/optimiser.ts';
+import { groupBuffers, type WorkerConfig, type WorkerReply, type WorkerRequest, type WorkerStartup } from './protocol.ts';
 
 const port = parentPort;
-if (port === null) throw new Error('update-worker-thread runs only as a worker thread');
+if (port === null) throw new Error('updateWorker runs only as a worker thread');
 
 const config = workerData as WorkerConfig;
 try {

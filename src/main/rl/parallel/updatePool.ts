@@ -1,6 +1,6 @@
 /**
- * Runs actor and critic updates of AgentNetworks, on the calling thread or split by agent
- * over worker threads.
+ * The update pool: runs actor and critic updates of AgentNetworks, on the calling thread or
+ * split by agent over worker threads.
  *
  * Agents' updates are independent (own weights, own Adam state, own early stop), and the
  * wasm backend is single-threaded under Node, so the parameter groups are divided into
@@ -11,8 +11,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { AgentNetworks, NetworkParameters } from './agent-networks.ts';
-import { selectBackend, type BackendChoice, type BackendReport } from './backend.ts';
+import type { AgentNetworks, NetworkParameters } from '../nn/agentNetworks.ts';
+import { selectBackend, type BackendChoice, type BackendReport } from '../nn/backend.ts';
+import type { ParameterGroup } from '../nn/parameters.ts';
 import {
   actorBatchAgents,
   checkActorBatch,
@@ -20,7 +21,7 @@ import {
   criticBatchAgents,
   type ActorBatch,
   type CriticBatch,
-} from './batches.ts';
+} from '../core/batches.ts';
 import {
   updateActorGroups,
   updateCriticGroups,
@@ -28,13 +29,12 @@ import {
   type ActorGroupsJob,
   type CriticAgentStats,
   type CriticGroupsJob,
-  type ParameterGroup,
   type UpdateSchedule,
-} from './group-update.ts';
-import type { ActorLoss } from './policy-loss.ts';
-import { groupBuffers, type WorkerReply, type WorkerRequest, type WorkerStartup } from './update-protocol.ts';
+} from '../core/optimiser.ts';
+import type { ActorLoss } from '../core/losses.ts';
+import { groupBuffers, type WorkerReply, type WorkerRequest, type WorkerStartup } from './protocol.ts';
 
-export interface NetworkTrainer {
+export interface UpdatePool {
   /** Threads doing the arithmetic: 1 for the calling thread, else the worker count. */
   readonly threads: number;
   /** The backend the arithmetic runs on. */
@@ -47,21 +47,21 @@ export interface NetworkTrainer {
   close(): Promise<void>;
 }
 
-export interface TrainerOptions {
+export interface UpdatePoolOptions {
   /** 1 runs on the calling thread; more splits agents over that many workers. Default: the CPU count. */
   readonly threads?: number;
   readonly backend?: BackendChoice;
 }
 
-export async function createTrainer(options: TrainerOptions = {}): Promise<NetworkTrainer> {
+export async function createUpdatePool(options: UpdatePoolOptions = {}): Promise<UpdatePool> {
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
   const backendChoice = options.backend ?? 'auto';
-  if (threads === 1) return new LocalTrainer(await selectBackend(backendChoice));
-  return WorkerTrainer.start(threads, backendChoice);
+  if (threads === 1) return new LocalUpdates(await selectBackend(backendChoice));
+  return WorkerPool.start(threads, backendChoice);
 }
 
-class LocalTrainer implements NetworkTrainer {
+class LocalUpdates implements UpdatePool {
   readonly threads = 1;
 
   constructor(readonly backend: BackendReport) {}
@@ -96,7 +96,7 @@ interface GroupRun {
   readonly groupCount: number;
 }
 
-class WorkerTrainer implements NetworkTrainer {
+class WorkerPool implements UpdatePool {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>();
   private readonly busy = new Set<NetworkParameters>();
@@ -118,14 +118,14 @@ class WorkerTrainer implements NetworkTrainer {
     return this.workers.length;
   }
 
-  static async start(threads: number, backend: BackendChoice): Promise<WorkerTrainer> {
+  static async start(threads: number, backend: BackendChoice): Promise<WorkerPool> {
     const workers = Array.from(
       { length: threads },
-      () => new Worker(new URL('./update-worker.mjs', import.meta.url), { workerData: { backend } }),
+      () => new Worker(new URL('./updateWorker.mjs', import.meta.url), { workerData: { backend } }),
     );
     try {
       const reports = await Promise.all(workers.map(awaitStartup));
-      return new WorkerTrainer(workers, reports[0]);
+      return new WorkerPool(workers, reports[0]);
     } catch (error) {
       await Promise.all(workers.map((worker) => worker.terminate()));
       throw error;

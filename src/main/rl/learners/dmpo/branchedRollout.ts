@@ -3,7 +3,7 @@
  * real states and continue in the learned models under the current policy, laid out like a
  * real rollout so a learner trains on them exactly as on environment data.
  */
-import type { RngStreams } from '../../sim/rng.ts';
+import type { RngStreams } from '../../../sim/rng.ts';
 import type { RealEpisode } from './episodes.ts';
 import { withTensorScope, type NetworkedGcn } from './gcn.ts';
 

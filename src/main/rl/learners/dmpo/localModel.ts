@@ -12,10 +12,11 @@
  * step per agent on its own weights. Every `validateEvery` steps the models are validated on
  * fresh windows; training stops once MSE(s)/Var(s) < modelErrorThreshold.
  */
-import type { EnvSpec } from '../../sim/env.ts';
-import { RngStreams } from '../../sim/rng.ts';
-import { adamStep, zeroMoments } from '../adam.ts';
-import type { ParameterGroup } from '../group-update.ts';
+import type { EnvSpec } from '../../../sim/env.ts';
+import { RngStreams } from '../../../sim/rng.ts';
+import { addPrefixed, underPrefix, type SnapshotArrays, type TypedArray } from '../../../sim/snapshot.ts';
+import { adamStep, zeroMoments } from '../../nn/adam.ts';
+import { parameterGroupArrays, restoreParameterGroups, type ParameterGroup } from '../../nn/parameters.ts';
 import { branchedRollout, type BranchedRolloutOptions, type ModelPolicy, type ModelRollout } from './branchedRollout.ts';
 import { EpisodeFifo, type RealEpisode } from './episodes.ts';
 import { NetworkedGcn, relativeError, SPEC_ARCHITECTURE, type GcnArchitecture, type ModelSystem, type ParameterSegment, type WindowBatch, type WindowErrors } from './gcn.ts';
@@ -95,6 +96,12 @@ export interface ModelTrainingReport extends ModelValidation {
 const WINDOW_STREAM = 0;
 const ROLLOUT_STREAM = 1;
 
+/** Everything the models' training depends on, as a checkpoint part. */
+export interface ModelSnapshot {
+  meta: { trainCalls: number; adamSteps: number[]; episodeLengths: number[] };
+  arrays: Record<string, TypedArray>;
+}
+
 export class LocalModels {
   readonly config: LocalModelConfig;
   readonly gcn: NetworkedGcn;
@@ -126,14 +133,9 @@ export class LocalModels {
    * Everything training depends on (weights, Adam state, random streams, call count, the
    * episode FIFO), so a checkpoint resumes the models exactly.
    */
-  snapshot(): { meta: { trainCalls: number; adamSteps: number[]; episodeLengths: number[] }; arrays: Record<string, Float32Array | Uint8Array | Uint32Array | Float64Array> } {
-    const arrays: Record<string, Float32Array | Uint8Array | Uint32Array | Float64Array> = {};
-    this.groups.forEach((group, i) => {
-      arrays[`${i}.params`] = group.params;
-      arrays[`${i}.adam1`] = group.moments.first;
-      arrays[`${i}.adam2`] = group.moments.second;
-    });
-    for (const [key, value] of Object.entries(this.rng.snapshot())) arrays[`rng.${key}`] = value;
+  snapshot(): ModelSnapshot {
+    const arrays: Record<string, TypedArray> = parameterGroupArrays(this.groups);
+    addPrefixed(arrays, 'rng.', this.rng.snapshot());
     this.episodes.all.forEach((episode, k) => {
       arrays[`episode.${k}.observations`] = episode.observations;
       arrays[`episode.${k}.actions`] = episode.actions;
@@ -146,21 +148,9 @@ export class LocalModels {
     };
   }
 
-  restoreSnapshot(snapshot: { meta: { trainCalls: number; adamSteps: number[]; episodeLengths: number[] }; arrays: Readonly<Record<string, ArrayLike<number>>> }): void {
-    const take = (name: string, target: Float32Array) => {
-      const source = snapshot.arrays[name];
-      if (!source || source.length !== target.length) throw new Error(`model checkpoint entry ${name} does not fit these models`);
-      target.set(source);
-    };
-    this.groups.forEach((group, i) => {
-      take(`${i}.params`, group.params);
-      take(`${i}.adam1`, group.moments.first);
-      take(`${i}.adam2`, group.moments.second);
-      group.moments.step = snapshot.meta.adamSteps[i];
-    });
-    const rngState: Record<string, ArrayLike<number>> = {};
-    for (const [key, value] of Object.entries(snapshot.arrays)) if (key.startsWith('rng.')) rngState[key.slice(4)] = value;
-    this.rng.restore(rngState);
+  restoreSnapshot(snapshot: { meta: ModelSnapshot['meta']; arrays: SnapshotArrays }): void {
+    restoreParameterGroups(this.groups, snapshot.arrays, snapshot.meta.adamSteps, (name) => `model checkpoint entry ${name} does not fit these models`);
+    this.rng.restore(underPrefix(snapshot.arrays, 'rng.'));
     this.trainCalls = snapshot.meta.trainCalls;
     this.episodes.clear();
     snapshot.meta.episodeLengths.forEach((length, k) =>

@@ -1,6 +1,7 @@
 /** Messages between the trainer (main thread) and an update worker. */
-import type { BackendChoice, BackendReport } from './backend.ts';
-import type { ActorAgentStats, ActorGroupsJob, CriticAgentStats, CriticGroupsJob, ParameterGroup } from './group-update.ts';
+import type { BackendChoice, BackendReport } from '../nn/backend.ts';
+import type { ActorAgentStats, ActorGroupsJob, CriticAgentStats, CriticGroupsJob } from '../core/optimiser.ts';
+import type { ParameterGroup } from '../nn/parameters.ts';
 
 /** workerData of an update worker. */
 export interface WorkerConfig {

@@ -44,10 +44,10 @@
  * Zero padding costs a few wasted multiply-adds; each saved op saves ~5-15 us.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ActionSpace } from '../../sim/env.ts';
-import type { AgentGraph } from '../../sim/graph.ts';
-import { RngStreams } from '../../sim/rng.ts';
-import { initialParameters, MlpLayout } from '../parameters.ts';
+import type { ActionSpace } from '../../../sim/env.ts';
+import type { AgentGraph } from '../../../sim/graph.ts';
+import { RngStreams } from '../../../sim/rng.ts';
+import { initialParameters, MlpLayout } from '../../nn/parameters.ts';
 
 export interface GcnArchitecture {
   /** Units of the node encoder h_j = ReLU(W s_j + b). Spec: 8. */

@@ -4,7 +4,7 @@
  * little-endian as every platform Headway runs on. Self-describing, so a checkpoint written
  * by one version names what it holds when another version refuses it.
  */
-import type { TypedArray } from '../../sim/env.ts';
+import type { TypedArray } from '../../sim/snapshot.ts';
 
 const MAGIC = 0x48574350; // "HWCP"
 const FORMAT_VERSION = 1;

@@ -4,4 +4,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('./update-worker-thread.ts');
+await import('./updateWorker.ts');

@@ -4,29 +4,14 @@
  * The fast update path needs only dLoss/dOutput (means or logits) and dLoss/dLogStd: the
  * backward pass through the MLP is the same for every loss. A loss is therefore a per-sample
  * objective of two numbers, the probability ratio r = pi(a|s) / pi_old(a|s) and the analytic
- * per-state KL(pi_old || pi); each head (Gaussian, categorical) turns its derivatives into
+ * per-state KL(pi_old || pi) (distributions.ts); each head (Gaussian, categorical) turns its derivatives into
  * dLoss/dOutput by the chain rule. The loss of a batch is the mean of the per-sample terms
  * minus entropyCoefficient * mean entropy.
  *
  * Everything here runs in plain JavaScript over a few thousand rows: cheaper than the ~30
  * elementwise tensor ops it replaces, and exact in float64.
  */
-
-export type PolicyHead =
-  | { readonly kind: 'gaussian'; readonly actionSize: number }
-  | { readonly kind: 'categorical'; readonly actionCount: number };
-
-/** Categorical probabilities are (softmax + 1e-5) renormalised, like the DMPO reference. */
-export const CATEGORICAL_SMOOTHING = 1e-5;
-
-export function headOutputSize(head: PolicyHead): number {
-  return head.kind === 'gaussian' ? head.actionSize : head.actionCount;
-}
-
-/** Values of an action per sample in the actions buffer: the vector, or one index. */
-export function actionWidth(head: PolicyHead): number {
-  return head.kind === 'gaussian' ? head.actionSize : 1;
-}
+import { CATEGORICAL_SMOOTHING, gaussianTerms, smoothedSoftmax, type GaussianTerms, type PolicyHead } from './distributions.ts';
 
 /** A number for every agent, or one per agent (indexed by global agent index). */
 export type PerAgent = number | readonly number[];
@@ -209,6 +194,7 @@ export class PolicyLoss {
   readonly targetKl: number | undefined;
   private readonly objective: SampleObjective;
   private readonly terms: SampleTerms = { loss: 0, dRatio: 0, dKl: 0, clipped: false };
+  private readonly gaussian: GaussianTerms = { logRatio: 0, kl: 0 };
 
   constructor(
     readonly head: PolicyHead,
@@ -258,6 +244,7 @@ export class PolicyLoss {
     const dLogStd = gradients?.logStd ?? null;
     dLogStd?.fill(0);
     const terms = this.terms;
+    const gaussian = this.gaussian;
     let lossSum = 0;
     let klSum = 0;
     for (let r = 0; r < count; r++) {
@@ -266,16 +253,10 @@ export class PolicyLoss {
       let logRatio = 0;
       let kl = 0;
       for (let j = 0; j < size; j++) {
-        const mean = output[r * size + j];
-        const oldMean = oldOutput[row * size + j];
-        const action = actions[row * size + j];
         const oldLog = oldLogStd[localAgent * size + j];
-        const oldVariance = Math.exp(2 * oldLog);
-        const gap = action - mean;
-        const oldGap = action - oldMean;
-        const meanShift = oldMean - mean;
-        logRatio += (-0.5 * gap * gap) / variance[j] - logStd[j] + (0.5 * oldGap * oldGap) / oldVariance + oldLog;
-        kl += logStd[j] - oldLog + (oldVariance + meanShift * meanShift) / (2 * variance[j]) - 0.5;
+        gaussianTerms(actions[row * size + j], output[r * size + j], logStd[j], variance[j], oldOutput[row * size + j], oldLog, Math.exp(2 * oldLog), gaussian);
+        logRatio += gaussian.logRatio;
+        kl += gaussian.kl;
       }
       const ratio = Math.exp(logRatio);
       this.objective(ratio, advantages[row], kl, firstAgent + localAgent, terms);
@@ -325,8 +306,8 @@ export class PolicyLoss {
     for (let r = 0; r < count; r++) {
       const row = rowIndex[r];
       const localAgent = Math.floor(row / samplesPerAgent);
-      smoothedSoftmax(output, r * size, size, norm, softmax, probability);
-      smoothedSoftmax(oldOutput, row * size, size, norm, null, oldProbability);
+      smoothedSoftmax(output, r * size, size, probability, 0, softmax);
+      smoothedSoftmax(oldOutput, row * size, size, oldProbability);
       const action = actions[row];
       const ratio = probability[action] / oldProbability[action];
       let kl = 0;
@@ -358,30 +339,6 @@ export class PolicyLoss {
       statistics?.add(localAgent, terms, kl, ratio, 0.5 * totalVariation, entropy);
     }
     return { loss: (lossSum - entropyCoefficient * entropySum) * invCount, meanKl: klSum * invCount };
-  }
-}
-
-/** Writes softmax(logits[offset..offset+size]) into `softmax` (when given) and its smoothed form. */
-function smoothedSoftmax(
-  logits: Float32Array,
-  offset: number,
-  size: number,
-  norm: number,
-  softmax: Float64Array | null,
-  smoothed: Float64Array,
-): void {
-  let max = -Infinity;
-  for (let k = 0; k < size; k++) max = Math.max(max, logits[offset + k]);
-  let sum = 0;
-  for (let k = 0; k < size; k++) {
-    const e = Math.exp(logits[offset + k] - max);
-    smoothed[k] = e;
-    sum += e;
-  }
-  for (let k = 0; k < size; k++) {
-    const q = smoothed[k] / sum;
-    if (softmax !== null) softmax[k] = q;
-    smoothed[k] = norm * (q + CATEGORICAL_SMOOTHING);
   }
 }
 

@@ -1,0 +1,124 @@
+/**
+ * The agents' actors and critics as the learners use them: per-agent networks (rl/nn), the
+ * policy head of the scenario's action space, and what each agent's actor and critic see
+ * (its N^1 or own observation; its own, its N^kappa or every agent's observations, gathered
+ * agent-major by the agent graph). Acting, stochastic and greedy, lives here once.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { LearnerInfo } from '../../../shared/learners.ts';
+import type { BatchedEnv, EnvSpec } from '../../sim/env.ts';
+import { NeighbourhoodGather } from '../../sim/graph.ts';
+import type { RngStreams } from '../../sim/rng.ts';
+import { AgentNetworks } from '../nn/agentNetworks.ts';
+import { argmax, sampleCategorical, type PolicyHead } from './distributions.ts';
+
+/** Actor head outputs of one step, [n, E, out], and the Gaussian log std per agent. */
+export interface PolicyOutput {
+  output: Float32Array;
+  logStd: Float32Array | null;
+}
+
+export interface ActorCriticOptions {
+  /** Hops of N^kappa for a neighbourhood critic. */
+  readonly kappa?: number;
+  readonly shareParameters: boolean;
+  readonly initialLogStd: number;
+  readonly seed: number;
+}
+
+export class ActorCritic {
+  readonly agents: number;
+  readonly head: PolicyHead;
+  readonly networks: AgentNetworks;
+  readonly actorGather: NeighbourhoodGather;
+  readonly criticGather: NeighbourhoodGather;
+
+  constructor(
+    readonly spec: EnvSpec,
+    info: LearnerInfo,
+    options: ActorCriticOptions,
+  ) {
+    if (spec.nAgents === 0) throw new Error(`scenario ${spec.scenario} with these parameters has no agents to train (preset uncontrolled?)`);
+    this.agents = spec.nAgents;
+    this.head = spec.action.kind === 'discrete' ? { kind: 'categorical', actionCount: spec.action.n } : { kind: 'gaussian', actionSize: 1 };
+    const criticRadius = info.critic === 'own' ? 0 : info.critic === 'global' ? this.agents : Number(options.kappa);
+    this.actorGather = new NeighbourhoodGather(spec.graph, info.policyRadius);
+    this.criticGather = new NeighbourhoodGather(spec.graph, criticRadius);
+    this.networks = new AgentNetworks({
+      agents: this.agents,
+      actorInputSize: this.actorGather.width * spec.obsDim,
+      criticInputSize: this.criticGather.width * spec.obsDim,
+      head: this.head,
+      shareParameters: options.shareParameters,
+      initialLogStd: options.initialLogStd,
+      seed: options.seed,
+    });
+  }
+
+  get actorInputSize(): number {
+    return this.networks.actor.layout.shape.inputSize;
+  }
+
+  get criticInputSize(): number {
+    return this.networks.critic.layout.shape.inputSize;
+  }
+
+  /** Actor head outputs for one step's gathered inputs [n, E, in]: [n, E, out] (+ log std). */
+  act(inputs: Float32Array, envs: number): PolicyOutput {
+    const observations = tf.tensor3d(inputs, [this.agents, envs, this.actorInputSize]);
+    const result = this.networks.actorForward(observations);
+    try {
+      return { output: result.output.dataSync() as Float32Array, logStd: result.logStd === null ? null : (result.logStd.dataSync() as Float32Array) };
+    } finally {
+      tf.dispose([observations, result.output, ...(result.logStd ? [result.logStd] : [])]);
+    }
+  }
+
+  /**
+   * Samples every agent's action from `policy` (one step of `envs` copies) with `rng`'s
+   * stream 0: into `actions` at agent-major rows (i, t, e) of a [n, steps, E] buffer, and into
+   * the environment's [E, n] array.
+   */
+  sampleActions(policy: PolicyOutput, rng: RngStreams, envs: number, steps: number, t: number, actions: Float32Array, envActions: Float64Array): void {
+    const { head } = this;
+    const width = head.kind === 'categorical' ? head.actionCount : 1;
+    for (let i = 0; i < this.agents; i++) {
+      for (let e = 0; e < envs; e++) {
+        const out = (i * envs + e) * width;
+        const action =
+          head.kind === 'categorical' ? sampleCategorical(policy.output, out, width, rng.uniform(0)) : policy.output[out] + Math.exp(policy.logStd![i]) * rng.normal(0);
+        actions[i * steps * envs + t * envs + e] = action;
+        envActions[e * this.agents + i] = action;
+      }
+    }
+  }
+
+  /**
+   * The deterministic policy (Gaussian mean, most probable discrete action) on every copy of
+   * `env`, a copy of this learner's scenario: writes actions [E, n]; returns the head outputs.
+   */
+  actDeterministic(env: BatchedEnv, actions: Float64Array, inputs = new Float32Array(this.agents * env.numEnvs * this.actorInputSize)): PolicyOutput {
+    const envs = env.numEnvs;
+    this.actorGather.gatherAgentMajor(env.obs, env.spec.obsDim, envs, inputs, envs, 0);
+    const policy = this.act(inputs, envs);
+    const width = this.head.kind === 'categorical' ? this.head.actionCount : 1;
+    for (let i = 0; i < this.agents; i++) {
+      for (let e = 0; e < envs; e++) {
+        const out = (i * envs + e) * width;
+        actions[e * this.agents + i] = this.head.kind === 'categorical' ? argmax(policy.output, out, width) : policy.output[out];
+      }
+    }
+    return policy;
+  }
+
+  /** The critic's values [n, E] on every copy of `env` (inputs: scratch [n, E, criticInputSize]). */
+  values(env: BatchedEnv, inputs: Float32Array): Float32Array {
+    const envs = env.numEnvs;
+    this.criticGather.gatherAgentMajor(env.obs, env.spec.obsDim, envs, inputs, envs, 0);
+    return this.networks.evaluateCritic(inputs, envs);
+  }
+
+  dispose(): void {
+    this.networks.dispose();
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Evaluation: deterministic episodes of a learner's policy (Gaussian mean, most probable
+ * discrete action) on fresh copies seeded apart from training, without training-only reward
+ * terms, each step optionally handed to a recorder (the run store keeps them for replay).
+ */
+import type { TrajectoryStepInput } from '../../../shared/runs.ts';
+import type { BatchedEnv } from '../../sim/env.ts';
+import { createEnv } from '../../sim/index.ts';
+import { EpisodeStats, type EpisodeMetrics } from '../../sim/metrics.ts';
+import type { PolicyOutput } from './actorCritic.ts';
+import { actionParamWidth, smoothedSoftmax, type PolicyHead } from './distributions.ts';
+import { mean } from './iteration.ts';
+import type { Learner } from './learner.ts';
+
+/** Evaluation episodes are seeded seed + EVAL_SEED_OFFSET + k, apart from the training episodes. */
+const EVAL_SEED_OFFSET = 500_000;
+
+export interface EvaluationResult {
+  episodes: EpisodeMetrics[];
+  meanReturn: number;
+  stdReturn: number;
+  /** Means over episodes of every episode metric. */
+  metrics: Record<string, number>;
+}
+
+/** Receives every step of evaluation episodes (for storage and replay). */
+export interface EvaluationRecorder {
+  begin(episode: number, seed: number, env: BatchedEnv): void;
+  step(episode: number, frame: TrajectoryStepInput): void;
+  end(episode: number, metrics: EpisodeMetrics): void;
+}
+
+/**
+ * Runs `episodes` deterministic episodes of `learner`'s policy side by side; episode k uses
+ * seed evalSeed + k (default: the learner's seed + 500000).
+ */
+export function evaluatePolicy(learner: Pick<Learner, 'setup' | 'policy'>, episodes: number, evalSeed = learner.setup.seed + EVAL_SEED_OFFSET, recorder?: EvaluationRecorder): EvaluationResult {
+  const { setup, policy: actorCritic } = learner;
+  const env = createEnv(setup.scenario, setup.scenarioParams, episodes);
+  env.training = false;
+  const { obsDim, nAgents, nVehicles } = env.spec;
+  for (let k = 0; k < episodes; k++) env.resetEnv(k, evalSeed + k);
+  const stats = Array.from({ length: episodes }, (_, k) => new EpisodeStats(env, k));
+  const inputs = new Float32Array(nAgents * episodes * actorCritic.actorInputSize);
+  const criticInputs = recorder ? new Float32Array(nAgents * episodes * actorCritic.criticInputSize) : null;
+  const actions = new Float64Array(episodes * nAgents);
+  const head = actorCritic.head;
+  const frame = recorder ? new EvalFrameBuffers(nAgents, nVehicles, obsDim, actionParamWidth(head), env.spec.rewardTermNames.length) : null;
+  let policy: PolicyOutput = { output: new Float32Array(0), logStd: null };
+  let values: Float32Array | null = null;
+  const act = () => {
+    policy = actorCritic.actDeterministic(env, actions, inputs);
+    if (criticInputs) values = actorCritic.values(env, criticInputs);
+  };
+  if (recorder) for (let k = 0; k < episodes; k++) recorder.begin(k, evalSeed + k, env);
+  const running = new Uint8Array(episodes).fill(1);
+  act();
+  if (frame) for (let k = 0; k < episodes; k++) recorder!.step(k, frame.fill(env, k, actions, policy, values!, head, false));
+  while (!env.allDone()) {
+    env.step(actions);
+    for (let k = 0; k < episodes; k++) if (running[k] === 1) stats[k].add();
+    act();
+    for (let k = 0; k < episodes; k++) {
+      if (running[k] === 0) continue;
+      if (frame) recorder!.step(k, frame.fill(env, k, actions, policy, values!, head, true));
+      if ((env.terminated[k] | env.truncated[k]) === 1) running[k] = 0;
+    }
+  }
+  const results = stats.map((s) => s.result());
+  if (recorder) results.forEach((metrics, k) => recorder.end(k, metrics));
+  return summariseEvaluation(results);
+}
+
+/** Per-step evaluation frame arrays, reused across steps. */
+class EvalFrameBuffers {
+  private readonly frame: TrajectoryStepInput & { agentAction: Float64Array; reward: Float64Array; value: Float64Array; actionParams: Float64Array };
+
+  constructor(
+    private readonly agents: number,
+    private readonly vehicles: number,
+    private readonly obsDim: number,
+    private readonly paramWidth: number,
+    private readonly terms: number,
+  ) {
+    this.frame = {
+      position: new Float64Array(vehicles),
+      speed: new Float64Array(vehicles),
+      accel: new Float64Array(vehicles),
+      gap: new Float64Array(vehicles),
+      vehicleAction: new Float64Array(vehicles),
+      agentAction: new Float64Array(agents),
+      reward: new Float64Array(agents),
+      value: new Float64Array(agents),
+      obs: new Float64Array(agents * obsDim),
+      actionParams: new Float64Array(agents * paramWidth),
+      rewardTerms: new Float64Array(agents * terms),
+    };
+  }
+
+  fill(
+    env: BatchedEnv,
+    copy: number,
+    actions: Float64Array,
+    policy: PolicyOutput,
+    values: Float32Array,
+    head: PolicyHead,
+    afterStep: boolean,
+  ): TrajectoryStepInput {
+    const { agents, vehicles, obsDim, paramWidth, terms, frame } = this;
+    const episodes = env.numEnvs;
+    const v0 = copy * vehicles;
+    (frame.position as Float64Array).set(env.position.subarray(v0, v0 + vehicles));
+    (frame.speed as Float64Array).set(env.speed.subarray(v0, v0 + vehicles));
+    (frame.accel as Float64Array).set(env.accel.subarray(v0, v0 + vehicles));
+    (frame.gap as Float64Array).set(env.gap.subarray(v0, v0 + vehicles));
+    (frame.vehicleAction as Float64Array).set(env.action.subarray(v0, v0 + vehicles));
+    (frame.obs as Float64Array).set(env.obs.subarray(copy * agents * obsDim, (copy + 1) * agents * obsDim));
+    (frame.rewardTerms as Float64Array).set(env.rewardTerms.subarray(copy * agents * terms, (copy + 1) * agents * terms));
+    const outputWidth = head.kind === 'categorical' ? head.actionCount : 1;
+    for (let i = 0; i < agents; i++) {
+      // The action and distribution the policy chooses in this state (applied at the next step).
+      frame.agentAction[i] = actions[copy * agents + i];
+      frame.reward[i] = afterStep ? env.rawReward[copy * agents + i] : NaN;
+      frame.value[i] = values[i * episodes + copy];
+      const out = (i * episodes + copy) * outputWidth;
+      if (head.kind === 'categorical') {
+        smoothedSoftmax(policy.output, out, outputWidth, frame.actionParams, i * paramWidth);
+      } else {
+        frame.actionParams[i * paramWidth] = policy.output[out];
+        frame.actionParams[i * paramWidth + 1] = Math.exp(policy.logStd![i]);
+      }
+    }
+    frame.collided = env.collided[copy] === 1;
+    frame.terminated = env.terminated[copy] === 1;
+    frame.truncated = env.truncated[copy] === 1;
+    return frame;
+  }
+}
+
+export function summariseEvaluation(episodes: EpisodeMetrics[]): EvaluationResult {
+  const returns = episodes.map((e) => e.return);
+  const meanReturn = mean(returns);
+  const stdReturn = Math.sqrt(mean(returns.map((r) => (r - meanReturn) ** 2)));
+  const metrics: Record<string, number> = {};
+  for (const key of Object.keys(episodes[0] ?? {}) as (keyof EpisodeMetrics)[]) {
+    metrics[key] = mean(episodes.map((e) => Number(e[key])));
+  }
+  return { episodes, meanReturn, stdReturn, metrics };
+}
