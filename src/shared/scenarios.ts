@@ -44,149 +44,135 @@ export interface ScenarioInfo {
   presets: Readonly<Record<string, Readonly<Record<string, ParamValue>>>>;
 }
 
-const horizonParam = (steps: number): NumberParamSpec => ({
-  name: 'horizon',
-  kind: 'integer',
-  default: steps,
-  min: 1,
-  max: 1_000_000,
-  doc: `Episode length in control steps of 0.1 s (default ${steps}).`,
-});
+/** One parameter of the catalogue, without its name (its key in the scenario's table). */
+type Field = Omit<NumberParamSpec, 'name'> | Omit<BooleanParamSpec, 'name'> | Omit<EnumParamSpec, 'name'>;
 
-const WARMUP_PARAM: NumberParamSpec = {
-  name: 'warmup',
-  kind: 'integer',
+const number = <const F extends Omit<NumberParamSpec, 'name' | 'kind'>>(field: F) => ({ kind: 'number', ...field }) as const;
+const integer = <const F extends Omit<NumberParamSpec, 'name' | 'kind'>>(field: F) => ({ kind: 'integer', ...field }) as const;
+const flag = (value: boolean, doc: string) => ({ kind: 'boolean', default: value, doc }) as const;
+
+const horizon = (steps: number) => integer({ default: steps, min: 1, max: 1_000_000, doc: `Episode length in control steps of 0.1 s (default ${steps}).` });
+
+const WARMUP = integer({
   default: 0,
   min: 0,
   max: 100_000,
   doc: 'Steps every vehicle drives under the human model after reset, before agents act (not counted in the horizon).',
-};
+});
 
-const NOISE_PARAM: NumberParamSpec = {
-  name: 'noise',
-  kind: 'number',
-  default: 0.2,
-  min: 0,
-  max: 5,
-  doc: 'Standard deviation of the human acceleration noise (m/s^2), applied as sqrt(dt)*N(0, noise).',
-};
+const NOISE = number({ default: 0.2, min: 0, max: 5, doc: 'Standard deviation of the human acceleration noise (m/s^2), applied as sqrt(dt)*N(0, noise).' });
 
-const presetParam = (values: readonly string[]): EnumParamSpec => ({
-  name: 'preset',
+const PRESET = {
   kind: 'enum',
   default: 'dmpo',
-  values,
+  values: ['dmpo', 'flow-1av', 'uncontrolled'],
   doc:
     'dmpo: every vehicle is a learning agent (the DMPO paper). flow-1av: one controlled vehicle among humans, ' +
     "Flow's single-agent benchmark. uncontrolled: humans only, the baseline.",
-});
+} as const;
 
-const caccCommon: ParamSpec[] = [
-  {
-    name: 'safetyCost',
-    kind: 'boolean',
-    default: true,
-    doc: 'Adds the training-only headway penalty 5*min(h-10,0)^2 to the learning reward. Metrics never include it.',
+const SAFETY_COST = flag(true, 'Adds the training-only headway penalty 5*min(h-10,0)^2 to the learning reward. Metrics never include it.');
+
+/**
+ * Every scenario's parameters, each declared once (kind, default, range, doc), in the order
+ * forms show them. The parameter types below are derived from this table.
+ */
+const SCENARIO_FIELDS = {
+  'cacc-catchup': {
+    leadHeadway: number({
+      default: null,
+      nullable: true,
+      min: 1,
+      max: 1000,
+      doc: 'Initial headway of the first platoon vehicle in m. Unset: 20*(1.5+U), U~Uniform[0,1) per episode.',
+    }),
+    safetyCost: SAFETY_COST,
+    horizon: horizon(600),
   },
-  horizonParam(600),
-];
+  'cacc-slowdown': {
+    initialSpeed: number({
+      default: null,
+      nullable: true,
+      min: 0,
+      max: 100,
+      doc: 'Initial speed of every vehicle and of the leader in m/s. Unset: 15*(1.5+U), U~Uniform[0,1) per episode.',
+    }),
+    safetyCost: SAFETY_COST,
+    horizon: horizon(600),
+  },
+  ring: {
+    preset: PRESET,
+    length: number({
+      default: null,
+      nullable: true,
+      min: 50,
+      max: 50_000,
+      doc: 'Ring length in m. Unset: an integer drawn uniformly from [220, 270] at every reset.',
+    }),
+    vehicles: integer({ default: 22, min: 2, max: 2000, doc: 'Number of vehicles on the ring.' }),
+    warmup: WARMUP,
+    safetyCap: flag(true, "Caps controlled vehicles at the IDM safe speed (SUMO's speed mode). Off: a negative gap is a collision that ends the episode."),
+    noise: NOISE,
+    horizon: horizon(3000),
+  },
+  'figure-eight': {
+    preset: PRESET,
+    warmup: WARMUP,
+    safetyCap: flag(true, 'Caps controlled vehicles at the IDM safe speed, crossing traffic included.'),
+    collisionPenalty: number({
+      default: 0,
+      min: -1e6,
+      max: 0,
+      doc: 'Reward every agent gets on the step two vehicles meet inside the crossing (the reference used 0).',
+    }),
+    noise: NOISE,
+    horizon: horizon(1500),
+  },
+} as const satisfies Record<ScenarioId, Record<string, Field>>;
+
+type Fields = typeof SCENARIO_FIELDS;
+type FieldValue<F> = F extends { kind: 'boolean' }
+  ? boolean
+  : F extends { kind: 'enum'; values: readonly (infer V)[] }
+    ? V
+    : F extends { nullable: true }
+      ? number | null
+      : number;
+
+/** The resolved parameters of scenario S (resolveParams), typed: what its simulator reads (for a union of scenarios, one of theirs). */
+export type ScenarioParams<S extends ScenarioId> = S extends ScenarioId ? { readonly [K in keyof Fields[S]]: FieldValue<Fields[S][K]> } : never;
+
+function paramSpecs(fields: Readonly<Record<string, Field>>): ParamSpec[] {
+  return Object.entries(fields).map(([name, field]) => ({ name, ...field }) as ParamSpec);
+}
 
 export const SCENARIOS: Readonly<Record<ScenarioId, ScenarioInfo>> = {
   'cacc-catchup': {
     id: 'cacc-catchup',
     title: 'CACC catch-up',
     summary: 'An 8-vehicle platoon whose first vehicle starts far behind the leader and must close the gap.',
-    params: [
-      {
-        name: 'leadHeadway',
-        kind: 'number',
-        default: null,
-        nullable: true,
-        min: 1,
-        max: 1000,
-        doc: 'Initial headway of the first platoon vehicle in m. Unset: 20*(1.5+U), U~Uniform[0,1) per episode.',
-      },
-      ...caccCommon,
-    ],
+    params: paramSpecs(SCENARIO_FIELDS['cacc-catchup']),
     presets: { dmpo: {} },
   },
   'cacc-slowdown': {
     id: 'cacc-slowdown',
     title: 'CACC slow-down',
     summary: 'An 8-vehicle platoon driving too fast behind a leader that slows to 15 m/s over 30 s.',
-    params: [
-      {
-        name: 'initialSpeed',
-        kind: 'number',
-        default: null,
-        nullable: true,
-        min: 0,
-        max: 100,
-        doc: 'Initial speed of every vehicle and of the leader in m/s. Unset: 15*(1.5+U), U~Uniform[0,1) per episode.',
-      },
-      ...caccCommon,
-    ],
+    params: paramSpecs(SCENARIO_FIELDS['cacc-slowdown']),
     presets: { dmpo: {} },
   },
   ring: {
     id: 'ring',
     title: 'Ring attenuation',
     summary: '22 vehicles on a single-lane ring where human drivers form stop-and-go waves.',
-    params: [
-      presetParam(['dmpo', 'flow-1av', 'uncontrolled']),
-      {
-        name: 'length',
-        kind: 'number',
-        default: null,
-        nullable: true,
-        min: 50,
-        max: 50_000,
-        doc: 'Ring length in m. Unset: an integer drawn uniformly from [220, 270] at every reset.',
-      },
-      {
-        name: 'vehicles',
-        kind: 'integer',
-        default: 22,
-        min: 2,
-        max: 2000,
-        doc: 'Number of vehicles on the ring.',
-      },
-      WARMUP_PARAM,
-      {
-        name: 'safetyCap',
-        kind: 'boolean',
-        default: true,
-        doc: "Caps controlled vehicles at the IDM safe speed (SUMO's speed mode). Off: a negative gap is a collision that ends the episode.",
-      },
-      NOISE_PARAM,
-      horizonParam(3000),
-    ],
+    params: paramSpecs(SCENARIO_FIELDS.ring),
     presets: { dmpo: {}, 'flow-1av': { warmup: 750 }, uncontrolled: {} },
   },
   'figure-eight': {
     id: 'figure-eight',
     title: 'Figure eight',
     summary: '14 vehicles on two loops joined through one unsignalised crossing.',
-    params: [
-      presetParam(['dmpo', 'flow-1av', 'uncontrolled']),
-      WARMUP_PARAM,
-      {
-        name: 'safetyCap',
-        kind: 'boolean',
-        default: true,
-        doc: 'Caps controlled vehicles at the IDM safe speed, crossing traffic included.',
-      },
-      {
-        name: 'collisionPenalty',
-        kind: 'number',
-        default: 0,
-        min: -1e6,
-        max: 0,
-        doc: 'Reward every agent gets on the step two vehicles meet inside the crossing (the reference used 0).',
-      },
-      NOISE_PARAM,
-      horizonParam(1500),
-    ],
+    params: paramSpecs(SCENARIO_FIELDS['figure-eight']),
     presets: { dmpo: {}, 'flow-1av': {}, uncontrolled: {} },
   },
 };
@@ -206,6 +192,7 @@ export class ParamError extends Error {
   }
 }
 
+/** Resolved parameters of any scenario, as stored and sent (resolveParams types them per scenario). */
 export type ResolvedParams = Readonly<Record<string, ParamValue>>;
 
 function describeAllowed(spec: ParamSpec): string {
@@ -253,7 +240,7 @@ export function coerceParam(context: string, spec: ParamSpec, raw: unknown): Par
  * spec defaults, then the preset's defaults, then the given values. Unknown names and
  * out-of-range values throw ParamError naming the field and what is allowed.
  */
-export function resolveParams(scenario: ScenarioId, given: Readonly<Record<string, unknown>> = {}): ResolvedParams {
+export function resolveParams<S extends ScenarioId>(scenario: S, given: Readonly<Record<string, unknown>> = {}): ScenarioParams<S> {
   const info = SCENARIOS[scenario];
   const byName = new Map(info.params.map((p) => [p.name, p]));
   for (const name of Object.keys(given)) {
@@ -272,7 +259,8 @@ export function resolveParams(scenario: ScenarioId, given: Readonly<Record<strin
   for (const [name, raw] of Object.entries(given)) {
     resolved[name] = coerceParam(`scenario ${scenario}: parameter`, byName.get(name)!, raw);
   }
-  return resolved;
+  // Every parameter of the scenario is set above, each checked against its spec.
+  return resolved as ScenarioParams<S>;
 }
 
 /**

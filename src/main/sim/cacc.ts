@@ -9,7 +9,7 @@
  * the per-vehicle gap buffer with speeds and realized accelerations in theirs; positions are
  * integrated with the same trapezoid rule for drawing and export.
  */
-import type { ResolvedParams, ScenarioId } from '../../shared/scenarios.ts';
+import type { ScenarioId, ScenarioParams } from '../../shared/scenarios.ts';
 import { BatchedEnv, DT, VEHICLE_LENGTH, VehicleKind, type EnvSpec } from './env.ts';
 import { AgentGraph } from './graph.ts';
 
@@ -48,14 +48,19 @@ const TERM_COLLISION = 3;
 const TERM_SAFETY = 4;
 const OBS_DIM = 5;
 
+type CaccScenario = Extract<ScenarioId, 'cacc-catchup' | 'cacc-slowdown'>;
+
 export class CaccEnv extends BatchedEnv {
   private readonly catchUp: boolean;
+  /** Initial headway of the first vehicle (catch-up) or initial speed (slow-down); null: drawn per episode. */
+  private readonly initialValue: number | null;
+  private readonly safetyCost: boolean;
   /** Per copy: the leader's initial speed (slow-down) or 15 (catch-up). */
   private readonly leaderStart: Float64Array;
   /** V(h) of each agent's current headway, [E, n]: the command and the observation both use it. */
   private readonly optimal: Float64Array;
 
-  constructor(scenario: Extract<ScenarioId, 'cacc-catchup' | 'cacc-slowdown'>, params: ResolvedParams, numEnvs: number) {
+  constructor(scenario: CaccScenario, params: ScenarioParams<'cacc-catchup'> | ScenarioParams<'cacc-slowdown'>, numEnvs: number) {
     const n = PLATOON_SIZE;
     const spec: EnvSpec = {
       scenario,
@@ -71,7 +76,7 @@ export class CaccEnv extends BatchedEnv {
         'realized acceleration u*/2.5',
       ],
       action: { kind: 'discrete', n: 4 },
-      horizon: Number(params.horizon),
+      horizon: params.horizon,
       graph: AgentGraph.chain(n),
       agentVehicle: Int32Array.from({ length: n }, (_, i) => i + 1),
       vehicleKind: Uint8Array.from({ length: n + 1 }, (_, v) => (v === 0 ? VehicleKind.leader : VehicleKind.agent)),
@@ -80,6 +85,8 @@ export class CaccEnv extends BatchedEnv {
     };
     super(spec, numEnvs);
     this.catchUp = scenario === 'cacc-catchup';
+    this.initialValue = 'leadHeadway' in params ? params.leadHeadway : params.initialSpeed;
+    this.safetyCost = params.safetyCost;
     this.leaderStart = new Float64Array(numEnvs);
     this.optimal = new Float64Array(numEnvs * n);
     this.roadLength.fill(Infinity);
@@ -95,13 +102,12 @@ export class CaccEnv extends BatchedEnv {
 
   protected resetCopy(e: number): void {
     const n = PLATOON_SIZE;
-    const { params } = this.spec;
     let leadHeadway = H_STAR;
     let speed = V_STAR;
     if (this.catchUp) {
-      leadHeadway = params.leadHeadway === null ? H_STAR * (1.5 + this.rng.uniform(e)) : Number(params.leadHeadway);
+      leadHeadway = this.initialValue === null ? H_STAR * (1.5 + this.rng.uniform(e)) : this.initialValue;
     } else {
-      speed = params.initialSpeed === null ? V_STAR * (1.5 + this.rng.uniform(e)) : Number(params.initialSpeed);
+      speed = this.initialValue === null ? V_STAR * (1.5 + this.rng.uniform(e)) : this.initialValue;
     }
     this.leaderStart[e] = this.catchUp ? V_STAR : speed;
     const vo = e * (n + 1);
@@ -171,7 +177,7 @@ export class CaccEnv extends BatchedEnv {
       this.collided[e] = 1;
       for (let i = 0; i < n; i++) this.setCollisionReward(a0 + i);
     } else {
-      const withSafety = this.training && this.spec.params.safetyCost === true;
+      const withSafety = this.training && this.safetyCost;
       for (let i = 0; i < n; i++) {
         const k = vo + 1 + i;
         const a = a0 + i;

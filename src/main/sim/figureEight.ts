@@ -44,7 +44,7 @@
  * - Human noise, action clipping and recording, and NaN actions as on the ring.
  */
 import { CONFLICT_ZONE_HALF_LENGTH, FIGURE_EIGHT_CONFLICT_ZONES, FIGURE_EIGHT_LENGTH } from '../../shared/geometry.ts';
-import { resolveParams, type ResolvedParams } from '../../shared/scenarios.ts';
+import { resolveParams, type ScenarioParams } from '../../shared/scenarios.ts';
 import { agentOfVehicle, BatchedEnv, DT, VEHICLE_LENGTH, VehicleKind, type EnvSpec } from './env.ts';
 import { AgentGraph } from './graph.ts';
 import { loopGap, nextControlledSpeed, nextHumanSpeed } from './idm.ts';
@@ -64,9 +64,9 @@ const FIRST_POSITION = FIGURE_EIGHT_CONFLICT_ZONES[0].crossing + VEHICLE_LENGTH 
 /** ||20 * 1|| over the 14 vehicles: the desired-velocity reward's scale. */
 const DESIRED_NORM = TARGET_SPEED * Math.sqrt(FIGURE_EIGHT_VEHICLES);
 
-function figureEightSpec(params: ResolvedParams): EnvSpec {
+function figureEightSpec(params: ScenarioParams<'figure-eight'>): EnvSpec {
   const n = FIGURE_EIGHT_VEHICLES;
-  const preset = params.preset as string;
+  const { preset } = params;
   const nAgents = preset === 'dmpo' ? n : preset === 'flow-1av' ? 1 : 0;
   const vehicleKind = new Uint8Array(n).fill(VehicleKind.human);
   vehicleKind.fill(VehicleKind.agent, 0, nAgents);
@@ -81,7 +81,7 @@ function figureEightSpec(params: ResolvedParams): EnvSpec {
       ? [...Array.from({ length: n }, (_, i) => `speed${i}/30`), ...Array.from({ length: n }, (_, i) => `position${i}/length`)]
       : ['speed/30', 'position/length'],
     action: { kind: 'continuous', low: -ACTION_LIMIT, high: ACTION_LIMIT },
-    horizon: params.horizon as number,
+    horizon: params.horizon,
     graph: preset === 'dmpo' ? AgentGraph.cycle(n) : AgentGraph.chain(nAgents),
     agentVehicle: Int32Array.from({ length: nAgents }, (_, i) => i),
     vehicleKind,
@@ -118,16 +118,16 @@ export class FigureEightEnv extends BatchedEnv {
   private readonly occupied: Uint8Array;
 
   /** `params` are resolved again here, so a partial or hand-built set is validated like user input. */
-  constructor(params: ResolvedParams, numEnvs: number) {
+  constructor(params: Readonly<Record<string, unknown>>, numEnvs: number) {
     const resolved = resolveParams('figure-eight', params);
     const spec = figureEightSpec(resolved);
     super(spec, numEnvs);
     this.dmpo = resolved.preset === 'dmpo';
     this.flow1av = resolved.preset === 'flow-1av';
-    this.warmup = resolved.warmup as number;
-    this.safetyCap = resolved.safetyCap as boolean;
-    this.collisionPenalty = resolved.collisionPenalty as number;
-    this.noiseScale = Math.sqrt(DT) * (resolved.noise as number);
+    this.warmup = resolved.warmup;
+    this.safetyCap = resolved.safetyCap;
+    this.collisionPenalty = resolved.collisionPenalty;
+    this.noiseScale = Math.sqrt(DT) * resolved.noise;
     this.agentOf = agentOfVehicle(spec);
     this.approacher = new Int32Array(2 * numEnvs);
     this.approachDistance = new Float64Array(2 * numEnvs);

@@ -9,15 +9,14 @@ import { FigureEightEnv } from './figureEight.ts';
 import { RingEnv } from './ring.ts';
 
 export function createEnv(scenario: ScenarioId, params: Readonly<Record<string, unknown>> = {}, numEnvs = 1): BatchedEnv {
-  const resolved = resolveParams(scenario, params);
   switch (scenario) {
     case 'cacc-catchup':
     case 'cacc-slowdown':
-      return new CaccEnv(scenario, resolved, numEnvs);
+      return new CaccEnv(scenario, resolveParams(scenario, params), numEnvs);
     case 'ring':
-      return new RingEnv(resolved, numEnvs);
+      return new RingEnv(params, numEnvs);
     case 'figure-eight':
-      return new FigureEightEnv(resolved, numEnvs);
+      return new FigureEightEnv(params, numEnvs);
   }
 }
 

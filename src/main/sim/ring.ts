@@ -19,7 +19,7 @@
  * - rewardTerms are the signed summands of the reward: [speed, accel], summing to it.
  * - NaN actions throw: they would silently poison every later state.
  */
-import { resolveParams, type ResolvedParams } from '../../shared/scenarios.ts';
+import { resolveParams, type ScenarioParams } from '../../shared/scenarios.ts';
 import { agentOfVehicle, BatchedEnv, DT, VEHICLE_LENGTH, VehicleKind, type EnvSpec } from './env.ts';
 import { AgentGraph } from './graph.ts';
 import { loopGap, nextControlledSpeed, nextHumanSpeed } from './idm.ts';
@@ -40,9 +40,9 @@ const REWARD_WEIGHT = 4;
 
 export const RING_REWARD_TERMS = ['speed', 'accel'] as const;
 
-function ringSpec(params: ResolvedParams): EnvSpec {
-  const n = params.vehicles as number;
-  const preset = params.preset as string;
+function ringSpec(params: ScenarioParams<'ring'>): EnvSpec {
+  const n = params.vehicles;
+  const { preset } = params;
   const nAgents = preset === 'dmpo' ? n : preset === 'flow-1av' ? 1 : 0;
   const vehicleKind = new Uint8Array(n).fill(VehicleKind.human);
   vehicleKind.fill(VehicleKind.agent, 0, nAgents);
@@ -54,7 +54,7 @@ function ringSpec(params: ResolvedParams): EnvSpec {
     obsDim: preset === 'flow-1av' ? 3 : 2,
     obsNames: preset === 'flow-1av' ? ['speed/15', '(leadSpeed-speed)/15', 'gap/270'] : ['speed/30', 'position/length'],
     action: { kind: 'continuous', low: -ACTION_LIMIT, high: ACTION_LIMIT },
-    horizon: params.horizon as number,
+    horizon: params.horizon,
     graph: preset === 'dmpo' ? AgentGraph.cycle(n) : AgentGraph.chain(nAgents),
     agentVehicle: Int32Array.from({ length: nAgents }, (_, i) => i),
     vehicleKind,
@@ -84,17 +84,17 @@ export class RingEnv extends BatchedEnv {
   private readonly agentOf: Int32Array;
 
   /** `params` are resolved again here, so a partial or hand-built set is validated like user input. */
-  constructor(params: ResolvedParams, numEnvs: number) {
+  constructor(params: Readonly<Record<string, unknown>>, numEnvs: number) {
     const resolved = resolveParams('ring', params);
     const spec = ringSpec(resolved);
     super(spec, numEnvs);
     this.n = spec.nVehicles;
     this.dmpo = resolved.preset === 'dmpo';
     this.flow1av = resolved.preset === 'flow-1av';
-    this.fixedLength = resolved.length as number | null;
-    this.warmup = resolved.warmup as number;
-    this.safetyCap = resolved.safetyCap as boolean;
-    this.noiseScale = Math.sqrt(DT) * (resolved.noise as number);
+    this.fixedLength = resolved.length;
+    this.warmup = resolved.warmup;
+    this.safetyCap = resolved.safetyCap;
+    this.noiseScale = Math.sqrt(DT) * resolved.noise;
     this.agentOf = agentOfVehicle(spec);
   }
 
