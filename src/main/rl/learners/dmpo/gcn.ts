@@ -41,119 +41,15 @@
  *   input (one-hot of every agent's discrete action, or every agent's continuous action);
  * - every head writes agent i's columns of one joint output [rows, n * (obsDim + 2)]:
  *   state deltas in the environment's observation layout, then rewards, then done logits.
- * Zero padding costs a few wasted multiply-adds; each saved op saves ~5-15 us.
+ * Zero padding costs a few wasted multiply-adds; each saved op saves ~5-15 us. The layout of
+ * each agent's flat vector is gcnLayout.ts; the packing into padded tensors and of their
+ * gradients back is gcnPacking.ts; this file runs the model forward and backward.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ActionSpace } from '../../../sim/env.ts';
-import type { AgentGraph } from '../../../sim/graph.ts';
 import { RngStreams } from '../../../sim/rng.ts';
-import { initialParameters, MlpLayout } from '../../nn/parameters.ts';
-
-export interface GcnArchitecture {
-  /** Units of the node encoder h_j = ReLU(W s_j + b). Spec: 8. */
-  readonly nodeEncoderSize: number;
-  /** ReLU hidden layers of each edge MLP. Spec: [16, 16]. */
-  readonly edgeHiddenSizes: readonly number[];
-  /** Output size of an edge MLP (linear): the message. Spec: 12. */
-  readonly messageSize: number;
-  /** ReLU hidden layers of the node MLP. Spec: [16, 16]. */
-  readonly nodeHiddenSizes: readonly number[];
-  /** ReLU output of the node MLP, input of the three heads. Spec: 8. */
-  readonly nodeOutputSize: number;
-  /** Size of a discrete action's learned embedding (continuous actions enter raw). Spec: 4. */
-  readonly actionEmbeddingSize: number;
-}
-
-export const SPEC_ARCHITECTURE: GcnArchitecture = {
-  nodeEncoderSize: 8,
-  edgeHiddenSizes: [16, 16],
-  messageSize: 12,
-  nodeHiddenSizes: [16, 16],
-  nodeOutputSize: 8,
-  actionEmbeddingSize: 4,
-};
-
-/** What the models are of: the agent graph and each agent's observation and action. */
-export interface ModelSystem {
-  readonly graph: AgentGraph;
-  readonly obsDim: number;
-  /** One action per agent: a discrete index or a continuous value (the environment's contract). */
-  readonly action: ActionSpace;
-}
-
-/** A named run of one agent's flat parameter vector, row-major. */
-export interface ParameterSegment {
-  readonly name: string;
-  readonly offset: number;
-  readonly shape: readonly number[];
-}
-
-/** One piece of an agent's model: an MLP layout placed at an offset of its flat vector. */
-interface Block {
-  readonly offset: number;
-  readonly layout: MlpLayout;
-}
-
-/** Where each piece of one agent's model sits in its flat parameter vector. */
-export class AgentLayout {
-  /** N_i^1 without i, in the gather order (by distance, then index). */
-  readonly neighbours: readonly number[];
-  /** Slot 0 encodes the agent itself, slot k + 1 its neighbour k. */
-  readonly encoders: readonly Block[];
-  readonly edges: readonly Block[];
-  /** Offset of the [actionCount, actionEmbeddingSize] embedding table; -1 for continuous actions. */
-  readonly embeddingOffset: number;
-  readonly node: Block;
-  /** Columns: state delta (obsDim), reward, done logit. */
-  readonly head: Block;
-  readonly size: number;
-
-  constructor(graph: AgentGraph, agent: number, obsDim: number, action: ActionSpace, architecture: GcnArchitecture) {
-    const a = architecture;
-    this.neighbours = graph.neighbourhood(agent, 1).slice(1);
-    let offset = 0;
-    const block = (inputSize: number, hiddenSizes: readonly number[], outputSize: number): Block => {
-      const layout = new MlpLayout({ inputSize, hiddenSizes, outputSize, extraSize: 0 });
-      const placed = { offset, layout };
-      offset += layout.size;
-      return placed;
-    };
-    this.encoders = Array.from({ length: this.neighbours.length + 1 }, () => block(obsDim, [], a.nodeEncoderSize));
-    this.edges = this.neighbours.map(() => block(2 * a.nodeEncoderSize, a.edgeHiddenSizes, a.messageSize));
-    if (action.kind === 'discrete') {
-      this.embeddingOffset = offset;
-      offset += action.n * a.actionEmbeddingSize;
-    } else {
-      this.embeddingOffset = -1;
-    }
-    const actionFeatures = action.kind === 'discrete' ? a.actionEmbeddingSize : 1;
-    this.node = block(a.messageSize + actionFeatures, a.nodeHiddenSizes, a.nodeOutputSize);
-    this.head = block(a.nodeOutputSize, [], obsDim + 2);
-    this.size = offset;
-  }
-}
-
-/** One dense layer as tensors: y = act(x @ weight + bias); `transposed` serves the backward pass. */
-interface Dense {
-  readonly weight: tf.Tensor3D;
-  readonly bias: tf.Tensor1D | null;
-  readonly transposed: tf.Tensor3D | null;
-  readonly relu: boolean;
-}
-
-/** One agent's model as tensors, padded and stacked as described in the file header. */
-interface AgentTensors {
-  /** Encoders, then the block-diagonal edge layers; empty for an agent without neighbours. */
-  readonly edgePath: readonly Dense[];
-  /** Node layer 0's message rows, stacked once per edge (no bias); null without neighbours. */
-  readonly message: Dense | null;
-  /** Node layer 0's action rows at this agent's columns of the joint action input, with node layer 0's bias. */
-  readonly action: Dense;
-  /** Node layers 1 and up. */
-  readonly nodeLayers: readonly Dense[];
-  /** The three heads at this agent's columns of the joint output. */
-  readonly head: Dense;
-}
+import { initialParameters } from '../../nn/parameters.ts';
+import { AgentLayout, blockSeed, SPEC_ARCHITECTURE, type Block, type GcnArchitecture, type ModelSystem, type ParameterSegment } from './gcnLayout.ts';
+import { GcnPacking, type AgentTensors, type Dense } from './gcnPacking.ts';
 
 /** The model's output for a batch of rows: row-major [rows, n * obsDim], [rows, n], [rows, n]. */
 export interface ModelPrediction {
@@ -231,6 +127,7 @@ export class NetworkedGcn {
   readonly actionWidth: number;
   /** Columns of the joint output: n * obsDim state deltas, n rewards, n done logits. */
   readonly outputWidth: number;
+  private readonly packing: GcnPacking;
 
   constructor(
     readonly system: ModelSystem,
@@ -243,6 +140,7 @@ export class NetworkedGcn {
     this.layouts = Array.from({ length: graph.n }, (_, i) => new AgentLayout(graph, i, obsDim, action, architecture));
     this.actionWidth = action.kind === 'discrete' ? action.n : 1;
     this.outputWidth = graph.n * (obsDim + 2);
+    this.packing = new GcnPacking(this.layouts, this.agents, obsDim, this.actionWidth, this.outputWidth, architecture);
   }
 
   /**
@@ -290,7 +188,7 @@ export class NetworkedGcn {
    * backward pass needs. Call inside a tensor scope (withTensorScope or tf.tidy), which frees them.
    */
   buildWeights(parameters: readonly Float32Array[], withTransposes: boolean): AgentTensors[] {
-    return this.layouts.map((layout, agent) => this.agentTensors(layout, agent, parameters[agent], withTransposes));
+    return this.layouts.map((layout, agent) => this.packing.agentTensors(layout, agent, parameters[agent], withTransposes));
   }
 
   /**
@@ -442,7 +340,7 @@ export class NetworkedGcn {
     const dOutputStack = stackSteps(backward.dOutputs);
     // One row of ones serves every bias gradient (all are sums over the same stacked rows).
     const ones: tf.Tensor3D = tf.ones([1, 1, dOutputStack.shape[1]]);
-    readback.add(columnSum(ones, dOutputStack), (sums) => this.layouts.forEach((_, i) => this.scatterHeadBias(i, gradients[i], sums)));
+    readback.add(columnSum(ones, dOutputStack), (sums) => this.layouts.forEach((_, i) => this.packing.scatterHeadBias(i, gradients[i], sums)));
     weights.forEach((agent, i) => {
       const layout = this.layouts[i];
       const target = gradients[i];
@@ -454,15 +352,15 @@ export class NetworkedGcn {
 
       const node0 = layout.node.layout.layers[0];
       const node0Pre = nodePre(0);
-      readback.add(weightGradient(actionsT, node0Pre), (padded) => this.scatterAction(i, parameters[i], target, padded));
+      readback.add(weightGradient(actionsT, node0Pre), (padded) => this.packing.scatterAction(i, parameters[i], target, padded));
       readback.add(columnSum(ones, node0Pre), setAt(layout.node.offset + node0.biasOffset));
       if (agent.message !== null) {
         const pathLength = agent.edgePath.length;
-        readback.add(weightGradient(edgeInputT(pathLength), node0Pre), (stacked) => this.scatterMessage(layout, target, stacked));
+        readback.add(weightGradient(edgeInputT(pathLength), node0Pre), (stacked) => this.packing.scatterMessage(layout, target, stacked));
         for (let l = 0; l < pathLength; l++) {
           const pre = edgePre(l);
-          readback.add(weightGradient(edgeInputT(l), pre), (weight) => this.scatterEdgeLayer(i, l, target, weight, 'weight'));
-          readback.add(columnSum(ones, pre), (bias) => this.scatterEdgeLayer(i, l, target, bias, 'bias'));
+          readback.add(weightGradient(edgeInputT(l), pre), (weight) => this.packing.scatterEdgeLayer(i, l, target, weight, 'weight'));
+          readback.add(columnSum(ones, pre), (bias) => this.packing.scatterEdgeLayer(i, l, target, bias, 'bias'));
         }
       }
       agent.nodeLayers.forEach((_, l) => {
@@ -471,7 +369,7 @@ export class NetworkedGcn {
         readback.add(weightGradient(nodeInputT(l), pre), setAt(layout.node.offset + layer.weightOffset));
         readback.add(columnSum(ones, pre), setAt(layout.node.offset + layer.biasOffset));
       });
-      readback.add(weightGradient(nodeInputT(agent.nodeLayers.length), dOutputStack), (padded) => this.scatterHead(i, target, padded));
+      readback.add(weightGradient(nodeInputT(agent.nodeLayers.length), dOutputStack), (padded) => this.packing.scatterHead(i, target, padded));
     });
     readback.flush();
   }
@@ -543,211 +441,6 @@ export class NetworkedGcn {
     return { stateMse, stateVariance, rewardMse, rewardVariance, doneLoss, loss: stateMse + rewardCoefficient * rewardMse + doneLoss };
   }
 
-  private agentTensors(layout: AgentLayout, agent: number, params: Float32Array, withTransposes: boolean): AgentTensors {
-    const { obsDim, agents, actionWidth, architecture } = this;
-    const degree = layout.neighbours.length;
-    const make = (weight: Float32Array, rows: number, columns: number, bias: Float32Array | null, relu: boolean): Dense => ({
-      weight: tf.tensor3d(weight, [1, rows, columns]),
-      bias: bias === null ? null : tf.tensor1d(bias),
-      transposed: withTransposes ? tf.tensor3d(transpose(weight, rows, columns), [1, columns, rows]) : null,
-      relu,
-    });
-    const encoderSize = architecture.nodeEncoderSize;
-    const nodeLayers = layout.node.layout.layers;
-    const node0 = nodeLayers[0];
-    const nodeWidth = node0.outputSize;
-
-    // Node layer 0, action rows: embedding table x action rows (discrete) or the action row itself.
-    const actionRows = this.actionRowsOfNode0(layout, params);
-    const action = new Float32Array(agents * actionWidth * nodeWidth);
-    action.set(actionRows, agent * actionWidth * nodeWidth);
-    const node0Bias = params.subarray(layout.node.offset + node0.biasOffset, layout.node.offset + node0.biasOffset + nodeWidth);
-
-    const edgePath: Dense[] = [];
-    let message: Dense | null = null;
-    if (degree > 0) {
-      // All encoders of the agent's edges in one matrix over the joint state: edge k's input
-      // columns are [h_self, h_neighbour k].
-      const stateColumns = agents * obsDim;
-      const edgeInput = 2 * encoderSize;
-      const encoder = new Float32Array(stateColumns * degree * edgeInput);
-      const encoderBias = new Float32Array(degree * edgeInput);
-      for (let k = 0; k < degree; k++) {
-        const place = (slot: number, node: number, column: number): void => {
-          const block = layout.encoders[slot];
-          const layer = block.layout.layers[0];
-          for (let d = 0; d < obsDim; d++) {
-            for (let e = 0; e < encoderSize; e++) {
-              encoder[(node * obsDim + d) * degree * edgeInput + column + e] = params[block.offset + layer.weightOffset + d * encoderSize + e];
-            }
-          }
-          encoderBias.set(params.subarray(block.offset + layer.biasOffset, block.offset + layer.biasOffset + encoderSize), column);
-        };
-        place(0, agent, k * edgeInput);
-        place(k + 1, layout.neighbours[k], k * edgeInput + encoderSize);
-      }
-      edgePath.push(make(encoder, stateColumns, degree * edgeInput, encoderBias, true));
-      const edgeLayers = layout.edges[0].layout.layers;
-      edgeLayers.forEach((shape, l) => {
-        const rows = degree * shape.inputSize;
-        const columns = degree * shape.outputSize;
-        const weight = new Float32Array(rows * columns);
-        const bias = new Float32Array(columns);
-        layout.edges.forEach((block, k) => {
-          const layer = block.layout.layers[l];
-          for (let r = 0; r < shape.inputSize; r++) {
-            const from = block.offset + layer.weightOffset + r * shape.outputSize;
-            weight.set(params.subarray(from, from + shape.outputSize), (k * shape.inputSize + r) * columns + k * shape.outputSize);
-          }
-          bias.set(params.subarray(block.offset + layer.biasOffset, block.offset + layer.biasOffset + shape.outputSize), k * shape.outputSize);
-        });
-        edgePath.push(make(weight, rows, columns, bias, l + 1 < edgeLayers.length));
-      });
-      // Node layer 0, message rows, once per edge: the matMul sums the messages.
-      const messageSize = architecture.messageSize;
-      const messageRows = params.subarray(layout.node.offset + node0.weightOffset, layout.node.offset + node0.weightOffset + messageSize * nodeWidth);
-      const stacked = new Float32Array(degree * messageSize * nodeWidth);
-      for (let k = 0; k < degree; k++) stacked.set(messageRows, k * messageSize * nodeWidth);
-      message = make(stacked, degree * messageSize, nodeWidth, null, true);
-    }
-
-    const nodeDense = nodeLayers.slice(1).map((layer) =>
-      make(
-        params.slice(layout.node.offset + layer.weightOffset, layout.node.offset + layer.weightOffset + layer.inputSize * layer.outputSize),
-        layer.inputSize,
-        layer.outputSize,
-        params.slice(layout.node.offset + layer.biasOffset, layout.node.offset + layer.biasOffset + layer.outputSize),
-        true,
-      ),
-    );
-
-    // Heads at this agent's columns of the joint output.
-    const headLayer = layout.head.layout.layers[0];
-    const head = new Float32Array(headLayer.inputSize * this.outputWidth);
-    const headBias = new Float32Array(this.outputWidth);
-    for (let o = 0; o < obsDim + 2; o++) {
-      const column = this.outputColumn(agent, o);
-      for (let r = 0; r < headLayer.inputSize; r++) head[r * this.outputWidth + column] = params[layout.head.offset + headLayer.weightOffset + r * (obsDim + 2) + o];
-      headBias[column] = params[layout.head.offset + headLayer.biasOffset + o];
-    }
-    return {
-      edgePath,
-      message,
-      // The forward adds the message matMul before the ReLU, so this matMul itself is linear.
-      action: { weight: tf.tensor3d(action, [1, agents * actionWidth, nodeWidth]), bias: tf.tensor1d(node0Bias.slice()), transposed: null, relu: false },
-      nodeLayers: nodeDense,
-      head: make(head, headLayer.inputSize, this.outputWidth, headBias, false),
-    };
-  }
-
-  /** Column of the joint output that holds agent `agent`'s head output `o` (state features, reward, done). */
-  private outputColumn(agent: number, o: number): number {
-    const { agents, obsDim } = this;
-    if (o < obsDim) return agent * obsDim + o;
-    return agents * obsDim + (o - obsDim) * agents + agent;
-  }
-
-  /** Node layer 0's weights for the action input, [actionWidth, nodeWidth]: embedding x rows, or the raw rows. */
-  private actionRowsOfNode0(layout: AgentLayout, params: Float32Array): Float32Array {
-    const node0 = layout.node.layout.layers[0];
-    const nodeWidth = node0.outputSize;
-    const firstActionRow = layout.node.offset + node0.weightOffset + this.architecture.messageSize * nodeWidth;
-    if (layout.embeddingOffset < 0) return params.slice(firstActionRow, firstActionRow + nodeWidth);
-    const embedding = params.subarray(layout.embeddingOffset, layout.embeddingOffset + this.actionWidth * this.architecture.actionEmbeddingSize);
-    return multiply(embedding, params.subarray(firstActionRow, firstActionRow + this.architecture.actionEmbeddingSize * nodeWidth), this.actionWidth, this.architecture.actionEmbeddingSize, nodeWidth);
-  }
-
-  /** Gradients of node layer 0's action rows (and of the embedding), from the padded action matrix's gradient. */
-  private scatterAction(agent: number, params: Float32Array, target: Float32Array, padded: Float32Array): void {
-    const layout = this.layouts[agent];
-    const node0 = layout.node.layout.layers[0];
-    const nodeWidth = node0.outputSize;
-    const rowsGradient = padded.subarray(agent * this.actionWidth * nodeWidth, (agent + 1) * this.actionWidth * nodeWidth);
-    const firstActionRow = layout.node.offset + node0.weightOffset + this.architecture.messageSize * nodeWidth;
-    if (layout.embeddingOffset < 0) {
-      target.set(rowsGradient, firstActionRow);
-      return;
-    }
-    // rows = E @ W_a, so dE = dRows @ W_a^T and dW_a = E^T @ dRows.
-    const embeddingSize = this.architecture.actionEmbeddingSize;
-    const embedding = params.subarray(layout.embeddingOffset, layout.embeddingOffset + this.actionWidth * embeddingSize);
-    const actionWeights = params.subarray(firstActionRow, firstActionRow + embeddingSize * nodeWidth);
-    target.set(multiply(rowsGradient, transpose(actionWeights, embeddingSize, nodeWidth), this.actionWidth, nodeWidth, embeddingSize), layout.embeddingOffset);
-    target.set(multiply(transpose(embedding, this.actionWidth, embeddingSize), rowsGradient, embeddingSize, this.actionWidth, nodeWidth), firstActionRow);
-  }
-
-  /** Node layer 0's message rows appear once per edge: their gradient is the sum of the blocks. */
-  private scatterMessage(layout: AgentLayout, target: Float32Array, stacked: Float32Array): void {
-    const node0 = layout.node.layout.layers[0];
-    const blockSize = this.architecture.messageSize * node0.outputSize;
-    const offset = layout.node.offset + node0.weightOffset;
-    for (let k = 0; k < layout.neighbours.length; k++) {
-      for (let q = 0; q < blockSize; q++) target[offset + q] += stacked[k * blockSize + q];
-    }
-  }
-
-  /**
-   * Weight or bias gradient of layer l of the edge path (0: the padded encoders, then the
-   * block-diagonal edge layers) into the agent's flat layout.
-   */
-  private scatterEdgeLayer(agent: number, l: number, target: Float32Array, values: Float32Array, part: 'weight' | 'bias'): void {
-    const layout = this.layouts[agent];
-    const degree = layout.neighbours.length;
-    if (l === 0) {
-      const { obsDim } = this;
-      const encoderSize = this.architecture.nodeEncoderSize;
-      const edgeInput = 2 * encoderSize;
-      const columns = degree * edgeInput;
-      // The self encoder serves every edge: its gradient sums over them.
-      const gather = (slot: number, node: number, column: number): void => {
-        const block = layout.encoders[slot];
-        const layer = block.layout.layers[0];
-        if (part === 'bias') {
-          for (let e = 0; e < encoderSize; e++) target[block.offset + layer.biasOffset + e] += values[column + e];
-          return;
-        }
-        for (let d = 0; d < obsDim; d++) {
-          for (let e = 0; e < encoderSize; e++) target[block.offset + layer.weightOffset + d * encoderSize + e] += values[(node * obsDim + d) * columns + column + e];
-        }
-      };
-      for (let k = 0; k < degree; k++) {
-        gather(0, agent, k * edgeInput);
-        gather(k + 1, layout.neighbours[k], k * edgeInput + encoderSize);
-      }
-      return;
-    }
-    const shape = layout.edges[0].layout.layers[l - 1];
-    const columns = degree * shape.outputSize;
-    layout.edges.forEach((block, k) => {
-      const layer = block.layout.layers[l - 1];
-      if (part === 'bias') {
-        target.set(values.subarray(k * shape.outputSize, (k + 1) * shape.outputSize), block.offset + layer.biasOffset);
-        return;
-      }
-      for (let r = 0; r < shape.inputSize; r++) {
-        const from = (k * shape.inputSize + r) * columns + k * shape.outputSize;
-        target.set(values.subarray(from, from + shape.outputSize), block.offset + layer.weightOffset + r * shape.outputSize);
-      }
-    });
-  }
-
-  /** The head weights' gradient: this agent's columns of the padded head's gradient. */
-  private scatterHead(agent: number, target: Float32Array, padded: Float32Array): void {
-    const layout = this.layouts[agent];
-    const headLayer = layout.head.layout.layers[0];
-    const outputs = this.obsDim + 2;
-    for (let o = 0; o < outputs; o++) {
-      const column = this.outputColumn(agent, o);
-      for (let r = 0; r < headLayer.inputSize; r++) target[layout.head.offset + headLayer.weightOffset + r * outputs + o] = padded[r * this.outputWidth + column];
-    }
-  }
-
-  /** The head bias gradient: this agent's columns of the joint output gradient's column sums. */
-  private scatterHeadBias(agent: number, target: Float32Array, outputSums: Float32Array): void {
-    const layout = this.layouts[agent];
-    const biasOffset = layout.head.offset + layout.head.layout.layers[0].biasOffset;
-    for (let o = 0; o < this.obsDim + 2; o++) target[biasOffset + o] = outputSums[this.outputColumn(agent, o)];
-  }
 }
 
 /**
@@ -873,24 +566,7 @@ function meanFeatureVariance(values: Float32Array, features: number): number {
   return total / features;
 }
 
-/** Row-major [rows, columns] -> [columns, rows]. */
-function transpose(values: ArrayLike<number>, rows: number, columns: number): Float32Array {
-  const result = new Float32Array(rows * columns);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) result[c * rows + r] = values[r * columns + c];
-  return result;
-}
 
-/** [m, k] x [k, n] on plain arrays (tiny: embedding tables). */
-function multiply(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float32Array {
-  const result = new Float32Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let q = 0; q < k; q++) {
-      const aiq = a[i * k + q];
-      for (let j = 0; j < n; j++) result[i * n + j] += aiq * b[q * n + j];
-    }
-  }
-  return result;
-}
 
 function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
@@ -901,7 +577,3 @@ function softplus(x: number): number {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 }
 
-/** Seed of one block of one agent's parameters: unrelated streams per block (RngStreams hashes its seed). */
-function blockSeed(seed: number, agent: number, block: number): number {
-  return seed + (agent * 64 + block + 1) * 1_000_003;
-}

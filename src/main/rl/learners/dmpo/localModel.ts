@@ -19,7 +19,8 @@ import { adamStep, zeroMoments } from '../../nn/adam.ts';
 import { parameterGroupArrays, restoreParameterGroups, type ParameterGroup } from '../../nn/parameters.ts';
 import { branchedRollout, type BranchedRolloutOptions, type ModelPolicy, type ModelRollout } from './branchedRollout.ts';
 import { EpisodeFifo, type RealEpisode } from './episodes.ts';
-import { NetworkedGcn, relativeError, SPEC_ARCHITECTURE, type GcnArchitecture, type ModelSystem, type ParameterSegment, type WindowBatch, type WindowErrors } from './gcn.ts';
+import { NetworkedGcn, relativeError, type WindowBatch, type WindowErrors } from './gcn.ts';
+import { SPEC_ARCHITECTURE, type GcnArchitecture, type ModelSystem, type ParameterSegment } from './gcnLayout.ts';
 
 export interface LocalModelConfig {
   /** Adam learning rate of the models, their own (the reference code reused the actor's). Reference table: 2e-4 cacc-catchup, 5e-4 elsewhere. */
