@@ -42,7 +42,7 @@ export function optimalVelocity(h: number): number {
 
 const clip = (x: number, lo: number, hi: number): number => (x < lo ? lo : x > hi ? hi : x);
 
-export const CACC_REWARD_TERMS = ['headway', 'speed', 'accel', 'collision', 'safety'] as const;
+const CACC_REWARD_TERMS = ['headway', 'speed', 'accel', 'collision', 'safety'] as const;
 const N_TERMS = CACC_REWARD_TERMS.length;
 const TERM_COLLISION = 3;
 const TERM_SAFETY = 4;

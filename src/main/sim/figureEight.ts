@@ -49,7 +49,7 @@ import { agentOfVehicle, BatchedEnv, DT, VEHICLE_LENGTH, VehicleKind, type EnvSp
 import { AgentGraph } from './graph.ts';
 import { loopGap, nextControlledSpeed, nextHumanSpeed } from './idm.ts';
 
-export const FIGURE_EIGHT_VEHICLES = 14;
+const FIGURE_EIGHT_VEHICLES = 14;
 const ACTION_LIMIT = 3;
 const SPEED_SCALE = 30;
 const TARGET_SPEED = 20;

@@ -45,7 +45,7 @@ function positivePart(x: number): number {
  * speed vLead, `gap` metres ahead (floored at 1e-3):
  * a*(1 - (v/v0)^4 - (s* / gap)^2), s* = s0 + max(0, v*T + v*(v - vLead)/(2*sqrt(a*b))).
  */
-export function humanAccel(v: number, vLead: number, gap: number): number {
+function humanAccel(v: number, vLead: number, gap: number): number {
   const g = gap > HUMAN_MIN_GAP ? gap : HUMAN_MIN_GAP;
   const dynamic = v * HUMAN_T + v * (v - vLead) * HUMAN_INV_TWO_SQRT_AB;
   const q = (HUMAN_S0 + positivePart(dynamic)) / g;
@@ -60,7 +60,7 @@ export function humanAccel(v: number, vLead: number, gap: number): number {
  * infinite or its square at least (2.5/|gap|)^2), so a capped vehicle stops at a touching
  * or overlapping leader.
  */
-export function safeSpeed(v: number, vLead: number, gap: number): number {
+function safeSpeed(v: number, vLead: number, gap: number): number {
   const dynamic = v * SAFE_T + v * (v - vLead) * SAFE_INV_TWO_SQRT_AB;
   const q = (SAFE_MIN_GAP + positivePart(dynamic)) / gap;
   const r = v * SAFE_INV_V0;

@@ -38,7 +38,7 @@ const TARGET_SPEED = 20;
 const REWARD_WEIGHT = 4;
 
 
-export const RING_REWARD_TERMS = ['speed', 'accel'] as const;
+const RING_REWARD_TERMS = ['speed', 'accel'] as const;
 
 function ringSpec(params: ScenarioParams<'ring'>): EnvSpec {
   const n = params.vehicles;

@@ -137,7 +137,7 @@ class EvalFrameBuffers {
   }
 }
 
-export function summariseEvaluation(episodes: EpisodeMetrics[]): EvaluationResult {
+function summariseEvaluation(episodes: EpisodeMetrics[]): EvaluationResult {
   const returns = episodes.map((e) => e.return);
   const meanReturn = mean(returns);
   const stdReturn = Math.sqrt(mean(returns.map((r) => (r - meanReturn) ** 2)));

@@ -28,8 +28,8 @@ export interface AgentNetworksConfig {
   readonly seed: number;
 }
 
-export const DEFAULT_HIDDEN_SIZES: readonly number[] = [64, 64];
-export const DEFAULT_INITIAL_LOG_STD = -0.5;
+const DEFAULT_HIDDEN_SIZES: readonly number[] = [64, 64];
+const DEFAULT_INITIAL_LOG_STD = -0.5;
 
 /** One network kind (actor or critic) of all agents. */
 export class NetworkParameters {

@@ -59,7 +59,7 @@ export interface LocalModelConfig {
 }
 
 /** Defaults: the spec's values and the reference table's most common column (ring). */
-export const DEFAULT_LOCAL_MODEL_CONFIG: LocalModelConfig = {
+const DEFAULT_LOCAL_MODEL_CONFIG: LocalModelConfig = {
   learningRate: 5e-4,
   rewardCoefficient: 10,
   modelErrorThreshold: 2e-4,
