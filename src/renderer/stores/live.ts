@@ -21,8 +21,8 @@ import {
 } from '../../shared/api.ts';
 import { observationFields, type ObservationField } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
-import { useAgentGraph, type InspectedVehicle } from './agentGraph.ts';
-import { VehicleHistory } from './history.ts';
+import { useAgentGraph, type InspectedVehicle } from '../composables/useAgentGraph.ts';
+import { VehicleHistory } from '../live/history.ts';
 
 /** Seconds of history the inspector charts. */
 export const HISTORY_WINDOW_S = 30;

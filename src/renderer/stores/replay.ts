@@ -15,7 +15,7 @@ import type { TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
 import { observationFields, type ObservationField } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
 import { StepBlockCache } from '../replay/blockCache.ts';
-import { useAgentGraph, type InspectedVehicle } from './agentGraph.ts';
+import { useAgentGraph, type InspectedVehicle } from '../composables/useAgentGraph.ts';
 import { actionDistribution, blockRecords, decodeTraces, layoutOf, ShownFrame, traceStride, type ActionDistribution, type DecodedTraces } from '../replay/episode.ts';
 
 /** Playback speeds offered, as multiples of real time (1 = one control step per dt). */

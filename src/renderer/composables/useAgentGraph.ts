@@ -1,6 +1,6 @@
 /**
- * The agent graph around the selected vehicle, shared by the live and replay stores: which
- * agent drives each vehicle, the selected agent's policy neighbourhood N^1 and critic
+ * The agent graph around the selected vehicle, a composable of the live and replay stores:
+ * which agent drives each vehicle, the selected agent's policy neighbourhood N^1 and critic
  * neighbourhood N^kappa, and kappa itself (1 to the agent's eccentricity).
  */
 import { computed, ref, type Ref } from 'vue';
