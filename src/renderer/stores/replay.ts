@@ -467,23 +467,3 @@ export const useReplayStore = defineStore('replay', () => {
     setKappa,
   };
 });
-
-/** Read-only hooks of the Replay view for end-to-end tests and benchmarks (`window.__headwayReplay`). */
-export interface ReplayHooks {
-  episodeId(): number | null;
-  compareEpisodeId(): number | null;
-  /** The replay cursor. */
-  step(): number;
-  /** Step of the frame a viewport shows (-1: none yet). */
-  shownStep(role: TrackRole): number;
-  /** Vehicle positions of the frame a viewport shows. */
-  positions(role: TrackRole): number[] | null;
-  timings(): ReplayTimings;
-  tracesReady(): boolean;
-}
-
-declare global {
-  interface Window {
-    __headwayReplay?: ReplayHooks;
-  }
-}
