@@ -2,6 +2,11 @@
  * Build of the desktop app (`electron-vite build` -> out/main, out/preload, out/renderer) and
  * of the renderer alone for browser mode (`headway serve` builds `rendererConfig` with Vite on
  * first use, into the same out/renderer).
+ *
+ * HEADWAY_TEST_HOOKS=1 at build time builds the renderer with its read-only test hooks
+ * (src/renderer/testHooks.ts, for tests/e2e and the UI benchmarks) and marks the build with
+ * a `test-hooks` file, so that `headway serve` rebuilds when the wish changes; any other
+ * build has no hooks.
  */
 import { resolve } from 'node:path';
 import vue from '@vitejs/plugin-vue';
@@ -24,10 +29,24 @@ function cspMeta(): Plugin {
   };
 }
 
+const testHooks = process.env.HEADWAY_TEST_HOOKS === '1';
+
+/** Marks a build with test hooks: out/renderer/test-hooks (src/main/server/renderer-build.ts reads it). */
+function testHooksMark(): Plugin {
+  return {
+    name: 'headway:test-hooks',
+    apply: 'build',
+    generateBundle() {
+      if (testHooks) this.emitFile({ type: 'asset', fileName: 'test-hooks', source: 'built with HEADWAY_TEST_HOOKS=1\n' });
+    },
+  };
+}
+
 export const rendererConfig: UserConfig = {
   root: resolve(root, 'src/renderer'),
   base: './',
-  plugins: [vue(), cspMeta()],
+  plugins: [vue(), cspMeta(), testHooksMark()],
+  define: { __HEADWAY_TEST_HOOKS__: JSON.stringify(testHooks) },
   build: {
     outDir: resolve(root, 'out/renderer'),
     emptyOutDir: true,

@@ -115,6 +115,8 @@ const round = (ms: number): number => Number(ms.toFixed(1));
 export async function compareBench(log: (line: string) => void = () => {}): Promise<CompareBenchFigures | { skipped: string }> {
   const missing = chromiumMissing();
   if (missing) return missing;
+  // The page's read-only hooks measure it (src/renderer/testHooks.ts): serve a build with them.
+  process.env.HEADWAY_TEST_HOOKS = '1';
   await ensureRendererBuilt(log);
   const dir = mkdtempSync(join(tmpdir(), 'headway-bench-compare-'));
   const database = join(dir, 'runs.db');

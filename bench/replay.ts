@@ -95,6 +95,8 @@ async function jump(page: Page, steps: readonly number[]): Promise<{ ms: number;
 export async function replayBench(log: (line: string) => void = () => {}): Promise<ReplayBenchReport | { skipped: string }> {
   const missing = chromiumMissing();
   if (missing) return missing;
+  // The page's read-only hooks measure it (src/renderer/testHooks.ts): serve a build with them.
+  process.env.HEADWAY_TEST_HOOKS = '1';
   await ensureRendererBuilt(log);
   const dir = mkdtempSync(join(tmpdir(), 'headway-bench-replay-'));
   const database = join(dir, 'runs.db');

@@ -25,6 +25,8 @@ export interface UiBenchFigure {
 export async function uiBench(log: (line: string) => void = () => {}): Promise<{ stress1000: UiBenchFigure } | { skipped: string }> {
   const missing = chromiumMissing();
   if (missing) return missing;
+  // The page's read-only hooks measure it (src/renderer/testHooks.ts): serve a build with them.
+  process.env.HEADWAY_TEST_HOOKS = '1';
   await ensureRendererBuilt(log);
   const server = await startServer({ port: 0 });
   const browser = await launchChromium();

@@ -6,7 +6,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 declare global {
   interface Window {
-    /** The 3D view's read-only test hooks (src/renderer/components/ViewportPanel.vue). */
+    /** The 3D view's read-only test hooks (src/renderer/testHooks.ts, ViewHooks; the e2e build has them). */
     __headwayView?: {
       projectVehicle(v: number): { x: number; y: number } | null;
       stats(): { fps: number; meanFrameMs: number; p95FrameMs: number; drawn: number; cpuMs: number; drawMs: number; vehicles: number; drawCalls: number; glRenderer: string; software: boolean };

@@ -1,7 +1,8 @@
 /**
  * Prepares the experiment history with the CLI (historyDb.ts), starts the real
- * `headway serve --port 0` on it (building the renderer first if it is missing or stale) and
- * hands the tests its link, the database file and the prepared runs' ids.
+ * `headway serve --port 0` on it (building the renderer first, with its test hooks, if it is
+ * missing, stale or built without them) and hands the tests its link, the database file and
+ * the prepared runs' ids.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,7 +30,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const databasePath = join(dbDir, 'runs.db');
   project.provide('historyRuns', prepareHistoryDatabase(databasePath));
   project.provide('databasePath', databasePath);
-  const env = { ...process.env, HEADWAY_DB: databasePath };
+  // HEADWAY_TEST_HOOKS: the renderer is built (and served) with its read-only test hooks (src/renderer/testHooks.ts).
+  const env = { ...process.env, HEADWAY_DB: databasePath, HEADWAY_TEST_HOOKS: '1' };
   const child: ChildProcess = spawn(process.execPath, ['bin/headway.mjs', 'serve', '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {

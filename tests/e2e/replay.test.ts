@@ -12,7 +12,7 @@ import { launchBrowser, openApp, screenshotPath, text } from './browser.ts';
 
 declare global {
   interface Window {
-    /** The Replay view's read-only hooks (src/renderer/stores/replay.ts, ReplayHooks). */
+    /** The Replay view's read-only hooks (src/renderer/testHooks.ts, ReplayHooks; the e2e build has them). */
     __headwayReplay?: {
       episodeId(): number | null;
       compareEpisodeId(): number | null;

@@ -25,6 +25,9 @@ export function rendererBuildReason(outDir = RENDERER_OUT): string | null {
   if (!existsSync(index)) return 'not built yet';
   // An installed copy without sources serves what it has.
   if (!existsSync(RENDERER_SOURCES[0])) return null;
+  // HEADWAY_TEST_HOOKS=1 builds with the renderer's test hooks and marks the build (electron.vite.config.ts).
+  const testHooks = process.env.HEADWAY_TEST_HOOKS === '1';
+  if (existsSync(join(outDir, 'test-hooks')) !== testHooks) return testHooks ? 'test hooks asked for' : 'the last build had test hooks';
   const built = statSync(index).mtimeMs;
   const sources = Math.max(...RENDERER_SOURCES.map(newestMtime));
   return sources > built ? 'sources changed since the last build' : null;

@@ -1,11 +1,11 @@
 /**
  * Decoding of stored episodes for replay: the record layout of an episode, the frame shown
- * (one reusable record per viewport), whole-episode traces, and the policy's action
- * distribution as the recorder stored it.
+ * (one reusable record per viewport) and whole-episode traces. The policy's action
+ * distribution, live and stored, is read by inspect/actions.ts.
  */
 import type { EpisodeStepBlock, EpisodeTraces } from '../../shared/api.ts';
 import { decodeFloat32 } from '../../shared/base64.ts';
-import type { EpisodeInfo, StoredActionSpace, TrajectoryFrame } from '../../shared/runs.ts';
+import type { EpisodeInfo, TrajectoryFrame } from '../../shared/runs.ts';
 import { TRAJECTORY_FLAG, TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
 
 /** CACC targets of the reward (specs/scenarios.md §1): headway h* in m, speed v* in m/s. */
@@ -96,31 +96,4 @@ export function decodeTraces(traces: EpisodeTraces): DecodedTraces {
     collided: decodeFloat32(traces.collided),
     returnSoFar,
   };
-}
-
-export type ActionDistribution =
-  | { kind: 'discrete'; probabilities: number[] }
-  | { kind: 'continuous'; mean: number; std: number; low: number; high: number };
-
-/**
- * One agent's action distribution from its stored parameters [actionParamDim]. Discrete:
- * the recorder stores the policy head's probabilities (src/main/rl/core/ppo.ts,
- * EvalFrameBuffers); parameters that are not a distribution are logits and go through a
- * softmax. Continuous: a Gaussian's mean and standard deviation.
- */
-export function actionDistribution(action: StoredActionSpace, params: ArrayLike<number>, offset = 0): ActionDistribution | null {
-  if (action.kind === 'continuous') {
-    const mean = params[offset];
-    const std = params[offset + 1];
-    if (!Number.isFinite(mean) || !Number.isFinite(std)) return null;
-    return { kind: 'continuous', mean, std, low: action.low, high: action.high };
-  }
-  const values = Array.from({ length: action.n }, (_, k) => params[offset + k]);
-  if (!values.every(Number.isFinite)) return null;
-  const sum = values.reduce((a, b) => a + b, 0);
-  if (values.every((p) => p >= 0) && Math.abs(sum - 1) < 1e-3) return { kind: 'discrete', probabilities: values.map((p) => p / sum) };
-  const max = Math.max(...values);
-  const exp = values.map((logit) => Math.exp(logit - max));
-  const total = exp.reduce((a, b) => a + b, 0);
-  return { kind: 'discrete', probabilities: exp.map((e) => e / total) };
 }

@@ -10,10 +10,9 @@ import { figureEightPoint, ringPoint, straightPoint, type RoadPoint } from '../.
 import type { ScenarioId } from '../../shared/scenarios.ts';
 import { COLORS } from './colors.ts';
 import { FrameInterpolator } from './interpolation.ts';
+import type { CameraMode } from './cameraModes.ts';
 import { buildRoad, STRAIGHT_MARK_PERIOD, type RoadScene } from './roads.ts';
 import { VehicleLayer, type Highlight } from './vehicles.ts';
-
-export type CameraMode = 'orbit' | 'top' | 'follow';
 
 export interface SceneEpisode {
   scenario: ScenarioId;

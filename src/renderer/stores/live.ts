@@ -21,8 +21,10 @@ import {
 } from '../../shared/api.ts';
 import { observationFields, type ObservationField } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
-import { useAgentGraph, type InspectedVehicle } from './agentGraph.ts';
-import { VehicleHistory } from './history.ts';
+import { useAgentGraph } from '../composables/useAgentGraph.ts';
+import { actionDistribution, describeAction, type ActionDistribution } from '../inspect/actions.ts';
+import { vehicleKindOf, type InspectedVehicle } from '../inspect/vehicles.ts';
+import { VehicleHistory } from '../live/history.ts';
 
 /** Seconds of history the inspector charts. */
 export const HISTORY_WINDOW_S = 30;
@@ -43,20 +45,15 @@ export interface PolicyView {
   /** The critic's value estimate of the state. */
   value: number;
   /** Discrete: the probability of each action. Continuous: the Gaussian's mean and std. */
-  distribution: { kind: 'discrete'; probabilities: number[] } | { kind: 'continuous'; mean: number; std: number };
+  distribution: ActionDistribution;
 }
-
-const KIND_NAMES = ['human', 'agent', 'leader'] as const;
 
 /** The policy's view of one agent in a frame, when the frame carries one. */
 function policyView(spec: EpisodeSpec, frame: Frame, agent: number): PolicyView | null {
   const width = spec.actionParamDim;
   if (width === 0 || frame.value.length <= agent || frame.actionParams.length < (agent + 1) * width) return null;
-  const params = Array.from(frame.actionParams.subarray(agent * width, (agent + 1) * width));
-  return {
-    value: frame.value[agent],
-    distribution: spec.action.kind === 'discrete' ? { kind: 'discrete', probabilities: params } : { kind: 'continuous', mean: params[0], std: params[1] },
-  };
+  const distribution = actionDistribution(spec.action, frame.actionParams, agent * width);
+  return distribution ? { value: frame.value[agent], distribution } : null;
 }
 
 export const useLiveStore = defineStore('live', () => {
@@ -212,7 +209,7 @@ export const useLiveStore = defineStore('live', () => {
     selectedVehicle.value = spec && vehicle !== null && vehicle >= 0 && vehicle < spec.nVehicles ? vehicle : null;
   }
 
-  const { kappa, agentOfVehicle, selectedAgent, maxKappa, setKappa, neighbourhoods } = useAgentGraph(() => episode.value, selectedVehicle);
+  const { kappa, agentOfVehicle, vehicleChoices, selectedAgent, maxKappa, setKappa, neighbourhoods } = useAgentGraph(() => episode.value, selectedVehicle);
 
   const inspector = computed<InspectorView | null>(() => {
     void frameSeq.value;
@@ -221,17 +218,9 @@ export const useLiveStore = defineStore('live', () => {
     const v = selectedVehicle.value;
     if (!spec || !f || v === null) return null;
     const agent = agentOfVehicle.value[v] ?? -1;
-    const kind = KIND_NAMES[spec.vehicleKind[v]] ?? 'human';
+    const kind = vehicleKindOf(spec.vehicleKind[v]);
     const nTerms = spec.rewardTermNames.length;
-    let action: InspectorView['action'] = null;
-    if (agent >= 0 && f.step > 0) {
-      const value = f.action[v];
-      const text =
-        spec.action.kind === 'discrete'
-          ? `${value} of Discrete(${spec.action.n})`
-          : `${value.toFixed(3)} m/s² (range ${spec.action.low} to ${spec.action.high})`;
-      action = { value, text };
-    }
+    const action = agent >= 0 && f.step > 0 ? { value: f.action[v], text: describeAction(spec.action, f.action[v]) } : null;
     return {
       vehicle: v,
       agent,
@@ -247,19 +236,6 @@ export const useLiveStore = defineStore('live', () => {
       obs: agent >= 0 ? observationFields(spec.obsNames, f.obs, agent * spec.obsDim, spec.roadLength) : [],
       policy: agent >= 0 ? policyView(spec, f, agent) : null,
     };
-  });
-
-  /** Vehicles for the picker: agents first, then humans, then the leader. */
-  const vehicleChoices = computed(() => {
-    const spec = episode.value;
-    if (!spec) return [];
-    const rows = Array.from({ length: spec.nVehicles }, (_, v) => {
-      const agent = agentOfVehicle.value[v] ?? -1;
-      const kind = spec.vehicleKind[v];
-      const label = agent >= 0 ? `Agent ${agent} · vehicle ${v}` : kind === VehicleKindCode.leader ? `Leader · vehicle ${v}` : `Human · vehicle ${v}`;
-      return { vehicle: v, agent, label, order: agent >= 0 ? agent : spec.nVehicles + v };
-    });
-    return rows.sort((a, b) => a.order - b.order);
   });
 
   const meanSpeed = computed(() => {

@@ -9,14 +9,16 @@
  */
 import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef } from 'vue';
-import { isJobEnded, VehicleKindCode, type JobInfo, type JobStatus, type RunOverview } from '../../shared/api.ts';
+import { isJobEnded, type JobInfo, type JobStatus, type RunOverview } from '../../shared/api.ts';
 import type { EpisodeInfo, RunDetail, TrajectoryFrame } from '../../shared/runs.ts';
 import type { TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
 import { observationFields, type ObservationField } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
 import { StepBlockCache } from '../replay/blockCache.ts';
-import { useAgentGraph, type InspectedVehicle } from './agentGraph.ts';
-import { actionDistribution, blockRecords, decodeTraces, layoutOf, ShownFrame, traceStride, type ActionDistribution, type DecodedTraces } from '../replay/episode.ts';
+import { useAgentGraph } from '../composables/useAgentGraph.ts';
+import { actionDistribution, type ActionDistribution } from '../inspect/actions.ts';
+import { vehicleKindOf, type InspectedVehicle } from '../inspect/vehicles.ts';
+import { blockRecords, decodeTraces, layoutOf, ShownFrame, traceStride, type DecodedTraces } from '../replay/episode.ts';
 
 /** Playback speeds offered, as multiples of real time (1 = one control step per dt). */
 export const PLAYBACK_SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10] as const;
@@ -66,8 +68,6 @@ export interface ReplayTimings {
   /** Whether that frame's block was cached already. */
   lastScrubCached: boolean | null;
 }
-
-const KIND_NAMES = ['human', 'agent', 'leader'] as const;
 
 function blockSteps(bytesPerStep: number): number {
   let steps = MAX_BLOCK_STEPS;
@@ -391,7 +391,7 @@ export const useReplayStore = defineStore('replay', () => {
     selectedVehicle.value = info && vehicle !== null && vehicle >= 0 && vehicle < info.nVehicles ? vehicle : null;
   }
 
-  const { kappa, agentOfVehicle, selectedAgent, maxKappa, setKappa, neighbourhoods } = useAgentGraph(() => primary.value?.info ?? null, selectedVehicle);
+  const { kappa, agentOfVehicle, vehicleChoices, selectedAgent, maxKappa, setKappa, neighbourhoods } = useAgentGraph(() => primary.value?.info ?? null, selectedVehicle);
 
   const inspector = computed<ReplayInspectorView | null>(() => {
     void frameSeq.value;
@@ -406,7 +406,7 @@ export const useReplayStore = defineStore('replay', () => {
     return {
       vehicle: v,
       agent,
-      kind: KIND_NAMES[info.vehicleKind[v]] ?? 'human',
+      kind: vehicleKindOf(info.vehicleKind[v]),
       position: f.position[v],
       speed: f.speed[v],
       gap: f.gap[v],
@@ -419,19 +419,6 @@ export const useReplayStore = defineStore('replay', () => {
       rewardTerms: agent >= 0 ? info.rewardTermNames.map((name, k) => ({ name, value: f.rewardTerms[agent * nTerms + k] })) : [],
       obs: agent >= 0 ? observationFields(info.obsNames, f.obs, agent * info.obsDim, info.roadLength) : [],
     };
-  });
-
-  /** Vehicles for the picker: agents first, then humans, then the leader. */
-  const vehicleChoices = computed(() => {
-    const info = primary.value?.info;
-    if (!info) return [];
-    const rows = Array.from({ length: info.nVehicles }, (_, v) => {
-      const agent = agentOfVehicle.value[v] ?? -1;
-      const kind = info.vehicleKind[v];
-      const label = agent >= 0 ? `Agent ${agent} · vehicle ${v}` : kind === VehicleKindCode.leader ? `Leader · vehicle ${v}` : `Human · vehicle ${v}`;
-      return { vehicle: v, agent, label, order: agent >= 0 ? agent : info.nVehicles + v };
-    });
-    return rows.sort((a, b) => a.order - b.order);
   });
 
   return {
@@ -480,23 +467,3 @@ export const useReplayStore = defineStore('replay', () => {
     setKappa,
   };
 });
-
-/** Read-only hooks of the Replay view for end-to-end tests and benchmarks (`window.__headwayReplay`). */
-export interface ReplayHooks {
-  episodeId(): number | null;
-  compareEpisodeId(): number | null;
-  /** The replay cursor. */
-  step(): number;
-  /** Step of the frame a viewport shows (-1: none yet). */
-  shownStep(role: TrackRole): number;
-  /** Vehicle positions of the frame a viewport shows. */
-  positions(role: TrackRole): number[] | null;
-  timings(): ReplayTimings;
-  tracesReady(): boolean;
-}
-
-declare global {
-  interface Window {
-    __headwayReplay?: ReplayHooks;
-  }
-}

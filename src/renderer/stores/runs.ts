@@ -22,7 +22,7 @@ import {
 } from '../../shared/api.ts';
 import type { RunDetail, RunStatus } from '../../shared/runs.ts';
 import { useApi } from '../api/index.ts';
-import { useJobValidation } from './jobValidation.ts';
+import { useJobValidation } from '../composables/useJobValidation.ts';
 import { useLiveStore } from './live.ts';
 
 /** Runs that can continue training: the user stopped them, or their process died or failed. */

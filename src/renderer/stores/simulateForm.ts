@@ -8,7 +8,7 @@ import { computed, ref, watch } from 'vue';
 import { parsePolicy, type JobConfigInput, type JobInfo, type Speed } from '../../shared/api.ts';
 import { SCENARIOS, type ParamSpec, type ParamValue, type ScenarioId } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
-import { useJobValidation } from './jobValidation.ts';
+import { useJobValidation } from '../composables/useJobValidation.ts';
 import { useLiveStore } from './live.ts';
 
 export type PolicyKind = 'idle' | 'random' | 'constant';

@@ -10,7 +10,7 @@ import { isJobEnded, type ApiEvent, type JobInfo, type TrainConfigInput } from '
 import { LEARNERS, learnerHyperparameters, PRESET_IDS, presetValues, type LearnerId, type LearnerPresetId } from '../../shared/learners.ts';
 import { SCENARIOS, type ParamValue, type ScenarioId } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
-import { useJobValidation } from './jobValidation.ts';
+import { useJobValidation } from '../composables/useJobValidation.ts';
 import { useLiveStore } from './live.ts';
 import type { ParamFieldView } from './simulateForm.ts';
 

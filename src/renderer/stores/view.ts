@@ -5,13 +5,8 @@
  */
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
+import type { CameraMode } from '../scene/cameraModes.ts';
 
-export type CameraMode = 'orbit' | 'top' | 'follow';
-export const CAMERA_MODES: readonly { id: CameraMode; label: string; hint: string }[] = [
-  { id: 'orbit', label: 'Orbit', hint: 'Drag to orbit, right-drag to pan, wheel to zoom' },
-  { id: 'top', label: 'Top', hint: 'Top view: drag to pan, wheel to zoom' },
-  { id: 'follow', label: 'Follow', hint: 'Chase the selected vehicle' },
-];
 /** Top of the speed colour scale (m/s). */
 export const SPEED_SCALES = [10, 20, 30, 40] as const;
 

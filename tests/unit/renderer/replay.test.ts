@@ -5,9 +5,10 @@ import { encodeFloat32 } from '../../../src/shared/base64.ts';
 import type { EpisodeInfo, RunDetail } from '../../../src/shared/runs.ts';
 import { TrajectoryLayout } from '../../../src/shared/trajectoryLayout.ts';
 import { provideApi } from '../../../src/renderer/api/index.ts';
+import { actionDistribution } from '../../../src/renderer/inspect/actions.ts';
 import { StepBlockCache } from '../../../src/renderer/replay/blockCache.ts';
 import { niceTicks, polylineRuns, positionRange, wrapPosition } from '../../../src/renderer/replay/diagrams.ts';
-import { actionDistribution, decodeTraces, layoutOf, ShownFrame, traceStride } from '../../../src/renderer/replay/episode.ts';
+import { decodeTraces, layoutOf, ShownFrame, traceStride } from '../../../src/renderer/replay/episode.ts';
 import { useReplayStore } from '../../../src/renderer/stores/replay.ts';
 
 /** A fetcher over a synthetic episode whose record for step s is filled with s; it counts requests and can be held. */

@@ -11,7 +11,7 @@ import {
 } from '../../../src/shared/api.ts';
 import { provideApi } from '../../../src/renderer/api/index.ts';
 import { FrameInterpolator } from '../../../src/renderer/scene/interpolation.ts';
-import { VehicleHistory } from '../../../src/renderer/stores/history.ts';
+import { VehicleHistory } from '../../../src/renderer/live/history.ts';
 import { useLiveStore } from '../../../src/renderer/stores/live.ts';
 import { useSimulateFormStore } from '../../../src/renderer/stores/simulateForm.ts';
 

@@ -1,7 +1,8 @@
 /**
  * Validation of a job form against the backend (the authoritative check, shared with the
- * CLI): field errors keyed by field path for the inputs, the rest as one form error, and
- * stale answers dropped when the form changed meanwhile.
+ * CLI), a composable of the Simulate, Train and Runs (evaluate) form stores: field errors
+ * keyed by field path for the inputs, the rest as one form error, and stale answers dropped
+ * when the form changed meanwhile.
  */
 import { computed, ref } from 'vue';
 import { ApiRequestError, type FieldError } from '../../shared/api.ts';

@@ -1,7 +1,7 @@
 /**
  * Recent per-vehicle speed and gap of the live episode, for the inspector's charts: a ring
- * buffer of the frames received (Float32, one row per frame), kept outside Vue's
- * reactivity.
+ * buffer of the frames received (Float32, one row per frame) that the live store keeps
+ * outside Vue's reactivity.
  */
 export class VehicleHistory {
   private times: Float64Array;

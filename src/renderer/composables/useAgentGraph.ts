@@ -1,28 +1,20 @@
 /**
- * The agent graph around the selected vehicle, shared by the live and replay stores: which
- * agent drives each vehicle, the selected agent's policy neighbourhood N^1 and critic
- * neighbourhood N^kappa, and kappa itself (1 to the agent's eccentricity).
+ * The agent graph around the selected vehicle, a composable of the live and replay stores:
+ * which agent drives each vehicle, the vehicle picker's choices, the selected agent's policy
+ * neighbourhood N^1 and critic neighbourhood N^kappa, and kappa itself (1 to the agent's
+ * eccentricity).
  */
 import { computed, ref, type Ref } from 'vue';
 import { buildAdjacency, distancesFrom, eccentricity, neighbourhoodView, type NeighbourhoodView } from '../../shared/neighbourhoods.ts';
+import { vehicleChoicesOf } from '../inspect/vehicles.ts';
 
 export interface AgentGraphSource {
   nAgents: number;
   nVehicles: number;
   edges: readonly (readonly [number, number])[];
   agentVehicle: readonly number[];
-}
-
-/** The state of the inspected vehicle, live and in replay. */
-export interface InspectedVehicle {
-  vehicle: number;
-  /** Agent driving the vehicle, -1 for humans and the CACC leader. */
-  agent: number;
-  kind: 'human' | 'agent' | 'leader';
-  position: number;
-  speed: number;
-  gap: number;
-  accel: number;
+  /** vehicleKind[v]: VehicleKindCode of vehicle v. */
+  vehicleKind: readonly number[];
 }
 
 export function useAgentGraph(graph: () => AgentGraphSource | null, selectedVehicle: Ref<number | null>) {
@@ -37,6 +29,11 @@ export function useAgentGraph(graph: () => AgentGraphSource | null, selectedVehi
     const map = new Int32Array(g?.nVehicles ?? 0).fill(-1);
     g?.agentVehicle.forEach((vehicle, agent) => (map[vehicle] = agent));
     return map;
+  });
+  /** Vehicles for the picker: agents first, then humans, then the leader. */
+  const vehicleChoices = computed(() => {
+    const g = graph();
+    return g ? vehicleChoicesOf(g.nVehicles, g.vehicleKind, agentOfVehicle.value) : [];
   });
   const selectedAgent = computed(() => {
     const v = selectedVehicle.value;
@@ -62,5 +59,5 @@ export function useAgentGraph(graph: () => AgentGraphSource | null, selectedVehi
     return neighbourhoodView(g.edges, g.agentVehicle, distance, selectedAgent.value, Math.min(kappa.value, maxKappa.value));
   });
 
-  return { kappa, agentOfVehicle, selectedAgent, maxKappa, setKappa, neighbourhoods };
+  return { kappa, agentOfVehicle, vehicleChoices, selectedAgent, maxKappa, setKappa, neighbourhoods };
 }
