@@ -20,7 +20,7 @@ import { decodeState, encodeState } from '../rl/core/stateCodec.ts';
 import { createLearner } from '../rl/learners/index.ts';
 import { VEHICLE_LENGTH, type BatchedEnv } from '../sim/env.ts';
 import type { EpisodeWriter, RunStore } from '../store/index.ts';
-import { APP_VERSION } from './version.ts';
+import { APP_VERSION } from '../version.ts';
 
 export interface TrainingBudget {
   /** Stop after this many iterations in total, or after this many environment steps. */
