@@ -1,7 +1,7 @@
 /**
  * The Electron main process: one window on the renderer, the api over IPC, jobs in worker
- * threads. Thin: the work is in src/main/training (jobs, the api backend); this file wires
- * windows, security and IPC.
+ * threads. Thin: the work is in src/main/services (the api backend, the job runner) and
+ * src/main/jobs (the workers); this file wires windows, security and IPC.
  *
  * Security (Electron's checklist): context isolation, sandboxed renderer, no Node in the
  * renderer, a strict Content-Security-Policy, every IPC payload validated here (sender,
