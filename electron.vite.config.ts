@@ -68,7 +68,7 @@ export default defineConfig({
   main: {
     build: {
       // The Electron main process and the job worker thread it starts.
-      lib: { entry: { index: resolve(root, 'src/main/app/index.ts'), 'job-worker': resolve(root, 'src/main/training/worker.ts') } },
+      lib: { entry: { index: resolve(root, 'src/main/app/index.ts'), 'job-worker': resolve(root, 'src/main/jobs/worker.ts') } },
     },
   },
   preload: {

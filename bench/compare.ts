@@ -20,9 +20,9 @@ import type { Page } from 'playwright-core';
 import { TRAIN_METRICS } from '../src/shared/api.ts';
 import { chromiumMissing, launchChromium } from './chromium.ts';
 import { startServer } from '../src/main/server/index.ts';
-import { ensureRendererBuilt } from '../src/main/server/renderer-build.ts';
+import { ensureRendererBuilt } from '../src/main/server/rendererBuild.ts';
 import { RunStore } from '../src/main/store/index.ts';
-import { RunHistory } from '../src/main/training/history.ts';
+import { RunHistory } from '../src/main/services/history.ts';
 import type { CompareStats } from '../src/renderer/compare/model.ts';
 
 const LEARNERS = ['ippo', 'mappo', 'dppo', 'dpo', 'dmpo'] as const;

@@ -10,9 +10,9 @@ import { storeBench } from './store.ts';
 import { compareBench } from './compare.ts';
 import { replayBench } from './replay.ts';
 import { uiBench } from './ui.ts';
+import { BENCH_PARTS, type BenchPart } from '../src/main/cli/bench.ts';
 
-export type BenchPart = 'sim' | 'learn' | 'store' | 'ui' | 'history';
-export const BENCH_PARTS: readonly BenchPart[] = ['sim', 'learn', 'store', 'ui', 'history'];
+export { BENCH_PARTS, type BenchPart };
 
 export interface BenchReport {
   machine: Record<string, unknown>;

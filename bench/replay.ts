@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { chromiumMissing, launchChromium } from './chromium.ts';
 import { startServer } from '../src/main/server/index.ts';
-import { ensureRendererBuilt } from '../src/main/server/renderer-build.ts';
+import { ensureRendererBuilt } from '../src/main/server/rendererBuild.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

@@ -6,7 +6,7 @@
  */
 import { chromiumMissing, launchChromium } from './chromium.ts';
 import { startServer } from '../src/main/server/index.ts';
-import { ensureRendererBuilt } from '../src/main/server/renderer-build.ts';
+import { ensureRendererBuilt } from '../src/main/server/rendererBuild.ts';
 
 export interface UiBenchFigure {
   vehicles: number;

@@ -3,5 +3,5 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { launch } = await import('../src/main/app/launcher.ts');
+const { launch } = await import('../src/main/cli/start.ts');
 process.exitCode = await launch();

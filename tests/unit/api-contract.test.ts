@@ -17,7 +17,7 @@ import { decodeFrame, encodeFrame, isFrameBuffer } from '../../src/shared/frameC
 import { buildAdjacency, distancesFrom, eccentricity, neighbourhood } from '../../src/shared/neighbourhoods.ts';
 import { ParamError, resolveParams } from '../../src/shared/scenarios.ts';
 import { AgentGraph } from '../../src/main/sim/graph.ts';
-import * as channels from '../../src/preload/channels.ts';
+import * as channels from '../../src/shared/apiMethods.ts';
 
 describe('job config validation (shared by the UI and the backend)', () => {
   it('accepts a minimal simulation and fills the defaults', () => {
@@ -100,7 +100,7 @@ describe('api requests', () => {
   });
 
   it('the preload knows exactly the contract methods and channels', () => {
-    expect([...channels.API_METHODS_LIST].sort()).toEqual([...API_METHODS].sort());
+    expect([...channels.API_METHODS].sort()).toEqual([...API_METHODS].sort());
     expect(channels.IPC_INVOKE_CHANNEL).toBe(IPC_INVOKE_CHANNEL);
     expect(channels.IPC_EVENT_CHANNEL).toBe(IPC_EVENT_CHANNEL);
   });

@@ -6,9 +6,9 @@ import { decodeFloat32, decodeBase64, encodeBase64 } from '../../src/shared/base
 import type { RunDetail } from '../../src/shared/runs.ts';
 import { TrajectoryLayout } from '../../src/shared/trajectoryLayout.ts';
 import { RunStore } from '../../src/main/store/index.ts';
-import { RunHistory } from '../../src/main/training/history.ts';
-import { JobRunner } from '../../src/main/training/jobs.ts';
-import { ApiBackend } from '../../src/main/training/service.ts';
+import { RunHistory } from '../../src/main/services/history.ts';
+import { JobRunner } from '../../src/main/services/jobs.ts';
+import { ApiBackend } from '../../src/main/services/api.ts';
 import { tempDir } from './cli.helpers.ts';
 import { CRASH_RUN, EPISODE_FRAMES, episodeSpecFor, frameFor, metricsFor } from './fixtures/storeCrashData.ts';
 

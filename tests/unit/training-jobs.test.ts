@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiEvent, JobInfo } from '../../src/shared/api.ts';
 import { createIpcHandler, rendererUrlCheck } from '../../src/main/app/ipc.ts';
-import { ConfigError, JobRunner } from '../../src/main/training/jobs.ts';
-import { ApiBackend, type ClientSink } from '../../src/main/training/service.ts';
+import { ConfigError, JobRunner } from '../../src/main/services/jobs.ts';
+import { ApiBackend, type ClientSink } from '../../src/main/services/api.ts';
 import { RunStore } from '../../src/main/store/index.ts';
 import { TRAIN_METRICS, validateJobConfig } from '../../src/shared/api.ts';
 

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { simulateConfigSchema, type SimulateConfigInput } from '../../src/shared/api.ts';
 import { runSimulate } from '../../src/main/cli/simulate.ts';
-import type { FromWorker } from '../../src/main/training/protocol.ts';
-import { prepareSimulation, SimulationLoop } from '../../src/main/training/simulation-loop.ts';
+import type { FromWorker } from '../../src/main/jobs/protocol.ts';
+import { prepareSimulation, SimulationLoop } from '../../src/main/jobs/simulationLoop.ts';
 import { tempDir } from './cli.helpers.ts';
 
 /** A loop on a fake clock that advances a little on every reading (so max-speed ticks end). */

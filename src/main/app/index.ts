@@ -1,7 +1,7 @@
 /**
  * The Electron main process: one window on the renderer, the api over IPC, jobs in worker
- * threads. Thin: the work is in src/main/training (jobs, the api backend); this file wires
- * windows, security and IPC.
+ * threads. Thin: the work is in src/main/services (the api backend, the job runner) and
+ * src/main/jobs (the workers); this file wires windows, security and IPC.
  *
  * Security (Electron's checklist): context isolation, sandboxed renderer, no Node in the
  * renderer, a strict Content-Security-Policy, every IPC payload validated here (sender,
@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, ipcMain, Menu, session, type WebContents } from 'electron';
 import { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL, type ApiEvent } from '../../shared/api.ts';
 import { contentSecurityPolicy } from '../../shared/csp.ts';
-import { JobRunner } from '../training/jobs.ts';
-import { ApiBackend, type ClientSink } from '../training/service.ts';
+import { JobRunner } from '../services/jobs.ts';
+import { ApiBackend, type ClientSink } from '../services/api.ts';
 import { createIpcHandler, rendererUrlCheck } from './ipc.ts';
 import { buildMenu } from './menu.ts';
 import { hardenSession, hardenWebContents } from './security.ts';

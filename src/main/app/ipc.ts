@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { MAX_REQUEST_BYTES, type ApiResult } from '../../shared/api.ts';
-import type { ApiBackend, ClientSink } from '../training/service.ts';
+import type { ApiBackend, ClientSink } from '../services/api.ts';
 
 /** Whether a frame URL is the app's renderer: its index.html file, or the dev server's origin. */
 export function rendererUrlCheck(rendererIndex: string, devUrl?: string): (url: string) => boolean {

@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { SCENARIO_IDS } from '../../shared/scenarios.ts';
-import { BENCH_PARTS, formatBenchReport, runBench, type BenchPart } from '../../../bench/index.ts';
+import { registerBenchCommand } from './bench.ts';
 import { UsageError } from './errors.ts';
 import { registerRunCommands } from './runs.ts';
 import { registerServeCommand } from './serve.ts';
@@ -53,22 +53,7 @@ function buildProgram(): Command {
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 
-  program
-    .command('bench')
-    .description('run the benchmark suite (also `npm run bench`)')
-    .option('--json', 'print one JSON object on stdout')
-    .addOption(new Option('--only <parts>', `comma-separated parts to run: ${BENCH_PARTS.join(', ')}`))
-    .action(async (options: { json?: boolean; only?: string }) => {
-      const parts = options.only === undefined ? BENCH_PARTS : options.only.split(',');
-      for (const part of parts) {
-        if (!(BENCH_PARTS as readonly string[]).includes(part)) {
-          throw new UsageError(`--only ${JSON.stringify(part)} is not allowed; expected ${BENCH_PARTS.join(', ')}`);
-        }
-      }
-      const report = await runBench(parts as BenchPart[], (line) => process.stderr.write(`${line}\n`));
-      process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatBenchReport(report));
-    });
-
+  registerBenchCommand(program);
   registerRunCommands(program);
   registerServeCommand(program);
   return program;

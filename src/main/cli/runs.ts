@@ -13,7 +13,7 @@ import { isScenarioId, ParamError, SCENARIO_IDS, type ScenarioId } from '../../s
 import { BACKEND_CHOICES, BackendUnavailableError, type BackendChoice } from '../rl/nn/backend.ts';
 import { createTrajectoryWriter, type TrajectoryFormat, type TrajectorySource } from '../sim/trajectoryFormats.ts';
 import { defaultDatabasePath, RunStore, StoreError } from '../store/index.ts';
-import { evaluateRun, resumeTraining, startTraining, type TrainingHooks, type TrainingOutcome } from '../training/trainingRun.ts';
+import { evaluateRun, resumeTraining, startTraining, type TrainingHooks, type TrainingOutcome } from '../jobs/trainingRun.ts';
 import { parseIntegerOption, parseKeyValues, UsageError } from './errors.ts';
 import { AtomicTextFile } from './output.ts';
 

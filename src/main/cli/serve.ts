@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { DEFAULT_PORT, startServer, type RunningServer } from '../server/index.ts';
-import { ensureRendererBuilt } from '../server/renderer-build.ts';
-import { APP_VERSION } from '../training/version.ts';
+import { ensureRendererBuilt } from '../server/rendererBuild.ts';
+import { APP_VERSION } from '../version.ts';
 import { parseIntegerOption } from './errors.ts';
 
 export interface ServeCommandOptions {

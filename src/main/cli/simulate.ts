@@ -12,8 +12,8 @@ import { createTrajectoryWriter, type TrajectoryFormat } from '../sim/trajectory
 import { parseIntegerOption, parseKeyValues, UsageError } from './errors.ts';
 import { AtomicTextFile } from './output.ts';
 import { parsePolicy } from '../../shared/api.ts';
-import { makePolicy, type Policy } from '../training/policies.ts';
-import { restorePolicy, type CheckpointChoice } from '../training/trainingRun.ts';
+import { makePolicy, type Policy } from '../jobs/policies.ts';
+import { restorePolicy, type CheckpointChoice } from '../jobs/trainingRun.ts';
 import { defaultDatabasePath, RunStore } from '../store/index.ts';
 
 export interface SimulateOptions {

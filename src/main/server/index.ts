@@ -18,8 +18,8 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { MAX_REQUEST_BYTES, WS_PATH, type ApiEvent, type ApiResult } from '../../shared/api.ts';
 import { contentSecurityPolicy } from '../../shared/csp.ts';
 import { encodeFrame } from '../../shared/frameCodec.ts';
-import { JobRunner } from '../training/jobs.ts';
-import { ApiBackend, type ClientSink } from '../training/service.ts';
+import { JobRunner } from '../services/jobs.ts';
+import { ApiBackend, type ClientSink } from '../services/api.ts';
 import { RENDERER_OUT } from './paths.ts';
 
 export const DEFAULT_PORT = 8877;

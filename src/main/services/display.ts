@@ -7,9 +7,8 @@
  * newest one that arrived meanwhile starts; older ones are skipped.
  */
 import type { ApiEvent, EpisodeSpec, Frame, Speed } from '../../shared/api.ts';
-import type { EpisodeInfo, TrajectoryFrame } from '../../shared/runs.ts';
+import type { TrajectoryFrame } from '../../shared/runs.ts';
 import { TrajectoryLayout, type TrajectoryShape } from '../../shared/trajectoryLayout.ts';
-import { isScenarioId } from '../../shared/scenarios.ts';
 
 /** A stored evaluation episode as the worker hands it over. */
 export interface DisplayEpisode {
@@ -21,33 +20,6 @@ export interface DisplayEpisode {
 
 /** Steps per second of 'max' speed on the display (the job itself is not limited by it). */
 const MAX_DISPLAY_STEPS_PER_SECOND = 500;
-
-/** The live-view description of a stored evaluation episode. */
-export function displayEpisodeSpec(info: EpisodeInfo, jobId: string): EpisodeSpec {
-  if (!isScenarioId(info.scenario)) throw new Error(`episode ${info.id} is of unknown scenario ${info.scenario}`);
-  return {
-    jobId,
-    episode: info.iteration,
-    seed: info.seed,
-    scenario: info.scenario,
-    params: { ...info.params },
-    nAgents: info.nAgents,
-    nVehicles: info.nVehicles,
-    obsDim: info.obsDim,
-    obsNames: [...info.obsNames],
-    rewardTermNames: [...info.rewardTermNames],
-    action: info.action,
-    horizon: info.horizon,
-    dt: info.dt,
-    vehicleLength: info.vehicleLength,
-    roadLength: info.roadLength,
-    vehicleKind: [...info.vehicleKind],
-    agentVehicle: [...info.agentVehicle],
-    edges: info.edges.map(([a, b]) => [a, b] as [number, number]),
-    actionParamDim: info.actionParamDim,
-    source: { kind: 'evaluation', runId: info.runId, iteration: info.iteration },
-  };
-}
 
 const sumFinite = (values: Float32Array): number => {
   let sum = 0;

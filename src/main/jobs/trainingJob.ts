@@ -8,7 +8,7 @@
  */
 import type { EvaluateConfig, ResumeConfig, TrainConfig } from '../../shared/api.ts';
 import { defaultDatabasePath, RunStore } from '../store/index.ts';
-import { displayEpisodeSpec } from './display.ts';
+import { displayEpisodeSpec } from './frames.ts';
 import type { FromWorker } from './protocol.ts';
 import { evaluateRun, resumeTraining, startTraining, type TrainingHooks, type TrainingOutcome } from './trainingRun.ts';
 

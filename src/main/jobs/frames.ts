@@ -5,6 +5,8 @@
  */
 import { CONFLICT_ZONE_HALF_LENGTH, FIGURE_EIGHT_CONFLICT_ZONES, FIGURE_EIGHT_LENGTH } from '../../shared/geometry.ts';
 import { FRAME_ARRAYS, FrameFlag, type EpisodeSpec, type Frame } from '../../shared/api.ts';
+import type { EpisodeInfo } from '../../shared/runs.ts';
+import { isScenarioId } from '../../shared/scenarios.ts';
 import { DT, VEHICLE_LENGTH, type BatchedEnv } from '../sim/env.ts';
 
 /** CACC: a collision is a headway below 1 m (shared/specs/scenarios.md section 1). */
@@ -110,4 +112,31 @@ export function captureFrame(env: BatchedEnv, jobId: string, episode: number, ep
 /** The buffers of a frame, for transfer lists. */
 export function frameBuffers(frame: Frame): ArrayBuffer[] {
   return FRAME_ARRAYS.map(([name]) => frame[name].buffer as ArrayBuffer);
+}
+
+/** The live-view description of a stored evaluation episode. */
+export function displayEpisodeSpec(info: EpisodeInfo, jobId: string): EpisodeSpec {
+  if (!isScenarioId(info.scenario)) throw new Error(`episode ${info.id} is of unknown scenario ${info.scenario}`);
+  return {
+    jobId,
+    episode: info.iteration,
+    seed: info.seed,
+    scenario: info.scenario,
+    params: { ...info.params },
+    nAgents: info.nAgents,
+    nVehicles: info.nVehicles,
+    obsDim: info.obsDim,
+    obsNames: [...info.obsNames],
+    rewardTermNames: [...info.rewardTermNames],
+    action: info.action,
+    horizon: info.horizon,
+    dt: info.dt,
+    vehicleLength: info.vehicleLength,
+    roadLength: info.roadLength,
+    vehicleKind: [...info.vehicleKind],
+    agentVehicle: [...info.agentVehicle],
+    edges: info.edges.map(([a, b]) => [a, b] as [number, number]),
+    actionParamDim: info.actionParamDim,
+    source: { kind: 'evaluation', runId: info.runId, iteration: info.iteration },
+  };
 }

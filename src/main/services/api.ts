@@ -2,13 +2,15 @@
  * The backend side of the api contract (src/shared/api.ts), independent of the transport:
  * Electron IPC (src/main/app) and the WebSocket server (src/main/server) both validate
  * nothing themselves beyond their own framing and hand every request to `handle`, and
- * attach each connected UI as a client that receives the events.
+ * attach each connected UI as a client that receives the events. `handle` validates the
+ * payload against the method's schema and calls the method's handler.
  */
 import {
   API_VERSION,
   parseRequest,
   type ApiErrorCode,
   type ApiEvent,
+  type ApiHandlers,
   type ApiResult,
   type HelloInfo,
 } from '../../shared/api.ts';
@@ -44,6 +46,33 @@ export class ApiBackend {
     });
   }
 
+  /** One handler per api method, typed by the contract's declaration (a missing one does not compile). */
+  private readonly handlers: ApiHandlers<ClientSink | null> = {
+    hello: () => ({ apiVersion: API_VERSION, ...this.info }),
+    validateJob: ({ config }) => ({ errors: this.runner.validate(config) }),
+    startJob: ({ config }) => this.runner.start(config),
+    controlJob: ({ jobId, command }) => this.runner.control(jobId, command),
+    listJobs: () => this.runner.list(),
+    snapshot: (_payload, client) => {
+      const jobs = this.runner.list();
+      if (client) {
+        for (const job of jobs) {
+          const { episode, frame } = this.runner.live(job.id);
+          if (episode) client.send({ type: 'episode', episode });
+          if (frame) client.send({ type: 'frame', frame });
+        }
+      }
+      return jobs;
+    },
+    listRuns: (query) => this.history.listRuns(query),
+    getRun: ({ runId }) => this.history.getRun(runId),
+    updateRun: (edit) => this.history.updateRun(edit),
+    deleteRun: ({ runId }) => this.history.deleteRun(runId),
+    runMetrics: ({ runIds, names }) => this.history.runMetrics(runIds, names),
+    readEpisodeSteps: ({ episodeId, from, to }) => this.history.readEpisodeSteps(episodeId, from, to),
+    readEpisodeTraces: ({ episodeId, stride }) => this.history.readEpisodeTraces(episodeId, stride),
+  };
+
   /** Starts sending events to a client; returns the function that stops it. */
   connect(client: ClientSink): () => void {
     this.clients.add(client);
@@ -56,43 +85,8 @@ export class ApiBackend {
     if (!parsed.ok) return parsed;
     const { request } = parsed;
     try {
-      switch (request.method) {
-        case 'hello':
-          return { ok: true, value: { apiVersion: API_VERSION, ...this.info } satisfies HelloInfo };
-        case 'validateJob':
-          return { ok: true, value: { errors: this.runner.validate(request.payload.config) } };
-        case 'startJob':
-          return { ok: true, value: this.runner.start(request.payload.config) };
-        case 'controlJob':
-          return { ok: true, value: this.runner.control(request.payload.jobId, request.payload.command) };
-        case 'listJobs':
-          return { ok: true, value: this.runner.list() };
-        case 'snapshot': {
-          const jobs = this.runner.list();
-          if (client) {
-            for (const job of jobs) {
-              const { episode, frame } = this.runner.live(job.id);
-              if (episode) client.send({ type: 'episode', episode });
-              if (frame) client.send({ type: 'frame', frame });
-            }
-          }
-          return { ok: true, value: jobs };
-        }
-        case 'listRuns':
-          return { ok: true, value: this.history.listRuns(request.payload) };
-        case 'getRun':
-          return { ok: true, value: this.history.getRun(request.payload.runId) };
-        case 'updateRun':
-          return { ok: true, value: this.history.updateRun(request.payload) };
-        case 'deleteRun':
-          return { ok: true, value: this.history.deleteRun(request.payload.runId) };
-        case 'runMetrics':
-          return { ok: true, value: this.history.runMetrics(request.payload.runIds, request.payload.names) };
-        case 'readEpisodeSteps':
-          return { ok: true, value: this.history.readEpisodeSteps(request.payload.episodeId, request.payload.from, request.payload.to) };
-        case 'readEpisodeTraces':
-          return { ok: true, value: this.history.readEpisodeTraces(request.payload.episodeId, request.payload.stride) };
-      }
+      const handler = this.handlers[request.method] as (payload: unknown, client: ClientSink | null) => unknown;
+      return { ok: true, value: handler(request.payload, client) };
     } catch (error) {
       if (error instanceof ConfigError) return { ok: false, error: { code: 'invalid-config', message: error.message, fields: error.fields } };
       if (error instanceof JobError) return { ok: false, error: { code: error.code, message: error.message } };

@@ -20,12 +20,12 @@ import {
 } from '../../shared/api.ts';
 import { LEARNERS } from '../../shared/learners.ts';
 import { SCENARIOS } from '../../shared/scenarios.ts';
-import type { FromWorker, JobWorkerData, ToWorker } from './protocol.ts';
+import type { FromWorker, JobWorkerData, ToWorker } from '../jobs/protocol.ts';
 import { EvaluationDisplay } from './display.ts';
-import { prepareSimulation } from './simulation-loop.ts';
+import { prepareSimulation } from '../jobs/simulationLoop.ts';
 
 export interface JobRunnerOptions {
-  /** Script of the job worker thread. Default: worker.mjs beside this file (runs from source through tsx). */
+  /** Script of the job worker thread. Default: src/main/jobs/worker.mjs (runs from source through tsx). */
   workerEntry?: string | URL;
   /** Most jobs running at once. */
   maxActive?: number;
@@ -64,7 +64,7 @@ interface JobRecord {
 export type JobListener = (event: ApiEvent) => void;
 
 export function defaultWorkerEntry(): URL {
-  return new URL('./worker.mjs', import.meta.url);
+  return new URL('../jobs/worker.mjs', import.meta.url);
 }
 
 function jobTitle(config: JobConfig): string {

@@ -23,7 +23,7 @@ import { selectBackend, type BackendChoice } from '../rl/nn/backend.ts';
 import { createUpdatePool, type UpdatePool } from '../rl/parallel/updatePool.ts';
 import { VEHICLE_LENGTH, type BatchedEnv } from '../sim/env.ts';
 import type { EpisodeWriter, RunStore } from '../store/index.ts';
-import { APP_VERSION } from './version.ts';
+import { APP_VERSION } from '../version.ts';
 
 export interface TrainingBudget {
   /** Stop after this many iterations in total, or after this many environment steps. */

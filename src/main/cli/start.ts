@@ -9,8 +9,8 @@ import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { REPO_ROOT, RENDERER_SOURCES } from '../server/paths.ts';
-import { newestMtime, rendererBuildReason } from '../server/renderer-build.ts';
-import { runServe } from '../cli/serve.ts';
+import { newestMtime, rendererBuildReason } from '../server/rendererBuild.ts';
+import { runServe } from './serve.ts';
 
 /** The Electron executable, or why there is none. */
 export function findElectron(): { path: string } | { missing: string } {

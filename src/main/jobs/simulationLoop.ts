@@ -4,7 +4,7 @@
  * resume, single-step, stop and speed commands, and frames decimated to the display rate.
  *
  * Independent of worker_threads and of the clock (both injected), so tests drive it
- * directly; src/main/training/worker.ts wires it to a thread.
+ * directly; src/main/jobs/worker.ts wires it to a thread.
  */
 import { parsePolicy, type FieldError, type JobCommand, type SimulateConfig, type Speed } from '../../shared/api.ts';
 import { DT, type BatchedEnv } from '../sim/env.ts';

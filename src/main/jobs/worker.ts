@@ -7,8 +7,8 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { SimulateConfig } from '../../shared/api.ts';
 import type { FromWorker, JobWorkerData, ToWorker } from './protocol.ts';
-import type { RunJobConfig } from './training-job.ts';
-import { SimulationLoop } from './simulation-loop.ts';
+import type { RunJobConfig } from './trainingJob.ts';
+import { SimulationLoop } from './simulationLoop.ts';
 
 if (parentPort === null) throw new Error('the job worker runs only as a worker thread');
 const port = parentPort;
@@ -79,7 +79,7 @@ function runStoreJob(config: RunJobConfig): void {
   };
   post({ type: 'state', status: 'running', episode: 0, step: 0, speed: 1 });
   // Loaded only for training: the learners pull in the tensor backend.
-  import('./training-job.ts')
+  import('./trainingJob.ts')
     .then((job) =>
       job.runStoreJob(config, post, {
         shouldStop,

@@ -1,4 +1,4 @@
-import packageJson from '../../../package.json' with { type: 'json' };
+import packageJson from '../../package.json' with { type: 'json' };
 
 /** The Headway version recorded with every run. */
 export const APP_VERSION: string = packageJson.version;

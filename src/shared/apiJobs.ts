@@ -1,0 +1,305 @@
+/**
+ * The api contract, part one: jobs. What a job is configured with (simulate, train, resume,
+ * evaluate; zod schemas with the CLI's own messages), the validation the backend (authoritative)
+ * and the UI (instant feedback) share, the policy language of a simulation, a job's
+ * lifecycle as JobInfo and the commands that control it. Imported through src/shared/api.ts.
+ *
+ * Jobs. A job is anything long that runs off the UI and main threads, in a worker: a live
+ * simulation (`kind: 'simulate'`) or a training run (`kind: 'train'`), with the same
+ * lifecycle and controls (training honours stop only). Training reports each iteration as
+ * a `metrics` event with `scope: 'iteration'` (keys in TRAIN_METRICS) and its progress, run
+ * id and tensor backend in `JobInfo.progress`.
+ */
+import { z } from 'zod';
+import { isLearnerId, LEARNER_IDS, PRESET_IDS, resolveLearnerConfig, type LearnerPresetId } from './learners.ts';
+import { isScenarioId, ParamError, resolveParams, SCENARIO_IDS, type ResolvedParams } from './scenarios.ts';
+
+// ---------------------------------------------------------------------------------------
+// Job configuration
+
+/** Simulation speed: a multiple of real time (1 = 10 control steps per second), or as fast as the worker can. */
+export type Speed = number | 'max';
+export const MIN_SPEED = 0.05;
+export const MAX_SPEED = 1000;
+/** The choices the UI offers. */
+export const SPEED_CHOICES: readonly Speed[] = [0.25, 0.5, 1, 2, 5, 10, 50, 'max'];
+
+const speedSchema = z.union([z.number().min(MIN_SPEED).max(MAX_SPEED), z.literal('max')], {
+  error: `speed must be a number from ${MIN_SPEED} to ${MAX_SPEED} (times real time) or "max"`,
+});
+
+const paramValueSchema = z.union([z.number(), z.boolean(), z.string().max(64), z.null()], {
+  error: 'a parameter value must be a number, true/false, text or null',
+});
+
+/** Largest seed the app accepts (the random policy draws from seed + an offset; this keeps both safe integers). */
+export const MAX_SEED = 2 ** 32 - 1;
+
+/** A whole number in [min, max], every failure with the one message that names the field and the range. */
+function wholeNumber(name: string, min: number, max: number) {
+  const message = `${name} must be a whole number from ${min} to ${max}`;
+  return z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
+}
+
+const seedSchema = wholeNumber('seed', 0, MAX_SEED).default(0);
+
+export const simulateConfigSchema = z.strictObject({
+  kind: z.literal('simulate'),
+  scenario: z.enum(SCENARIO_IDS, { error: `scenario must be one of ${SCENARIO_IDS.join(', ')}` }),
+  /** Scenario parameters as text or JSON values; resolved and checked by resolveParams (the CLI's --param). */
+  params: z.record(z.string().max(64), paramValueSchema).default({}),
+  /** idle, random or constant:K (the CLI's --policy). */
+  policy: z.string().max(64, { error: 'policy must be idle, random or constant:K' }).default('idle'),
+  seed: seedSchema,
+  /** After an episode ends, start the next one (seed + 1) instead of finishing. */
+  repeat: z.boolean().default(false),
+  speed: speedSchema.default(1),
+  /** Most frames per second streamed to the UI (the live view interpolates between them). */
+  frameRate: wholeNumber('frame rate', 1, 60).default(30),
+  startPaused: z.boolean().default(false),
+});
+export type SimulateConfig = z.output<typeof simulateConfigSchema>;
+export type SimulateConfigInput = z.input<typeof simulateConfigSchema>;
+
+/** Largest iteration budget the app accepts for one training job. */
+export const MAX_TRAIN_ITERATIONS = 100_000;
+
+/**
+ * A training run from the app: the same inputs as `headway train` (scenario and its
+ * --param values, --algo, --preset, --set hyperparameters, --seed, --iterations), validated
+ * by the same resolveParams / resolveLearnerConfig. The run is stored in the run store.
+ */
+export const trainConfigSchema = z.strictObject({
+  kind: z.literal('train'),
+  scenario: z.enum(SCENARIO_IDS, { error: `scenario must be one of ${SCENARIO_IDS.join(', ')}` }),
+  params: z.record(z.string().max(64), paramValueSchema).default({}),
+  learner: z.enum(LEARNER_IDS, { error: `learner must be one of ${LEARNER_IDS.join(', ')}` }),
+  preset: z.enum(PRESET_IDS, { error: `preset must be one of ${PRESET_IDS.join(', ')}` }).default('default'),
+  /** Learner hyperparameters as text or JSON values (the CLI's --set); resolved by resolveLearnerConfig. */
+  settings: z.record(z.string().max(64), paramValueSchema).default({}),
+  seed: seedSchema,
+  /** Budget in training iterations. */
+  iterations: wholeNumber('iterations', 1, MAX_TRAIN_ITERATIONS).default(20),
+  name: z.string().max(200).optional(),
+});
+export type TrainConfig = z.output<typeof trainConfigSchema>;
+export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+
+export const runIdSchema = z
+  .number({ error: 'runId must be a run id (a positive whole number)' })
+  .int({ error: 'runId must be a run id (a positive whole number)' })
+  .positive({ error: 'runId must be a run id (a positive whole number)' });
+
+/** Continues a stopped or interrupted run from its latest checkpoint to its budget (`headway resume`). */
+export const resumeConfigSchema = z.strictObject({
+  kind: z.literal('resume'),
+  runId: runIdSchema,
+});
+export type ResumeConfig = z.output<typeof resumeConfigSchema>;
+
+/** Largest number of episodes one evaluation job runs. */
+export const MAX_EVAL_EPISODES = 20;
+
+/**
+ * Evaluates a checkpoint of a run with a chosen seed (`headway eval`); the episodes are
+ * stored with the run (kind 'eval', iteration = the checkpoint's) for replay.
+ */
+export const evaluateConfigSchema = z.strictObject({
+  kind: z.literal('evaluate'),
+  runId: runIdSchema,
+  /** best (by evaluation return, else the latest), latest, or a checkpoint id. */
+  checkpoint: z
+    .union([z.enum(['best', 'latest']), z.number().int().positive()], { error: 'checkpoint must be best, latest or a checkpoint id' })
+    .default('best'),
+  seed: seedSchema,
+  episodes: wholeNumber('episodes', 1, MAX_EVAL_EPISODES).default(1),
+});
+export type EvaluateConfig = z.output<typeof evaluateConfigSchema>;
+export type EvaluateConfigInput = z.input<typeof evaluateConfigSchema>;
+
+/** Every kind of job; the JobRunner runs each in its own worker thread and picks the work by kind. */
+export const jobConfigSchema = z.discriminatedUnion('kind', [simulateConfigSchema, trainConfigSchema, resumeConfigSchema, evaluateConfigSchema], {
+  error: 'kind must be "simulate", "train", "resume" or "evaluate"',
+});
+export type JobConfig = z.output<typeof jobConfigSchema>;
+export type JobConfigInput = z.input<typeof jobConfigSchema>;
+export type JobKind = JobConfig['kind'];
+
+/** A problem with one field of a form or config: `field` is its path (`seed`, `params.length`). */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+// ---------------------------------------------------------------------------------------
+// Policies of a simulation (the same language as the CLI's --policy)
+
+export type PolicySpec = { kind: 'idle' } | { kind: 'random' } | { kind: 'constant'; value: number };
+
+/** Parses idle | random | constant:K; null when the text is none of them. */
+export function parsePolicy(text: string): PolicySpec | null {
+  const trimmed = text.trim();
+  if (trimmed === 'idle') return { kind: 'idle' };
+  if (trimmed === 'random') return { kind: 'random' };
+  const match = /^constant:(.+)$/.exec(trimmed);
+  if (match) {
+    const value = Number(match[1]);
+    if (match[1].trim() !== '' && Number.isFinite(value)) return { kind: 'constant', value };
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation shared by the backend (authoritative) and the UI (instant feedback)
+
+export type ValidatedJob =
+  | { ok: true; config: JobConfig; params: ResolvedParams }
+  | { ok: false; errors: FieldError[] };
+
+export function issuesToFieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const at = issue.path.join('.');
+      for (const key of issue.keys) {
+        const field = at === '' ? key : `${at}.${key}`;
+        errors.push({ field, message: `unknown field '${field}'` });
+      }
+      continue;
+    }
+    errors.push({ field: issue.path.map(String).join('.'), message: issue.message });
+  }
+  return errors;
+}
+
+/**
+ * Checks a job configuration: its shape (zod), the scenario parameters (resolveParams, the
+ * CLI's own validation, so messages match `headway simulate --param`) and the policy
+ * syntax. The backend adds checks that need the environment (the action space of
+ * constant:K) on top.
+ */
+export function validateJobConfig(input: unknown): ValidatedJob {
+  const parsed = jobConfigSchema.safeParse(input);
+  const errors = parsed.success ? [] : issuesToFieldErrors(parsed.error.issues);
+  const has = (prefix: string) => errors.some((e) => e.field === prefix || e.field.startsWith(`${prefix}.`));
+  // Parameters and policy are checked whenever they are readable, so every field's problem shows at once.
+  const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+  const params = raw.params ?? {};
+  let resolved: ResolvedParams = {};
+  if (typeof raw.scenario === 'string' && isScenarioId(raw.scenario) && typeof params === 'object' && params !== null && !has('params')) {
+    try {
+      resolved = resolveParams(raw.scenario, params as Record<string, unknown>);
+    } catch (error) {
+      if (!(error instanceof ParamError)) throw error;
+      errors.push({ field: `params.${error.field}`, message: error.message });
+    }
+  }
+  if (raw.kind === 'train') {
+    // Learner settings: resolveLearnerConfig, the validation of `headway train --set`.
+    const settings = raw.settings ?? {};
+    const preset = raw.preset ?? 'default';
+    if (
+      typeof raw.learner === 'string' &&
+      isLearnerId(raw.learner) &&
+      typeof raw.scenario === 'string' &&
+      isScenarioId(raw.scenario) &&
+      typeof preset === 'string' &&
+      (PRESET_IDS as readonly string[]).includes(preset) &&
+      typeof settings === 'object' &&
+      settings !== null &&
+      !has('settings')
+    ) {
+      try {
+        resolveLearnerConfig(raw.learner, raw.scenario, preset as LearnerPresetId, settings as Record<string, unknown>);
+      } catch (error) {
+        if (!(error instanceof ParamError)) throw error;
+        errors.push({ field: `settings.${error.field}`, message: error.message });
+      }
+    }
+  } else if (raw.kind === 'simulate' && typeof raw.policy === 'string' && !has('policy') && parsePolicy(raw.policy) === null) {
+    errors.push({ field: 'policy', message: `policy ${JSON.stringify(raw.policy)} is not allowed; expected idle, random or constant:K` });
+  }
+  if (errors.length > 0 || !parsed.success) return { ok: false, errors };
+  return { ok: true, config: parsed.data, params: resolved };
+}
+
+// ---------------------------------------------------------------------------------------
+// Jobs
+
+export const JOB_STATUSES = ['starting', 'running', 'paused', 'finished', 'stopped', 'failed'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const isJobEnded = (status: JobStatus): boolean => status === 'finished' || status === 'stopped' || status === 'failed';
+
+export interface JobInfo {
+  id: string;
+  kind: JobKind;
+  /** One line for lists: "Ring attenuation · idle · seed 0". */
+  title: string;
+  status: JobStatus;
+  config: JobConfig;
+  /** Episode shown live (0-based) and its step. */
+  episode: number;
+  step: number;
+  speed: Speed;
+  created: string;
+  ended: string | null;
+  /** Why it failed; null otherwise. */
+  error: string | null;
+  /** Training jobs: progress of the learner; null for simulations. */
+  progress: TrainingProgressInfo | null;
+  /**
+   * Training jobs: the live view of their evaluation episodes is paused (the job itself runs
+   * on unless progress.held). Simulations: always false (their status says paused).
+   */
+  displayPaused: boolean;
+}
+
+export interface TrainingProgressInfo {
+  /** Iterations done and the budget. */
+  iteration: number;
+  iterations: number;
+  envSteps: number;
+  /** The run in the run store, once created. */
+  runId: number | null;
+  /** The tensor backend in use ("tfjs-node (CPU)" ...), once chosen. */
+  backend: string | null;
+  /** Training waits between iterations because the user paused the view with holdTraining. */
+  held: boolean;
+}
+
+/**
+ * Metrics of a training iteration (`metrics` events with scope 'iteration'), by key: the
+ * learner's own names, as `headway runs show` lists them. Absent when the iteration has no
+ * value (no evaluation that iteration, no model for learners other than DMPO).
+ */
+export const TRAIN_METRICS = {
+  return: 'train/episodeReturn',
+  evalReturn: 'eval/return',
+  actorLoss: 'loss/actor',
+  criticLoss: 'loss/critic',
+  kl: 'kl',
+  stepsPerSecond: 'time/envStepsPerSecond',
+  modelError: 'model/stateError',
+  envSteps: 'envSteps',
+} as const;
+
+export const jobIdSchema = z.string().regex(/^[a-z0-9-]{1,64}$/, { error: 'jobId must be a job id' });
+
+export const jobCommandSchema = z.discriminatedUnion(
+  'type',
+  [
+    /**
+     * Pauses the live view. Simulations pause. Training keeps training (the displayed
+     * evaluation episode pauses) unless holdTraining: then it also pauses between iterations.
+     */
+    z.strictObject({ type: z.literal('pause'), holdTraining: z.boolean().default(false) }),
+    z.strictObject({ type: z.literal('resume') }),
+    /** Single-step forward (pauses a running job first). */
+    z.strictObject({ type: z.literal('step'), steps: z.number().int().min(1).max(10_000).default(1) }),
+    z.strictObject({ type: z.literal('stop') }),
+    z.strictObject({ type: z.literal('speed'), speed: speedSchema }),
+  ],
+  { error: 'command type must be pause, resume, step, stop or speed' },
+);
+export type JobCommand = z.output<typeof jobCommandSchema>;
+export type JobCommandInput = z.input<typeof jobCommandSchema>;
