@@ -31,7 +31,7 @@ function cspMeta(): Plugin {
 
 const testHooks = process.env.HEADWAY_TEST_HOOKS === '1';
 
-/** Marks a build with test hooks: out/renderer/test-hooks (src/main/server/renderer-build.ts reads it). */
+/** Marks a build with test hooks: out/renderer/test-hooks (src/main/server/rendererBuild.ts reads it). */
 function testHooksMark(): Plugin {
   return {
     name: 'headway:test-hooks',
