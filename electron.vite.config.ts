@@ -67,8 +67,15 @@ export const rendererConfig: UserConfig = {
 export default defineConfig({
   main: {
     build: {
-      // The Electron main process and the job worker thread it starts.
-      lib: { entry: { index: resolve(root, 'src/main/app/index.ts'), 'job-worker': resolve(root, 'src/main/jobs/worker.ts') } },
+      // The Electron main process, the job worker thread it starts, and the update worker
+      // threads a training job starts (rl/parallel/updatePool.ts finds update-worker.js beside it).
+      lib: {
+        entry: {
+          index: resolve(root, 'src/main/app/index.ts'),
+          'job-worker': resolve(root, 'src/main/jobs/worker.ts'),
+          'update-worker': resolve(root, 'src/main/rl/parallel/updateWorker.ts'),
+        },
+      },
     },
   },
   preload: {

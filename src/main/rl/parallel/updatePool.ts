@@ -9,7 +9,9 @@
  * transferable typed arrays, and the updated parameters come back the same way. Results are
  * identical to the single-thread path (same code, same order of operations per group).
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AgentNetworks, NetworkParameters } from '../nn/agentNetworks.ts';
 import { selectBackend, type BackendChoice, type BackendReport } from '../nn/backend.ts';
@@ -121,7 +123,7 @@ class WorkerPool implements UpdatePool {
   static async start(threads: number, backend: BackendChoice): Promise<WorkerPool> {
     const workers = Array.from(
       { length: threads },
-      () => new Worker(new URL('./updateWorker.mjs', import.meta.url), { workerData: { backend } }),
+      () => new Worker(updateWorkerEntry(), { workerData: { backend } }),
     );
     try {
       const reports = await Promise.all(workers.map(awaitStartup));
@@ -215,6 +217,16 @@ class WorkerPool implements UpdatePool {
     for (const waiting of this.pending.values()) waiting.reject(error);
     this.pending.clear();
   }
+}
+
+/**
+ * The update worker's entry: in the built app (out/main, where this module is bundled) the
+ * built update-worker.js beside it; from source, updateWorker.mjs, which registers the
+ * TypeScript loader first.
+ */
+export function updateWorkerEntry(): URL {
+  const built = new URL('./update-worker.js', import.meta.url);
+  return existsSync(fileURLToPath(built)) ? built : new URL('./updateWorker.mjs', import.meta.url);
 }
 
 type WorkerRequestBody = { kind: 'actor'; job: ActorGroupsJob } | { kind: 'critic'; job: CriticGroupsJob };
