@@ -41,7 +41,8 @@ export class ActorCritic {
     if (spec.nAgents === 0) throw new Error(`scenario ${spec.scenario} with these parameters has no agents to train (preset uncontrolled?)`);
     this.agents = spec.nAgents;
     this.head = spec.action.kind === 'discrete' ? { kind: 'categorical', actionCount: spec.action.n } : { kind: 'gaussian', actionSize: 1 };
-    const criticRadius = info.critic === 'own' ? 0 : info.critic === 'global' ? this.agents : Number(options.kappa);
+    if (info.critic === 'neighbourhood' && options.kappa === undefined) throw new Error(`learner ${info.id} has a neighbourhood critic but no kappa`);
+    const criticRadius = info.critic === 'own' ? 0 : info.critic === 'global' ? this.agents : options.kappa!;
     this.actorGather = new NeighbourhoodGather(spec.graph, info.policyRadius);
     this.criticGather = new NeighbourhoodGather(spec.graph, criticRadius);
     this.networks = new AgentNetworks({
