@@ -67,11 +67,13 @@ export const rendererConfig: UserConfig = {
 export default defineConfig({
   main: {
     build: {
-      // The Electron main process, the job worker thread it starts, and the update worker
+      // The Electron main process; the backend process it starts on plain Node
+      // (src/main/backend); the job worker threads the backend starts; and the update worker
       // threads a training job starts (rl/parallel/updatePool.ts finds update-worker.js beside it).
       lib: {
         entry: {
           index: resolve(root, 'src/main/app/index.ts'),
+          backend: resolve(root, 'src/main/backend/host.ts'),
           'job-worker': resolve(root, 'src/main/jobs/worker.ts'),
           'update-worker': resolve(root, 'src/main/rl/parallel/updateWorker.ts'),
         },

@@ -1,11 +1,11 @@
 /**
  * The IPC side of the api, free of Electron imports so it is unit-tested: checks who is
  * asking (only the app's own page) and the payload's size, then hands the request to the
- * transport-independent backend, which validates it against the contract.
+ * api service (the backend process, src/main/backend), which validates it against the contract.
  */
 import { pathToFileURL } from 'node:url';
 import { MAX_REQUEST_BYTES, type ApiResult } from '../../shared/api.ts';
-import type { ApiBackend, ClientSink } from '../services/api.ts';
+import type { ApiService, ClientSink } from '../services/api.ts';
 
 /** Whether a frame URL is the app's renderer: its index.html file, or the dev server's origin. */
 export function rendererUrlCheck(rendererIndex: string, devUrl?: string): (url: string) => boolean {
@@ -25,7 +25,7 @@ export function rendererUrlCheck(rendererIndex: string, devUrl?: string): (url: 
 
 export type IpcInvokeHandler = (senderUrl: string | undefined, method: unknown, payload: unknown, client: ClientSink) => Promise<ApiResult<unknown>>;
 
-export function createIpcHandler(backend: ApiBackend, isTrustedSender: (url: string) => boolean): IpcInvokeHandler {
+export function createIpcHandler(backend: ApiService, isTrustedSender: (url: string) => boolean): IpcInvokeHandler {
   return async (senderUrl, method, payload, client) => {
     if (senderUrl === undefined || !isTrustedSender(senderUrl)) {
       return { ok: false, error: { code: 'unauthorized', message: 'api requests are only accepted from the app window' } };

@@ -51,7 +51,8 @@ export async function launch(): Promise<number> {
     if (build.status !== 0) return build.status ?? 1;
   }
   return new Promise((resolve) => {
-    const child = spawn(electron.path, [REPO_ROOT], { stdio: 'inherit' });
+    // The backend process runs on this Node: the one whose ABI the native modules were built for.
+    const child = spawn(electron.path, [REPO_ROOT], { stdio: 'inherit', env: { ...process.env, HEADWAY_NODE: process.env.HEADWAY_NODE ?? process.execPath } });
     child.on('error', (error) => {
       process.stderr.write(`headway: cannot start Electron (${error.message}); run \`npx headway serve\` for browser mode.\n`);
       resolve(1);

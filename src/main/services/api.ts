@@ -31,7 +31,15 @@ export interface ClientSink {
   send(event: ApiEvent): void;
 }
 
-export class ApiBackend {
+/** What a transport serves: the backend here in-process (ApiBackend), or in the desktop app's backend process (BackendProcess). */
+export interface ApiService {
+  /** Starts sending events to a client; returns the function that stops it. */
+  connect(client: ClientSink): () => void;
+  /** Validates and serves one request. Never throws: failures are ApiResult errors. */
+  handle(method: unknown, payload: unknown, client: ClientSink | null): Promise<ApiResult<unknown>>;
+}
+
+export class ApiBackend implements ApiService {
   private readonly clients = new Set<ClientSink>();
   private readonly unsubscribe: () => void;
 

@@ -37,6 +37,35 @@ describe('the built app', () => {
     expect(workers).toContain('update-worker.js');
     for (const worker of workers) expect(existsSync(join(MAIN, worker)), worker).toBe(true);
     expect(existsSync(join(MAIN, 'job-worker.js'))).toBe(true);
+    // The main process starts the backend process from backend.js beside it (src/main/app/index.ts).
+    expect(readFileSync(join(MAIN, 'index.js'), 'utf8')).toContain('"backend.js"');
+    expect(existsSync(join(MAIN, 'backend.js'))).toBe(true);
+  });
+
+  it('keeps every native module out of the Electron main process: only the backend process loads the run store', () => {
+    const imports = (file: string): string[] =>
+      [...readFileSync(join(MAIN, file), 'utf8').matchAll(/^import\s+(?:[^'"]*?from\s*)?["']([^"']+)["']/gm)].map((m) => m[1]);
+    /** Every package a bundle reaches through its static imports and the chunks they import. */
+    const reached = (entry: string, seen = new Set<string>()): Set<string> => {
+      for (const spec of imports(entry)) {
+        if (spec.startsWith('./')) {
+          if (!seen.has(spec)) reached(spec.slice(2), seen.add(spec));
+        } else seen.add(spec);
+      }
+      return seen;
+    };
+    expect(reached('backend.js')).toContain('better-sqlite3');
+    const main = reached('index.js');
+    expect(main).toContain('electron');
+    // Not even a dynamic import or require: no file of the main process's bundle loads a native module.
+    const mainFiles = ['index.js', ...[...main].filter((spec) => spec.startsWith('./')).map((spec) => spec.slice(2))];
+    const natives = mainFiles.flatMap((file) =>
+      [...readFileSync(join(MAIN, file), 'utf8').matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)["']([^"']+)["']/g)]
+        .map((m) => m[1])
+        .filter((spec) => /better-sqlite3|tfjs-node|^webgpu$/.test(spec))
+        .map((spec) => `${file} loads ${spec}`),
+    );
+    expect(natives).toEqual([]);
   });
 
   it('starts the built update worker in plain Node, without the TypeScript loader', () => {
