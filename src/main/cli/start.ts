@@ -25,6 +25,12 @@ export function findElectron(): { path: string } | { missing: string } {
   return { path };
 }
 
+/** `electron-vite build` of out/main, out/preload and out/renderer; its exit status. */
+export function buildDesktopApp(env: NodeJS.ProcessEnv = process.env): number {
+  const build = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], { cwd: REPO_ROOT, stdio: 'inherit', env });
+  return build.status ?? 1;
+}
+
 /** Whether the desktop build (out/main, out/preload, out/renderer) is missing or older than its sources. */
 function desktopBuildStale(): boolean {
   const main = join(REPO_ROOT, 'out', 'main', 'index.js');
@@ -43,12 +49,9 @@ export async function launch(): Promise<number> {
     return 0;
   }
   if (desktopBuildStale()) {
-    process.stderr.write('headway: building the desktop app (electron-vite build) ...\n');
-    const build = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], {
-      cwd: REPO_ROOT,
-      stdio: 'inherit',
-    });
-    if (build.status !== 0) return build.status ?? 1;
+    process.stderr.write('headway: building the desktop app (electron-vite build, about 15 s) ...\n');
+    const status = buildDesktopApp();
+    if (status !== 0) return status;
   }
   return new Promise((resolve) => {
     // The backend process runs on this Node: the one whose ABI the native modules were built for.
