@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ScenarioId } from '../../../src/shared/scenarios.ts';
-import { type Disturbance } from '../../../src/main/sim/disturbances.ts';
+import { stringStability } from '../../../src/shared/stringStability.ts';
+import { stringOrder, type Disturbance } from '../../../src/main/sim/disturbances.ts';
 import { DT, type BatchedEnv } from '../../../src/main/sim/env.ts';
 import { createEnv } from '../../../src/main/sim/index.ts';
 import { createTrajectoryWriter } from '../../../src/main/sim/trajectoryFormats.ts';
@@ -16,6 +17,21 @@ function makeEnv(scenario: ScenarioId, params: Record<string, unknown>, disturba
 
 function constantActions(env: BatchedEnv, value: number): Float64Array {
   return new Float64Array(env.numEnvs * env.spec.nAgents).fill(value);
+}
+
+/** Runs `steps` steps and returns every state's speeds and gaps of copy 0 ([rows, nVehicles]). */
+function record(env: BatchedEnv, actions: Float64Array, steps: number): { speed: Float64Array; gap: Float64Array; nVehicles: number; dt: number } {
+  const n = env.spec.nVehicles;
+  const speed = new Float64Array((steps + 1) * n);
+  const gap = new Float64Array((steps + 1) * n);
+  speed.set(env.speed.subarray(0, n));
+  gap.set(env.gap.subarray(0, n));
+  for (let t = 1; t <= steps; t++) {
+    env.step(actions);
+    speed.set(env.speed.subarray(0, n), t * n);
+    gap.set(env.gap.subarray(0, n), t * n);
+  }
+  return { speed, gap, nVehicles: n, dt: DT };
 }
 
 describe('disturbances act on the vehicle they name', () => {
@@ -213,5 +229,40 @@ describe('trajectory writers show the applied disturbance', () => {
     const plain = createEnv('cacc-catchup', {}, 1).reset(0);
     expect(createTrajectoryWriter('csv', plain).begin()).toBe('step,time_s,vehicle,position_m,speed_mps,accel_mps2,headway_m,action,reward\n');
     expect(JSON.parse(createTrajectoryWriter('jsonl', plain).step(0))).not.toHaveProperty('disturbance');
+  });
+});
+
+describe('string stability of simulated disturbances', () => {
+  it('the quiet 22-vehicle IDM ring amplifies a small brake into a stop-and-go wave', () => {
+    const brake: Disturbance = { kind: 'brake', vehicle: 3, start: 500, duration: 5, accel: -1 };
+    const env = makeEnv('ring', QUIET_RING, [brake]);
+    const r = stringStability(record(env, constantActions(env, 0), 3000), { order: stringOrder(env.spec, 3), start: 500, duration: 5 });
+    expect(r.vehicles.map((v) => v.vehicle).slice(0, 4)).toEqual([3, 2, 1, 0]);
+    expect(r.vehicles).toHaveLength(22);
+    expect(r.vehicles[0].referenceSpeed).toBeCloseTo(3.45, 2);
+    expect(r.vehicles[0].peakSpeedDeviation).toBeCloseTo(0.5, 6);
+    expect(r.verdict).toBe('amplified');
+    expect(r.tailToHead).toBeGreaterThan(5);
+    expect(r.recoveryTime).toBeNull();
+    for (const v of r.vehicles.slice(1)) expect(v.peakSpeedDeviation).toBeGreaterThan(3);
+  });
+
+  it('a CACC platoon damps a leader dip under relative-speed control (beta only), amplifies it under alpha = beta = 0.5', () => {
+    const dip: Disturbance = { kind: 'dip', vehicle: 0, start: 300, duration: 50, depth: 3 };
+    const readout = (action: number) => {
+      const env = makeEnv('cacc-catchup', { leadHeadway: 20 }, [dip]);
+      return stringStability(record(env, constantActions(env, action), 600), { order: stringOrder(env.spec, 0), start: 300, duration: 50 });
+    };
+    const damped = readout(2);
+    expect(damped.vehicles.map((v) => v.vehicle)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(damped.vehicles[0].peakSpeedDeviation).toBeCloseTo(3, 9);
+    expect(damped.verdict).toBe('damped');
+    expect(damped.maxAmplification).toBeLessThan(1);
+    expect(damped.tailToHead).toBeLessThan(0.25);
+    expect(damped.recoveryTime).toBeGreaterThan(5);
+    expect(damped.recoveryTime).toBeLessThan(30);
+    const amplified = readout(3);
+    expect(amplified.verdict).toBe('amplified');
+    expect(amplified.tailToHead).toBeGreaterThan(1);
   });
 });
