@@ -162,8 +162,9 @@ export abstract class BatchedEnv {
 
   /**
    * The complete dynamic state: every typed-array field (scenario state lives only in typed
-   * arrays), the random streams and the disturbances, copied. Restoring it into an environment built from the
-   * same spec continues bit-identically, so checkpoints resume mid-episode exactly.
+   * arrays), the random streams and the disturbances, copied. Restoring it into an
+   * environment built from the same spec continues bit-identically, so checkpoints resume
+   * mid-episode exactly.
    */
   snapshot(): Record<string, TypedArray> {
     const state: Record<string, TypedArray> = {};
