@@ -8,7 +8,7 @@ import { registerBenchCommand } from './bench.ts';
 import { UsageError } from './errors.ts';
 import { registerRunCommands } from './runs.ts';
 import { registerServeCommand } from './serve.ts';
-import { runSimulate } from './simulate.ts';
+import { describeSimulation, runSimulate } from './simulate.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -34,23 +34,29 @@ function buildProgram(): Command {
     .addOption(new Option('--policy <policy>', 'idle (no control input), random, constant:K, or run:RUN_ID[@best|latest|CHECKPOINT_ID] (a trained policy; default idle)'))
     .option('--db <file>', 'database of run:RUN_ID policies (default: the app database)')
     .option('--actions <file.json>', 'replay external actions: a JSON array over steps of arrays over agents')
+    .option('--disturb <spec>', 'disturb a vehicle (repeatable), e.g. vehicle=3,at=50s,accel=-4,for=2s; see below', collect, [])
     .requiredOption('--out <file>', 'output file: .csv, .jsonl or .xml (SUMO FCD)')
+    .option('--json', 'print the summary as JSON (with each disturbance\'s string-stability readout and deviation series)')
     .addHelpText(
       'after',
       '\nScenario parameters (see README): cacc-*: leadHeadway, initialSpeed, safetyCost, horizon;' +
         '\n  ring: preset, length, vehicles, warmup, safetyCap, noise, horizon;' +
-        '\n  figure-eight: preset, warmup, safetyCap, collisionPenalty, noise, horizon.',
+        '\n  figure-eight: preset, warmup, safetyCap, collisionPenalty, noise, horizon.' +
+        '\n\nDisturbances (--disturb FIELD=VALUE,...): vehicle=I (or leader=KIND for the CACC leader, vehicle 0),' +
+        '\n  kind=brake|hold|stop|dip (brake when accel is given), at=T (start), for=T (duration; length=T too),' +
+        '\n  brake: accel=A (m/s^2, negative); hold: speed=V (m/s, reached at the scenario\'s max deceleration);' +
+        '\n  stop: no value (standstill at the max deceleration); dip (CACC leader only): depth=V (m/s, a raised cosine).' +
+        '\n  Times are seconds with s (at=50s, whole 0.1 s steps) or steps without a unit (at=500).' +
+        '\n  e.g. --disturb vehicle=3,at=50s,accel=-4,for=2s   --disturb leader=dip,at=30s,depth=3,for=5s' +
+        '\n  The summary then reads out string stability: per follower the peak speed and gap deviation from its' +
+        '\n  pre-disturbance mean (5 s), the ratio to its predecessor, amplified/damped, and the recovery time (0.1 m/s).' +
+        '\n  CSV and JSONL gain a disturbance column (the kind applied in the step to each row); FCD XML has none.',
     )
     .action(async (options) => {
       const result = await runSimulate(options);
-      const m = result.metrics;
-      const lines = [
-        `scenario ${result.scenario}, seed ${result.seed}: ${m.steps} steps (${(m.steps / 10).toFixed(1)} s)`,
-        `${result.agents > 0 ? `return ${m.return.toFixed(3)}` : 'no agents'}, mean speed ${m.meanSpeed.toFixed(3)} m/s, speed spread ${m.speedSpread.toFixed(3)} m/s, min gap ${m.minGap.toFixed(3)} m, collision ${m.collision ? 'yes' : 'no'}`,
-      ];
-      if (m.headwayRmse !== undefined) lines.push(`headway RMSE ${m.headwayRmse.toFixed(3)} m, speed RMSE ${m.speedRmse!.toFixed(3)} m/s`);
-      lines.push(`wrote ${result.out}`);
-      process.stdout.write(`${lines.join('\n')}\n`);
+      // Deviation series are typed arrays: written as JSON arrays (NaN, e.g. the CACC leader's gap, as null).
+      if (options.json) process.stdout.write(`${JSON.stringify(result, (_key, value: unknown) => (value instanceof Float64Array ? Array.from(value) : value))}\n`);
+      else process.stdout.write(describeSimulation(result));
     });
 
   registerBenchCommand(program);

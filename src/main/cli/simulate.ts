@@ -1,14 +1,19 @@
 /**
  * `headway simulate`: runs one episode of a scenario under a fixed policy (or replayed
- * external actions) and writes its trajectory as CSV, JSONL or SUMO FCD XML.
+ * external actions), optionally with disturbances (--disturb, see disturb.ts), and writes
+ * its trajectory as CSV, JSONL or SUMO FCD XML. With disturbances it records every speed
+ * and gap of the episode and reads out each disturbance's string stability.
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { isScenarioId, ParamError, SCENARIO_IDS, type ScenarioId } from '../../shared/scenarios.ts';
-import type { ActionSpace, BatchedEnv } from '../sim/env.ts';
+import { stringStability, type StringStabilityReadout } from '../../shared/stringStability.ts';
+import { stringOrder, type Disturbance } from '../sim/disturbances.ts';
+import { DT, type ActionSpace, type BatchedEnv } from '../sim/env.ts';
 import { createEnv } from '../sim/index.ts';
 import { EpisodeStats, type EpisodeMetrics } from '../sim/metrics.ts';
 import { createTrajectoryWriter, type TrajectoryFormat } from '../sim/trajectoryFormats.ts';
+import { applyDisturbances, describeReadout } from './disturb.ts';
 import { parseIntegerOption, parseKeyValues, UsageError } from './errors.ts';
 import { AtomicTextFile } from './output.ts';
 import { parsePolicy } from '../../shared/api.ts';
@@ -26,7 +31,15 @@ export interface SimulateOptions {
   /** Database of run:RUN_ID policies. */
   db?: string;
   actions?: string;
+  /** --disturb texts (disturb.ts). */
+  disturb?: string[];
   out: string;
+}
+
+export interface DisturbanceReadout {
+  disturbance: Disturbance;
+  /** Null when the episode ended (a collision) before the disturbance started. */
+  stringStability: StringStabilityReadout | null;
 }
 
 export interface SimulateResult {
@@ -35,6 +48,7 @@ export interface SimulateResult {
   agents: number;
   out: string;
   metrics: EpisodeMetrics;
+  disturbances: DisturbanceReadout[];
 }
 
 const FORMAT_BY_EXTENSION: Record<string, TrajectoryFormat> = { '.csv': 'csv', '.jsonl': 'jsonl', '.xml': 'xml' };
@@ -64,6 +78,7 @@ export async function runSimulate(options: SimulateOptions): Promise<SimulateRes
   if (external && steps > external.length) {
     throw new UsageError(`--steps ${steps} exceeds the ${external.length} steps of actions in ${options.actions}`);
   }
+  const disturbances = applyDisturbances(options.disturb ?? [], env, steps);
   const trained = !external && options.policy?.startsWith('run:') ? await trainedPolicy(options.policy, options.db, env) : null;
   const policy: Policy = external
     ? (t, out) => out.set(external[t])
@@ -75,23 +90,73 @@ export async function runSimulate(options: SimulateOptions): Promise<SimulateRes
     const writer = createTrajectoryWriter(format, env);
     const stats = new EpisodeStats(env);
     const actions = new Float64Array(nAgents);
+    const recorder = disturbances.length > 0 ? new EpisodeRecorder(env, steps) : null;
     file.write(writer.begin());
     file.write(writer.step(0));
+    recorder?.record();
     for (let t = 0; t < steps && !env.allDone(); t++) {
       policy(t, actions);
       env.step(actions);
       stats.add();
       file.write(writer.step(t + 1));
+      recorder?.record();
     }
     file.write(writer.end());
     file.commit();
-    return { scenario, seed, agents: nAgents, out: options.out, metrics: stats.result() };
+    const readouts = disturbances.map((disturbance) => ({ disturbance, stringStability: recorder!.readout(disturbance) }));
+    return { scenario, seed, agents: nAgents, out: options.out, metrics: stats.result(), disturbances: readouts };
   } catch (error) {
     file.abort();
     throw error;
   } finally {
     await trained?.close();
   }
+}
+
+/** Every speed and gap of an episode of copy 0, state by state: what the string-stability readout reads. */
+class EpisodeRecorder {
+  private readonly speed: Float64Array;
+  private readonly gap: Float64Array;
+  private rows = 0;
+
+  constructor(
+    private readonly env: BatchedEnv,
+    steps: number,
+  ) {
+    this.speed = new Float64Array((steps + 1) * env.spec.nVehicles);
+    this.gap = new Float64Array((steps + 1) * env.spec.nVehicles);
+  }
+
+  /** Adds the state the environment is in now. */
+  record(): void {
+    const n = this.env.spec.nVehicles;
+    this.speed.set(this.env.speed.subarray(0, n), this.rows * n);
+    this.gap.set(this.env.gap.subarray(0, n), this.rows * n);
+    this.rows++;
+  }
+
+  readout(d: Disturbance): StringStabilityReadout | null {
+    if (d.start >= this.rows) return null;
+    const n = this.env.spec.nVehicles;
+    const series = { speed: this.speed.subarray(0, this.rows * n), gap: this.gap.subarray(0, this.rows * n), nVehicles: n, dt: DT };
+    return stringStability(series, { order: stringOrder(this.env.spec, d.vehicle), start: d.start, duration: d.duration });
+  }
+}
+
+/** The summary `headway simulate` prints. */
+export function describeSimulation(result: SimulateResult): string {
+  const m = result.metrics;
+  const lines = [
+    `scenario ${result.scenario}, seed ${result.seed}: ${m.steps} steps (${(m.steps * DT).toFixed(1)} s)`,
+    `${result.agents > 0 ? `return ${m.return.toFixed(3)}` : 'no agents'}, mean speed ${m.meanSpeed.toFixed(3)} m/s, speed spread ${m.speedSpread.toFixed(3)} m/s, min gap ${m.minGap.toFixed(3)} m, collision ${m.collision ? 'yes' : 'no'}`,
+  ];
+  if (m.headwayRmse !== undefined) lines.push(`headway RMSE ${m.headwayRmse.toFixed(3)} m, speed RMSE ${m.speedRmse!.toFixed(3)} m/s`);
+  for (const { disturbance, stringStability: readout } of result.disturbances) {
+    if (readout) lines.push(...describeReadout(disturbance, readout));
+    else lines.push(`string stability: the episode ended before the ${disturbance.kind} on vehicle ${disturbance.vehicle} started`);
+  }
+  lines.push(`wrote ${result.out}`);
+  return `${lines.join('\n')}\n`;
 }
 
 /**

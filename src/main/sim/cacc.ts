@@ -10,6 +10,7 @@
  * integrated with the same trapezoid rule for drawing and export.
  */
 import type { ScenarioId, ScenarioParams } from '../../shared/scenarios.ts';
+import { approach, DIP } from './disturbances.ts';
 import { BatchedEnv, DT, VEHICLE_LENGTH, VehicleKind, type EnvSpec } from './env.ts';
 import { AgentGraph } from './graph.ts';
 
@@ -82,6 +83,7 @@ export class CaccEnv extends BatchedEnv {
       vehicleKind: Uint8Array.from({ length: n + 1 }, (_, v) => (v === 0 ? VehicleKind.leader : VehicleKind.agent)),
       rewardTermNames: CACC_REWARD_TERMS,
       closedRoad: false,
+      maxDecel: U_MAX,
     };
     super(spec, numEnvs);
     this.catchUp = scenario === 'cacc-catchup';
@@ -146,8 +148,10 @@ export class CaccEnv extends BatchedEnv {
     }
 
     // One pass in platoon order: agent i reads its predecessor's old and new speed.
+    const { disturbances } = this;
+    const { applied } = disturbances;
     const lead0 = speed[vo];
-    const lead1 = this.leaderSpeed(e, nextT);
+    const lead1 = this.nextLeaderSpeed(e, lead0, nextT);
     speed[vo] = lead1;
     accel[vo] = (lead1 - lead0) / DT;
     position[vo] += 0.5 * DT * (lead0 + lead1);
@@ -159,7 +163,7 @@ export class CaccEnv extends BatchedEnv {
       const action = checkedAction(actions[a0 + i], i, this.spec.scenario);
       const vOld = speed[k];
       const command = ACTION_ALPHA[action] * (optimal[e * n + i] - vOld) + ACTION_BETA[action] * (leadOld - vOld);
-      const vNew = clip(vOld + clip(command, -U_MAX, U_MAX) * DT, 0, V_MAX);
+      const vNew = applied[k] === 0 ? clip(vOld + clip(command, -U_MAX, U_MAX) * DT, 0, V_MAX) : Math.min(disturbances.nextSpeed(k, vOld), V_MAX);
       const h = gap[k] + 0.5 * DT * (leadOld + leadNew - vOld - vNew);
       speed[k] = vNew;
       accel[k] = (vNew - vOld) / DT;
@@ -199,6 +203,21 @@ export class CaccEnv extends BatchedEnv {
     }
     this.writeObservations(e);
     return collision && (nextT % COLLISION_END_PERIOD === 0 || nextT >= this.spec.horizon);
+  }
+
+  /**
+   * The leader's speed in the state after nextT steps, from lead0 now: its profile v0, or what
+   * a disturbance makes of it. Once a brake, hold or stop ends, the leader rejoins its profile
+   * at up to U_MAX (a jump back would be no vehicle's motion); a dip ends on the profile.
+   */
+  private nextLeaderSpeed(e: number, lead0: number, nextT: number): number {
+    const profile = this.leaderSpeed(e, nextT);
+    const vo = e * (PLATOON_SIZE + 1);
+    const code = this.disturbances.applied[vo];
+    if (code === DIP) return Math.max(profile - this.disturbances.dipOffset(vo, nextT), 0);
+    if (code !== 0) return this.disturbances.nextSpeed(vo, lead0);
+    // Undisturbed the leader is always on its profile: the same value as ever, bit for bit.
+    return lead0 === this.leaderSpeed(e, nextT - 1) ? profile : approach(lead0, profile, U_MAX * DT);
   }
 
   private setCollisionReward(a: number): void {

@@ -11,20 +11,16 @@
  * ended, step() leaves its state frozen and writes zero rewards for it until resetEnv().
  */
 import type { ResolvedParams, ScenarioId } from '../../shared/scenarios.ts';
+import { Disturbances } from './disturbances.ts';
 import type { AgentGraph } from './graph.ts';
 import { envSeed, RngStreams } from './rng.ts';
 import { addPrefixed, isTypedArray, restoreArrays, underPrefix, type SnapshotArrays, type TypedArray } from './snapshot.ts';
 
-export const DT = 0.1;
-
-/** Vehicle length in m (every scenario). */
-export const VEHICLE_LENGTH = 5;
+export { DT, VEHICLE_LENGTH, VehicleKind } from './constants.ts';
 
 export type ActionSpace =
   | { kind: 'discrete'; n: number }
   | { kind: 'continuous'; low: number; high: number };
-
-export const VehicleKind = { human: 0, agent: 1, leader: 2 } as const;
 
 export interface EnvSpec {
   scenario: ScenarioId;
@@ -45,6 +41,8 @@ export interface EnvSpec {
   rewardTermNames: readonly string[];
   /** The road is a loop of this length (ring, figure eight) or straight (CACC: false). */
   closedRoad: boolean;
+  /** The hardest deceleration of the scenario's vehicles (m/s^2): the rate of a hold or stop disturbance. */
+  maxDecel: number;
 }
 
 /** The inverse of spec.agentVehicle: result[v] is the agent driving vehicle v, or -1. */
@@ -76,6 +74,8 @@ export abstract class BatchedEnv {
   readonly action: Float64Array;
   /** Road length of each copy (m); for CACC the distance the leader can drive is unbounded (Infinity). */
   readonly roadLength: Float64Array;
+  /** Brakes, holds, stops and dips scheduled on vehicles (none unless set), and what each step applied. */
+  readonly disturbances: Disturbances;
   protected readonly rng: RngStreams;
   /** When true (the default), `reward` includes training-only terms such as CACC's safety cost. */
   training = true;
@@ -103,6 +103,7 @@ export abstract class BatchedEnv {
     this.action = new Float64Array(vehicleValues);
     this.roadLength = new Float64Array(numEnvs);
     this.rng = new RngStreams(numEnvs);
+    this.disturbances = new Disturbances(spec, numEnvs);
   }
 
   /** Resets every copy; copy e is seeded with envSeed(seed, e). */
@@ -128,6 +129,7 @@ export abstract class BatchedEnv {
     const v0 = e * this.spec.nVehicles;
     this.action.fill(NaN, v0, v0 + this.spec.nVehicles);
     this.accel.fill(0, v0, v0 + this.spec.nVehicles);
+    this.disturbances.clear(e);
     this.resetCopy(e);
   }
 
@@ -147,6 +149,7 @@ export abstract class BatchedEnv {
         this.rawReward.fill(0, a0, a0 + nAgents);
         continue;
       }
+      this.disturbances.begin(e, this.steps[e]);
       const ended = this.stepCopy(e, actions, a0);
       const t = ++this.steps[e];
       if (ended) this.terminated[e] = 1;
@@ -159,13 +162,15 @@ export abstract class BatchedEnv {
 
   /**
    * The complete dynamic state: every typed-array field (scenario state lives only in typed
-   * arrays) and the random streams, copied. Restoring it into an environment built from the
-   * same spec continues bit-identically, so checkpoints resume mid-episode exactly.
+   * arrays), the random streams and the disturbances, copied. Restoring it into an
+   * environment built from the same spec continues bit-identically, so checkpoints resume
+   * mid-episode exactly.
    */
   snapshot(): Record<string, TypedArray> {
     const state: Record<string, TypedArray> = {};
     for (const [key, value] of Object.entries(this)) if (isTypedArray(value)) state[key] = value.slice();
     addPrefixed(state, 'rng.', this.rng.snapshot());
+    addPrefixed(state, 'disturbances.', this.disturbances.snapshot());
     return state;
   }
 
@@ -173,6 +178,7 @@ export abstract class BatchedEnv {
     const targets = Object.fromEntries(Object.entries(this).filter((entry): entry is [string, TypedArray] => isTypedArray(entry[1])));
     restoreArrays(targets, state, (key) => `environment state '${key}' does not fit this ${this.spec.scenario} environment`);
     this.rng.restore(underPrefix(state, 'rng.'));
+    this.disturbances.restore(underPrefix(state, 'disturbances.'));
   }
 
   /** True when every copy has ended. */

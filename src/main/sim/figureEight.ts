@@ -47,7 +47,7 @@ import { CONFLICT_ZONE_HALF_LENGTH, FIGURE_EIGHT_CONFLICT_ZONES, FIGURE_EIGHT_LE
 import { resolveParams, type ScenarioParams } from '../../shared/scenarios.ts';
 import { agentOfVehicle, BatchedEnv, DT, VEHICLE_LENGTH, VehicleKind, type EnvSpec } from './env.ts';
 import { AgentGraph } from './graph.ts';
-import { loopGap, nextControlledSpeed, nextHumanSpeed } from './idm.ts';
+import { capSpeed, loopGap, nextControlledSpeed, nextHumanSpeed, SAFE_DECEL } from './idm.ts';
 
 const FIGURE_EIGHT_VEHICLES = 14;
 const ACTION_LIMIT = 3;
@@ -87,6 +87,7 @@ function figureEightSpec(params: ScenarioParams<'figure-eight'>): EnvSpec {
     vehicleKind,
     rewardTermNames: [flow ? 'desiredVelocity' : 'speed', 'collision'],
     closedRoad: true,
+    maxDecel: SAFE_DECEL,
   };
 }
 
@@ -177,7 +178,8 @@ export class FigureEightEnv extends BatchedEnv {
   private advance(e: number, actions: ArrayLike<number> | null, a0: number): boolean {
     const n = FIGURE_EIGHT_VEHICLES;
     const base = e * n;
-    const { position, speed, accel, gap, action, agentOf, rng, safetyCap, noiseScale, obs, reward, rawReward, rewardTerms } = this;
+    const { position, speed, accel, gap, action, agentOf, rng, safetyCap, noiseScale, obs, reward, rawReward, rewardTerms, disturbances } = this;
+    const { applied } = disturbances;
     const dmpo = this.dmpo;
 
     // Who must stop at a zone entry, decided on the state at t.
@@ -229,6 +231,7 @@ export class FigureEightEnv extends BatchedEnv {
         action[k] = a;
         next = nextControlledSpeed(v, a, vLead, g, safetyCap);
       }
+      if (applied[k] !== 0) next = capSpeed(disturbances.nextSpeed(k, v), v, vLead, g, safetyCap);
       accel[k] = (next - v) / DT;
       speed[k] = next;
       let x = position[k] + next * DT;

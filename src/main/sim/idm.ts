@@ -28,8 +28,10 @@ const HUMAN_MIN_GAP = 1e-3;
 const SAFE_V0 = 30;
 const SAFE_T = 1;
 const SAFE_ACCEL = 2.6;
+/** The SUMO vehicle type's deceleration (m/s^2): the hardest the ring's and figure eight's vehicles brake. */
+export const SAFE_DECEL = 4.5;
 const SAFE_MIN_GAP = 2.5;
-const SAFE_INV_TWO_SQRT_AB = 1 / (2 * Math.sqrt(2.6 * 4.5));
+const SAFE_INV_TWO_SQRT_AB = 1 / (2 * Math.sqrt(SAFE_ACCEL * SAFE_DECEL));
 const SAFE_INV_V0 = 1 / SAFE_V0;
 
 /**
@@ -77,7 +79,11 @@ export function nextHumanSpeed(v: number, vLead: number, gap: number, noise: num
 
 /** A controlled vehicle's next speed under the (already clipped) acceleration a: max(v + a*dt, 0), then min with v_safe when capped. */
 export function nextControlledSpeed(v: number, a: number, vLead: number, gap: number, capped: boolean): number {
-  const next = positivePart(v + a * DT);
+  return capSpeed(positivePart(v + a * DT), v, vLead, gap, capped);
+}
+
+/** `next`, the speed a vehicle now at v would take, bounded by v_safe when capped. */
+export function capSpeed(next: number, v: number, vLead: number, gap: number, capped: boolean): number {
   if (!capped) return next;
   const cap = safeSpeed(v, vLead, gap);
   return cap < next ? cap : next;

@@ -22,7 +22,7 @@
 import { resolveParams, type ScenarioParams } from '../../shared/scenarios.ts';
 import { agentOfVehicle, BatchedEnv, DT, VEHICLE_LENGTH, VehicleKind, type EnvSpec } from './env.ts';
 import { AgentGraph } from './graph.ts';
-import { loopGap, nextControlledSpeed, nextHumanSpeed } from './idm.ts';
+import { capSpeed, loopGap, nextControlledSpeed, nextHumanSpeed, SAFE_DECEL } from './idm.ts';
 
 /** Random ring lengths are integers in [RANDOM_LENGTH_MIN, RANDOM_LENGTH_MAX] m. */
 export const RANDOM_LENGTH_MIN = 220;
@@ -60,6 +60,7 @@ function ringSpec(params: ScenarioParams<'ring'>): EnvSpec {
     vehicleKind,
     rewardTermNames: RING_REWARD_TERMS,
     closedRoad: true,
+    maxDecel: SAFE_DECEL,
   };
 }
 
@@ -137,7 +138,8 @@ export class RingEnv extends BatchedEnv {
     const n = this.n;
     const base = e * n;
     const length = this.roadLength[e];
-    const { position, speed, accel, gap, action, agentOf, rng, safetyCap, noiseScale, obs, reward, rawReward, rewardTerms } = this;
+    const { position, speed, accel, gap, action, agentOf, rng, safetyCap, noiseScale, obs, reward, rawReward, rewardTerms, disturbances } = this;
+    const { applied } = disturbances;
     const dmpo = this.dmpo;
     const firstSpeed = speed[base];
     let collided = false;
@@ -159,6 +161,7 @@ export class RingEnv extends BatchedEnv {
         action[k] = a;
         next = nextControlledSpeed(v, a, vLead, gap[k], safetyCap);
       }
+      if (applied[k] !== 0) next = capSpeed(disturbances.nextSpeed(k, v), v, vLead, gap[k], safetyCap);
       accel[k] = (next - v) / DT;
       speed[k] = next;
       let x = position[k] + next * DT;

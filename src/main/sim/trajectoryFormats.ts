@@ -8,15 +8,26 @@
  * - JSONL, one object per step with the vehicles and the agents' observations and rewards.
  * - SUMO FCD XML (fcd-export), with coordinates from the shared road geometry so SUMO's tools
  *   and Flow's plotting scripts read it.
+ * When the source has disturbances scheduled (sim/disturbances.ts) as the writer is created,
+ * CSV rows end with a `disturbance` column and JSONL objects carry a `disturbance` array:
+ * per vehicle the kind (brake, hold, stop, dip) applied in the step that led to the row's
+ * state, empty when none. Without disturbances the output is exactly as before. FCD XML
+ * leaves it out: SUMO's fcd schema has no such attribute.
  * Numbers are written in JavaScript's shortest round-trip form: nothing is lost.
  */
 import { placeOnRoad } from '../../shared/geometry.ts';
+import { disturbanceName, type Disturbances } from './disturbances.ts';
 import { agentOfVehicle, DT, VehicleKind, type BatchedEnv, type EnvSpec } from './env.ts';
 
 /** What the writers read: a live environment, or a stored episode's frame presented the same way. */
 export interface TrajectorySource extends Pick<BatchedEnv, 'position' | 'speed' | 'accel' | 'gap' | 'action' | 'rawReward' | 'obs' | 'collided' | 'roadLength'> {
   readonly spec: Pick<EnvSpec, 'scenario' | 'nVehicles' | 'nAgents' | 'obsDim' | 'vehicleKind' | 'agentVehicle'>;
+  /** A live environment's disturbances; stored episodes have none. */
+  readonly disturbances?: Pick<Disturbances, 'count' | 'applied'>;
 }
+
+/** True when the writers add the disturbance column. */
+const hasDisturbances = (env: TrajectorySource): boolean => (env.disturbances?.count ?? 0) > 0;
 
 export type TrajectoryFormat = 'csv' | 'jsonl' | 'xml';
 
@@ -45,8 +56,9 @@ export function createTrajectoryWriter(format: TrajectoryFormat, env: Trajectory
 function csvWriter(env: TrajectorySource, copy: number): TrajectoryWriter {
   const { nVehicles, nAgents } = env.spec;
   const agentOf = agentOfVehicle(env.spec);
+  const applied = hasDisturbances(env) ? env.disturbances!.applied : null;
   return {
-    begin: () => 'step,time_s,vehicle,position_m,speed_mps,accel_mps2,headway_m,action,reward\n',
+    begin: () => `step,time_s,vehicle,position_m,speed_mps,accel_mps2,headway_m,action,reward${applied ? ',disturbance' : ''}\n`,
     step(step) {
       const time = (step * DT).toFixed(1);
       let text = '';
@@ -54,7 +66,8 @@ function csvWriter(env: TrajectorySource, copy: number): TrajectoryWriter {
         const k = copy * nVehicles + v;
         const agent = agentOf[v];
         const reward = agent >= 0 && step > 0 ? String(env.rawReward[copy * nAgents + agent]) : '';
-        text += `${step},${time},${v},${env.position[k]},${env.speed[k]},${env.accel[k]},${blankIfNaN(env.gap[k])},${blankIfNaN(env.action[k])},${reward}\n`;
+        const disturbance = applied ? `,${disturbanceName(applied[k])}` : '';
+        text += `${step},${time},${v},${env.position[k]},${env.speed[k]},${env.accel[k]},${blankIfNaN(env.gap[k])},${blankIfNaN(env.action[k])},${reward}${disturbance}\n`;
       }
       return text;
     },
@@ -65,6 +78,7 @@ function csvWriter(env: TrajectorySource, copy: number): TrajectoryWriter {
 function jsonlWriter(env: TrajectorySource, copy: number): TrajectoryWriter {
   const { nVehicles, nAgents, obsDim } = env.spec;
   const slice = (array: Float64Array, start: number, length: number) => Array.from(array.subarray(start, start + length), (x) => (Number.isNaN(x) ? null : x));
+  const applied = hasDisturbances(env) ? env.disturbances!.applied : null;
   return {
     begin: () => '',
     step(step) {
@@ -81,6 +95,7 @@ function jsonlWriter(env: TrajectorySource, copy: number): TrajectoryWriter {
         obs: Array.from({ length: nAgents }, (_, i) => slice(env.obs, (a0 + i) * obsDim, obsDim)),
         reward: step > 0 ? slice(env.rawReward, a0, nAgents) : null,
         collided: env.collided[copy] === 1,
+        ...(applied && { disturbance: Array.from(applied.subarray(v0, v0 + nVehicles), disturbanceName) }),
       };
       return `${JSON.stringify(record)}\n`;
     },
