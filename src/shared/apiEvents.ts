@@ -2,10 +2,12 @@
  * The api contract, part two: what the backend pushes to every connected UI (`ApiEvent`):
  * job lifecycle (`job`), the static description of a live episode (`episode`), its frames
  * (`frame`, decimated to display rate), metrics (`metrics`: per episode for simulations, per
- * iteration for training) and log lines. Imported through src/shared/api.ts.
+ * iteration for training), log lines and a simulation's disturbances with their string-stability
+ * readouts (`disturbances`). Imported through src/shared/api.ts.
  */
-import type { JobInfo } from './apiJobs.ts';
+import type { DisturbanceRequest, JobInfo } from './apiJobs.ts';
 import type { ParamValue, ScenarioId } from './scenarios.ts';
+import type { StringStabilitySummary } from './stringStability.ts';
 
 // ---------------------------------------------------------------------------------------
 // Live episodes and frames
@@ -57,7 +59,7 @@ export interface EpisodeSpec {
 }
 
 /** Bits of Frame.flags. */
-export const FrameFlag = { collision: 1 } as const;
+export const FrameFlag = { collision: 1, disturbed: 2 } as const;
 
 /** One displayed state of a live episode. Per-vehicle arrays are [nVehicles], per-agent ones [nAgents(, dim)]. */
 export interface Frame {
@@ -116,4 +118,14 @@ export type ApiEvent =
   | { type: 'frame'; frame: Frame }
   /** Simulations: per finished episode (return, meanSpeed, ...). Training: per iteration. */
   | { type: 'metrics'; jobId: string; scope: MetricsScope; index: number; values: Record<string, number> }
-  | { type: 'log'; jobId: string | null; level: 'info' | 'warn' | 'error'; message: string };
+  | { type: 'log'; jobId: string | null; level: 'info' | 'warn' | 'error'; message: string }
+  /** Simulations: the disturbances of the shown episode and each one's string-stability readout so far (null before it starts). */
+  | { type: 'disturbances'; jobId: string; episode: number; disturbances: LiveDisturbance[] };
+
+/** A disturbance of a live episode: what, from which step (state), and its readout over the states so far. */
+export interface LiveDisturbance {
+  disturbance: DisturbanceRequest;
+  /** The state it starts from (control steps since reset). */
+  start: number;
+  readout: StringStabilitySummary | null;
+}

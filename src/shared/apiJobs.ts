@@ -43,13 +43,57 @@ function wholeNumber(name: string, min: number, max: number) {
 
 const seedSchema = wholeNumber('seed', 0, MAX_SEED).default(0);
 
+const POLICY_CHOICES = 'policy must be idle, random, constant:K or run:RUN_ID[@best|latest|CHECKPOINT_ID]';
+
+// ---------------------------------------------------------------------------------------
+// Disturbances of a live simulation (src/main/sim/disturbances.ts; the CLI's --disturb)
+
+/** Longest disturbance the app applies, in seconds. */
+export const MAX_DISTURBANCE_S = 600;
+const vehicleIndexSchema = z.number({ error: 'vehicle must be a vehicle index' }).int({ error: 'vehicle must be a vehicle index' }).min(0, { error: 'vehicle must be a vehicle index' });
+const durationSchema = z
+  .number({ error: `duration must be a number of seconds from 0.1 to ${MAX_DISTURBANCE_S}` })
+  .min(0.1, { error: `duration must be a number of seconds from 0.1 to ${MAX_DISTURBANCE_S}` })
+  .max(MAX_DISTURBANCE_S, { error: `duration must be a number of seconds from 0.1 to ${MAX_DISTURBANCE_S}` });
+const finite = (what: string) => z.number({ error: `${what} must be a number` }).refine(Number.isFinite, { error: `${what} must be a finite number` });
+
+/**
+ * One disturbance as the app asks for it: which vehicle, what, for how many seconds (rounded
+ * to whole 0.1 s steps). brake: accel m/s^2 < 0; hold: speed m/s >= 0; stop; dip (the CACC
+ * leader's speed profile): depth m/s > 0. The simulator checks the vehicle and the values
+ * against the scenario (src/main/sim/disturbances.ts checkDisturbance).
+ */
+function disturbanceShapes<Extra extends z.ZodRawShape>(extra: Extra) {
+  return z.discriminatedUnion(
+    'kind',
+    [
+      z.strictObject({ kind: z.literal('brake'), vehicle: vehicleIndexSchema, duration: durationSchema, accel: finite('accel'), ...extra }),
+      z.strictObject({ kind: z.literal('hold'), vehicle: vehicleIndexSchema, duration: durationSchema, speed: finite('speed'), ...extra }),
+      z.strictObject({ kind: z.literal('stop'), vehicle: vehicleIndexSchema, duration: durationSchema, ...extra }),
+      z.strictObject({ kind: z.literal('dip'), vehicle: vehicleIndexSchema, duration: durationSchema, depth: finite('depth'), ...extra }),
+    ],
+    { error: 'kind must be brake, hold, stop or dip' },
+  );
+}
+export const disturbanceSchema = disturbanceShapes({});
+/** A disturbance scheduled `at` seconds after each reset (whole 0.1 s steps). */
+export const scriptedDisturbanceSchema = disturbanceShapes({ at: z.number({ error: 'at must be a time in s' }).min(0, { error: 'at must be a time >= 0 s' }) });
+export type DisturbanceRequest = z.output<typeof disturbanceSchema>;
+export type DisturbanceKindName = DisturbanceRequest['kind'];
+export type ScriptedDisturbance = z.output<typeof scriptedDisturbanceSchema>;
+
 export const simulateConfigSchema = z.strictObject({
   kind: z.literal('simulate'),
   scenario: z.enum(SCENARIO_IDS, { error: `scenario must be one of ${SCENARIO_IDS.join(', ')}` }),
   /** Scenario parameters as text or JSON values; resolved and checked by resolveParams (the CLI's --param). */
   params: z.record(z.string().max(64), paramValueSchema).default({}),
-  /** idle, random or constant:K (the CLI's --policy). */
-  policy: z.string().max(64, { error: 'policy must be idle, random or constant:K' }).default('idle'),
+  /** idle, random, constant:K or run:RUN_ID[@best|latest|CHECKPOINT_ID] (the CLI's --policy). */
+  policy: z.string().max(64, { error: POLICY_CHOICES }).default('idle'),
+  /** Scripted disturbances of every episode, each from `at` seconds after reset (the CLI's --disturb). */
+  disturbances: z
+    .array(scriptedDisturbanceSchema, { error: 'disturbances must be a list' })
+    .max(32, { error: 'at most 32 disturbances' })
+    .default([]),
   seed: seedSchema,
   /** After an episode ends, start the next one (seed + 1) instead of finishing. */
   repeat: z.boolean().default(false),
@@ -134,13 +178,23 @@ export interface FieldError {
 // ---------------------------------------------------------------------------------------
 // Policies of a simulation (the same language as the CLI's --policy)
 
-export type PolicySpec = { kind: 'idle' } | { kind: 'random' } | { kind: 'constant'; value: number };
+/** A run's checkpoint: its best by evaluation return (else its latest), its latest, or one by id. */
+export type CheckpointChoice = 'best' | 'latest' | number;
 
-/** Parses idle | random | constant:K; null when the text is none of them. */
+export type PolicySpec =
+  | { kind: 'idle' }
+  | { kind: 'random' }
+  | { kind: 'constant'; value: number }
+  /** A trained run's deterministic policy. */
+  | { kind: 'run'; runId: number; checkpoint: CheckpointChoice };
+
+/** Parses idle | random | constant:K | run:RUN_ID[@best|latest|CHECKPOINT_ID]; null when the text is none of them. */
 export function parsePolicy(text: string): PolicySpec | null {
   const trimmed = text.trim();
   if (trimmed === 'idle') return { kind: 'idle' };
   if (trimmed === 'random') return { kind: 'random' };
+  const run = /^run:([1-9]\d{0,14})(?:@(best|latest|[1-9]\d{0,14}))?$/.exec(trimmed);
+  if (run) return { kind: 'run', runId: Number(run[1]), checkpoint: run[2] === undefined || run[2] === 'best' ? 'best' : run[2] === 'latest' ? 'latest' : Number(run[2]) };
   const match = /^constant:(.+)$/.exec(trimmed);
   if (match) {
     const value = Number(match[1]);
@@ -217,7 +271,7 @@ export function validateJobConfig(input: unknown): ValidatedJob {
       }
     }
   } else if (raw.kind === 'simulate' && typeof raw.policy === 'string' && !has('policy') && parsePolicy(raw.policy) === null) {
-    errors.push({ field: 'policy', message: `policy ${JSON.stringify(raw.policy)} is not allowed; expected idle, random or constant:K` });
+    errors.push({ field: 'policy', message: `policy ${JSON.stringify(raw.policy)} is not allowed; expected idle, random, constant:K or run:RUN_ID[@best|latest|CHECKPOINT_ID]` });
   }
   if (errors.length > 0 || !parsed.success) return { ok: false, errors };
   return { ok: true, config: parsed.data, params: resolved };
@@ -298,8 +352,10 @@ export const jobCommandSchema = z.discriminatedUnion(
     z.strictObject({ type: z.literal('step'), steps: z.number().int().min(1).max(10_000).default(1) }),
     z.strictObject({ type: z.literal('stop') }),
     z.strictObject({ type: z.literal('speed'), speed: speedSchema }),
+    /** Simulations: applies a disturbance from the current step on (it replaces one still acting on that vehicle). */
+    z.strictObject({ type: z.literal('disturb'), disturbance: disturbanceSchema }),
   ],
-  { error: 'command type must be pause, resume, step, stop or speed' },
+  { error: 'command type must be pause, resume, step, stop, speed or disturb' },
 );
 export type JobCommand = z.output<typeof jobCommandSchema>;
 export type JobCommandInput = z.input<typeof jobCommandSchema>;

@@ -146,3 +146,41 @@ export function stringStability(series: StringSeries, query: StringQuery): Strin
     recoveryTime,
   };
 }
+
+/** A readout as plain JSON for the api (no typed arrays, null for NaN), its deviation series thinned for plotting. */
+export interface StringStabilitySummary {
+  verdict: StringVerdict;
+  tailToHead: number | null;
+  maxAmplification: number | null;
+  recoveryTime: number | null;
+  tolerance: number;
+  /** Head first, then the followers in string order. */
+  vehicles: { vehicle: number; referenceSpeed: number; peakSpeedDeviation: number; peakGapDeviation: number | null; amplification: number | null }[];
+  /** Speed deviation per vehicle (same order) at every `seriesDt` seconds from the start. */
+  speedDeviation: number[][];
+  seriesDt: number;
+}
+
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** The summary of a readout of a series with `dt` seconds between rows, with at most `maxPoints` points per deviation series. */
+export function summariseReadout(readout: StringStabilityReadout, dt: number, maxPoints = 200): StringStabilitySummary {
+  const rows = readout.vehicles[0]?.speedDeviation.length ?? 0;
+  const stride = Math.max(1, Math.ceil(rows / maxPoints));
+  return {
+    verdict: readout.verdict,
+    tailToHead: finiteOrNull(readout.tailToHead),
+    maxAmplification: finiteOrNull(readout.maxAmplification),
+    recoveryTime: readout.recoveryTime,
+    tolerance: readout.tolerance,
+    vehicles: readout.vehicles.map((v) => ({
+      vehicle: v.vehicle,
+      referenceSpeed: v.referenceSpeed,
+      peakSpeedDeviation: v.peakSpeedDeviation,
+      peakGapDeviation: finiteOrNull(v.peakGapDeviation),
+      amplification: finiteOrNull(v.amplification),
+    })),
+    speedDeviation: readout.vehicles.map((v) => Array.from({ length: Math.ceil(rows / stride) }, (_, i) => v.speedDeviation[i * stride])),
+    seriesDt: stride * dt,
+  };
+}

@@ -7,19 +7,20 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { isScenarioId, ParamError, SCENARIO_IDS, type ScenarioId } from '../../shared/scenarios.ts';
-import { stringStability, type StringStabilityReadout } from '../../shared/stringStability.ts';
-import { stringOrder, type Disturbance } from '../sim/disturbances.ts';
+import type { StringStabilityReadout } from '../../shared/stringStability.ts';
+import type { Disturbance } from '../sim/disturbances.ts';
 import { DT, type ActionSpace, type BatchedEnv } from '../sim/env.ts';
 import { createEnv } from '../sim/index.ts';
 import { EpisodeStats, type EpisodeMetrics } from '../sim/metrics.ts';
+import { StringRecorder } from '../sim/stringRecorder.ts';
 import { createTrajectoryWriter, type TrajectoryFormat } from '../sim/trajectoryFormats.ts';
 import { applyDisturbances, describeReadout } from './disturb.ts';
 import { parseIntegerOption, parseKeyValues, UsageError } from './errors.ts';
 import { AtomicTextFile } from './output.ts';
 import { parsePolicy } from '../../shared/api.ts';
 import { makePolicy, type Policy } from '../jobs/policies.ts';
-import { restorePolicy, type CheckpointChoice } from '../jobs/trainingRun.ts';
-import { defaultDatabasePath, RunStore } from '../store/index.ts';
+import { restoreRunPolicy, type RunPolicy } from '../jobs/runPolicy.ts';
+import { defaultDatabasePath } from '../store/index.ts';
 
 export interface SimulateOptions {
   scenario: string;
@@ -90,7 +91,7 @@ export async function runSimulate(options: SimulateOptions): Promise<SimulateRes
     const writer = createTrajectoryWriter(format, env);
     const stats = new EpisodeStats(env);
     const actions = new Float64Array(nAgents);
-    const recorder = disturbances.length > 0 ? new EpisodeRecorder(env, steps) : null;
+    const recorder = disturbances.length > 0 ? new StringRecorder(env, steps + 1) : null;
     file.write(writer.begin());
     file.write(writer.step(0));
     recorder?.record();
@@ -113,36 +114,6 @@ export async function runSimulate(options: SimulateOptions): Promise<SimulateRes
   }
 }
 
-/** Every speed and gap of an episode of copy 0, state by state: what the string-stability readout reads. */
-class EpisodeRecorder {
-  private readonly speed: Float64Array;
-  private readonly gap: Float64Array;
-  private rows = 0;
-
-  constructor(
-    private readonly env: BatchedEnv,
-    steps: number,
-  ) {
-    this.speed = new Float64Array((steps + 1) * env.spec.nVehicles);
-    this.gap = new Float64Array((steps + 1) * env.spec.nVehicles);
-  }
-
-  /** Adds the state the environment is in now. */
-  record(): void {
-    const n = this.env.spec.nVehicles;
-    this.speed.set(this.env.speed.subarray(0, n), this.rows * n);
-    this.gap.set(this.env.gap.subarray(0, n), this.rows * n);
-    this.rows++;
-  }
-
-  readout(d: Disturbance): StringStabilityReadout | null {
-    if (d.start >= this.rows) return null;
-    const n = this.env.spec.nVehicles;
-    const series = { speed: this.speed.subarray(0, this.rows * n), gap: this.gap.subarray(0, this.rows * n), nVehicles: n, dt: DT };
-    return stringStability(series, { order: stringOrder(this.env.spec, d.vehicle), start: d.start, duration: d.duration });
-  }
-}
-
 /** The summary `headway simulate` prints. */
 export function describeSimulation(result: SimulateResult): string {
   const m = result.metrics;
@@ -159,38 +130,19 @@ export function describeSimulation(result: SimulateResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-/**
- * --policy run:RUN_ID[@best|latest|CHECKPOINT_ID]: a trained run's deterministic policy
- * (default its best checkpoint), on a scenario whose agents see what the run's agents saw.
- */
-async function trainedPolicy(text: string, db: string | undefined, env: BatchedEnv): Promise<{ policy: Policy; close: () => Promise<void> }> {
-  const match = /^run:(\d+)(?:@(best|latest|\d+))?$/.exec(text);
-  if (!match) throw new UsageError(`--policy ${JSON.stringify(text)} is not allowed; expected run:RUN_ID, run:RUN_ID@best, run:RUN_ID@latest or run:RUN_ID@CHECKPOINT_ID`);
-  const runId = Number(match[1]);
-  const which: CheckpointChoice = match[2] === undefined || match[2] === 'best' ? 'best' : match[2] === 'latest' ? 'latest' : Number(match[2]);
-  const store = RunStore.open(db ?? defaultDatabasePath(), { readOnly: true });
-  try {
-    const run = store.getRun(runId);
-    if (!run) throw new UsageError(`--policy ${text}: no run ${runId} in this database`);
-    if (run.scenario !== env.spec.scenario) throw new UsageError(`--policy ${text}: run ${runId} was trained on ${run.scenario}, not ${env.spec.scenario}`);
-    const restored = await restorePolicy(store, runId, which).catch((error: Error) => {
-      throw new UsageError(`--policy ${text}: ${error.message}`);
-    });
-    const { learner } = restored;
-    if (learner.policy.spec.nAgents !== env.spec.nAgents || learner.policy.spec.obsDim !== env.spec.obsDim) {
-      await restored.close();
-      throw new UsageError(`--policy ${text}: run ${runId} has ${learner.policy.spec.nAgents} agents observing ${learner.policy.spec.obsDim} values; these parameters give ${env.spec.nAgents} and ${env.spec.obsDim}`);
-    }
-    return { policy: (_t, out) => void learner.policy.actDeterministic(env, out), close: restored.close };
-  } finally {
-    store.close();
-  }
+/** --policy run:RUN_ID[@best|latest|CHECKPOINT_ID]: a trained run's deterministic policy (default its best checkpoint). */
+async function trainedPolicy(text: string, db: string | undefined, env: BatchedEnv): Promise<RunPolicy> {
+  const spec = parsePolicy(text);
+  if (spec?.kind !== 'run') throw new UsageError(`--policy ${JSON.stringify(text)} is not allowed; expected run:RUN_ID, run:RUN_ID@best, run:RUN_ID@latest or run:RUN_ID@CHECKPOINT_ID`);
+  return restoreRunPolicy(spec, env, db ?? defaultDatabasePath()).catch((error: Error) => {
+    throw new UsageError(`--policy ${text}: ${error.message}`);
+  });
 }
 
 /** The --policy text as a policy: the same draws as the app's live simulations. */
 function policyFromOption(text: string, space: ActionSpace, seed: number): Policy {
   const spec = parsePolicy(text);
-  if (spec === null) throw new UsageError(`--policy ${JSON.stringify(text)} is not allowed; expected idle, random, constant:K or run:RUN_ID[@CHECKPOINT]`);
+  if (spec === null || spec.kind === 'run') throw new UsageError(`--policy ${JSON.stringify(text)} is not allowed; expected idle, random, constant:K or run:RUN_ID[@CHECKPOINT]`);
   if (spec.kind === 'constant' && !isAllowedAction(spec.value, space)) throw new UsageError(`--policy ${text}: K must be ${describeSpace(space)}`);
   return makePolicy(spec, space, seed);
 }

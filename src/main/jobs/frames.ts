@@ -85,6 +85,9 @@ export function captureFrame(env: BatchedEnv, jobId: string, episode: number, ep
   const { nVehicles, nAgents, obsDim, rewardTermNames } = env.spec;
   const flags = new Uint8Array(nVehicles);
   collisionFlags(env, flags);
+  // The vehicles a disturbance acted on in the step that led here.
+  const { applied } = env.disturbances;
+  for (let v = 0; v < nVehicles; v++) if (applied[v] !== 0) flags[v] |= FrameFlag.disturbed;
   const step = env.steps[0];
   return {
     jobId,

@@ -1,6 +1,7 @@
 /**
  * The fixed policies of a live simulation (the CLI's --policy language): idle, random
- * (uniform over the action space, from the seed's own stream) and constant:K. Same draws
+ * (uniform over the action space, from the seed's own stream) and constant:K (a trained
+ * run's policy, run:RUN_ID, is in runPolicy.ts). Same draws
  * as `headway simulate`, so a UI simulation and the CLI give the same trajectory for the
  * same scenario, seed and policy.
  */
@@ -26,7 +27,10 @@ export function checkPolicy(spec: PolicySpec, space: ActionSpace | ActionSpaceIn
   return { field: 'policy', message: `policy constant:${value}: K must be a finite acceleration in m/s^2` };
 }
 
-export function makePolicy(spec: PolicySpec, space: ActionSpace, seed: number): Policy {
+/** The policies that need no run store (run:RUN_ID is restored by runPolicy.ts). */
+export type FixedPolicySpec = Exclude<PolicySpec, { kind: 'run' }>;
+
+export function makePolicy(spec: FixedPolicySpec, space: ActionSpace, seed: number): Policy {
   switch (spec.kind) {
     case 'idle':
       return (_t, out) => out.fill(0);

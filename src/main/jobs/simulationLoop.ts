@@ -7,10 +7,12 @@
  * directly; src/main/jobs/worker.ts wires it to a thread.
  */
 import { parsePolicy, type FieldError, type JobCommand, type SimulateConfig, type Speed } from '../../shared/api.ts';
+import { DisturbanceError } from '../sim/disturbances.ts';
 import { DT, type BatchedEnv } from '../sim/env.ts';
 import { createEnv } from '../sim/index.ts';
 import { EpisodeStats } from '../sim/metrics.ts';
 import { captureFrame, episodeSpec, frameBuffers } from './frames.ts';
+import { LiveDisturbances, scriptedSchedule } from './liveDisturbances.ts';
 import { checkPolicy, makePolicy, type Policy } from './policies.ts';
 import type { FromWorker } from './protocol.ts';
 
@@ -20,28 +22,42 @@ const STEPS_PER_SECOND = 1 / DT;
 const TICK_BUDGET_MS = 12;
 /** Paced mode never runs more than this many seconds of backlog at once (after a stall it drops the rest). */
 const MAX_BACKLOG_S = 0.25;
+/** Most string-stability readouts per second of wall time (each reads the whole episode so far). */
+const READOUTS_PER_SECOND = 4;
 
 export type PostMessage = (message: FromWorker, transfer?: ArrayBuffer[]) => void;
 
 type LoopStatus = 'running' | 'paused' | 'finished' | 'stopped';
 
-/** Builds the env and policy of a config, or the field errors that prevent it (action-space checks). */
+/**
+ * Builds the env of a config, or the field errors that prevent it: the action-space check of
+ * constant:K, the scripted disturbances against the scenario. (A run:RUN_ID policy is checked
+ * against the run store when the worker restores it.)
+ */
 export function prepareSimulation(config: SimulateConfig): { env: BatchedEnv; errors: FieldError[] } {
   const env = createEnv(config.scenario, config.params, 1);
   env.training = false;
   const policy = parsePolicy(config.policy);
   const errors: FieldError[] = [];
-  if (policy === null) errors.push({ field: 'policy', message: `policy ${JSON.stringify(config.policy)} is not allowed; expected idle, random or constant:K` });
+  if (policy === null) errors.push({ field: 'policy', message: `policy ${JSON.stringify(config.policy)} is not allowed; expected idle, random, constant:K or run:RUN_ID` });
   else {
     const problem = checkPolicy(policy, env.spec.action);
     if (problem) errors.push(problem);
+  }
+  try {
+    env.disturbances.set(scriptedSchedule(config.disturbances).map((entry) => entry.disturbance));
+  } catch (error) {
+    if (!(error instanceof DisturbanceError)) throw error;
+    errors.push({ field: 'disturbances', message: `disturbances: ${error.message}` });
   }
   return { env, errors };
 }
 
 export class SimulationLoop {
-  private readonly env: BatchedEnv;
+  readonly env: BatchedEnv;
   private readonly actions: Float64Array;
+  private readonly disturbances: LiveDisturbances;
+  private lastReadoutAt = -Infinity;
   private policy!: Policy;
   private stats!: EpisodeStats;
   private status: LoopStatus;
@@ -63,11 +79,14 @@ export class SimulationLoop {
     private readonly config: SimulateConfig,
     private readonly post: PostMessage,
     private readonly now: () => number = () => performance.now(),
+    /** The restored policy of a run:RUN_ID config (src/main/jobs/runPolicy.ts); the same in every episode. */
+    private readonly trained: Policy | null = null,
   ) {
     const { env, errors } = prepareSimulation(config);
     if (errors.length > 0) throw new Error(errors.map((e) => e.message).join('; '));
     this.env = env;
     this.actions = new Float64Array(env.spec.nAgents);
+    this.disturbances = new LiveDisturbances(env, config.disturbances);
     this.speed = config.speed;
     this.status = config.startPaused ? 'paused' : 'running';
   }
@@ -115,6 +134,16 @@ export class SimulationLoop {
       case 'speed':
         this.speed = command.speed;
         this.restartPacing();
+        break;
+      case 'disturb':
+        try {
+          this.disturbances.apply(command.disturbance);
+        } catch (error) {
+          if (!(error instanceof DisturbanceError)) throw error;
+          this.post({ type: 'log', level: 'error', message: `disturbance not applied: ${error.message}` });
+          break;
+        }
+        this.postDisturbances();
         break;
     }
     this.postState();
@@ -174,10 +203,15 @@ export class SimulationLoop {
     env.reset(seed);
     const policy = parsePolicy(this.config.policy);
     if (policy === null) throw new Error(`bad policy ${this.config.policy}`);
-    this.policy = makePolicy(policy, env.spec.action, seed);
+    if (policy.kind === 'run') {
+      if (this.trained === null) throw new Error(`policy ${this.config.policy} was not restored`);
+      this.policy = this.trained;
+    } else this.policy = makePolicy(policy, env.spec.action, seed);
+    this.disturbances.beginEpisode();
     this.stats = new EpisodeStats(env);
     this.episodeReturn = 0;
     this.post({ type: 'episode', episode: episodeSpec(env, this.jobId, this.episode, seed) });
+    if (this.disturbances.count > 0) this.postDisturbances();
     this.restartPacing();
     this.rateWindowStart = this.now();
     this.rateWindowSteps = 0;
@@ -189,6 +223,7 @@ export class SimulationLoop {
     const { env, actions } = this;
     this.policy(env.steps[0], actions);
     env.step(actions);
+    this.disturbances.record();
     this.stats.add();
     for (let i = 0; i < env.spec.nAgents; i++) this.episodeReturn += env.rawReward[i];
     this.framePending = true;
@@ -198,6 +233,7 @@ export class SimulationLoop {
 
   private endEpisode(): void {
     this.flushFrame();
+    if (this.disturbances.count > 0) this.postDisturbances();
     const metrics = this.stats.result();
     const values: Record<string, number> = {};
     for (const [key, value] of Object.entries(metrics)) {
@@ -230,6 +266,12 @@ export class SimulationLoop {
     this.post({ type: 'frame', frame }, frameBuffers(frame));
     this.lastFrameAt = this.now();
     this.framePending = false;
+    if (this.disturbances.count > 0 && this.lastFrameAt - this.lastReadoutAt >= 1000 / READOUTS_PER_SECOND) this.postDisturbances();
+  }
+
+  private postDisturbances(): void {
+    this.post({ type: 'disturbances', episode: this.episode, disturbances: this.disturbances.summary() });
+    this.lastReadoutAt = this.now();
   }
 
   private postState(): void {

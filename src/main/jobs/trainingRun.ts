@@ -10,6 +10,7 @@
  * - Checkpoints: periodic every `checkpointEvery` iterations (the newest few kept), and
  *   'best' whenever an evaluation beats every earlier one.
  */
+import type { CheckpointChoice } from '../../shared/api.ts';
 import { resolveLearnerConfig, type LearnerConfig, type LearnerId, type LearnerPresetId } from '../../shared/learners.ts';
 import type { JsonObject, RunDetail, StoredEpisodeSpec } from '../../shared/runs.ts';
 import { resolveParams, type ScenarioId } from '../../shared/scenarios.ts';
@@ -127,8 +128,6 @@ export async function resumeTraining(store: RunStore, runId: number, hooks: Trai
   }
 }
 
-/** Which checkpoint of a run: its best by evaluation return (else its latest), its latest, or one by id. */
-export type CheckpointChoice = 'best' | 'latest' | number;
 
 /** A run's learner restored from a checkpoint, for acting and evaluating; close() when done. */
 export interface RestoredPolicy {

@@ -5,7 +5,9 @@
  * started through worker.mjs, which registers the TypeScript loader first.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import type { SimulateConfig } from '../../shared/api.ts';
+import { parsePolicy, type SimulateConfig } from '../../shared/api.ts';
+import { defaultDatabasePath } from '../store/paths.ts';
+import type { RunPolicy } from './runPolicy.ts';
 import type { FromWorker, JobWorkerData, ToWorker } from './protocol.ts';
 import type { RunJobConfig } from './trainingJob.ts';
 import { SimulationLoop } from './simulationLoop.ts';
@@ -41,8 +43,17 @@ function fail(error: unknown): void {
   port.close();
 }
 
-function simulate(config: SimulateConfig): void {
-  loop = new SimulationLoop(jobId, config, post);
+async function simulate(config: SimulateConfig): Promise<void> {
+  const policy = parsePolicy(config.policy);
+  // A trained run's policy acts on the loop's own environment, restored before the first step.
+  let restored: RunPolicy | null = null;
+  loop = new SimulationLoop(jobId, config, post, undefined, policy?.kind === 'run' ? (t, out) => restored!.policy(t, out) : null);
+  if (policy?.kind === 'run') {
+    const { restoreRunPolicy } = await import('./runPolicy.ts');
+    restored = await restoreRunPolicy(policy, loop.env, defaultDatabasePath()).catch((error: Error) => {
+      throw new Error(`policy ${config.policy}: ${error.message}`);
+    });
+  }
   loop.start();
   port.on('message', (message: ToWorker) => {
     if (message.type !== 'command') return;
@@ -97,7 +108,7 @@ function runStoreJob(config: RunJobConfig): void {
 }
 
 try {
-  if (config.kind === 'simulate') simulate(config);
+  if (config.kind === 'simulate') simulate(config).catch(fail);
   else runStoreJob(config);
 } catch (error) {
   fail(error);

@@ -65,9 +65,10 @@ export class ApiBackend implements ApiService {
       const jobs = this.runner.list();
       if (client) {
         for (const job of jobs) {
-          const { episode, frame } = this.runner.live(job.id);
+          const { episode, frame, disturbances } = this.runner.live(job.id);
           if (episode) client.send({ type: 'episode', episode });
           if (frame) client.send({ type: 'frame', frame });
+          if (disturbances) client.send(disturbances);
         }
       }
       return jobs;

@@ -11,6 +11,7 @@ import {
   parsePolicy,
   validateJobConfig,
   type ApiEvent,
+  type DisturbanceRequest,
   type EpisodeSpec,
   type FieldError,
   type Frame,
@@ -22,7 +23,9 @@ import { LEARNERS } from '../../shared/learners.ts';
 import { SCENARIOS } from '../../shared/scenarios.ts';
 import type { FromWorker, JobWorkerData, ToWorker } from '../jobs/protocol.ts';
 import { EvaluationDisplay } from './display.ts';
+import { checkRequest } from '../jobs/liveDisturbances.ts';
 import { prepareSimulation } from '../jobs/simulationLoop.ts';
+import { DisturbanceError } from '../sim/disturbances.ts';
 
 export interface JobRunnerOptions {
   /** Script of the job worker thread. Default: src/main/jobs/worker.mjs (runs from source through tsx). */
@@ -59,7 +62,11 @@ interface JobRecord {
   frame: Frame | null;
   /** Training jobs: the live view of their evaluation episodes. */
   display: EvaluationDisplay | null;
+  /** Simulations: the latest disturbances event. */
+  disturbances?: DisturbancesEvent;
 }
+
+type DisturbancesEvent = Extract<ApiEvent, { type: 'disturbances' }>;
 
 export type JobListener = (event: ApiEvent) => void;
 
@@ -157,6 +164,7 @@ export class JobRunner {
   control(jobId: string, command: JobCommand): JobInfo {
     const record = this.jobs.get(jobId);
     if (!record) throw new JobError('not-found', `no job ${jobId}`);
+    if (command.type === 'disturb') this.checkDisturb(record, command.disturbance);
     if (record.display) this.controlDisplay(record, record.display, command);
     else if (!isJobEnded(record.info.status) && record.worker) {
       const message: ToWorker = { type: 'command', command };
@@ -211,11 +219,12 @@ export class JobRunner {
     return null;
   }
 
-  /** A job's current episode description and latest frame (for UIs that connect mid-job). */
-  live(jobId: string): { episode: EpisodeSpec | null; frame: Frame | null } {
+  /** A job's current episode description, latest frame and (simulations) that episode's disturbances, for UIs that connect mid-job. */
+  live(jobId: string): { episode: EpisodeSpec | null; frame: Frame | null; disturbances: DisturbancesEvent | null } {
     const record = this.jobs.get(jobId);
-    if (record?.display) return { episode: record.display.episode, frame: record.display.frame };
-    return { episode: record?.episode ?? null, frame: record?.frame ?? null };
+    if (record?.display) return { episode: record.display.episode, frame: record.display.frame, disturbances: null };
+    const disturbances = record?.disturbances && record.disturbances.episode === record.episode?.episode ? record.disturbances : null;
+    return { episode: record?.episode ?? null, frame: record?.frame ?? null, disturbances };
   }
 
   /** Stops every job and waits for the workers to exit. */
@@ -243,6 +252,20 @@ export class JobRunner {
       if (errors.length > 0) return { config: null, errors };
     }
     return { config, errors: [] };
+  }
+
+  /** A disturbance applies to a live simulation's vehicle as the simulator allows (checked again there). */
+  private checkDisturb(record: JobRecord, request: DisturbanceRequest): void {
+    const refuse = (message: string) => new ConfigError([{ field: 'disturbance', message }]);
+    if (record.info.kind !== 'simulate') throw refuse('disturbances apply to live simulations only');
+    const episode = record.episode;
+    if (!episode || isJobEnded(record.info.status)) throw refuse('the simulation is not running');
+    try {
+      checkRequest(request, { scenario: episode.scenario, nVehicles: episode.nVehicles, vehicleKind: Uint8Array.from(episode.vehicleKind), maxDecel: 0 });
+    } catch (error) {
+      if (error instanceof DisturbanceError) throw refuse(error.message);
+      throw error;
+    }
   }
 
   private onWorkerMessage(record: JobRecord, message: FromWorker): void {
@@ -275,6 +298,15 @@ export class JobRunner {
       case 'error':
         this.end(record, 'failed', message.message);
         break;
+      case 'log':
+        this.emit({ type: 'log', jobId: info.id, level: message.level, message: message.message });
+        break;
+      case 'disturbances': {
+        const event = { type: 'disturbances', jobId: info.id, episode: message.episode, disturbances: message.disturbances } as const;
+        record.disturbances = event;
+        this.emit(event);
+        break;
+      }
       case 'training':
         if (info.progress) {
           info.progress = {

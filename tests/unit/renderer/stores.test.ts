@@ -26,7 +26,7 @@ function job(id: string, status: JobInfo['status'] = 'running'): JobInfo {
     kind: 'simulate',
     title: 't',
     status,
-    config: { kind: 'simulate', scenario: 'ring', params: {}, policy: 'idle', seed: 0, repeat: false, speed: 1, frameRate: 30, startPaused: false },
+    config: { kind: 'simulate', scenario: 'ring', params: {}, policy: 'idle', disturbances: [], seed: 0, repeat: false, speed: 1, frameRate: 30, startPaused: false },
     episode: 0,
     step: 0,
     speed: 1,
