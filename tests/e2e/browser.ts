@@ -1,8 +1,9 @@
-/** Chromium for the browser tests: Debian's package (apt-get install chromium), WebGL through SwiftShader. */
-import { existsSync, mkdirSync } from 'node:fs';
+/** Chromium for the browser tests: the app's launcher (src/main/chromium.ts), Debian's package or $HEADWAY_CHROMIUM. */
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumPath, launchChromium } from '../../src/main/chromium.ts';
 
 declare global {
   interface Window {
@@ -14,28 +15,13 @@ declare global {
   }
 }
 
-export const CHROMIUM = process.env.HEADWAY_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM = chromiumPath();
 /** Where screenshots go (HEADWAY_SCREENSHOTS, default the system temp folder). */
 export const SCREENSHOTS = process.env.HEADWAY_SCREENSHOTS ?? tmpdir();
 
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: install it (apt-get install -y chromium) or set HEADWAY_CHROMIUM`);
-  }
   mkdirSync(SCREENSHOTS, { recursive: true });
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--use-angle=swiftshader',
-      '--enable-unsafe-swiftshader',
-      '--disable-renderer-backgrounding',
-      '--disable-background-timer-throttling',
-    ],
-  });
+  return launchChromium();
 }
 
 export function screenshotPath(name: string): string {

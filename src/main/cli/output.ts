@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { UsageError } from './errors.ts';
 
 /**
- * Streams text to a file that appears only when complete: writes go to a temporary file
+ * Streams text (or bytes) to a file that appears only when complete: writes go to a temporary file
  * beside the target, renamed over it on commit() and removed on abort(), so a failed or
  * interrupted command never leaves a half-written output.
  */
@@ -13,11 +13,15 @@ export class AtomicTextFile {
   private pending: string[] = [];
   private pendingLength = 0;
 
-  constructor(readonly path: string) {
+  /** `option` names the command's output option in the message about a missing folder. */
+  constructor(
+    readonly path: string,
+    option = '--out',
+  ) {
     const target = resolve(path);
     const folder = dirname(target);
     if (!existsSync(folder) || !statSync(folder).isDirectory()) {
-      throw new UsageError(`--out ${path}: folder ${folder} does not exist`);
+      throw new UsageError(`${option} ${path}: folder ${folder} does not exist`);
     }
     this.temporary = `${target}.partial-${process.pid}`;
     this.fd = openSync(this.temporary, 'w');
@@ -27,6 +31,12 @@ export class AtomicTextFile {
     this.pending.push(text);
     this.pendingLength += text.length;
     if (this.pendingLength > 1 << 20) this.flush();
+  }
+
+  /** Binary content (a video), after any text written before it. */
+  writeBytes(bytes: Uint8Array): void {
+    this.flush();
+    writeSync(this.fd, bytes);
   }
 
   commit(): void {

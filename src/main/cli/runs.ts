@@ -10,12 +10,14 @@ import { extname } from 'node:path';
 import { LEARNER_IDS, isLearnerId, PRESET_IDS, type LearnerPresetId } from '../../shared/learners.ts';
 import type { EpisodeInfo, RunDetail } from '../../shared/runs.ts';
 import { isScenarioId, ParamError, SCENARIO_IDS, type ScenarioId } from '../../shared/scenarios.ts';
+import { VIDEO_FPS, VIDEO_SIZE } from '../../shared/videoExport.ts';
 import { BACKEND_CHOICES, BackendUnavailableError, type BackendChoice } from '../rl/nn/backend.ts';
 import { createTrajectoryWriter, type TrajectoryFormat, type TrajectorySource } from '../sim/trajectoryFormats.ts';
 import { defaultDatabasePath, RunStore, StoreError } from '../store/index.ts';
 import { evaluateRun, resumeTraining, startTraining, type TrainingHooks, type TrainingOutcome } from '../jobs/trainingRun.ts';
 import { parseIntegerOption, parseKeyValues, UsageError } from './errors.ts';
 import { AtomicTextFile } from './output.ts';
+import { exportVideo, videoRequest } from './videoExport.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 const dbOption = () => new Option('--db <file>', `database file (default: ${defaultDatabasePath()})`);
@@ -175,24 +177,32 @@ export function registerRunCommands(program: Command): void {
 
   program
     .command('export')
-    .description('export metrics of runs as CSV, or a stored episode as CSV / SUMO FCD XML')
+    .description('export metrics of runs as CSV, or a stored episode as CSV / SUMO FCD XML, or as a video of its replay')
     .argument('<RUN_ID...>')
     .option('--metrics <file.csv>', 'metrics of the runs, one row per run and iteration, one column per series')
     .option('--episode <id>', 'a stored episode of the run')
     .option('--out <file>', 'with --episode: .csv, .jsonl or .xml')
+    .option('--video <file>', 'with --episode: a video of its replay in 3D with HUD and legend, .webm (VP9) or .mp4 (H.264/AV1 where Chromium encodes them); renders in headless Chromium')
+    .option('--fps <n>', `with --video: frames per second (${VIDEO_FPS.min} to ${VIDEO_FPS.max}, default ${VIDEO_FPS.default})`)
+    .option('--size <WxH>', `with --video: resolution (default ${VIDEO_SIZE.default.width}x${VIDEO_SIZE.default.height})`)
+    .option('--from <step>', 'with --video: first step (default 0)')
+    .option('--to <step>', 'with --video: last step (default the episode\'s last)')
     .addOption(dbOption())
     .action(async (runIds: string[], options) => {
       const ids = runIds.map(parseRunId);
-      if ((options.metrics === undefined) === (options.episode === undefined)) throw new UsageError('export needs exactly one of --metrics FILE.csv or --episode EP --out FILE');
-      await withStore(options.db, (store) => {
+      if ((options.metrics === undefined) === (options.episode === undefined)) throw new UsageError('export needs exactly one of --metrics FILE.csv or --episode EP --out FILE|--video FILE');
+      const video = await withStore(options.db, (store) => {
         ids.forEach((id) => requireRun(store, id));
         if (options.metrics !== undefined) return exportMetrics(store, ids, options.metrics);
-        if (options.out === undefined) throw new UsageError('--episode needs --out FILE.csv|FILE.jsonl|FILE.xml');
+        if ((options.out === undefined) === (options.video === undefined)) throw new UsageError('--episode needs one of --out FILE.csv|FILE.jsonl|FILE.xml or --video FILE.webm|FILE.mp4');
         const episodeId = parseIntegerOption('--episode', options.episode, 1);
         const episode = store.listEpisodes(ids[0]).find((e) => e.id === episodeId);
         if (!episode) throw new UsageError(`--episode ${episodeId}: run ${ids[0]} has no such episode; its episodes are ${store.listEpisodes(ids[0]).map((e) => e.id).join(', ') || 'none'}`);
+        if (options.video !== undefined) return videoRequest(ids[0], episode, options.video, options);
         exportEpisode(store, episode, options.out);
       });
+      // The store is closed again here: the export's own server reads the episode.
+      if (video) await exportVideo(video, options.video, options.db);
     });
 }
 

@@ -19,23 +19,27 @@ export function newestMtime(path: string): number {
   return newest;
 }
 
-/** Why the renderer needs building, or null when out/renderer is current. */
-export function rendererBuildReason(outDir = RENDERER_OUT): string | null {
+/**
+ * Why the renderer needs building, or null when out/renderer is current. `anyHooks`: a
+ * current build serves whether or not it has test hooks (`headway export --video` needs
+ * none and must not rebuild under a test server that serves the same folder).
+ */
+export function rendererBuildReason(outDir = RENDERER_OUT, anyHooks = false): string | null {
   const index = join(outDir, 'index.html');
   if (!existsSync(index)) return 'not built yet';
   // An installed copy without sources serves what it has.
   if (!existsSync(RENDERER_SOURCES[0])) return null;
   // HEADWAY_TEST_HOOKS=1 builds with the renderer's test hooks and marks the build (electron.vite.config.ts).
   const testHooks = process.env.HEADWAY_TEST_HOOKS === '1';
-  if (existsSync(join(outDir, 'test-hooks')) !== testHooks) return testHooks ? 'test hooks asked for' : 'the last build had test hooks';
+  if (!anyHooks && existsSync(join(outDir, 'test-hooks')) !== testHooks) return testHooks ? 'test hooks asked for' : 'the last build had test hooks';
   const built = statSync(index).mtimeMs;
   const sources = Math.max(...RENDERER_SOURCES.map(newestMtime));
   return sources > built ? 'sources changed since the last build' : null;
 }
 
 /** Builds the renderer into out/renderer when missing or stale; returns its directory. */
-export async function ensureRendererBuilt(log: (line: string) => void = () => {}, force = false): Promise<string> {
-  const reason = force ? 'rebuild requested' : rendererBuildReason();
+export async function ensureRendererBuilt(log: (line: string) => void = () => {}, force = false, anyHooks = false): Promise<string> {
+  const reason = force ? 'rebuild requested' : rendererBuildReason(RENDERER_OUT, anyHooks);
   if (reason === null) return RENDERER_OUT;
   log(`building the app's renderer (${reason}) ...`);
   const started = Date.now();

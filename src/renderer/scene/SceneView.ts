@@ -10,7 +10,7 @@ import { figureEightPoint, ringPoint, straightPoint, type RoadPoint } from '../.
 import type { ScenarioId } from '../../shared/scenarios.ts';
 import { COLORS } from './colors.ts';
 import { FrameInterpolator } from './interpolation.ts';
-import type { CameraMode } from './cameraModes.ts';
+import { fitDistance, type CameraMode, type Vec3 } from './cameraModes.ts';
 import { buildRoad, STRAIGHT_MARK_PERIOD, type RoadScene } from './roads.ts';
 import { VehicleLayer, type Highlight } from './vehicles.ts';
 
@@ -69,6 +69,14 @@ function describeGl(): { renderer: string; software: boolean } {
 
 const GRID_CELL = 20;
 
+export interface SceneViewOptions {
+  /** A fixed drawing size in pixels, one per CSS pixel, whatever the container (the video export's offscreen view). */
+  size?: { width: number; height: number };
+}
+
+/** The orbit camera's viewing direction onto a loop scene: from above and to the south, as the view has always looked. */
+const ORBIT_BACK = new THREE.Vector3(0, 1.55, 2.05).normalize();
+
 export class SceneView {
   private readonly renderer: THREE.WebGLRenderer;
   private readonly glRenderer: string;
@@ -112,18 +120,23 @@ export class SceneView {
   private pickListener: ((vehicle: number | null) => void) | null = null;
   private afterRender: (() => void) | null = null;
   private pointerDown: { x: number; y: number } | null = null;
+  /** Set once the user moves a camera: until then a resize re-frames the scene for the new aspect ratio. */
+  private userMoved = false;
+  private readonly fixedSize: { width: number; height: number } | null;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
     private readonly container: HTMLElement,
+    options: SceneViewOptions = {},
   ) {
+    this.fixedSize = options.size ?? null;
     const gl = describeGl();
     this.glRenderer = gl.renderer;
     this.software = gl.software;
     // Software rasterizers (VMs, remote desktops, headless browsers) spend most of a frame on
     // multisampling and extra pixels: draw them plain, at one pixel per CSS pixel.
     this.renderer = new THREE.WebGLRenderer({ canvas, antialias: !gl.software, powerPreference: 'high-performance' });
-    this.renderer.setPixelRatio(gl.software ? 1 : Math.min(window.devicePixelRatio || 1, 2));
+    this.renderer.setPixelRatio(gl.software || this.fixedSize ? 1 : Math.min(window.devicePixelRatio || 1, 2));
     this.renderer.setClearColor(COLORS.background);
 
     this.scene.add(new THREE.HemisphereLight('#dfe8f5', '#1b2027', 1.6));
@@ -152,11 +165,12 @@ export class SceneView {
     this.topControls.enableDamping = true;
     this.topControls.addEventListener('change', () => (this.dirty = true));
     this.topControls.enabled = false;
+    for (const controls of [this.orbit, this.topControls]) controls.addEventListener('start', () => (this.userMoved = true));
 
     canvas.addEventListener('pointerdown', this.onPointerDown);
     canvas.addEventListener('pointerup', this.onPointerUp);
     this.resizeObserver = new ResizeObserver(() => this.resize());
-    this.resizeObserver.observe(container);
+    if (!this.fixedSize) this.resizeObserver.observe(container);
     this.resize();
   }
 
@@ -179,6 +193,8 @@ export class SceneView {
     (this.ground.material as THREE.Material).dispose();
     this.grid.dispose();
     this.renderer.dispose();
+    // Browsers keep only a few WebGL contexts alive: hand this one back now, not at garbage collection (each video export makes one).
+    this.renderer.forceContextLoss();
   }
 
   onPick(listener: (vehicle: number | null) => void): void {
@@ -277,6 +293,12 @@ export class SceneView {
   setFollow(vehicle: number | null): void {
     this.followVehicle = vehicle;
     this.dirty = true;
+  }
+
+  /** Draws the current frame now, outside the animation loop (the video export draws one per output frame, then reads the canvas). */
+  renderNow(): void {
+    this.dirty = true;
+    this.tick(performance.now());
   }
 
   /** Re-frames the current camera on the whole scene. */
@@ -403,6 +425,21 @@ export class SceneView {
     this.fitTop();
   }
 
+  /** Orbit target and distance at which the whole road is in view at the viewport's aspect ratio. */
+  private fitLoop(): void {
+    const r = this.sceneRadius;
+    const box = this.road ? new THREE.Box3().setFromObject(this.road.group) : new THREE.Box3(new THREE.Vector3(-r, 0, -r), new THREE.Vector3(r, 0, r));
+    const centre = box.getCenter(new THREE.Vector3()).setY(0);
+    const corners: Vec3[] = [];
+    for (const x of [box.min.x, box.max.x]) for (const y of [box.min.y, box.max.y]) for (const z of [box.min.z, box.max.z]) corners.push([x - centre.x, y, z - centre.z]);
+    const right = new THREE.Vector3(0, 1, 0).cross(ORBIT_BACK).normalize();
+    const up = ORBIT_BACK.clone().cross(right);
+    const frame = { right: right.toArray(), up: up.toArray(), back: ORBIT_BACK.toArray() };
+    const distance = fitDistance(corners, frame, this.perspective.fov, this.perspective.aspect);
+    this.orbit.target.copy(centre);
+    this.perspective.position.copy(centre).addScaledVector(ORBIT_BACK, distance);
+  }
+
   private fitOrbit(): void {
     const r = this.sceneRadius;
     if (this.copyOffsets.length > 2) {
@@ -414,11 +451,11 @@ export class SceneView {
       this.orbit.target.set(25, 0, 0);
       this.perspective.position.set(-175, 62, 95);
     } else {
-      this.orbit.target.set(0, 0, r * 0.08);
-      this.perspective.position.set(0, r * 1.55, r * 2.05);
+      this.fitLoop();
     }
     this.perspective.updateProjectionMatrix();
     this.orbit.update();
+    this.userMoved = false;
   }
 
   private fitTop(): void {
@@ -428,6 +465,7 @@ export class SceneView {
     this.ortho.zoom = 1;
     this.updateOrtho(r);
     this.topControls.update();
+    this.userMoved = false;
   }
 
   private updateOrtho(radius: number): void {
@@ -442,7 +480,7 @@ export class SceneView {
   }
 
   private resize(): void {
-    const rect = this.container.getBoundingClientRect();
+    const rect = this.fixedSize ?? this.container.getBoundingClientRect();
     this.width = Math.max(1, Math.floor(rect.width));
     this.height = Math.max(1, Math.floor(rect.height));
     this.renderer.setSize(this.width, this.height, false);
@@ -456,6 +494,7 @@ export class SceneView {
       this.ortho.updateProjectionMatrix();
     }
     this.vehicles?.setResolution(this.width, this.height);
+    if (this.episode && !this.userMoved) this.fitCameras();
     this.dirty = true;
   }
 
