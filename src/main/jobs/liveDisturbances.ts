@@ -6,7 +6,7 @@
  */
 import type { DisturbanceRequest, LiveDisturbance, ScriptedDisturbance } from '../../shared/api.ts';
 import { summariseReadout } from '../../shared/stringStability.ts';
-import { checkDisturbance, type Disturbance, type DisturbedRoad } from '../sim/disturbances.ts';
+import { checkDisturbance, type CheckedRoad, type Disturbance } from '../sim/disturbances.ts';
 import { DT, type BatchedEnv } from '../sim/env.ts';
 import { StringRecorder } from '../sim/stringRecorder.ts';
 
@@ -34,7 +34,7 @@ export function scriptedSchedule(scripted: readonly ScriptedDisturbance[]): { re
 }
 
 /** Throws the simulator's DisturbanceError when the request cannot apply on this road. */
-export function checkRequest(request: DisturbanceRequest, road: DisturbedRoad): void {
+export function checkRequest(request: DisturbanceRequest, road: CheckedRoad): void {
   checkDisturbance(toDisturbance(request, 0), road);
 }
 

@@ -261,7 +261,7 @@ export class JobRunner {
     const episode = record.episode;
     if (!episode || isJobEnded(record.info.status)) throw refuse('the simulation is not running');
     try {
-      checkRequest(request, { scenario: episode.scenario, nVehicles: episode.nVehicles, vehicleKind: Uint8Array.from(episode.vehicleKind), maxDecel: 0 });
+      checkRequest(request, { scenario: episode.scenario, nVehicles: episode.nVehicles, vehicleKind: Uint8Array.from(episode.vehicleKind) });
     } catch (error) {
       if (error instanceof DisturbanceError) throw refuse(error.message);
       throw error;

@@ -82,7 +82,10 @@ export function stringOrder(spec: { readonly nVehicles: number; readonly closedR
 const valueOf = (d: Disturbance): number => (d.kind === 'brake' ? d.accel : d.kind === 'hold' ? d.speed : d.kind === 'dip' ? d.depth : 0);
 
 /** Throws a DisturbanceError when `d` cannot apply on this road (ranges, and dips only on a leader). */
-export function checkDisturbance(d: Disturbance, road: DisturbedRoad): void {
+/** What a check needs of the road: its vehicles (the rate of a hold or stop does not enter it). */
+export type CheckedRoad = Omit<DisturbedRoad, 'maxDecel'>;
+
+export function checkDisturbance(d: Disturbance, road: CheckedRoad): void {
   const last = road.nVehicles - 1;
   if (!Number.isInteger(d.vehicle) || d.vehicle < 0 || d.vehicle > last) {
     throw new DisturbanceError(`vehicle=${d.vehicle} is not allowed; expected a vehicle index from 0 to ${last} (${road.scenario} has ${road.nVehicles} vehicles)`);

@@ -6,12 +6,27 @@
 import type { EpisodeStepBlock, EpisodeTraces } from '../../shared/api.ts';
 import { decodeFloat32 } from '../../shared/base64.ts';
 import type { EpisodeInfo, TrajectoryFrame } from '../../shared/runs.ts';
+import { isScenarioId } from '../../shared/scenarios.ts';
 import { TRAJECTORY_FLAG, TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
+import type { SceneEpisode } from '../scene/SceneView.ts';
 
 /** CACC targets of the reward (specs/scenarios.md §1): headway h* in m, speed v* in m/s. */
 export const CACC_TARGET = { headway: 20, speed: 15 } as const;
 
 export const isCacc = (scenario: string): boolean => scenario.startsWith('cacc-');
+
+/** What the 3D view needs of a stored episode; null for a scenario this build does not know. */
+export function sceneEpisodeOf(info: EpisodeInfo): SceneEpisode | null {
+  if (!isScenarioId(info.scenario)) return null;
+  return {
+    scenario: info.scenario,
+    nVehicles: info.nVehicles,
+    roadLength: info.roadLength,
+    vehicleLength: info.vehicleLength,
+    vehicleKind: info.vehicleKind,
+    defaultFollow: info.agentVehicle[0] ?? 0,
+  };
+}
 
 export function layoutOf(info: EpisodeInfo): TrajectoryLayout {
   return new TrajectoryLayout({

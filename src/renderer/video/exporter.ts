@@ -10,10 +10,11 @@
 import { BufferTarget, CanvasSource, Output, QUALITY_HIGH } from 'mediabunny';
 import type { HeadwayApi } from '../../shared/api.ts';
 import type { EpisodeInfo, RunDetail } from '../../shared/runs.ts';
-import { isScenarioId, SCENARIOS } from '../../shared/scenarios.ts';
+import { SCENARIOS } from '../../shared/scenarios.ts';
 import { videoFrameCount, type VideoContainer } from '../../shared/videoExport.ts';
 import type { CameraMode } from '../scene/cameraModes.ts';
 import { SceneView, type SceneFrame } from '../scene/SceneView.ts';
+import { sceneEpisodeOf } from '../replay/episode.ts';
 import { EpisodeFrames } from './frames.ts';
 import { chooseFormat, outputFormat } from './formats.ts';
 import { VideoOverlay } from './overlay.ts';
@@ -60,7 +61,8 @@ export async function exportEpisodeVideo(
   onProgress: (done: number, total: number) => void,
   signal?: AbortSignal,
 ): Promise<ExportedVideo> {
-  if (!isScenarioId(info.scenario)) throw new Error(`episode ${info.id}: unknown scenario ${info.scenario}`);
+  const sceneEpisode = sceneEpisodeOf(info);
+  if (sceneEpisode === null) throw new Error(`episode ${info.id}: unknown scenario ${info.scenario}`);
   const { fps, width, height } = settings;
   const fromStep = Math.max(0, Math.min(info.steps - 1, settings.fromStep));
   const toStep = Math.max(fromStep, Math.min(info.steps - 1, settings.toStep));
@@ -79,18 +81,11 @@ export async function exportEpisodeVideo(
   if (!ctx) throw new Error('this browser cannot draw on a canvas');
   const output = new Output({ format: outputFormat(format.container), target: new BufferTarget() });
   try {
-    scene.setEpisode({
-      scenario: info.scenario,
-      nVehicles: info.nVehicles,
-      roadLength: info.roadLength,
-      vehicleLength: info.vehicleLength,
-      vehicleKind: info.vehicleKind,
-      defaultFollow: info.agentVehicle[0] ?? 0,
-    });
+    scene.setEpisode(sceneEpisode);
     scene.setSpeedScale(settings.speedScale);
     scene.setCameraMode(settings.camera);
     const overlay = new VideoOverlay({
-      title: SCENARIOS[info.scenario].title,
+      title: SCENARIOS[sceneEpisode.scenario].title,
       subtitle: `${run.name} · episode #${info.id} · ${info.kind} iteration ${info.iteration} · seed ${info.seed}`,
       steps: info.steps,
       finalReturn: info.return,
