@@ -48,8 +48,15 @@ export interface EpisodeSpec {
    * of each action; continuous, mean and std (2). 0 when no learned policy acts (simulations).
    */
   actionParamDim: number;
-  /** Where the episode comes from: a live simulation, or the evaluation episode of a training iteration. */
-  source: { kind: 'simulation' } | { kind: 'evaluation'; runId: number; iteration: number };
+  /**
+   * Where the episode comes from: a live simulation, the evaluation episode of a training
+   * iteration, or a fork continuing a stored episode from state `step` (`storedEpisodeId`:
+   * the episode it is being stored as, null when it is not stored).
+   */
+  source:
+    | { kind: 'simulation' }
+    | { kind: 'evaluation'; runId: number; iteration: number }
+    | { kind: 'fork'; runId: number; parentEpisodeId: number; step: number; storedEpisodeId: number | null };
   /**
    * Environment copies shown side by side (batched envs, e.g. during training); absent = 1.
    * Copy c owns vehicles [c * nVehicles / copies, (c + 1) * nVehicles / copies), each on

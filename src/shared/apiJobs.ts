@@ -82,6 +82,24 @@ export type DisturbanceRequest = z.output<typeof disturbanceSchema>;
 export type DisturbanceKindName = DisturbanceRequest['kind'];
 export type ScriptedDisturbance = z.output<typeof scriptedDisturbanceSchema>;
 
+const episodeIdSchema = z
+  .number({ error: 'episodeId must be an episode id (a positive whole number)' })
+  .int({ error: 'episodeId must be an episode id (a positive whole number)' })
+  .positive({ error: 'episodeId must be an episode id (a positive whole number)' });
+
+/**
+ * Continue a stored episode live from state `step`: the simulation rebuilds that state
+ * exactly (from the episode's seed, its exact actions and disturbances) and plays on under
+ * the config's policy; `record` stores it as a new episode of the same run, linked to its
+ * parent episode and step. Scenario, params and seed must be the episode's.
+ */
+export const forkSchema = z.strictObject({
+  episodeId: episodeIdSchema,
+  step: z.number({ error: 'step must be a whole number >= 0' }).int({ error: 'step must be a whole number >= 0' }).min(0, { error: 'step must be a whole number >= 0' }),
+  record: z.boolean().default(false),
+});
+export type ForkRequest = z.output<typeof forkSchema>;
+
 export const simulateConfigSchema = z.strictObject({
   kind: z.literal('simulate'),
   scenario: z.enum(SCENARIO_IDS, { error: `scenario must be one of ${SCENARIO_IDS.join(', ')}` }),
@@ -101,6 +119,8 @@ export const simulateConfigSchema = z.strictObject({
   /** Most frames per second streamed to the UI (the live view interpolates between them). */
   frameRate: wholeNumber('frame rate', 1, 60).default(30),
   startPaused: z.boolean().default(false),
+  /** Start from a step of a stored episode instead of a reset (the first episode only; repeats reset as usual). */
+  fork: forkSchema.optional(),
 });
 export type SimulateConfig = z.output<typeof simulateConfigSchema>;
 export type SimulateConfigInput = z.input<typeof simulateConfigSchema>;

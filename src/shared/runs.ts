@@ -5,6 +5,7 @@
  * Times are ISO-8601 strings in UTC. Ids are positive integers assigned by the database.
  * Iterations are numbered from 1; a run's `iterations` is the last one recorded.
  */
+import type { Disturbance } from './disturbance.ts';
 import type { ParamValue, ScenarioId } from './scenarios.ts';
 
 export const RUN_STATUSES = ['running', 'stopped', 'finished', 'failed', 'interrupted'] as const;
@@ -150,6 +151,18 @@ export interface LoadedCheckpoint extends CheckpointInfo {
 
 export type EpisodeKind = 'eval' | 'train';
 
+/**
+ * Where a fork episode branches off: it continues its parent episode live from state `step`
+ * (rebuilt exactly) under `policy`; its frames 0..step-1 are the parent's.
+ */
+export interface EpisodeFork {
+  /** Null once the parent has been deleted. */
+  parentEpisodeId: number | null;
+  step: number;
+  /** The policy that acted from `step` on (idle, random, constant:K, run:RUN_ID@CHECKPOINT). */
+  policy: string;
+}
+
 /** Same shape as the live api's ActionSpaceInfo. */
 export type StoredActionSpace = { kind: 'discrete'; n: number } | { kind: 'continuous'; low: number; high: number };
 
@@ -186,6 +199,10 @@ export interface StoredEpisodeSpec {
   roadLength: number | null;
   vehicleLength: number;
   checkpointId?: number | null;
+  /** Set for a fork of another episode. */
+  fork?: EpisodeFork | null;
+  /** The disturbances the episode was played with (none for training and evaluation episodes). */
+  disturbances?: readonly Disturbance[];
 }
 
 export interface EpisodeInfo extends Required<StoredEpisodeSpec> {

@@ -24,27 +24,16 @@
  * `disturbances.` (nothing at all when there is none, so undisturbed snapshots are as they
  * were and older checkpoints restore as undisturbed). Nothing is allocated per step.
  */
+import { DISTURBANCE_KINDS, type Disturbance } from '../../shared/disturbance.ts';
 import { DT, VehicleKind } from './constants.ts';
 import { restoreArrays, type SnapshotArrays, type TypedArray } from './snapshot.ts';
 
-export const DISTURBANCE_KINDS = ['brake', 'hold', 'stop', 'dip'] as const;
-export type DisturbanceKind = (typeof DISTURBANCE_KINDS)[number];
+export { DISTURBANCE_KINDS, type Disturbance, type DisturbanceKind } from '../../shared/disturbance.ts';
 
 /** Codes in Disturbances.applied: 0 for none, else the index in DISTURBANCE_KINDS plus one. */
 const BRAKE = 1;
 const STOP = 3;
 export const DIP = 4;
-
-interface Timing {
-  vehicle: number;
-  /** First step the disturbance acts on. */
-  start: number;
-  /** Steps it acts on (at least 1). */
-  duration: number;
-}
-
-export type Disturbance = Timing &
-  ({ kind: 'brake'; accel: number } | { kind: 'hold'; speed: number } | { kind: 'stop' } | { kind: 'dip'; depth: number });
 
 /** The road a disturbance acts on: what an EnvSpec says about its vehicles. */
 export interface DisturbedRoad {

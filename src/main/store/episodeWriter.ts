@@ -1,10 +1,12 @@
 /**
- * Records one episode step by step: frames accumulate in a chunk buffer, and every full chunk
- * is stored as one row, so memory stays bounded and a reader can replay the episode while it
+ * Records one episode step by step: frames accumulate in a chunk buffer (with the agents'
+ * actions exactly, as float64, beside the float32 frames: what rebuilding a state for a
+ * fork replays), and every full chunk is stored as one row, so memory stays bounded and a reader can replay the episode while it
  * is being recorded. finish() stores the last partial chunk and the summary in one
  * transaction; an episode never finished (process killed) is deleted by the next RunStore
  * that finds its writer gone.
  */
+import type { Disturbance } from '../../shared/disturbance.ts';
 import type { EpisodeInfo, TrajectoryStepInput } from '../../shared/runs.ts';
 import { InvalidRecordError } from './errors.ts';
 import type { TrajectoryCodec } from './trajectoryCodec.ts';
@@ -13,6 +15,8 @@ export interface StoredChunk {
   firstStep: number;
   steps: number;
   bytes: Uint8Array;
+  /** float64 [steps, nAgents]: the actions exactly. */
+  actions: Uint8Array;
 }
 
 export interface EpisodeSummary {
@@ -20,6 +24,7 @@ export interface EpisodeSummary {
   collisions: number;
   steps: number;
   stats: Readonly<Record<string, number>>;
+  disturbances: readonly Disturbance[];
 }
 
 /** The RunStore side of a recorder: each call is one transaction, errors already StoreErrors. */
@@ -35,6 +40,7 @@ type RecorderState = 'recording' | 'finished' | 'aborted' | 'failed';
 
 export class EpisodeWriter {
   private readonly buffer: Float32Array;
+  private readonly actions: Float64Array;
   private chunkFirstStep = 0;
   private stepsInChunk = 0;
   private totalReturn = 0;
@@ -48,6 +54,7 @@ export class EpisodeWriter {
     private readonly sink: EpisodeSink,
   ) {
     this.buffer = new Float32Array(chunkSteps * codec.floatsPerStep);
+    this.actions = new Float64Array(chunkSteps * codec.shape.nAgents);
   }
 
   /** Frames appended so far. */
@@ -60,6 +67,7 @@ export class EpisodeWriter {
     this.ensureRecording(`append step ${this.steps} to episode ${this.id}`);
     try {
       this.codec.encode(step, this.buffer, this.stepsInChunk * this.codec.floatsPerStep);
+      this.actions.set(step.agentAction, this.stepsInChunk * this.codec.shape.nAgents);
     } catch (error) {
       throw this.sink.fail(error, `append step ${this.steps} to episode ${this.id}`);
     }
@@ -79,11 +87,11 @@ export class EpisodeWriter {
    * Stores what is left and marks the episode complete. Return and collisions are computed
    * from the frames; `stats` adds the recorder's own summary figures.
    */
-  finish(stats: Readonly<Record<string, number>> = {}): EpisodeInfo {
+  finish(stats: Readonly<Record<string, number>> = {}, disturbances: readonly Disturbance[] = []): EpisodeInfo {
     this.ensureRecording(`finish episode ${this.id}`);
     const lastChunk = this.stepsInChunk > 0 ? this.pendingChunk() : null;
     const info = this.runOrFail(() =>
-      this.sink.complete(this.id, lastChunk, { return: this.totalReturn, collisions: this.collisions, steps: this.steps, stats }),
+      this.sink.complete(this.id, lastChunk, { return: this.totalReturn, collisions: this.collisions, steps: this.steps, stats, disturbances }),
     );
     this.state = 'finished';
     return info;
@@ -102,6 +110,7 @@ export class EpisodeWriter {
       firstStep: this.chunkFirstStep,
       steps: this.stepsInChunk,
       bytes: new Uint8Array(this.buffer.buffer, this.buffer.byteOffset, floats * 4),
+      actions: new Uint8Array(this.actions.buffer, this.actions.byteOffset, this.stepsInChunk * this.codec.shape.nAgents * 8),
     };
   }
 

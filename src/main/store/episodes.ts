@@ -43,6 +43,10 @@ interface EpisodeRow {
   writer_pid: number;
   created_at: number;
   finished_at: number | null;
+  disturbances: string;
+  parent_episode_id: number | null;
+  parent_step: number | null;
+  fork_policy: string | null;
 }
 
 /** The StoredEpisodeSpec fields kept as JSON in episodes.env. */
@@ -59,13 +63,14 @@ function prepareStatements(db: Database.Database) {
   return {
     runExists: p('SELECT 1 FROM runs WHERE id = ?'),
     insertEpisode: p(`INSERT INTO episodes (run_id, checkpoint_id, iteration, kind, seed, scenario, env, n_vehicles, n_agents,
-        obs_dim, action_param_dim, n_reward_terms, chunk_steps, writer_host, writer_pid, created_at)
+        obs_dim, action_param_dim, n_reward_terms, chunk_steps, writer_host, writer_pid, created_at, disturbances,
+        parent_episode_id, parent_step, fork_policy)
       VALUES (@runId, @checkpointId, @iteration, @kind, @seed, @scenario, @env, @nVehicles, @nAgents, @obsDim, @actionParamDim,
-        @nRewardTerms, @chunkSteps, @host, @pid, @now) RETURNING id`).pluck(),
-    insertChunk: p('INSERT INTO episode_chunks (episode_id, first_step, n_steps, data) VALUES (?, ?, ?, ?)'),
+        @nRewardTerms, @chunkSteps, @host, @pid, @now, @disturbances, @parentEpisodeId, @parentStep, @forkPolicy) RETURNING id`).pluck(),
+    insertChunk: p('INSERT INTO episode_chunks (episode_id, first_step, n_steps, data, actions) VALUES (?, ?, ?, ?, ?)'),
     setEpisodeSteps: p('UPDATE episodes SET steps = ? WHERE id = ?'),
     completeEpisode: p(`UPDATE episodes SET steps = @steps, complete = 1, episode_return = @episodeReturn,
-        collisions = @collisions, stats = @stats, finished_at = @now WHERE id = @id AND complete = 0`),
+        collisions = @collisions, stats = @stats, disturbances = @disturbances, finished_at = @now WHERE id = @id AND complete = 0`),
     deleteEpisode: p('DELETE FROM episodes WHERE id = ?'),
     deleteUnfinishedEpisode: p('DELETE FROM episodes WHERE id = ? AND complete = 0'),
     unfinishedEpisodes: p('SELECT id, writer_host, writer_pid, created_at FROM episodes WHERE complete = 0'),
@@ -74,6 +79,8 @@ function prepareStatements(db: Database.Database) {
       AND (@iteration IS NULL OR iteration = @iteration) ORDER BY iteration, id`),
     // Chunks start at multiples of chunk_steps, so those overlapping [from, to) start in [from - from % chunk, to).
     chunksInRange: p(`SELECT first_step, n_steps, data FROM episode_chunks
+      WHERE episode_id = ? AND first_step >= ? AND first_step < ? ORDER BY first_step`),
+    actionsInRange: p(`SELECT first_step, n_steps, actions FROM episode_chunks
       WHERE episode_id = ? AND first_step >= ? AND first_step < ? ORDER BY first_step`),
     truncateEpisodes: p('DELETE FROM episodes WHERE run_id = ? AND iteration > ?'),
   };
@@ -131,6 +138,10 @@ export class Episodes {
         host: THIS_HOST,
         pid: process.pid,
         now: Date.now(),
+        disturbances: JSON.stringify(spec.disturbances ?? []),
+        parentEpisodeId: spec.fork?.parentEpisodeId ?? null,
+        parentStep: spec.fork?.step ?? null,
+        forkPolicy: spec.fork?.policy ?? null,
       }) as number;
       this.claims.episodes.claim(this.connection.file, id);
       return new EpisodeWriter(id, codec, chunkSteps, this.episodeSink);
@@ -194,6 +205,32 @@ export class Episodes {
     });
   }
 
+  /**
+   * The agents' actions of frames [from, to) exactly (float64 [steps, nAgents]), or null
+   * where the episode was stored before Headway kept them (schema 2). Frame t's action is
+   * the one chosen in state t, applied on the step to t + 1.
+   */
+  readActions(episodeId: number, from: number, to: number): Float64Array | null {
+    return this.connection.guard(`read the actions of steps ${from}..${to} of episode ${episodeId}`, () =>
+      this.connection.db.transaction(() => {
+        const episode = this.requireEpisode(episodeId);
+        const end = Math.min(to, episode.steps);
+        const nAgents = episode.n_agents;
+        const actions = new Float64Array(Math.max(0, end - from) * nAgents);
+        const chunks = this.sql.actionsInRange.all(episodeId, from - (from % episode.chunk_steps), end) as { first_step: number; n_steps: number; actions: Uint8Array | null }[];
+        for (const chunk of chunks) {
+          if (chunk.actions === null) return null;
+          const aligned = chunk.actions.byteOffset % 8 === 0 ? chunk.actions : new Uint8Array(chunk.actions);
+          const values = new Float64Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 8);
+          const first = Math.max(from, chunk.first_step);
+          const last = Math.min(end, chunk.first_step + chunk.n_steps);
+          if (last > first) actions.set(values.subarray((first - chunk.first_step) * nAgents, (last - chunk.first_step) * nAgents), (first - from) * nAgents);
+        }
+        return actions;
+      })(),
+    );
+  }
+
   // ------------------------------------------------ inside the caller's transaction and guard
 
   /** The unfinished episodes whose writer is gone. */
@@ -234,6 +271,7 @@ export class Episodes {
               episodeReturn: summary.return,
               collisions: summary.collisions,
               stats: JSON.stringify(summary.stats),
+              disturbances: JSON.stringify(summary.disturbances),
               now: Date.now(),
             }).changes;
             if (changes !== 1) throw new StoreError('not-found', this.connection.file, `episode ${episodeId} was deleted while it was recorded`);
@@ -251,7 +289,7 @@ export class Episodes {
   };
 
   private writeChunk(episodeId: number, chunk: StoredChunk): void {
-    this.sql.insertChunk.run(episodeId, chunk.firstStep, chunk.steps, asBuffer(chunk.bytes));
+    this.sql.insertChunk.run(episodeId, chunk.firstStep, chunk.steps, asBuffer(chunk.bytes), asBuffer(chunk.actions));
     this.sql.setEpisodeSteps.run(chunk.firstStep + chunk.steps, episodeId);
   }
 }
@@ -294,6 +332,8 @@ function toEpisodeInfo(row: EpisodeRow): EpisodeInfo {
     roadLength: env.roadLength,
     vehicleLength: env.vehicleLength,
     checkpointId: row.checkpoint_id,
+    fork: row.parent_step === null ? null : { parentEpisodeId: row.parent_episode_id, step: row.parent_step, policy: row.fork_policy ?? '' },
+    disturbances: JSON.parse(row.disturbances),
     steps: row.steps,
     complete: row.complete === 1,
     return: row.episode_return,

@@ -312,4 +312,9 @@ export class RunStore {
   readStepBlock(episodeId: number, from: number, to: number): { layout: TrajectoryLayout; from: number; steps: number; records: Float32Array } {
     return this.episodes.readStepBlock(episodeId, from, to);
   }
+
+  /** The agents' exact actions of frames [from, to), float64 [steps, nAgents]; null for episodes stored before Headway kept them. */
+  readActions(episodeId: number, from: number, to: number): Float64Array | null {
+    return this.episodes.readActions(episodeId, from, to);
+  }
 }

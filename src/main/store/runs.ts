@@ -44,10 +44,10 @@ interface RunRow {
 /** A running run's writer, as read for the liveness checks. */
 export type RunWriterRow = Pick<RunRow, 'id' | 'writer_host' | 'writer_pid' | 'heartbeat_at'>;
 
-// Mean return of the complete eval episodes of the run's latest evaluated iteration.
+// Mean return of the complete eval episodes of the run's latest evaluated iteration (forks, which have a parent step, are not evaluations).
 const LAST_EVAL_RETURN_SQL = `(SELECT avg(e.episode_return) FROM episodes e
-  WHERE e.run_id = r.id AND e.kind = 'eval' AND e.complete = 1
-    AND e.iteration = (SELECT max(iteration) FROM episodes WHERE run_id = r.id AND kind = 'eval' AND complete = 1))`;
+  WHERE e.run_id = r.id AND e.kind = 'eval' AND e.complete = 1 AND e.parent_step IS NULL
+    AND e.iteration = (SELECT max(iteration) FROM episodes WHERE run_id = r.id AND kind = 'eval' AND complete = 1 AND parent_step IS NULL))`;
 
 const SUMMARY_COLUMNS = `r.id, r.name, r.scenario, r.algo, r.status, r.iterations, r.env_steps, r.created_at, ${LAST_EVAL_RETURN_SQL} AS last_eval_return`;
 

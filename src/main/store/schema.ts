@@ -125,6 +125,17 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (episode_id, first_step)
   );
   `,
+  // 3: exact actions (float64 [n_steps, n_agents] per chunk; NULL in older episodes), the
+  // disturbances an episode was played with (JSON list), and forks: episodes continuing a
+  // parent episode from one of its steps under another policy.
+  `
+  ALTER TABLE episode_chunks ADD COLUMN actions BLOB;
+  ALTER TABLE episodes ADD COLUMN disturbances TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE episodes ADD COLUMN parent_episode_id INTEGER REFERENCES episodes (id) ON DELETE SET NULL;
+  ALTER TABLE episodes ADD COLUMN parent_step INTEGER;
+  ALTER TABLE episodes ADD COLUMN fork_policy TEXT;
+  CREATE INDEX episodes_by_parent ON episodes (parent_episode_id);
+  `,
 ];
 
 /** The schema version this build writes and reads. */
