@@ -355,6 +355,14 @@ export const useReplayStore = defineStore('replay', () => {
     if (choice) await showCursor(true);
   }
 
+  /** Opens an episode with a candidate beside it and the cursor at `step`: a fork next to its parent, where they part. */
+  async function openBeside(runId: number, episodeId: number, compareEpisodeId: number, at: number): Promise<void> {
+    await open(runId, episodeId);
+    if (primary.value?.info.id !== episodeId) return;
+    await setCompare(compareEpisodeId);
+    await seek(at);
+  }
+
   /** Evaluates a run's best checkpoint with the open episode's seed (an app job), then lists the new episode to compare with. */
   async function evaluateForCompare(runId: number): Promise<void> {
     const info = primary.value?.info;
@@ -454,6 +462,7 @@ export const useReplayStore = defineStore('replay', () => {
     loadRuns,
     selectRun,
     open,
+    openBeside,
     closeEpisode,
     seek,
     stepBy,

@@ -9,7 +9,7 @@ import { parsePolicy, type JobConfigInput, type JobInfo, type Speed } from '../.
 import { SCENARIOS, type ParamSpec, type ParamValue, type ScenarioId } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
 import { useJobValidation } from '../composables/useJobValidation.ts';
-import { useLiveStore } from './live.ts';
+import { showLiveJob } from '../live/showJob.ts';
 
 export type PolicyKind = 'idle' | 'random' | 'constant';
 
@@ -123,19 +123,11 @@ export const useSimulateFormStore = defineStore('simulateForm', () => {
 
   /** Starts the simulation (stopping the one on screen); field errors land next to their fields. */
   async function start(speed: Speed = 1): Promise<JobInfo | null> {
-    const live = useLiveStore();
     submitting.value = true;
     formError.value = null;
     try {
       const info = await useApi().startJob(config(speed));
-      const previous = live.job;
-      if (previous && live.source === 'job' && (previous.status === 'running' || previous.status === 'paused' || previous.status === 'starting')) {
-        void useApi()
-          .controlJob(previous.id, { type: 'stop' })
-          .catch(() => {});
-      }
-      live.detachLocal();
-      live.attach(info);
+      showLiveJob(info);
       errors.value = {};
       return info;
     } catch (error) {

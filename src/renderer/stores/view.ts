@@ -19,10 +19,12 @@ export const APP_TABS: readonly { id: AppTab; label: string; hint: string }[] = 
   { id: 'compare', label: 'Compare', hint: 'Overlay the curves of several runs, grouped with spread bands' },
 ];
 
-/** A stored episode to open in Replay. */
+/** A stored episode to open in Replay; with a second one side by side (a fork beside its parent) at a step. */
 export interface ReplayTarget {
   runId: number;
   episodeId: number;
+  compareEpisodeId?: number;
+  step?: number;
 }
 
 export const useViewStore = defineStore('view', () => {
