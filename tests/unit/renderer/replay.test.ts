@@ -182,6 +182,8 @@ function episodeInfo(): EpisodeInfo {
     roadLength: 230,
     vehicleLength: 5,
     checkpointId: null,
+    fork: null,
+    disturbances: [],
     steps: STEPS,
     complete: true,
     return: -1,

@@ -80,6 +80,8 @@ function episode(id: number, runId: number, iteration: number, seed: number): Ep
     roadLength: null,
     vehicleLength: 5,
     checkpointId: null,
+    fork: null,
+    disturbances: [],
     steps: 601,
     complete: true,
     return: -11,
