@@ -5,7 +5,7 @@
  */
 import { CONFLICT_ZONE_HALF_LENGTH, FIGURE_EIGHT_CONFLICT_ZONES, FIGURE_EIGHT_LENGTH } from '../../shared/geometry.ts';
 import { FRAME_ARRAYS, FrameFlag, type EpisodeSpec, type Frame } from '../../shared/api.ts';
-import type { EpisodeInfo } from '../../shared/runs.ts';
+import type { EpisodeInfo, StoredEpisodeSpec } from '../../shared/runs.ts';
 import { isScenarioId } from '../../shared/scenarios.ts';
 import { DT, VEHICLE_LENGTH, type BatchedEnv } from '../sim/env.ts';
 
@@ -14,7 +14,7 @@ const CACC_COLLISION_HEADWAY = 1;
 /** Figure eight: a vehicle occupies a crossing zone while its front is past the entry by less than the zone plus its body. */
 const OCCUPIED_SPAN = 2 * CONFLICT_ZONE_HALF_LENGTH + VEHICLE_LENGTH;
 
-export function episodeSpec(env: BatchedEnv, jobId: string, episode: number, seed: number): EpisodeSpec {
+export function episodeSpec(env: BatchedEnv, jobId: string, episode: number, seed: number, source: EpisodeSpec['source'] = { kind: 'simulation' }): EpisodeSpec {
   const { spec } = env;
   const roadLength = env.roadLength[0];
   return {
@@ -37,7 +37,35 @@ export function episodeSpec(env: BatchedEnv, jobId: string, episode: number, see
     agentVehicle: Array.from(spec.agentVehicle),
     edges: spec.graph.edges.map(([a, b]) => [a, b] as [number, number]),
     actionParamDim: 0,
-    source: { kind: 'simulation' },
+    source,
+  };
+}
+
+/** The stored description of an episode played on copy `copy` of `env` (what the run store keeps beside its frames). */
+export function storedEpisodeSpec(
+  env: BatchedEnv,
+  copy: number,
+  recorded: Pick<StoredEpisodeSpec, 'iteration' | 'kind' | 'seed' | 'actionParamDim'>,
+): StoredEpisodeSpec {
+  const { spec } = env;
+  const roadLength = env.roadLength[copy];
+  return {
+    ...recorded,
+    scenario: spec.scenario,
+    params: spec.params,
+    dt: DT,
+    horizon: spec.horizon,
+    nVehicles: spec.nVehicles,
+    nAgents: spec.nAgents,
+    obsDim: spec.obsDim,
+    action: spec.action,
+    obsNames: spec.obsNames,
+    rewardTermNames: spec.rewardTermNames,
+    agentVehicle: Array.from(spec.agentVehicle),
+    vehicleKind: Array.from(spec.vehicleKind),
+    edges: spec.graph.edges.map(([a, b]) => [a, b] as [number, number]),
+    roadLength: Number.isFinite(roadLength) ? roadLength : null,
+    vehicleLength: VEHICLE_LENGTH,
   };
 }
 

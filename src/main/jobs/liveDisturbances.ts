@@ -25,6 +25,21 @@ export function toDisturbance(request: DisturbanceRequest, start: number): Distu
   }
 }
 
+/** The request a scheduled disturbance answers (its duration in seconds): for disturbances a fork inherits. */
+export function toRequest(disturbance: Disturbance): DisturbanceRequest {
+  const timing = { vehicle: disturbance.vehicle, duration: disturbance.duration * DT };
+  switch (disturbance.kind) {
+    case 'brake':
+      return { ...timing, kind: 'brake', accel: disturbance.accel };
+    case 'hold':
+      return { ...timing, kind: 'hold', speed: disturbance.speed };
+    case 'stop':
+      return { ...timing, kind: 'stop' };
+    case 'dip':
+      return { ...timing, kind: 'dip', depth: disturbance.depth };
+  }
+}
+
 /** Most values of speed (and as many of gap) a live simulation records for its readouts: 16 MB each. */
 const MAX_RECORDED_VALUES = 2_000_000;
 
@@ -54,9 +69,14 @@ export class LiveDisturbances {
     return this.entries.length;
   }
 
-  /** After a reset: the scripted disturbances only, and the reset state recorded. */
-  beginEpisode(): void {
-    this.entries = scriptedSchedule(this.scripted);
+  /** The schedule as the simulator has it now (what a recorded episode stores). */
+  get schedule(): Disturbance[] {
+    return this.entries.map((entry) => entry.disturbance);
+  }
+
+  /** After a reset: the scripted disturbances (and those a fork inherits from its parent), and the reset state recorded. */
+  beginEpisode(inherited: readonly Disturbance[] = []): void {
+    this.entries = [...inherited.map((disturbance) => ({ request: toRequest(disturbance), disturbance })), ...scriptedSchedule(this.scripted)];
     this.env.disturbances.set(this.entries.map((e) => e.disturbance));
     this.recorder.clear();
     this.recorder.record();

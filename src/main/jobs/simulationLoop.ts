@@ -11,6 +11,8 @@ import { DisturbanceError } from '../sim/disturbances.ts';
 import { DT, type BatchedEnv } from '../sim/env.ts';
 import { createEnv } from '../sim/index.ts';
 import { EpisodeStats } from '../sim/metrics.ts';
+import type { RunStore } from '../store/index.ts';
+import { checkForkConfig, ForkRecorder, rebuildForkState, type ForkSource } from './fork.ts';
 import { captureFrame, episodeSpec, frameBuffers } from './frames.ts';
 import { LiveDisturbances, scriptedSchedule } from './liveDisturbances.ts';
 import { checkPolicy, makePolicy, type Policy } from './policies.ts';
@@ -29,12 +31,19 @@ export type PostMessage = (message: FromWorker, transfer?: ArrayBuffer[]) => voi
 
 type LoopStatus = 'running' | 'paused' | 'finished' | 'stopped';
 
+/** A simulation that continues a stored episode (src/main/jobs/fork.ts): its source, and the store to record it in (null: not recorded). */
+export interface ForkStart {
+  source: ForkSource;
+  store: RunStore | null;
+}
+
 /**
  * Builds the env of a config, or the field errors that prevent it: the action-space check of
- * constant:K, the scripted disturbances against the scenario. (A run:RUN_ID policy is checked
- * against the run store when the worker restores it.)
+ * constant:K, the scripted disturbances against the scenario, a fork's config against its
+ * parent episode. (A run:RUN_ID policy is checked against the run store when the worker
+ * restores it; a fork's episode and step when the worker reads them.)
  */
-export function prepareSimulation(config: SimulateConfig): { env: BatchedEnv; errors: FieldError[] } {
+export function prepareSimulation(config: SimulateConfig, fork: ForkSource | null = null): { env: BatchedEnv; errors: FieldError[] } {
   const env = createEnv(config.scenario, config.params, 1);
   env.training = false;
   const policy = parsePolicy(config.policy);
@@ -50,6 +59,7 @@ export function prepareSimulation(config: SimulateConfig): { env: BatchedEnv; er
     if (!(error instanceof DisturbanceError)) throw error;
     errors.push({ field: 'disturbances', message: `disturbances: ${error.message}` });
   }
+  if (fork) errors.push(...checkForkConfig(fork, config, env));
   return { env, errors };
 }
 
@@ -73,6 +83,8 @@ export class SimulationLoop {
   private rateWindowStart = 0;
   private rateWindowSteps = 0;
   private stepsPerSecond = 0;
+  /** Records the fork episode while it plays (the first episode of a recorded fork). */
+  private recorder: ForkRecorder | null = null;
 
   constructor(
     private readonly jobId: string,
@@ -81,8 +93,10 @@ export class SimulationLoop {
     private readonly now: () => number = () => performance.now(),
     /** The restored policy of a run:RUN_ID config (src/main/jobs/runPolicy.ts); the same in every episode. */
     private readonly trained: Policy | null = null,
+    /** Set for a fork: the first episode continues that stored episode instead of a reset. */
+    private readonly fork: ForkStart | null = null,
   ) {
-    const { env, errors } = prepareSimulation(config);
+    const { env, errors } = prepareSimulation(config, fork?.source ?? null);
     if (errors.length > 0) throw new Error(errors.map((e) => e.message).join('; '));
     this.env = env;
     this.actions = new Float64Array(env.spec.nAgents);
@@ -129,6 +143,7 @@ export class SimulationLoop {
       }
       case 'stop':
         this.flushFrame();
+        this.finishRecording();
         this.status = 'stopped';
         break;
       case 'speed':
@@ -198,7 +213,8 @@ export class SimulationLoop {
   }
 
   private beginEpisode(): void {
-    const seed = this.config.seed + this.episode;
+    const fork = this.episode === 0 ? this.fork : null;
+    const seed = fork ? fork.source.episode.seed : this.config.seed + this.episode;
     const { env } = this;
     env.reset(seed);
     const policy = parsePolicy(this.config.policy);
@@ -207,10 +223,14 @@ export class SimulationLoop {
       if (this.trained === null) throw new Error(`policy ${this.config.policy} was not restored`);
       this.policy = this.trained;
     } else this.policy = makePolicy(policy, env.spec.action, seed);
-    this.disturbances.beginEpisode();
+    this.disturbances.beginEpisode(fork?.source.disturbances);
     this.stats = new EpisodeStats(env);
     this.episodeReturn = 0;
-    this.post({ type: 'episode', episode: episodeSpec(env, this.jobId, this.episode, seed) });
+    if (fork) this.rebuild(fork);
+    const source = fork
+      ? { kind: 'fork' as const, runId: fork.source.episode.runId, parentEpisodeId: fork.source.episode.id, step: fork.source.step, storedEpisodeId: this.recorder?.episodeId ?? null }
+      : undefined;
+    this.post({ type: 'episode', episode: episodeSpec(env, this.jobId, this.episode, seed, source) });
     if (this.disturbances.count > 0) this.postDisturbances();
     this.restartPacing();
     this.rateWindowStart = this.now();
@@ -218,29 +238,53 @@ export class SimulationLoop {
     this.flushFrame();
   }
 
+  /** Rebuilds a fork's state (recording it when asked). */
+  private rebuild(fork: ForkStart): void {
+    const recorder = fork.store ? new ForkRecorder(fork.store, fork.source, this.config.policy) : null;
+    try {
+      rebuildForkState(this.env, fork.source, { beforeStep: (t) => recorder?.appendRebuilt(this.env, t), afterStep: () => this.afterStep() });
+    } catch (error) {
+      recorder?.abort();
+      throw error;
+    }
+    this.recorder = recorder;
+  }
+
   /** One control step; handles the episode's end. */
   private advance(): void {
     const { env, actions } = this;
     this.policy(env.steps[0], actions);
+    this.recorder?.append(env, actions);
     env.step(actions);
-    this.disturbances.record();
-    this.stats.add();
-    for (let i = 0; i < env.spec.nAgents; i++) this.episodeReturn += env.rawReward[i];
+    this.afterStep();
     this.framePending = true;
     this.measureRate(1);
     if (env.allDone()) this.endEpisode();
   }
 
+  /** What every step of an episode feeds: the readouts' record, the episode's metrics and return (also the steps a fork rebuilds). */
+  private afterStep(): void {
+    this.disturbances.record();
+    this.stats.add();
+    for (let i = 0; i < this.env.spec.nAgents; i++) this.episodeReturn += this.env.rawReward[i];
+  }
+
+  /** Stores the recorded fork with its last state (the end, or where it was stopped). */
+  private finishRecording(): void {
+    const { recorder, env, actions } = this;
+    if (!recorder) return;
+    this.recorder = null;
+    this.policy(env.steps[0], actions);
+    recorder.append(env, actions);
+    const info = recorder.finish(this.episodeValues(), this.disturbances.schedule);
+    this.post({ type: 'log', level: 'info', message: `stored the fork as episode ${info.id} (${info.steps} steps, return ${info.return?.toFixed(1) ?? 'n/a'})` });
+  }
+
   private endEpisode(): void {
     this.flushFrame();
     if (this.disturbances.count > 0) this.postDisturbances();
-    const metrics = this.stats.result();
-    const values: Record<string, number> = {};
-    for (const [key, value] of Object.entries(metrics)) {
-      if (typeof value === 'number') values[key] = value;
-      else if (typeof value === 'boolean') values[key] = value ? 1 : 0;
-    }
-    this.post({ type: 'metrics', scope: 'episode', index: this.episode, values });
+    this.finishRecording();
+    this.post({ type: 'metrics', scope: 'episode', index: this.episode, values: this.episodeValues() });
     if (this.config.repeat && this.status !== 'stopped') {
       this.episode++;
       this.beginEpisode();
@@ -248,6 +292,16 @@ export class SimulationLoop {
     } else {
       this.status = 'finished';
     }
+  }
+
+  /** The episode's metrics as numbers (flags as 0/1). */
+  private episodeValues(): Record<string, number> {
+    const values: Record<string, number> = {};
+    for (const [key, value] of Object.entries(this.stats.result())) {
+      if (typeof value === 'number') values[key] = value;
+      else if (typeof value === 'boolean') values[key] = value ? 1 : 0;
+    }
+    return values;
   }
 
   private measureRate(steps: number): void {

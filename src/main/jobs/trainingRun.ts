@@ -12,7 +12,7 @@
  */
 import type { CheckpointChoice } from '../../shared/api.ts';
 import { resolveLearnerConfig, type LearnerConfig, type LearnerId, type LearnerPresetId } from '../../shared/learners.ts';
-import type { JsonObject, RunDetail, StoredEpisodeSpec } from '../../shared/runs.ts';
+import type { JsonObject, RunDetail } from '../../shared/runs.ts';
 import { resolveParams, type ScenarioId } from '../../shared/scenarios.ts';
 import { decodeState, encodeState } from '../rl/core/checkpoint.ts';
 import { actionParamWidth } from '../rl/core/distributions.ts';
@@ -22,8 +22,9 @@ import type { Learner } from '../rl/core/learner.ts';
 import { createLearner } from '../rl/learners/index.ts';
 import { selectBackend, type BackendChoice } from '../rl/nn/backend.ts';
 import { createUpdatePool, type UpdatePool } from '../rl/parallel/updatePool.ts';
-import { VEHICLE_LENGTH, type BatchedEnv } from '../sim/env.ts';
+import type { BatchedEnv } from '../sim/env.ts';
 import type { EpisodeWriter, RunStore } from '../store/index.ts';
+import { storedEpisodeSpec } from './frames.ts';
 import { APP_VERSION } from '../version.ts';
 
 export interface TrainingBudget {
@@ -290,30 +291,7 @@ class StoreRecorder implements EvaluationRecorder {
 
   begin(episode: number, seed: number, env: BatchedEnv): void {
     if (episode >= this.stored) return;
-    const { spec } = env;
-    const edges: [number, number][] = [];
-    spec.graph.neighbours.forEach((list, i) => list.forEach((j) => i < j && edges.push([i, j])));
-    const storedSpec: StoredEpisodeSpec = {
-      iteration: this.iteration,
-      kind: 'eval',
-      seed,
-      scenario: spec.scenario,
-      params: spec.params,
-      dt: 0.1,
-      horizon: spec.horizon,
-      nVehicles: spec.nVehicles,
-      nAgents: spec.nAgents,
-      obsDim: spec.obsDim,
-      action: spec.action,
-      actionParamDim: actionParamWidth(this.learner.policy.head),
-      obsNames: spec.obsNames,
-      rewardTermNames: spec.rewardTermNames,
-      agentVehicle: Array.from(spec.agentVehicle),
-      vehicleKind: Array.from(spec.vehicleKind),
-      edges,
-      roadLength: Number.isFinite(env.roadLength[episode]) ? env.roadLength[episode] : null,
-      vehicleLength: VEHICLE_LENGTH,
-    };
+    const storedSpec = storedEpisodeSpec(env, episode, { iteration: this.iteration, kind: 'eval', seed, actionParamDim: actionParamWidth(this.learner.policy.head) });
     this.writers.set(episode, this.store.beginEpisode(this.runId, storedSpec));
   }
 

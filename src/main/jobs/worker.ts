@@ -5,12 +5,14 @@
  * started through worker.mjs, which registers the TypeScript loader first.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { parsePolicy, type SimulateConfig } from '../../shared/api.ts';
+import { parsePolicy, type ForkRequest, type SimulateConfig } from '../../shared/api.ts';
+import { RunStore } from '../store/index.ts';
 import { defaultDatabasePath } from '../store/paths.ts';
+import { loadForkSource } from './fork.ts';
 import type { RunPolicy } from './runPolicy.ts';
 import type { FromWorker, JobWorkerData, ToWorker } from './protocol.ts';
 import type { RunJobConfig } from './trainingJob.ts';
-import { SimulationLoop } from './simulationLoop.ts';
+import { SimulationLoop, type ForkStart } from './simulationLoop.ts';
 
 if (parentPort === null) throw new Error('the job worker runs only as a worker thread');
 const port = parentPort;
@@ -20,6 +22,8 @@ const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMes
 
 let timer: ReturnType<typeof setTimeout> | undefined;
 let loop: SimulationLoop;
+/** A recorded fork's history, open for writing while the simulation runs. */
+let forkStore: RunStore | null = null;
 
 function schedule(): void {
   clearTimeout(timer);
@@ -32,22 +36,31 @@ function schedule(): void {
     return;
   }
   if (loop.closed) {
+    closeForkStore();
     port.close();
     return;
   }
   if (wait !== null) timer = setTimeout(schedule, wait);
 }
 
+function closeForkStore(): void {
+  forkStore?.close();
+  forkStore = null;
+}
+
 function fail(error: unknown): void {
   post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+  closeForkStore();
   port.close();
 }
 
 async function simulate(config: SimulateConfig): Promise<void> {
   const policy = parsePolicy(config.policy);
+  const fork = config.fork ? openFork(config.fork) : null;
+  forkStore = fork?.store ?? null;
   // A trained run's policy acts on the loop's own environment, restored before the first step.
   let restored: RunPolicy | null = null;
-  loop = new SimulationLoop(jobId, config, post, undefined, policy?.kind === 'run' ? (t, out) => restored!.policy(t, out) : null);
+  loop = new SimulationLoop(jobId, config, post, undefined, policy?.kind === 'run' ? (t, out) => restored!.policy(t, out) : null, fork);
   if (policy?.kind === 'run') {
     const { restoreRunPolicy } = await import('./runPolicy.ts');
     restored = await restoreRunPolicy(policy, loop.env, defaultDatabasePath()).catch((error: Error) => {
@@ -66,6 +79,20 @@ async function simulate(config: SimulateConfig): Promise<void> {
     schedule();
   });
   schedule();
+}
+
+/** A fork's parent episode read from the history, and the history opened for writing when the fork is recorded. */
+function openFork(request: ForkRequest): ForkStart {
+  const store = RunStore.open(defaultDatabasePath(), { readOnly: !request.record });
+  try {
+    const source = loadForkSource(store, request);
+    if (request.record) return { source, store };
+    store.close();
+    return { source, store: null };
+  } catch (error) {
+    store.close();
+    throw error;
+  }
 }
 
 /**

@@ -86,7 +86,8 @@ function jobTitle(config: JobConfig): string {
       break;
   }
   const preset = typeof config.params.preset === 'string' && config.params.preset !== 'dmpo' ? ` (${config.params.preset})` : '';
-  return `${SCENARIOS[config.scenario].title}${preset} · ${config.policy} · seed ${config.seed}`;
+  const fork = config.fork ? ` · fork of episode ${config.fork.episodeId} at step ${config.fork.step}` : '';
+  return `${SCENARIOS[config.scenario].title}${preset} · ${config.policy} · seed ${config.seed}${fork}`;
 }
 
 export class JobRunner {

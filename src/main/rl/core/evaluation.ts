@@ -7,6 +7,7 @@ import type { TrajectoryStepInput } from '../../../shared/runs.ts';
 import type { BatchedEnv } from '../../sim/env.ts';
 import { createEnv } from '../../sim/index.ts';
 import { EpisodeStats, type EpisodeMetrics } from '../../sim/metrics.ts';
+import { StepFrame } from '../../sim/stepFrame.ts';
 import type { PolicyOutput } from './actorCritic.ts';
 import { actionParamWidth, smoothedSoftmax, type PolicyHead } from './distributions.ts';
 import { mean } from './iteration.ts';
@@ -38,14 +39,14 @@ export function evaluatePolicy(learner: Pick<Learner, 'setup' | 'policy'>, episo
   const { setup, policy: actorCritic } = learner;
   const env = createEnv(setup.scenario, setup.scenarioParams, episodes);
   env.training = false;
-  const { obsDim, nAgents, nVehicles } = env.spec;
+  const { nAgents } = env.spec;
   for (let k = 0; k < episodes; k++) env.resetEnv(k, evalSeed + k);
   const stats = Array.from({ length: episodes }, (_, k) => new EpisodeStats(env, k));
   const inputs = new Float32Array(nAgents * episodes * actorCritic.actorInputSize);
   const criticInputs = recorder ? new Float32Array(nAgents * episodes * actorCritic.criticInputSize) : null;
   const actions = new Float64Array(episodes * nAgents);
   const head = actorCritic.head;
-  const frame = recorder ? new EvalFrameBuffers(nAgents, nVehicles, obsDim, actionParamWidth(head), env.spec.rewardTermNames.length) : null;
+  const frame = recorder ? new EvalFrameBuffers(env.spec, actionParamWidth(head)) : null;
   let policy: PolicyOutput = { output: new Float32Array(0), logStd: null };
   let values: Float32Array | null = null;
   const act = () => {
@@ -71,30 +72,15 @@ export function evaluatePolicy(learner: Pick<Learner, 'setup' | 'policy'>, episo
   return summariseEvaluation(results);
 }
 
-/** Per-step evaluation frame arrays, reused across steps. */
+/** Per-step evaluation frames: the copy's state, and the action and distribution its policy chose there. */
 class EvalFrameBuffers {
-  private readonly frame: TrajectoryStepInput & { agentAction: Float64Array; reward: Float64Array; value: Float64Array; actionParams: Float64Array };
+  private readonly state: StepFrame;
 
   constructor(
-    private readonly agents: number,
-    private readonly vehicles: number,
-    private readonly obsDim: number,
+    spec: BatchedEnv['spec'],
     private readonly paramWidth: number,
-    private readonly terms: number,
   ) {
-    this.frame = {
-      position: new Float64Array(vehicles),
-      speed: new Float64Array(vehicles),
-      accel: new Float64Array(vehicles),
-      gap: new Float64Array(vehicles),
-      vehicleAction: new Float64Array(vehicles),
-      agentAction: new Float64Array(agents),
-      reward: new Float64Array(agents),
-      value: new Float64Array(agents),
-      obs: new Float64Array(agents * obsDim),
-      actionParams: new Float64Array(agents * paramWidth),
-      rewardTerms: new Float64Array(agents * terms),
-    };
+    this.state = new StepFrame(spec, paramWidth);
   }
 
   fill(
@@ -106,16 +92,10 @@ class EvalFrameBuffers {
     head: PolicyHead,
     afterStep: boolean,
   ): TrajectoryStepInput {
-    const { agents, vehicles, obsDim, paramWidth, terms, frame } = this;
+    const { paramWidth } = this;
+    const frame = this.state.fillState(env, copy);
+    const agents = env.spec.nAgents;
     const episodes = env.numEnvs;
-    const v0 = copy * vehicles;
-    (frame.position as Float64Array).set(env.position.subarray(v0, v0 + vehicles));
-    (frame.speed as Float64Array).set(env.speed.subarray(v0, v0 + vehicles));
-    (frame.accel as Float64Array).set(env.accel.subarray(v0, v0 + vehicles));
-    (frame.gap as Float64Array).set(env.gap.subarray(v0, v0 + vehicles));
-    (frame.vehicleAction as Float64Array).set(env.action.subarray(v0, v0 + vehicles));
-    (frame.obs as Float64Array).set(env.obs.subarray(copy * agents * obsDim, (copy + 1) * agents * obsDim));
-    (frame.rewardTerms as Float64Array).set(env.rewardTerms.subarray(copy * agents * terms, (copy + 1) * agents * terms));
     const outputWidth = head.kind === 'categorical' ? head.actionCount : 1;
     for (let i = 0; i < agents; i++) {
       // The action and distribution the policy chooses in this state (applied at the next step).
@@ -130,9 +110,6 @@ class EvalFrameBuffers {
         frame.actionParams[i * paramWidth + 1] = Math.exp(policy.logStd![i]);
       }
     }
-    frame.collided = env.collided[copy] === 1;
-    frame.terminated = env.terminated[copy] === 1;
-    frame.truncated = env.truncated[copy] === 1;
     return frame;
   }
 }
