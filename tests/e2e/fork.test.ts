@@ -3,9 +3,13 @@
  * history: the ring IPPO evaluation episode opened in Replay, the cursor taken to step 800
  * with real clicks, Continue live from here (its field errors, the local one and the
  * backend's), the fork played live in the Simulate view under the idle policy and stored;
- * then the run store read back: the fork's frames 0..800 are the parent's exactly, later
- * ones are not (idle is not the trained policy); and the fork replayed beside its parent
- * under one timeline, and listed by its parent. Screenshots at 1440x900.
+ * then the run store read back: the fork's frames 0..800 are the parent's exactly, and from
+ * 800 on its actions are idle's, not the trained policy's; and the fork replayed beside its
+ * parent under one timeline, and listed by its parent. Screenshots at 1440x900.
+ *
+ * The one-iteration IPPO policy has the ring at a standstill by step 800 (every vehicle
+ * capped at its safe speed 0 or braking), and idle's zero acceleration keeps it there: the
+ * states after the fork equal the parent's, the actions are what tells the policies apart.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -35,7 +39,7 @@ function withStore<T>(read: (store: RunStore) => T): T {
 }
 
 /** Frames [from, to) of `field`, all vehicles, one array. */
-function series(frames: readonly TrajectoryFrame[], field: (typeof FIELDS)[number], from: number, to: number): number[] {
+function series(frames: readonly TrajectoryFrame[], field: (typeof FIELDS)[number] | 'agentAction', from: number, to: number): number[] {
   return frames.slice(from, to).flatMap((frame) => Array.from(frame[field]));
 }
 
@@ -113,14 +117,17 @@ describe('Fork from a replay step', () => {
     await page.screenshot({ path: screenshotPath('fork-live-ended') });
   });
 
-  it("stores the fork as an episode of the run whose frames 0..800 are the parent's exactly and later ones are not", () => {
+  it("stores the fork as an episode of the run whose frames 0..800 are the parent's exactly; from 800 on idle chose, not IPPO", () => {
     fork = withStore((store) => store.listEpisodes(ringRun).find((e) => e.fork?.parentEpisodeId === parent.id)!);
     expect(fork).toMatchObject({ complete: true, kind: parent.kind, iteration: parent.iteration, seed: parent.seed, steps: parent.steps, fork: { parentEpisodeId: parent.id, step: FORK_STEP, policy: 'idle' } });
     const [mine, theirs] = withStore((store) => [store.readSteps(fork.id, 0, fork.steps), store.readSteps(parent.id, 0, parent.steps)]);
-    for (const field of FIELDS) {
-      expect(series(mine, field, 0, FORK_STEP + 1), field).toEqual(series(theirs, field, 0, FORK_STEP + 1));
-      expect(series(mine, field, FORK_STEP + 1, fork.steps), field).not.toEqual(series(theirs, field, FORK_STEP + 1, parent.steps));
-    }
+    for (const field of FIELDS) expect(series(mine, field, 0, FORK_STEP + 1), field).toEqual(series(theirs, field, 0, FORK_STEP + 1));
+    // Frame t's action is the one its policy chose in state t: the parent's up to 799, idle's (all 0) from the fork's own state 800 on.
+    expect(series(mine, 'agentAction', 0, FORK_STEP)).toEqual(series(theirs, 'agentAction', 0, FORK_STEP));
+    const idle = series(mine, 'agentAction', FORK_STEP, fork.steps);
+    expect(idle.every((a) => a === 0)).toBe(true);
+    expect(series(theirs, 'agentAction', FORK_STEP, parent.steps).some((a) => a !== 0)).toBe(true);
+    expect(idle).toHaveLength(series(theirs, 'agentAction', FORK_STEP, parent.steps).length);
   });
 
   it('replays the fork beside its parent under one timeline, at the fork step', async () => {
@@ -131,12 +138,13 @@ describe('Fork from a replay step', () => {
     expect(await hook<number>("shownStep('primary')")).toBe(FORK_STEP);
     expect(await page.getByTestId('replay-episode').locator('option:checked').textContent()).toMatch(new RegExp(`^#${fork.id} · fork of #${parent.id} at step ${FORK_STEP} · idle \\(no control input\\) · `));
     expect(await page.getByTestId('fork-beside-parent').isDisabled()).toBe(true);
-    // Further on the two have parted: the same timeline, other positions.
+    // The fork's state is its parent's, in both views.
+    expect(await hook<number[]>("positions('primary')")).toEqual(await hook<number[]>("positions('compare')"));
+    // One timeline: a jump moves both.
     await page.getByTestId('step-input').fill('2000');
     await page.getByTestId('step-input').press('Enter');
     await expect.poll(() => hook<number>("shownStep('compare')"), { timeout: 10_000 }).toBe(2000);
     await expect.poll(() => hook<number>("shownStep('primary')"), { timeout: 10_000 }).toBe(2000);
-    expect(await hook<number[]>("positions('primary')")).not.toEqual(await hook<number[]>("positions('compare')"));
     await page.waitForTimeout(500);
     await page.screenshot({ path: screenshotPath('fork-side-by-side') });
   });
@@ -145,6 +153,8 @@ describe('Fork from a replay step', () => {
     await page.getByTestId('replay-episode').selectOption(String(parent.id));
     await page.getByTestId(`fork-child-${fork.id}`).waitFor({ timeout: 15_000 });
     expect(await hook<number | null>('compareEpisodeId()')).toBeNull();
+    // The fork has its parent's seed: a compare candidate too.
+    await expect.poll(() => page.getByTestId('replay-compare').locator(`option[value="${fork.id}"]`).count(), { timeout: 15_000 }).toBe(1);
     await page.screenshot({ path: screenshotPath('fork-parent') });
     await page.getByTestId(`fork-child-${fork.id}`).click();
     await expect.poll(() => hook<number | null>('compareEpisodeId()'), { timeout: 15_000 }).toBe(parent.id);

@@ -291,7 +291,9 @@ export const useReplayStore = defineStore('replay', () => {
     openStarted = started;
     try {
       const api = useApi();
-      const detail = overview.value?.run.id === runId ? overview.value : await api.getRun(runId);
+      // The run's overview as last read, unless the episode is newer (a fork stored since).
+      const cached = overview.value?.run.id === runId && overview.value.episodes.some((e) => e.id === episodeId) ? overview.value : null;
+      const detail = cached ?? (await api.getRun(runId));
       if (seq !== openSeq) return;
       overview.value = detail;
       const info = detail.episodes.find((e) => e.id === episodeId);

@@ -15,6 +15,7 @@ import { videoFrameCount, type VideoContainer } from '../../shared/videoExport.t
 import type { CameraMode } from '../scene/cameraModes.ts';
 import { SceneView, type SceneFrame } from '../scene/SceneView.ts';
 import { sceneEpisodeOf } from '../replay/episode.ts';
+import { episodeOrigin } from '../replay/fork.ts';
 import { EpisodeFrames } from './frames.ts';
 import { chooseFormat, outputFormat } from './formats.ts';
 import { VideoOverlay } from './overlay.ts';
@@ -86,7 +87,7 @@ export async function exportEpisodeVideo(
     scene.setCameraMode(settings.camera);
     const overlay = new VideoOverlay({
       title: SCENARIOS[sceneEpisode.scenario].title,
-      subtitle: `${run.name} · episode #${info.id} · ${info.kind} iteration ${info.iteration} · seed ${info.seed}`,
+      subtitle: `${run.name} · episode #${info.id} · ${episodeOrigin(info)} · seed ${info.seed}`,
       steps: info.steps,
       finalReturn: info.return,
       speedScale: settings.speedScale,

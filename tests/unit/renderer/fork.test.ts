@@ -6,7 +6,7 @@ import { encodeFloat32 } from '../../../src/shared/base64.ts';
 import type { CheckpointInfo, EpisodeInfo, RunDetail } from '../../../src/shared/runs.ts';
 import { provideApi } from '../../../src/renderer/api/index.ts';
 import { layoutOf } from '../../../src/renderer/replay/episode.ts';
-import { checkDisturbances, episodeLabel, forkConfig, forkLabel, policyLabel, samePolicy, type DisturbanceDraft } from '../../../src/renderer/replay/fork.ts';
+import { checkDisturbances, episodeLabel, episodeOrigin, forkConfig, forkLabel, policyLabel, samePolicy, type DisturbanceDraft } from '../../../src/renderer/replay/fork.ts';
 import { useForkStore } from '../../../src/renderer/stores/fork.ts';
 import { useLiveStore } from '../../../src/renderer/stores/live.ts';
 import { useReplayStore } from '../../../src/renderer/stores/replay.ts';
@@ -74,6 +74,8 @@ describe('fork helpers', () => {
     expect(policyLabel('constant:-0.5')).toBe('constant:-0.5');
     expect(forkLabel({ parentEpisodeId: 4, step: 800, policy: 'idle' })).toBe('fork of #4 at step 800 · idle (no control input)');
     expect(forkLabel({ parentEpisodeId: null, step: 800, policy: 'random' })).toBe('fork of a deleted episode at step 800 · random');
+    expect(episodeOrigin(episode())).toBe('eval iteration 1');
+    expect(episodeOrigin(episode({ fork: { parentEpisodeId: 4, step: 800, policy: 'run:2@5' } }))).toBe('fork of #4 at step 800 · run #2 @ checkpoint 5');
     expect(episodeLabel(episode())).toBe('#4 · eval · iteration 1 · seed 1001 · 3001 steps · return -12.5');
     expect(episodeLabel(episode({ id: 7, fork: { parentEpisodeId: 4, step: 800, policy: 'idle' }, return: null }))).toBe(
       '#7 · fork of #4 at step 800 · idle (no control input) · 3001 steps · recording…',
@@ -124,9 +126,11 @@ const run = { id: 2, name: 'ring IPPO', scenario: 'ring', algo: 'ippo' } as RunD
 
 function fakeApi(parent: EpisodeInfo, answer: (config: JobConfigInput) => JobInfo | ApiRequestError) {
   const started: JobConfigInput[] = [];
+  /** The run's stored episodes; a test adds the fork it stored. */
+  const episodes = [parent];
   const listeners = new Set<(event: ApiEvent) => void>();
   const layout = layoutOf(parent);
-  const overview = (): RunOverview => ({ run, checkpoints: [checkpoint(5, 1)], episodes: [parent], series: [], activeJobId: null });
+  const overview = (): RunOverview => ({ run, checkpoints: [checkpoint(5, 1)], episodes: [...episodes], series: [], activeJobId: null });
   const api = {
     transport: 'websocket',
     listRuns: async () => [run],
@@ -156,7 +160,7 @@ function fakeApi(parent: EpisodeInfo, answer: (config: JobConfigInput) => JobInf
       return () => listeners.delete(listener);
     },
   } as unknown as HeadwayApi;
-  return { api, started };
+  return { api, started, episodes };
 }
 
 function forkJob(config: JobConfigInput, status: JobInfo['status'] = 'running', error: string | null = null): JobInfo {
@@ -203,6 +207,17 @@ describe('fork store', () => {
     fork.replayLiveBeside();
     expect(view.tab).toBe('replay');
     expect(view.replayTarget).toEqual({ runId: 2, episodeId: 9, compareEpisodeId: 4, step: 800 });
+  });
+
+  it("opens a fork stored since the run was read beside its parent, at the fork step", async () => {
+    const { replay, episodes } = await openAt(800, (config) => forkJob(config));
+    episodes.push(episode({ id: 9, fork: { parentEpisodeId: 4, step: 800, policy: 'idle' } }));
+    await replay.openBeside(2, 9, 4, 800);
+    expect(replay.error).toBeNull();
+    expect(replay.primary?.info.id).toBe(9);
+    expect(replay.compare?.info.id).toBe(4);
+    expect(replay.step).toBe(800);
+    expect(replay.overview?.episodes.map((e) => e.id)).toEqual([4, 9]);
   });
 
   it('shows a refusal next to its fields, and a disturbance before the fork before asking the backend', async () => {
