@@ -80,6 +80,9 @@ export const useForkStore = defineStore('fork', () => {
     }
   });
 
+  /** The episode's last state: it ended there, nothing is left to play. */
+  const atEnd = computed(() => info.value !== null && step.value >= info.value.steps - 1);
+
   const checked = computed(() => checkDisturbances(drafts.value, step.value, info.value?.dt ?? 0.1));
 
   /** Mistakes caught here, before the backend is asked. */
@@ -100,13 +103,13 @@ export const useForkStore = defineStore('fork', () => {
   const { formError, validating, applyFailure } = validation;
   /** What each field shows: its own mistake first, else the backend's. */
   const errors = computed<Record<string, string>>(() => ({ ...validation.errors.value, ...localErrors.value }));
-  const canStart = computed(() => info.value !== null && config() !== null && !submitting.value && Object.keys(errors.value).length === 0 && formError.value === null);
+  const canStart = computed(() => info.value !== null && !atEnd.value && config() !== null && !submitting.value && Object.keys(errors.value).length === 0 && formError.value === null);
 
   function scheduleValidation(): void {
     clearTimeout(timer);
     validation.errors.value = {};
     formError.value = null;
-    if (!open.value || config() === null || Object.keys(localErrors.value).length > 0) return;
+    if (!open.value || atEnd.value || config() === null || Object.keys(localErrors.value).length > 0) return;
     timer = setTimeout(() => void validation.validate(), 150);
   }
   watch([open, policy, drafts, record, () => info.value?.id, step], scheduleValidation, { deep: true });
@@ -201,6 +204,7 @@ export const useForkStore = defineStore('fork', () => {
     validating,
     info,
     step,
+    atEnd,
     runChoices,
     same,
     policy,

@@ -248,6 +248,15 @@ describe('fork store', () => {
     expect(fork.open).toBe(true);
   });
 
+  it("offers no fork from the episode's last state: it ended there", async () => {
+    const { fork, replay } = await openAt(STEPS - 1, (config) => forkJob(config));
+    expect(fork.atEnd).toBe(true);
+    expect(fork.canStart).toBe(false);
+    expect(await fork.start()).toBeNull();
+    await replay.stepBy(-1);
+    expect(fork.canStart).toBe(true);
+  });
+
   it('shows a fork whose job failed with its message, and no way to replay it', async () => {
     const { fork, started, live } = await openAt(800, (config) => forkJob(config));
     fork.policyKind = 'random';
