@@ -261,12 +261,12 @@ export const useReplayStore = defineStore('replay', () => {
     }
   }
 
-  /** Shows a run's episodes and opens its newest one. */
+  /** Shows a run's episodes and opens its newest one of its own (forks of it are listed, one click away). */
   async function selectRun(runId: number): Promise<void> {
     const started = performance.now();
     const run = await useApi().getRun(runId);
     overview.value = run;
-    const newest = run.episodes.find((e) => e.complete) ?? run.episodes[0];
+    const newest = run.episodes.find((e) => e.complete && e.fork === null) ?? run.episodes.find((e) => e.complete) ?? run.episodes[0];
     if (newest) await open(runId, newest.id, started);
     else closeEpisode();
   }

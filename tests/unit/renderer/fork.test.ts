@@ -248,6 +248,14 @@ describe('fork store', () => {
     expect(fork.open).toBe(true);
   });
 
+  it('opens a run on its own newest episode, not on a fork of it', async () => {
+    const { replay, episodes } = await openAt(800, (config) => forkJob(config));
+    episodes.unshift(episode({ id: 9, fork: { parentEpisodeId: 4, step: 800, policy: 'idle' } }));
+    await replay.selectRun(2);
+    expect(replay.primary?.info.id).toBe(4);
+    expect(replay.overview?.episodes.map((e) => e.id)).toEqual([9, 4]);
+  });
+
   it("offers no fork from the episode's last state: it ended there", async () => {
     const { fork, replay } = await openAt(STEPS - 1, (config) => forkJob(config));
     expect(fork.atEnd).toBe(true);
