@@ -48,9 +48,9 @@ export function prepareSimulation(config: SimulateConfig, fork: ForkSource | nul
   env.training = false;
   const policy = parsePolicy(config.policy);
   const errors: FieldError[] = [];
-  if (policy === null) errors.push({ field: 'policy', message: `policy ${JSON.stringify(config.policy)} is not allowed; expected idle, random, constant:K or run:RUN_ID` });
+  if (policy === null) errors.push({ field: 'policy', message: `policy ${JSON.stringify(config.policy)} is not allowed; expected idle, human, random, constant:K or run:RUN_ID` });
   else {
-    const problem = checkPolicy(policy, env.spec.action);
+    const problem = checkPolicy(policy, env.spec);
     if (problem) errors.push(problem);
   }
   try {
@@ -222,7 +222,7 @@ export class SimulationLoop {
     if (policy.kind === 'run') {
       if (this.trained === null) throw new Error(`policy ${this.config.policy} was not restored`);
       this.policy = this.trained;
-    } else this.policy = makePolicy(policy, env.spec.action, seed);
+    } else this.policy = makePolicy(policy, env, seed);
     this.disturbances.beginEpisode(fork?.source.disturbances);
     this.stats = new EpisodeStats(env);
     this.episodeReturn = 0;
