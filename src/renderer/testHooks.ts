@@ -9,7 +9,8 @@
  * (tests/unit/renderer/testHooks.test.ts builds the renderer and checks it holds no hook).
  */
 import type { CompareStats } from './compare/model.ts';
-import type { RenderStats, SceneView } from './scene/SceneView.ts';
+import type { RenderStats } from './scene/renderStats.ts';
+import type { SceneView } from './scene/SceneView.ts';
 import type { ReplayTimings, TrackRole, useReplayStore } from './stores/replay.ts';
 
 /** Whether this build installs the hooks. */
