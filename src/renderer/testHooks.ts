@@ -19,6 +19,8 @@ export const TEST_HOOKS: boolean = __HEADWAY_TEST_HOOKS__;
 export interface ViewHooks {
   projectVehicle(v: number): { x: number; y: number } | null;
   stats(): RenderStats;
+  /** The vehicles the view marks disturbed now. */
+  disturbed(): number[];
 }
 
 export interface ReplayHooks {
@@ -51,7 +53,7 @@ const none = (): void => undefined;
 /** The live 3D view's hooks, for as long as its scene lives; returns their removal. */
 export function installViewHooks(scene: SceneView): () => void {
   if (!__HEADWAY_TEST_HOOKS__) return none;
-  window.__headwayView = { projectVehicle: (v) => scene.projectVehicle(v), stats: () => scene.stats() };
+  window.__headwayView = { projectVehicle: (v) => scene.projectVehicle(v), stats: () => scene.stats(), disturbed: () => scene.disturbedVehicles() };
   return () => delete window.__headwayView;
 }
 

@@ -7,6 +7,7 @@
 import * as THREE from 'three';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import { figureEightPoint, ringPoint, straightPoint, type RoadPoint } from '../../shared/geometry.ts';
+import { FrameFlag } from '../../shared/api.ts';
 import type { ScenarioId } from '../../shared/scenarios.ts';
 import { COLORS } from './colors.ts';
 import { FrameInterpolator } from './interpolation.ts';
@@ -31,6 +32,11 @@ export interface SceneEpisode {
 export interface SceneFrame {
   position: ArrayLike<number>;
   speed: ArrayLike<number>;
+  /**
+   * FrameFlag bits per vehicle, the masks the marks are drawn from: FrameFlag.collision (a red
+   * marker), FrameFlag.disturbed (a pulsing ring and diamond). Live frames carry them as the
+   * simulation sets them; a replay sets them from what it stored per vehicle and step.
+   */
   flags: ArrayLike<number>;
 }
 
@@ -280,6 +286,11 @@ export class SceneView {
     });
   }
 
+  /** The vehicles marked disturbed in the frame on screen. */
+  disturbedVehicles(): number[] {
+    return [...(this.vehicles?.disturbed ?? [])];
+  }
+
   /** Where vehicle `v` is drawn, in client (page) coordinates; null when off screen or unknown. */
   projectVehicle(v: number): { x: number; y: number } | null {
     return this.picking.project(v);
@@ -465,8 +476,10 @@ export class SceneView {
     const now = performance.now();
     const vehicles = this.vehicles;
     const moving = this.interpolator.moving(now);
-    const hasCollision = this.frame !== null && Array.prototype.some.call(this.frame.flags, (f: number) => (f & 1) === 1);
-    if (vehicles && this.frame && (moving || this.dirty || hasCollision || this.mode === 'follow')) {
+    // Collision and disturbance marks move on their own (bob, pulse), even while the vehicles stand still.
+    const marks = FrameFlag.collision | FrameFlag.disturbed;
+    const animated = this.frame !== null && Array.prototype.some.call(this.frame.flags, (f: number) => (f & marks) !== 0);
+    if (vehicles && this.frame && (moving || this.dirty || animated || this.mode === 'follow')) {
       this.interpolator.sample(now, this.display);
       if (this.isStraight()) {
         // The origin glides after the platoon; the road's markings scroll by the same amount.
