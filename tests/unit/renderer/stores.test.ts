@@ -214,6 +214,34 @@ describe('the Simulate form store', () => {
     expect((api.started[1] as { speed: number }).speed).toBe(5);
   });
 
+  it('offers the stored runs of the scenario and their checkpoints as policies', async () => {
+    const form = useSimulateFormStore();
+    await form.loadRuns();
+    expect(form.storedRuns.map((run) => run.id)).toEqual([7]);
+    form.setPolicy('run:7');
+    expect(form.policy).toBe('run:7@best');
+    await Promise.resolve();
+    expect(form.checkpoints.map((c) => c.id)).toEqual([31]);
+    form.policyCheckpoint = '31';
+    expect(form.config().policy).toBe('run:7@31');
+    expect(validateJobConfig(form.config()).ok).toBe(true);
+    // Its parameters as the form's (text, as typed); null-free.
+    form.applyRunParams();
+    expect(form.values).toEqual({ preset: 'dmpo', length: '230', noise: true });
+    // The restore failed in the job worker: the message shows at the field while the form asks for the same.
+    const live = useLiveStore();
+    const failed = { ...job('sim-1-aaaaaa', 'failed'), config: { ...job('x').config, ...form.config(), params: form.config().params! } as JobInfo['config'], error: 'policy run:7@31: run 7 has 22 agents' };
+    live.attach(failed);
+    expect(form.policyFailure).toBe('policy run:7@31: run 7 has 22 agents');
+    form.setParam('length', '240');
+    expect(form.policyFailure).toBeNull();
+    // A run belongs to its scenario.
+    form.setScenario('cacc-catchup');
+    expect(form.policy).toBe('idle');
+    await Promise.resolve();
+    expect(form.storedRuns.map((run) => run.id)).toEqual([8]);
+  });
+
   it('puts start-time field errors next to the fields', async () => {
     const form = useSimulateFormStore();
     form.setParam('vehicles', '1');
