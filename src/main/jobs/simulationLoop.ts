@@ -6,7 +6,7 @@
  * Independent of worker_threads and of the clock (both injected), so tests drive it
  * directly; src/main/jobs/worker.ts wires it to a thread.
  */
-import { parsePolicy, type FieldError, type JobCommand, type SimulateConfig, type Speed } from '../../shared/api.ts';
+import { DISTURBANCE_NOT_APPLIED, parsePolicy, type FieldError, type JobCommand, type SimulateConfig, type Speed } from '../../shared/api.ts';
 import { DisturbanceError } from '../sim/disturbances.ts';
 import { DT, type BatchedEnv } from '../sim/env.ts';
 import { createEnv } from '../sim/index.ts';
@@ -155,7 +155,7 @@ export class SimulationLoop {
           this.disturbances.apply(command.disturbance);
         } catch (error) {
           if (!(error instanceof DisturbanceError)) throw error;
-          this.post({ type: 'log', level: 'error', message: `disturbance not applied: ${error.message}` });
+          this.post({ type: 'log', level: 'error', message: `${DISTURBANCE_NOT_APPLIED}: ${error.message}` });
           break;
         }
         this.postDisturbances();
