@@ -3,7 +3,7 @@
  * seed. Validation is the backend's (the same resolveParams as `headway simulate --param`),
  * asked on every change and shown next to each field.
  *
- * The policy is idle, random, constant:K or a stored run of the scenario at one of its
+ * The policy is idle, human (ring and figure eight), random, constant:K or a stored run of the scenario at one of its
  * checkpoints (run:RUN_ID@best|latest|CHECKPOINT_ID), listed from the run history.
  */
 import { defineStore } from 'pinia';
@@ -16,7 +16,7 @@ import { useJobValidation } from '../composables/useJobValidation.ts';
 import { useLiveStore } from './live.ts';
 import type { CheckpointPick } from './runs.ts';
 
-export type PolicyKind = 'idle' | 'random' | 'constant' | 'run';
+export type PolicyKind = 'idle' | 'human' | 'random' | 'constant' | 'run';
 
 export interface ParamFieldView {
   spec: ParamSpec;
@@ -182,8 +182,8 @@ export const useSimulateFormStore = defineStore('simulateForm', () => {
     errors.value = {};
     formError.value = null;
     if (policyKind.value === 'constant') policyValue.value = '0';
-    // A run belongs to the scenario it was trained on.
-    if (policyKind.value === 'run') setPolicy('idle');
+    // A run belongs to the scenario it was trained on; CACC's platoon has no human-driver model.
+    if (policyKind.value === 'run' || (policyKind.value === 'human' && !hasHumanModel(id))) setPolicy('idle');
     storedRuns.value = [];
     void loadRuns();
   }
@@ -265,3 +265,6 @@ export const useSimulateFormStore = defineStore('simulateForm', () => {
     start,
   };
 });
+
+/** Scenarios whose automated vehicles can drive by the human-driver model (the `human` policy): the closed roads. */
+export const hasHumanModel = (id: ScenarioId): boolean => id === 'ring' || id === 'figure-eight';
