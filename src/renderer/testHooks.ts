@@ -9,7 +9,8 @@
  * (tests/unit/renderer/testHooks.test.ts builds the renderer and checks it holds no hook).
  */
 import type { CompareStats } from './compare/model.ts';
-import type { RenderStats, SceneView } from './scene/SceneView.ts';
+import type { RenderStats } from './scene/renderStats.ts';
+import type { SceneView } from './scene/SceneView.ts';
 import type { ReplayTimings, TrackRole, useReplayStore } from './stores/replay.ts';
 
 /** Whether this build installs the hooks. */
@@ -18,6 +19,8 @@ export const TEST_HOOKS: boolean = __HEADWAY_TEST_HOOKS__;
 export interface ViewHooks {
   projectVehicle(v: number): { x: number; y: number } | null;
   stats(): RenderStats;
+  /** The vehicles the view marks disturbed now. */
+  disturbed(): number[];
 }
 
 export interface ReplayHooks {
@@ -50,7 +53,7 @@ const none = (): void => undefined;
 /** The live 3D view's hooks, for as long as its scene lives; returns their removal. */
 export function installViewHooks(scene: SceneView): () => void {
   if (!__HEADWAY_TEST_HOOKS__) return none;
-  window.__headwayView = { projectVehicle: (v) => scene.projectVehicle(v), stats: () => scene.stats() };
+  window.__headwayView = { projectVehicle: (v) => scene.projectVehicle(v), stats: () => scene.stats(), disturbed: () => scene.disturbedVehicles() };
   return () => delete window.__headwayView;
 }
 

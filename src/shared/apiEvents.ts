@@ -129,6 +129,9 @@ export type ApiEvent =
   /** Simulations: the disturbances of the shown episode and each one's string-stability readout so far (null before it starts). */
   | { type: 'disturbances'; jobId: string; episode: number; disturbances: LiveDisturbance[] };
 
+/** How the message of a `log` event (level error) starts when the simulation could not apply a requested disturbance. */
+export const DISTURBANCE_NOT_APPLIED = 'disturbance not applied';
+
 /** A disturbance of a live episode: what, from which step (state), and its readout over the states so far. */
 export interface LiveDisturbance {
   disturbance: DisturbanceRequest;

@@ -43,7 +43,7 @@ function wholeNumber(name: string, min: number, max: number) {
 
 const seedSchema = wholeNumber('seed', 0, MAX_SEED).default(0);
 
-const POLICY_CHOICES = 'policy must be idle, random, constant:K or run:RUN_ID[@best|latest|CHECKPOINT_ID]';
+const POLICY_CHOICES = 'policy must be idle, human, random, constant:K or run:RUN_ID[@best|latest|CHECKPOINT_ID]';
 
 // ---------------------------------------------------------------------------------------
 // Disturbances of a live simulation (src/main/sim/disturbances.ts; the CLI's --disturb)
@@ -105,7 +105,7 @@ export const simulateConfigSchema = z.strictObject({
   scenario: z.enum(SCENARIO_IDS, { error: `scenario must be one of ${SCENARIO_IDS.join(', ')}` }),
   /** Scenario parameters as text or JSON values; resolved and checked by resolveParams (the CLI's --param). */
   params: z.record(z.string().max(64), paramValueSchema).default({}),
-  /** idle, random, constant:K or run:RUN_ID[@best|latest|CHECKPOINT_ID] (the CLI's --policy). */
+  /** idle, human, random, constant:K or run:RUN_ID[@best|latest|CHECKPOINT_ID] (the CLI's --policy). */
   policy: z.string().max(64, { error: POLICY_CHOICES }).default('idle'),
   /** Scripted disturbances of every episode, each from `at` seconds after reset (the CLI's --disturb). */
   disturbances: z
@@ -203,15 +203,18 @@ export type CheckpointChoice = 'best' | 'latest' | number;
 
 export type PolicySpec =
   | { kind: 'idle' }
+  /** The automated vehicles drive as the scenario's human drivers (Flow's IDM, without noise): ring and figure eight. */
+  | { kind: 'human' }
   | { kind: 'random' }
   | { kind: 'constant'; value: number }
   /** A trained run's deterministic policy. */
   | { kind: 'run'; runId: number; checkpoint: CheckpointChoice };
 
-/** Parses idle | random | constant:K | run:RUN_ID[@best|latest|CHECKPOINT_ID]; null when the text is none of them. */
+/** Parses idle | human | random | constant:K | run:RUN_ID[@best|latest|CHECKPOINT_ID]; null when the text is none of them. */
 export function parsePolicy(text: string): PolicySpec | null {
   const trimmed = text.trim();
   if (trimmed === 'idle') return { kind: 'idle' };
+  if (trimmed === 'human') return { kind: 'human' };
   if (trimmed === 'random') return { kind: 'random' };
   const run = /^run:([1-9]\d{0,14})(?:@(best|latest|[1-9]\d{0,14}))?$/.exec(trimmed);
   if (run) return { kind: 'run', runId: Number(run[1]), checkpoint: run[2] === undefined || run[2] === 'best' ? 'best' : run[2] === 'latest' ? 'latest' : Number(run[2]) };
@@ -291,7 +294,7 @@ export function validateJobConfig(input: unknown): ValidatedJob {
       }
     }
   } else if (raw.kind === 'simulate' && typeof raw.policy === 'string' && !has('policy') && parsePolicy(raw.policy) === null) {
-    errors.push({ field: 'policy', message: `policy ${JSON.stringify(raw.policy)} is not allowed; expected idle, random, constant:K or run:RUN_ID[@best|latest|CHECKPOINT_ID]` });
+    errors.push({ field: 'policy', message: `policy ${JSON.stringify(raw.policy)} is not allowed; expected idle, human, random, constant:K or run:RUN_ID[@best|latest|CHECKPOINT_ID]` });
   }
   if (errors.length > 0 || !parsed.success) return { ok: false, errors };
   return { ok: true, config: parsed.data, params: resolved };

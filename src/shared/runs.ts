@@ -159,7 +159,7 @@ export interface EpisodeFork {
   /** Null once the parent has been deleted. */
   parentEpisodeId: number | null;
   step: number;
-  /** The policy that acted from `step` on (idle, random, constant:K, run:RUN_ID@CHECKPOINT). */
+  /** The policy that acted from `step` on (idle, human, random, constant:K, run:RUN_ID[@CHECKPOINT]). */
   policy: string;
 }
 

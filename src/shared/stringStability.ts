@@ -60,7 +60,14 @@ export interface VehicleResponse {
   gapDeviation: Float64Array;
 }
 
-export type StringVerdict = 'amplified' | 'damped' | 'no response' | 'no followers';
+/**
+ * amplified / damped: the tail's peak speed deviation over the head's is above / at most 1.
+ * no response: the disturbed vehicle itself stayed within the tolerance. not followed: its
+ * first follower did (it kept its speed whatever the vehicle ahead did, as an uncontrolled
+ * platoon does, so nothing travels down the string and the gap takes the whole disturbance).
+ * no followers: nothing behind the disturbed vehicle.
+ */
+export type StringVerdict = 'amplified' | 'damped' | 'no response' | 'not followed' | 'no followers';
 
 export interface StringStabilityReadout {
   start: number;
@@ -126,7 +133,8 @@ export function stringStability(series: StringSeries, query: StringQuery): Strin
 
   const head = vehicles[0].peakSpeedDeviation;
   const tailToHead = vehicles.length > 1 ? vehicles[vehicles.length - 1].peakSpeedDeviation / head : NaN;
-  const verdict: StringVerdict = vehicles.length === 1 ? 'no followers' : head <= tolerance ? 'no response' : tailToHead > 1 ? 'amplified' : 'damped';
+  const verdict: StringVerdict =
+    vehicles.length === 1 ? 'no followers' : head <= tolerance ? 'no response' : vehicles[1].peakSpeedDeviation <= tolerance ? 'not followed' : tailToHead > 1 ? 'amplified' : 'damped';
 
   // The last row where some speed is outside the tolerance; recovery is the row after it.
   let lastOutside = start - 1;

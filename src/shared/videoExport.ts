@@ -2,8 +2,10 @@
  * Video export of a stored episode: the settings both the Replay view and
  * `headway export --video` use, their validation (one message for both), and the page's
  * export entry that the CLI drives in headless Chromium: the app opened with
- * `?export=RUN:EP&fps=..&size=WxH&format=mp4|webm[&from=S&to=S]` renders the video
- * instead of the UI and publishes its state and bytes as `window.headwayExport`.
+ * `?export=RUN:EP&fps=..&size=WxH&format=mp4|webm[&from=S&to=S][&beside=RUN:EP]` renders
+ * the video instead of the UI (with `beside`, a second episode side by side under the same
+ * timeline: the Replay view's Compare with) and publishes its state and bytes as
+ * `window.headwayExport`.
  */
 
 export type VideoContainer = 'mp4' | 'webm';
@@ -27,6 +29,8 @@ export interface VideoExportRequest {
   /** Steps of the episode exported, from..to inclusive (default: all of it). */
   fromStep?: number;
   toStep?: number;
+  /** A second episode shown beside the first, under the same timeline (e.g. a fork beside its parent). */
+  beside?: { runId: number; episodeId: number };
 }
 
 /** Bad export settings: the message names the field and what is allowed. */
@@ -75,6 +79,7 @@ export function exportQuery(request: VideoExportRequest): string {
   });
   if (request.fromStep !== undefined) params.set('from', String(request.fromStep));
   if (request.toStep !== undefined) params.set('to', String(request.toStep));
+  if (request.beside !== undefined) params.set('beside', `${request.beside.runId}:${request.beside.episodeId}`);
   return `?${params.toString()}`;
 }
 
@@ -83,8 +88,13 @@ export function parseExportQuery(search: string): VideoExportRequest | null {
   const params = new URLSearchParams(search);
   const target = params.get('export');
   if (target === null) return null;
-  const match = /^(\d+):(\d+)$/.exec(target);
-  if (!match) throw new VideoSettingsError(`export ${JSON.stringify(target)} is not allowed; expected RUN_ID:EPISODE_ID`);
+  const episodeOf = (name: string, raw: string) => {
+    const match = /^(\d+):(\d+)$/.exec(raw);
+    if (!match) throw new VideoSettingsError(`${name} ${JSON.stringify(raw)} is not allowed; expected RUN_ID:EPISODE_ID`);
+    return { runId: Number(match[1]), episodeId: Number(match[2]) };
+  };
+  const { runId, episodeId } = episodeOf('export', target);
+  const beside = params.get('beside');
   const size = parseVideoSize(params.get('size') ?? `${VIDEO_SIZE.default.width}x${VIDEO_SIZE.default.height}`, 'size');
   const format = params.get('format') ?? 'webm';
   if (!VIDEO_CONTAINERS.includes(format as VideoContainer)) throw new VideoSettingsError(`format ${JSON.stringify(format)} is not allowed; expected mp4 or webm`);
@@ -96,13 +106,14 @@ export function parseExportQuery(search: string): VideoExportRequest | null {
     return value;
   };
   return {
-    runId: Number(match[1]),
-    episodeId: Number(match[2]),
+    runId,
+    episodeId,
     fps: parseVideoFps(params.get('fps') ?? String(VIDEO_FPS.default), 'fps'),
     ...size,
     container: format as VideoContainer,
     fromStep: step('from'),
     toStep: step('to'),
+    ...(beside === null ? {} : { beside: episodeOf('beside', beside) }),
   };
 }
 

@@ -11,6 +11,8 @@ declare global {
     __headwayView?: {
       projectVehicle(v: number): { x: number; y: number } | null;
       stats(): { fps: number; meanFrameMs: number; p95FrameMs: number; drawn: number; cpuMs: number; drawMs: number; vehicles: number; drawCalls: number; glRenderer: string; software: boolean };
+      /** The vehicles the view marks disturbed now. */
+      disturbed(): number[];
     };
   }
 }
@@ -49,9 +51,9 @@ export async function waitForStep(page: Page, predicate: (step: number) => boole
   }
 }
 
-/** Opens the app at `url` in a 1600x950 page, once its api is connected; page errors and console errors go to `pageErrors`. */
-export async function openApp(browser: Browser, url: string, pageErrors: string[]): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1600, height: 950 } });
+/** Opens the app at `url` in a page (1600x950 unless told), once its api is connected; page errors and console errors go to `pageErrors`. */
+export async function openApp(browser: Browser, url: string, pageErrors: string[], viewport = { width: 1600, height: 950 }): Promise<Page> {
+  const page = await browser.newPage({ viewport });
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('console', (message) => {
     if (message.type() === 'error') pageErrors.push(message.text());

@@ -120,6 +120,25 @@ describe('Video export', () => {
     await expectVideo(new Uint8Array(readFileSync(file)), 'video/webm');
   });
 
+  it('headway export --video --beside: two episodes side by side under one timeline', async () => {
+    const file = join(outDir, 'pair.webm');
+    const args = ['bin/headway.mjs', 'export', String(runs['catch-up DPPO seed 1']), '--episode', String(episodeOf('catch-up DPPO seed 1')), '--beside', String(episodeOf('catch-up IPPO seed 1'))];
+    const settings = ['--video', file, '--fps', String(FPS), '--size', '1280x360', '--from', String(RANGE.from), '--to', String(RANGE.to), '--db', databasePath];
+    const { stdout } = await run(process.execPath, [...args, ...settings], { timeout: 110_000 });
+    expect(stdout).toMatch(new RegExp(`wrote .*pair\\.webm: vp9, 1280x360, 30 fps, ${EXPECTED_FRAMES} frames`));
+    const bytes = new Uint8Array(readFileSync(file));
+    expect(await demuxVideo(bytes)).toMatchObject({ width: 1280, height: 360, frames: EXPECTED_FRAMES });
+    const played = await playInChromium(browser, bytes, 'video/webm', screenshotPath('video-side-by-side-frame'));
+    expect(played.firstFrameVariance).toBeGreaterThan(50);
+    rmSync(file);
+    const other = await run(process.execPath, [...args.slice(0, -1), String(episodeOf('ring IPPO')), ...settings]).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/--beside \d+: episode \d+ is of ring, episode \d+ of cacc-catchup; side by side needs one scenario/);
+  });
+
   it('headway export --video: one-line errors for a missing Chromium and bad settings, nothing written', async () => {
     const base = ['bin/headway.mjs', 'export', String(runs['catch-up DPPO seed 1']), '--episode', String(episodeOf('catch-up DPPO seed 1')), '--db', databasePath];
     const failure = (args: string[], env: NodeJS.ProcessEnv = process.env) =>

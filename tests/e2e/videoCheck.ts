@@ -37,11 +37,11 @@ export interface PlayedVideo {
 }
 
 /** Plays the file in Chromium's <video> element and measures its first frame. */
-export async function playInChromium(browser: Browser, bytes: Uint8Array, mimeType: string): Promise<PlayedVideo> {
-  const page = await browser.newPage();
+export async function playInChromium(browser: Browser, bytes: Uint8Array, mimeType: string, firstFramePng?: string): Promise<PlayedVideo> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
   try {
     const url = `data:${mimeType};base64,${Buffer.from(bytes).toString('base64')}`;
-    return await page.evaluate(async (src) => {
+    const played = await page.evaluate(async (src) => {
       const video = document.createElement('video');
       video.muted = true;
       video.src = src;
@@ -73,6 +73,9 @@ export async function playInChromium(browser: Browser, bytes: Uint8Array, mimeTy
       const mean = sum / n;
       return { durationS: video.duration, width: video.videoWidth, height: video.videoHeight, firstFrameVariance: squares / n - mean * mean };
     }, url);
+    // The first frame as the player shows it, for a person to look at.
+    if (firstFramePng) await page.locator('video').screenshot({ path: firstFramePng });
+    return played;
   } finally {
     await page.close();
   }

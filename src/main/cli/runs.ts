@@ -187,6 +187,7 @@ export function registerRunCommands(program: Command): void {
     .option('--size <WxH>', `with --video: resolution (default ${VIDEO_SIZE.default.width}x${VIDEO_SIZE.default.height})`)
     .option('--from <step>', 'with --video: first step (default 0)')
     .option('--to <step>', 'with --video: last step (default the episode\'s last)')
+    .option('--beside <id>', 'with --video: another stored episode of the same scenario side by side under the same timeline (e.g. a fork beside its parent)')
     .addOption(dbOption())
     .action(async (runIds: string[], options) => {
       const ids = runIds.map(parseRunId);
@@ -198,12 +199,27 @@ export function registerRunCommands(program: Command): void {
         const episodeId = parseIntegerOption('--episode', options.episode, 1);
         const episode = store.listEpisodes(ids[0]).find((e) => e.id === episodeId);
         if (!episode) throw new UsageError(`--episode ${episodeId}: run ${ids[0]} has no such episode; its episodes are ${store.listEpisodes(ids[0]).map((e) => e.id).join(', ') || 'none'}`);
-        if (options.video !== undefined) return videoRequest(ids[0], episode, options.video, options);
+        if (options.video !== undefined) return videoRequest(ids[0], episode, options.video, options, besideEpisode(store, episode, options.beside));
+        if (options.beside !== undefined) throw new UsageError('--beside goes with --video');
         exportEpisode(store, episode, options.out);
       });
       // The store is closed again here: the export's own server reads the episode.
       if (video) await exportVideo(video, options.video, options.db);
     });
+}
+
+/** --beside EP: the episode shown beside the exported one (any run's, of the same scenario). */
+function besideEpisode(store: RunStore, episode: EpisodeInfo, raw: string | undefined): EpisodeInfo | null {
+  if (raw === undefined) return null;
+  const id = parseIntegerOption('--beside', raw, 1);
+  let beside: EpisodeInfo;
+  try {
+    beside = store.getEpisode(id);
+  } catch {
+    throw new UsageError(`--beside ${id}: there is no episode ${id} in this history`);
+  }
+  if (beside.scenario !== episode.scenario) throw new UsageError(`--beside ${id}: episode ${id} is of ${beside.scenario}, episode ${episode.id} of ${episode.scenario}; side by side needs one scenario`);
+  return beside;
 }
 
 async function asUsageAsync<T>(work: () => Promise<T>): Promise<T> {

@@ -18,7 +18,7 @@ import { applyDisturbances, describeReadout } from './disturb.ts';
 import { parseIntegerOption, parseKeyValues, UsageError } from './errors.ts';
 import { AtomicTextFile } from './output.ts';
 import { parsePolicy } from '../../shared/api.ts';
-import { makePolicy, type Policy } from '../jobs/policies.ts';
+import { checkPolicy, makePolicy, type Policy } from '../jobs/policies.ts';
 import { restoreRunPolicy, type RunPolicy } from '../jobs/runPolicy.ts';
 import { defaultDatabasePath } from '../store/index.ts';
 
@@ -83,7 +83,7 @@ export async function runSimulate(options: SimulateOptions): Promise<SimulateRes
   const trained = !external && options.policy?.startsWith('run:') ? await trainedPolicy(options.policy, options.db, env) : null;
   const policy: Policy = external
     ? (t, out) => out.set(external[t])
-    : (trained?.policy ?? policyFromOption(options.policy ?? 'idle', env.spec.action, seed));
+    : (trained?.policy ?? policyFromOption(options.policy ?? 'idle', env, seed));
 
   const file = new AtomicTextFile(options.out);
   try {
@@ -140,11 +140,14 @@ async function trainedPolicy(text: string, db: string | undefined, env: BatchedE
 }
 
 /** The --policy text as a policy: the same draws as the app's live simulations. */
-function policyFromOption(text: string, space: ActionSpace, seed: number): Policy {
+function policyFromOption(text: string, env: BatchedEnv, seed: number): Policy {
+  const space = env.spec.action;
   const spec = parsePolicy(text);
-  if (spec === null || spec.kind === 'run') throw new UsageError(`--policy ${JSON.stringify(text)} is not allowed; expected idle, random, constant:K or run:RUN_ID[@CHECKPOINT]`);
+  if (spec === null || spec.kind === 'run') throw new UsageError(`--policy ${JSON.stringify(text)} is not allowed; expected idle, human, random, constant:K or run:RUN_ID[@CHECKPOINT]`);
   if (spec.kind === 'constant' && !isAllowedAction(spec.value, space)) throw new UsageError(`--policy ${text}: K must be ${describeSpace(space)}`);
-  return makePolicy(spec, space, seed);
+  const problem = checkPolicy(spec, env.spec);
+  if (problem) throw new UsageError(`--${problem.message}`);
+  return makePolicy(spec, env, seed);
 }
 
 function isAllowedAction(value: number, space: ActionSpace): boolean {

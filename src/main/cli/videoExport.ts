@@ -1,6 +1,7 @@
 /**
- * `headway export RUN_ID --episode EP --video FILE.webm|FILE.mp4 [--fps N] [--size WxH]`:
- * the Replay view's video export, run in headless Chromium. It serves the built app
+ * `headway export RUN_ID --episode EP --video FILE.webm|FILE.mp4 [--fps N] [--size WxH]
+ * [--from S --to S] [--beside EP2]`: the Replay view's video export (with --beside, two
+ * episodes side by side under one timeline), run in headless Chromium. It serves the built app
  * in-process (browser mode on a free port, this database), opens its export page
  * (`?export=...`, src/renderer/video/exportPage.ts), prints the page's progress, reads the
  * finished file back in base64 chunks and writes it atomically: a failed or interrupted
@@ -32,18 +33,19 @@ const CHUNK_BYTES = 3 * 1024 * 1024;
 const POLL_MS = 200;
 
 /** Checks every option against the episode before anything starts; the request the page runs. */
-export function videoRequest(runId: number, episode: EpisodeInfo, path: string, options: VideoOptions): VideoExportRequest {
+export function videoRequest(runId: number, episode: EpisodeInfo, path: string, options: VideoOptions, beside: EpisodeInfo | null = null): VideoExportRequest {
   const container = containerOfFile(path);
   if (!container) throw new UsageError(`--video ${path}: expected a .mp4 or .webm file`);
   const folder = dirname(resolve(path));
   if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UsageError(`--video ${path}: folder ${folder} does not exist`);
-  const last = episode.steps - 1;
+  // Side by side, the timeline runs to the end of the longer episode.
+  const last = Math.max(episode.steps, beside?.steps ?? 0) - 1;
   const fromStep = options.from === undefined ? 0 : parseIntegerOption('--from', options.from, 0, Math.max(0, last - 1));
   const toStep = options.to === undefined ? last : parseIntegerOption('--to', options.to, fromStep + 1, last);
   try {
     const fps = parseVideoFps(options.fps ?? String(VIDEO_FPS.default));
     const size = parseVideoSize(options.size ?? `${VIDEO_SIZE.default.width}x${VIDEO_SIZE.default.height}`);
-    return { runId, episodeId: episode.id, fps, ...size, container, fromStep, toStep };
+    return { runId, episodeId: episode.id, fps, ...size, container, fromStep, toStep, ...(beside ? { beside: { runId: beside.runId, episodeId: beside.id } } : {}) };
   } catch (error) {
     if (error instanceof VideoSettingsError) throw new UsageError(error.message);
     throw error;

@@ -6,7 +6,7 @@
  * Independent of worker_threads and of the clock (both injected), so tests drive it
  * directly; src/main/jobs/worker.ts wires it to a thread.
  */
-import { parsePolicy, type FieldError, type JobCommand, type SimulateConfig, type Speed } from '../../shared/api.ts';
+import { DISTURBANCE_NOT_APPLIED, parsePolicy, type FieldError, type JobCommand, type SimulateConfig, type Speed } from '../../shared/api.ts';
 import { DisturbanceError } from '../sim/disturbances.ts';
 import { DT, type BatchedEnv } from '../sim/env.ts';
 import { createEnv } from '../sim/index.ts';
@@ -48,9 +48,9 @@ export function prepareSimulation(config: SimulateConfig, fork: ForkSource | nul
   env.training = false;
   const policy = parsePolicy(config.policy);
   const errors: FieldError[] = [];
-  if (policy === null) errors.push({ field: 'policy', message: `policy ${JSON.stringify(config.policy)} is not allowed; expected idle, random, constant:K or run:RUN_ID` });
+  if (policy === null) errors.push({ field: 'policy', message: `policy ${JSON.stringify(config.policy)} is not allowed; expected idle, human, random, constant:K or run:RUN_ID` });
   else {
-    const problem = checkPolicy(policy, env.spec.action);
+    const problem = checkPolicy(policy, env.spec);
     if (problem) errors.push(problem);
   }
   try {
@@ -155,7 +155,7 @@ export class SimulationLoop {
           this.disturbances.apply(command.disturbance);
         } catch (error) {
           if (!(error instanceof DisturbanceError)) throw error;
-          this.post({ type: 'log', level: 'error', message: `disturbance not applied: ${error.message}` });
+          this.post({ type: 'log', level: 'error', message: `${DISTURBANCE_NOT_APPLIED}: ${error.message}` });
           break;
         }
         this.postDisturbances();
@@ -222,7 +222,7 @@ export class SimulationLoop {
     if (policy.kind === 'run') {
       if (this.trained === null) throw new Error(`policy ${this.config.policy} was not restored`);
       this.policy = this.trained;
-    } else this.policy = makePolicy(policy, env.spec.action, seed);
+    } else this.policy = makePolicy(policy, env, seed);
     this.disturbances.beginEpisode(fork?.source.disturbances);
     this.stats = new EpisodeStats(env);
     this.episodeReturn = 0;

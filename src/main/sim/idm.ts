@@ -47,7 +47,7 @@ function positivePart(x: number): number {
  * speed vLead, `gap` metres ahead (floored at 1e-3):
  * a*(1 - (v/v0)^4 - (s* / gap)^2), s* = s0 + max(0, v*T + v*(v - vLead)/(2*sqrt(a*b))).
  */
-function humanAccel(v: number, vLead: number, gap: number): number {
+export function humanAccel(v: number, vLead: number, gap: number): number {
   const g = gap > HUMAN_MIN_GAP ? gap : HUMAN_MIN_GAP;
   const dynamic = v * HUMAN_T + v * (v - vLead) * HUMAN_INV_TWO_SQRT_AB;
   const q = (HUMAN_S0 + positivePart(dynamic)) / g;

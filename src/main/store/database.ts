@@ -34,6 +34,12 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database.
     let version = existingSchemaVersion(path);
     // SQLite would open a write-protected file read-only without a word and fail at the first write.
     if (!readOnly && version !== null) accessSync(path, constants.W_OK);
+    if (readOnly && version !== null && version !== SCHEMA_VERSION && isWritable(path)) {
+      // A file of an older Headway (or with an interrupted write) is upgraded once, even for a
+      // reader: this version reads only its own schema, and the upgrade is what the user expects of it.
+      openDatabase(path, { ...options, readOnly: false }).close();
+      version = existingSchemaVersion(path);
+    }
     if (readOnly && version !== SCHEMA_VERSION) throw cannotReadOnly(path, version);
     db = new Database(path, { readonly: readOnly, fileMustExist: readOnly });
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`);
@@ -141,10 +147,20 @@ function foreignDatabase(path: string): StoreError {
   return new StoreError('foreign', path, `${path} is a SQLite database of another application, not Headway's; it was left untouched`);
 }
 
+function isWritable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    accessSync(dirname(path), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function cannotReadOnly(path: string, version: number | null | 'needs-rollback'): StoreError {
   if (version === null) return new StoreError('not-found', path, `${path} does not exist or is empty`);
   const why = version === 'needs-rollback' ? 'a write to it was interrupted and must be rolled back' : 'it uses an older schema';
-  return new StoreError('read-only', path, `cannot open ${path} read-only: ${why}; open it once read-write`);
+  return new StoreError('read-only', path, `cannot open ${path} read-only: ${why}, and the file or its folder is write-protected; open it once read-write where it can be written`);
 }
 
 /**

@@ -28,14 +28,16 @@ export function samePolicy(info: EpisodeInfo, checkpoints: readonly CheckpointIn
   return `run:${info.runId}@${checkpoint}`;
 }
 
-/** A policy for lists: "idle (no control input)", "run #3 @ checkpoint 7". */
+/** A policy for lists: "idle (no control input)", "human (human-driver model)", "run #3 @ checkpoint 7". */
 export function policyLabel(policy: string): string {
   const spec = parsePolicy(policy);
   if (spec === null) return policy;
   switch (spec.kind) {
     case 'idle':
-      // Idle sends every agent action 0 (policies.ts): zero acceleration on the loops, not the human-driver model.
+      // Idle sends every agent action 0 (policies.ts): zero acceleration on the loops; 'human' is the human-driver model.
       return 'idle (no control input)';
+    case 'human':
+      return 'human (human-driver model)';
     case 'random':
       return 'random';
     case 'constant':

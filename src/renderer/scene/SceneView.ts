@@ -7,10 +7,13 @@
 import * as THREE from 'three';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import { figureEightPoint, ringPoint, straightPoint, type RoadPoint } from '../../shared/geometry.ts';
+import { FrameFlag } from '../../shared/api.ts';
 import type { ScenarioId } from '../../shared/scenarios.ts';
 import { COLORS } from './colors.ts';
 import { FrameInterpolator } from './interpolation.ts';
 import { fitDistance, type CameraMode, type Vec3 } from './cameraModes.ts';
+import { VehiclePicking } from './picking.ts';
+import { describeGl, FrameTimes, type RenderStats } from './renderStats.ts';
 import { buildRoad, STRAIGHT_MARK_PERIOD, type RoadScene } from './roads.ts';
 import { VehicleLayer, type Highlight } from './vehicles.ts';
 
@@ -29,42 +32,12 @@ export interface SceneEpisode {
 export interface SceneFrame {
   position: ArrayLike<number>;
   speed: ArrayLike<number>;
+  /**
+   * FrameFlag bits per vehicle, the masks the marks are drawn from: FrameFlag.collision (a red
+   * marker), FrameFlag.disturbed (a pulsing ring and diamond). Live frames carry them as the
+   * simulation sets them; a replay sets them from what it stored per vehicle and step.
+   */
   flags: ArrayLike<number>;
-}
-
-export interface RenderStats {
-  /** Frames drawn per second over the last second. */
-  fps: number;
-  /** Mean and 95th percentile of the interval between drawn frames over the last 120 (ms). */
-  meanFrameMs: number;
-  p95FrameMs: number;
-  drawn: number;
-  /** Mean main-thread time per drawn frame spent updating the scene: placing every vehicle, overlays, cameras (ms). */
-  cpuMs: number;
-  /** Mean time of the WebGL draw call per frame (ms); with a software rasterizer it includes waiting for it. */
-  drawMs: number;
-  vehicles: number;
-  drawCalls: number;
-  /** The WebGL renderer string, and whether it is a software rasterizer. */
-  glRenderer: string;
-  software: boolean;
-}
-
-const mean = (values: readonly number[]): number => (values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : 0);
-
-function pushWindow(values: number[], value: number, size = 120): void {
-  values.push(value);
-  if (values.length > size) values.shift();
-}
-
-/** The WebGL implementation, from a throwaway context. */
-function describeGl(): { renderer: string; software: boolean } {
-  const probe = document.createElement('canvas').getContext('webgl2');
-  if (!probe) return { renderer: 'unknown', software: false };
-  const info = probe.getExtension('WEBGL_debug_renderer_info');
-  const renderer = String(probe.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : probe.RENDERER));
-  probe.getExtension('WEBGL_lose_context')?.loseContext();
-  return { renderer, software: /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer) };
 }
 
 const GRID_CELL = 20;
@@ -86,7 +59,6 @@ export class SceneView {
   private readonly ortho = new THREE.OrthographicCamera(-1, 1, 1, -1, 0.5, 30000);
   private readonly orbit: OrbitControls;
   private readonly topControls: OrbitControls;
-  private readonly raycaster = new THREE.Raycaster();
   private readonly resizeObserver: ResizeObserver;
   private grid: THREE.GridHelper;
   private readonly ground: THREE.Mesh;
@@ -110,16 +82,10 @@ export class SceneView {
   private width = 1;
   private height = 1;
   private running = false;
-  private lastTick = 0;
-  private readonly intervals: number[] = [];
-  private readonly drawTimes: number[] = [];
-  private drawn = 0;
-  private readonly cpuTimes: number[] = [];
-  private readonly drawCallTimes: number[] = [];
+  private readonly times = new FrameTimes();
   private readonly point: RoadPoint = { x: 0, y: 0, angleDeg: 0 };
-  private pickListener: ((vehicle: number | null) => void) | null = null;
+  private readonly picking: VehiclePicking;
   private afterRender: (() => void) | null = null;
-  private pointerDown: { x: number; y: number } | null = null;
   /** Set once the user moves a camera: until then a resize re-frames the scene for the new aspect ratio. */
   private userMoved = false;
   private readonly fixedSize: { width: number; height: number } | null;
@@ -167,8 +133,12 @@ export class SceneView {
     this.topControls.enabled = false;
     for (const controls of [this.orbit, this.topControls]) controls.addEventListener('start', () => (this.userMoved = true));
 
-    canvas.addEventListener('pointerdown', this.onPointerDown);
-    canvas.addEventListener('pointerup', this.onPointerUp);
+    this.picking = new VehiclePicking(
+      canvas,
+      () => this.camera(),
+      () => this.vehicles,
+      () => this.frame !== null,
+    );
     this.resizeObserver = new ResizeObserver(() => this.resize());
     if (!this.fixedSize) this.resizeObserver.observe(container);
     this.resize();
@@ -184,8 +154,7 @@ export class SceneView {
     this.running = false;
     this.renderer.setAnimationLoop(null);
     this.resizeObserver.disconnect();
-    this.canvas.removeEventListener('pointerdown', this.onPointerDown);
-    this.canvas.removeEventListener('pointerup', this.onPointerUp);
+    this.picking.dispose();
     this.orbit.dispose();
     this.topControls.dispose();
     this.clearEpisode();
@@ -198,7 +167,7 @@ export class SceneView {
   }
 
   onPick(listener: (vehicle: number | null) => void): void {
-    this.pickListener = listener;
+    this.picking.onPick(listener);
   }
 
   /** Called after every drawn frame (labels that follow vehicles reposition then). */
@@ -309,32 +278,22 @@ export class SceneView {
   }
 
   stats(): RenderStats {
-    const recent = this.intervals.slice(-120);
-    const sorted = [...recent].sort((a, b) => a - b);
-    const now = performance.now();
-    const lastSecond = this.drawTimes.filter((t) => now - t <= 1000).length;
-    return {
-      fps: lastSecond,
-      meanFrameMs: recent.length > 0 ? recent.reduce((a, b) => a + b, 0) / recent.length : 0,
-      p95FrameMs: sorted.length > 0 ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] : 0,
-      drawn: this.drawn,
-      cpuMs: mean(this.cpuTimes),
-      drawMs: mean(this.drawCallTimes),
+    return this.times.stats({
       vehicles: this.episode?.nVehicles ?? 0,
       drawCalls: this.renderer.info.render.calls,
       glRenderer: this.glRenderer,
       software: this.software,
-    };
+    });
+  }
+
+  /** The vehicles marked disturbed in the frame on screen. */
+  disturbedVehicles(): number[] {
+    return [...(this.vehicles?.disturbed ?? [])];
   }
 
   /** Where vehicle `v` is drawn, in client (page) coordinates; null when off screen or unknown. */
   projectVehicle(v: number): { x: number; y: number } | null {
-    if (!this.vehicles || v < 0 || v >= this.vehicles.count) return null;
-    const camera = this.camera();
-    const p = new THREE.Vector3(this.vehicles.centres[2 * v], 1.2, this.vehicles.centres[2 * v + 1]).project(camera);
-    if (p.z < -1 || p.z > 1 || Math.abs(p.x) > 1 || Math.abs(p.y) > 1) return null;
-    const rect = this.canvas.getBoundingClientRect();
-    return { x: rect.left + ((p.x + 1) / 2) * rect.width, y: rect.top + ((1 - p.y) / 2) * rect.height };
+    return this.picking.project(v);
   }
 
   /** Keeps an HTML label (positioned inside the container) just above vehicle v; hidden while v is off screen. */
@@ -513,16 +472,14 @@ export class SceneView {
   }
 
   private tick(time: number): void {
-    if (this.lastTick > 0) {
-      this.intervals.push(time - this.lastTick);
-      if (this.intervals.length > 240) this.intervals.splice(0, this.intervals.length - 240);
-    }
-    this.lastTick = time;
+    this.times.tick(time);
     const now = performance.now();
     const vehicles = this.vehicles;
     const moving = this.interpolator.moving(now);
-    const hasCollision = this.frame !== null && Array.prototype.some.call(this.frame.flags, (f: number) => (f & 1) === 1);
-    if (vehicles && this.frame && (moving || this.dirty || hasCollision || this.mode === 'follow')) {
+    // Collision and disturbance marks move on their own (bob, pulse), even while the vehicles stand still.
+    const marks = FrameFlag.collision | FrameFlag.disturbed;
+    const animated = this.frame !== null && Array.prototype.some.call(this.frame.flags, (f: number) => (f & marks) !== 0);
+    if (vehicles && this.frame && (moving || this.dirty || animated || this.mode === 'follow')) {
       this.interpolator.sample(now, this.display);
       if (this.isStraight()) {
         // The origin glides after the platoon; the road's markings scroll by the same amount.
@@ -555,12 +512,7 @@ export class SceneView {
     if (this.mode === 'top') this.scene.fog = null;
     this.renderer.render(this.scene, this.camera());
     this.scene.fog = fog;
-    const drawEnd = performance.now();
-    this.drawn++;
-    pushWindow(this.cpuTimes, drawStart - now);
-    pushWindow(this.drawCallTimes, drawEnd - drawStart);
-    this.drawTimes.push(now);
-    if (this.drawTimes.length > 180) this.drawTimes.splice(0, this.drawTimes.length - 180);
+    this.times.frame(now, drawStart, performance.now());
     this.afterRender?.();
   }
 
@@ -582,45 +534,5 @@ export class SceneView {
     else camera.position.lerp(desired, 0.12);
     camera.lookAt(look);
     this.dirty = true;
-  }
-
-  private readonly onPointerDown = (event: PointerEvent): void => {
-    this.pointerDown = { x: event.clientX, y: event.clientY };
-  };
-
-  private readonly onPointerUp = (event: PointerEvent): void => {
-    const down = this.pointerDown;
-    this.pointerDown = null;
-    if (!down || event.button !== 0) return;
-    // A drag moves the camera; only a click picks.
-    if (Math.hypot(event.clientX - down.x, event.clientY - down.y) > 5) return;
-    this.pickListener?.(this.pick(event.clientX, event.clientY));
-  };
-
-  /** The vehicle under a client point: the ray's hit, else the nearest drawn vehicle within a few pixels. */
-  pick(clientX: number, clientY: number): number | null {
-    const vehicles = this.vehicles;
-    if (!vehicles || !this.frame) return null;
-    const rect = this.canvas.getBoundingClientRect();
-    const ndc = new THREE.Vector2(((clientX - rect.left) / rect.width) * 2 - 1, -((clientY - rect.top) / rect.height) * 2 + 1);
-    this.raycaster.setFromCamera(ndc, this.camera());
-    const hits = this.raycaster.intersectObject(vehicles.bodies, false);
-    if (hits.length > 0 && hits[0].instanceId !== undefined) return hits[0].instanceId;
-    let best: number | null = null;
-    let bestDistance = 18;
-    const p = new THREE.Vector3();
-    const camera = this.camera();
-    for (let v = 0; v < vehicles.count; v++) {
-      p.set(vehicles.centres[2 * v], 1.2, vehicles.centres[2 * v + 1]).project(camera);
-      if (p.z < -1 || p.z > 1) continue;
-      const x = rect.left + ((p.x + 1) / 2) * rect.width;
-      const y = rect.top + ((1 - p.y) / 2) * rect.height;
-      const d = Math.hypot(x - clientX, y - clientY);
-      if (d < bestDistance) {
-        bestDistance = d;
-        best = v;
-      }
-    }
-    return best;
   }
 }

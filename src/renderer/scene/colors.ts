@@ -24,6 +24,8 @@ export const COLORS = {
   policy: '#ff4fd8',
   critic: '#a78bfa',
   collision: '#ff2d2d',
+  /** Chartreuse: in no speed colour and no other mark, so a disturbed vehicle reads at any speed. */
+  disturbed: '#d4ff3a',
 } as const;
 
 function hexToRgb(hex: string): [number, number, number] {

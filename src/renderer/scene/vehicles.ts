@@ -2,14 +2,15 @@
  * The vehicles of the 3D view, all instanced (one draw call per kind of part, whatever the
  * vehicle count): bodies coloured by speed, a glowing roof bar on controlled vehicles
  * (agents), an amber beacon on CACC's exogenous leader, red markers over vehicles in a
- * collision, ground halos for the selection and its neighbourhoods, and the agent-graph
- * edges drawn as arcs between vehicles.
+ * collision, a pulsing chartreuse ring and diamond on disturbed vehicles, ground halos for
+ * the selection and its neighbourhoods, and the agent-graph edges drawn as arcs between
+ * vehicles. Collision and disturbance marks follow the frame's FrameFlag bits per vehicle.
  */
 import * as THREE from 'three';
 import { LineMaterial } from 'three/addons/lines/LineMaterial.js';
 import { LineSegments2 } from 'three/addons/lines/LineSegments2.js';
 import { LineSegmentsGeometry } from 'three/addons/lines/LineSegmentsGeometry.js';
-import { VehicleKindCode } from '../../shared/api.ts';
+import { FrameFlag, VehicleKindCode } from '../../shared/api.ts';
 import { COLORS, speedColor } from './colors.ts';
 
 const BODY_LENGTH = 4.5;
@@ -87,6 +88,10 @@ export class VehicleLayer {
   private readonly roofs: THREE.InstancedMesh;
   private readonly beacons: THREE.InstancedMesh;
   private readonly markers: THREE.InstancedMesh;
+  private readonly disturbedRings: THREE.InstancedMesh;
+  private readonly disturbedDiamonds: THREE.InstancedMesh;
+  /** Vehicles marked disturbed by the last update. */
+  readonly disturbed: number[] = [];
   private readonly halos: THREE.InstancedMesh;
   private readonly edges: LineSegments2;
   private readonly edgeGeometry: LineSegmentsGeometry;
@@ -156,6 +161,25 @@ export class VehicleLayer {
     this.markers.frustumCulled = false;
     this.group.add(this.markers);
 
+    // Outside the selection halo (radius up to 4.1 m), so a selected disturbed vehicle shows both.
+    const ringGeometry = new THREE.RingGeometry(4.5, 5.2, 48);
+    ringGeometry.rotateX(-Math.PI / 2);
+    ringGeometry.translate(0, 0.1, 0);
+    const disturbedMaterial = new THREE.MeshBasicMaterial({ color: COLORS.disturbed, transparent: true, opacity: 0.9, depthWrite: false });
+    this.disturbedRings = new THREE.InstancedMesh(...own(ringGeometry, disturbedMaterial), count);
+    this.disturbedRings.count = 0;
+    this.disturbedRings.frustumCulled = false;
+    this.disturbedRings.renderOrder = 6;
+    this.group.add(this.disturbedRings);
+    // Below the collision marker (which starts 4.1 m up), so a disturbed vehicle that collides shows both.
+    const diamondGeometry = new THREE.OctahedronGeometry(0.75);
+    diamondGeometry.scale(1, 1.4, 1);
+    diamondGeometry.translate(0, 3.3, 0);
+    this.disturbedDiamonds = new THREE.InstancedMesh(...own(diamondGeometry, new THREE.MeshBasicMaterial({ color: COLORS.disturbed })), count);
+    this.disturbedDiamonds.count = 0;
+    this.disturbedDiamonds.frustumCulled = false;
+    this.group.add(this.disturbedDiamonds);
+
     const haloGeometry = new THREE.RingGeometry(2.75, 3.35, 40);
     haloGeometry.rotateX(-Math.PI / 2);
     haloGeometry.translate(0, 0.08, 0);
@@ -223,18 +247,31 @@ export class VehicleLayer {
     copyRows(this.roofs, this.roofVehicles, m);
     copyRows(this.beacons, this.beaconVehicles, m);
 
-    // Collision markers, bobbing.
+    // Collision markers, bobbing; disturbed vehicles' rings pulse and their diamonds turn.
     let markers = 0;
+    this.disturbed.length = 0;
     if (flags) {
       const mm = this.markers.instanceMatrix.array as Float32Array;
+      const rm = this.disturbedRings.instanceMatrix.array as Float32Array;
+      const dm = this.disturbedDiamonds.instanceMatrix.array as Float32Array;
       const bob = 1 + 0.18 * Math.sin(time * 0.008);
+      const pulse = 1 + 0.12 * Math.sin(time * 0.006);
       for (let v = 0; v < this.count; v++) {
-        if ((flags[v] & 1) === 0) continue;
-        writeMatrix(mm, markers++, centres[2 * v], centres[2 * v + 1], time * 0.003, bob);
+        if ((flags[v] & FrameFlag.collision) !== 0) writeMatrix(mm, markers++, centres[2 * v], centres[2 * v + 1], time * 0.003, bob);
+        if ((flags[v] & FrameFlag.disturbed) !== 0) {
+          const k = this.disturbed.length;
+          writeMatrix(rm, k, centres[2 * v], centres[2 * v + 1], 0, pulse);
+          writeMatrix(dm, k, centres[2 * v], centres[2 * v + 1], time * 0.002, 1);
+          this.disturbed.push(v);
+        }
       }
       this.markers.instanceMatrix.needsUpdate = true;
+      this.disturbedRings.instanceMatrix.needsUpdate = true;
+      this.disturbedDiamonds.instanceMatrix.needsUpdate = true;
     }
     this.markers.count = markers;
+    this.disturbedRings.count = this.disturbed.length;
+    this.disturbedDiamonds.count = this.disturbed.length;
 
     this.updateHalos();
     this.updateEdges();
@@ -318,6 +355,8 @@ export class VehicleLayer {
     this.roofs.dispose();
     this.beacons.dispose();
     this.markers.dispose();
+    this.disturbedRings.dispose();
+    this.disturbedDiamonds.dispose();
     this.halos.dispose();
   }
 }

@@ -18,11 +18,10 @@ import { showLiveJob } from '../live/showJob.ts';
 import { checkDisturbances, DISTURBANCE_VALUES, forkConfig, samePolicy, type DisturbanceDraft } from '../replay/fork.ts';
 import { useLiveStore } from './live.ts';
 import { useReplayStore } from './replay.ts';
+import type { CheckpointPick } from './runs.ts';
 import { useViewStore } from './view.ts';
 
-export type ForkPolicyKind = 'same' | 'run' | 'idle' | 'random' | 'constant';
-/** A run's checkpoint as the form picks it: best, latest or a checkpoint id as text. */
-export type ForkCheckpointPick = 'best' | 'latest' | `${number}`;
+export type ForkPolicyKind = 'same' | 'run' | 'idle' | 'human' | 'random' | 'constant';
 
 /** The fork on the live view, from its job's config and (once its episode started) the episode's source. */
 export interface LiveFork {
@@ -48,7 +47,7 @@ export const useForkStore = defineStore('fork', () => {
   const policyKind = ref<ForkPolicyKind>('same');
   /** Another run of the scenario, and which of its checkpoints. */
   const runId = ref<number | null>(null);
-  const checkpoint = ref<ForkCheckpointPick>('best');
+  const checkpoint = ref<CheckpointPick>('best');
   const runCheckpoints = ref<CheckpointInfo[]>([]);
   const constantK = ref('0');
   const drafts = ref<DisturbanceDraft[]>([]);

@@ -10,6 +10,7 @@
 import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef } from 'vue';
 import {
+  FrameFlag,
   isJobEnded,
   VehicleKindCode,
   type ApiEvent,
@@ -33,6 +34,8 @@ export type FrameListener = (frame: Frame, episode: EpisodeSpec) => void;
 
 export interface InspectorView extends InspectedVehicle {
   collided: boolean;
+  /** A disturbance acts on it in this step. */
+  disturbed: boolean;
   action: { value: number; text: string } | null;
   reward: number | null;
   rewardTerms: { name: string; value: number }[];
@@ -229,7 +232,8 @@ export const useLiveStore = defineStore('live', () => {
       speed: f.speed[v],
       gap: f.gap[v],
       accel: f.accel[v],
-      collided: (f.flags[v] & 1) === 1,
+      collided: (f.flags[v] & FrameFlag.collision) !== 0,
+      disturbed: (f.flags[v] & FrameFlag.disturbed) !== 0,
       action,
       reward: agent >= 0 ? f.reward[agent] : null,
       rewardTerms: agent >= 0 ? spec.rewardTermNames.map((name, k) => ({ name, value: f.rewardTerms[agent * nTerms + k] })) : [],

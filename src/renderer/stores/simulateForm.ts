@@ -2,16 +2,22 @@
  * The Simulate form: scenario, preset and parameters from the scenario catalogue, policy,
  * seed. Validation is the backend's (the same resolveParams as `headway simulate --param`),
  * asked on every change and shown next to each field.
+ *
+ * The policy is idle, human (ring and figure eight), random, constant:K or a stored run of the scenario at one of its
+ * checkpoints (run:RUN_ID@best|latest|CHECKPOINT_ID), listed from the run history.
  */
 import { defineStore } from 'pinia';
-import { computed, ref, watch } from 'vue';
-import { parsePolicy, type JobConfigInput, type JobInfo, type Speed } from '../../shared/api.ts';
+import { computed, ref, shallowRef, watch } from 'vue';
+import { parsePolicy, type JobInfo, type SimulateConfigInput, type Speed } from '../../shared/api.ts';
+import type { CheckpointInfo, RunDetail } from '../../shared/runs.ts';
 import { SCENARIOS, type ParamSpec, type ParamValue, type ScenarioId } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
 import { useJobValidation } from '../composables/useJobValidation.ts';
 import { showLiveJob } from '../live/showJob.ts';
+import { useLiveStore } from './live.ts';
+import type { CheckpointPick } from './runs.ts';
 
-export type PolicyKind = 'idle' | 'random' | 'constant';
+export type PolicyKind = 'idle' | 'human' | 'random' | 'constant' | 'run';
 
 export interface ParamFieldView {
   spec: ParamSpec;
@@ -39,7 +45,15 @@ export const useSimulateFormStore = defineStore('simulateForm', () => {
   const seed = ref('0');
   const repeat = ref(false);
   const submitting = ref(false);
+  /** Stored runs of the scenario, newest first, and the chosen one's checkpoints. */
+  const storedRuns = shallowRef<RunDetail[]>([]);
+  const runsError = ref<string | null>(null);
+  const policyRun = ref<number | null>(null);
+  const policyCheckpoint = ref<CheckpointPick>('best');
+  const checkpoints = shallowRef<CheckpointInfo[]>([]);
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let runsTicket = 0;
+  let checkpointsTicket = 0;
 
   const info = computed(() => SCENARIOS[scenario.value]);
   const presets = computed(() => Object.keys(info.value.presets));
@@ -60,10 +74,76 @@ export const useSimulateFormStore = defineStore('simulateForm', () => {
       }));
   });
 
-  const policy = computed(() => (policyKind.value === 'constant' ? `constant:${policyValue.value.trim()}` : policyKind.value));
+  const policy = computed(() => {
+    if (policyKind.value === 'constant') return `constant:${policyValue.value.trim()}`;
+    if (policyKind.value === 'run') return policyRun.value === null ? 'run:' : `run:${policyRun.value}@${policyCheckpoint.value}`;
+    return policyKind.value;
+  });
+  const chosenRun = computed(() => storedRuns.value.find((run) => run.id === policyRun.value) ?? null);
+
+  /**
+   * Why the simulation on screen failed to restore this policy (the job worker checks the run:
+   * that it exists, was trained on this scenario, with as many agents seeing as much), shown
+   * next to the field like a validation error while the form asks for the same again.
+   */
+  const policyFailure = computed(() => {
+    const job = useLiveStore().job;
+    if (!job || job.status !== 'failed' || job.config.kind !== 'simulate' || !job.error?.startsWith(`policy ${job.config.policy}:`)) return null;
+    const asked = config();
+    const same = job.config.scenario === asked.scenario && job.config.policy === asked.policy && JSON.stringify(job.config.params) === JSON.stringify(asked.params);
+    return same ? job.error : null;
+  });
+
+  /** Lists the scenario's stored runs (again: runs trained since show up); answers to older requests are dropped. */
+  async function loadRuns(): Promise<void> {
+    const mine = ++runsTicket;
+    const id = scenario.value;
+    try {
+      const runs = await useApi().listRuns({ scenario: id });
+      if (mine !== runsTicket) return;
+      storedRuns.value = runs;
+      runsError.value = null;
+    } catch (error) {
+      if (mine === runsTicket) runsError.value = `Could not list the stored runs: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  async function loadCheckpoints(runId: number): Promise<void> {
+    const mine = ++checkpointsTicket;
+    checkpoints.value = [];
+    try {
+      const overview = await useApi().getRun(runId);
+      if (mine === checkpointsTicket) checkpoints.value = overview.checkpoints;
+    } catch (error) {
+      if (mine === checkpointsTicket) runsError.value = `Could not read run ${runId}: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  /** Chooses a policy: `run:ID` picks that stored run at its best checkpoint. */
+  function setPolicy(choice: string): void {
+    const run = /^run:(\d+)$/.exec(choice);
+    if (run) {
+      policyKind.value = 'run';
+      policyRun.value = Number(run[1]);
+      policyCheckpoint.value = 'best';
+      void loadCheckpoints(policyRun.value);
+    } else {
+      policyKind.value = choice as PolicyKind;
+      policyRun.value = null;
+    }
+  }
+
+  /** Sets every scenario parameter to the chosen run's (the policy acts on what it was trained on). */
+  function applyRunParams(): void {
+    const run = chosenRun.value;
+    if (!run) return;
+    const next: Record<string, string | boolean> = {};
+    for (const [name, value] of Object.entries(run.params)) if (value !== null) next[name] = typeof value === 'boolean' ? value : String(value);
+    values.value = next;
+  }
 
   /** The job config as the form stands (may be invalid: the backend says where). */
-  function config(speed: Speed = 1): JobConfigInput {
+  function config(speed: Speed = 1): SimulateConfigInput {
     const params: Record<string, ParamValue> = {};
     for (const [name, value] of Object.entries(values.value)) {
       if (typeof value === 'string' && value.trim() === '') continue;
@@ -94,7 +174,7 @@ export const useSimulateFormStore = defineStore('simulateForm', () => {
     timer = setTimeout(() => void validate(), 120);
   }
 
-  watch([scenario, values, policyKind, policyValue, seed, repeat], scheduleValidation, { deep: true });
+  watch([scenario, values, policy, seed, repeat], scheduleValidation, { deep: true });
 
   function setScenario(id: ScenarioId): void {
     if (id === scenario.value) return;
@@ -103,6 +183,10 @@ export const useSimulateFormStore = defineStore('simulateForm', () => {
     errors.value = {};
     formError.value = null;
     if (policyKind.value === 'constant') policyValue.value = '0';
+    // A run belongs to the scenario it was trained on; CACC's platoon has no human-driver model.
+    if (policyKind.value === 'run' || (policyKind.value === 'human' && !hasHumanModel(id))) setPolicy('idle');
+    storedRuns.value = [];
+    void loadRuns();
   }
 
   function setParam(name: string, value: string | boolean | undefined): void {
@@ -143,6 +227,13 @@ export const useSimulateFormStore = defineStore('simulateForm', () => {
     values,
     policyKind,
     policyValue,
+    policyRun,
+    policyCheckpoint,
+    storedRuns,
+    runsError,
+    checkpoints,
+    chosenRun,
+    policyFailure,
     seed,
     repeat,
     errors,
@@ -158,9 +249,15 @@ export const useSimulateFormStore = defineStore('simulateForm', () => {
     config,
     validate,
     setScenario,
+    setPolicy,
+    loadRuns,
+    applyRunParams,
     setParam,
     setPreset,
     resetParams,
     start,
   };
 });
+
+/** Scenarios whose automated vehicles can drive by the human-driver model (the `human` policy): the closed roads. */
+export const hasHumanModel = (id: ScenarioId): boolean => id === 'ring' || id === 'figure-eight';

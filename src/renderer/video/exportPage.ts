@@ -41,24 +41,28 @@ export async function runExportPage(search: string): Promise<void> {
   document.body.append(status);
   try {
     const request = parseExportQuery(search)!;
-    status.textContent = `Exporting episode ${request.episodeId} of run ${request.runId} ...`;
+    status.textContent = `Exporting episode ${request.episodeId} of run ${request.runId}${request.beside ? ` beside episode ${request.beside.episodeId}` : ''} ...`;
     const api = await connectApi((reason) => {
       if (state.state === 'running') Object.assign(state, { state: 'failed', error: `lost the connection to Headway: ${reason}` });
     });
-    const overview = await api.getRun(request.runId);
-    const info = overview.episodes.find((e) => e.id === request.episodeId);
-    if (!info) throw new Error(`run ${request.runId} has no episode ${request.episodeId}`);
+    const episodeOf = async (runId: number, episodeId: number) => {
+      const overview = await api.getRun(runId);
+      const info = overview.episodes.find((e) => e.id === episodeId);
+      if (!info) throw new Error(`run ${runId} has no episode ${episodeId}`);
+      return { run: overview.run, info };
+    };
+    const episodes = [await episodeOf(request.runId, request.episodeId)];
+    if (request.beside) episodes.push(await episodeOf(request.beside.runId, request.beside.episodeId));
     const video = await exportEpisodeVideo(
       api,
-      overview.run,
-      info,
+      episodes,
       {
         fps: request.fps,
         width: request.width,
         height: request.height,
         container: request.container,
         fromStep: request.fromStep ?? 0,
-        toStep: request.toStep ?? info.steps - 1,
+        toStep: request.toStep ?? Math.max(...episodes.map((e) => e.info.steps)) - 1,
         camera: 'orbit',
         speedScale: DEFAULT_SPEED_SCALE,
       },

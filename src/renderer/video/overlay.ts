@@ -73,9 +73,10 @@ export class VideoOverlay {
     ].filter((k) => k !== null);
   }
 
-  /** Draws the HUD and the legend of `frame` over what `ctx` holds. */
-  draw(ctx: CanvasRenderingContext2D, frame: SampledFrame): void {
-    const s = ctx.canvas.height / 720;
+  /** Draws the HUD and the legend of `frame` over what `ctx` holds, in a panel `width` wide (one of two side by side: half the frame). */
+  draw(ctx: CanvasRenderingContext2D, frame: SampledFrame, width = ctx.canvas.width): void {
+    // Sizes follow the height, and shrink where a panel is narrow for them.
+    const s = Math.min(ctx.canvas.height / 720, width / 960);
     this.drawHud(ctx, frame, s);
     this.drawLegend(ctx, s);
   }

@@ -10,7 +10,7 @@ import { useApi } from '../api/index.ts';
 import { downloadBlob } from '../compare/download.ts';
 import type { CameraMode } from '../scene/cameraModes.ts';
 import { codecName, encodableFormats, type VideoFormat } from './formats.ts';
-import { ExportCancelled, exportEpisodeVideo, videoFileName } from './exporter.ts';
+import { ExportCancelled, exportEpisodeVideo, videoFileName, type VideoEpisode } from './exporter.ts';
 
 export const VIDEO_SIZES = ['640x360', '1280x720', '1920x1080'] as const;
 export const VIDEO_FPS_CHOICES = [24, 25, 30, 60] as const;
@@ -50,7 +50,8 @@ export function useVideoExport() {
 
   const frameCount = (info: EpisodeInfo): number => videoFrameCount(fromStep.value, toStep.value, info.dt, fps.value);
 
-  async function start(run: RunDetail, info: EpisodeInfo, view: { camera: CameraMode; speedScale: number }): Promise<void> {
+  /** Exports the episode, with `beside` (the compared episode) side by side when given. */
+  async function start(run: RunDetail, info: EpisodeInfo, view: { camera: CameraMode; speedScale: number }, beside: VideoEpisode | null = null): Promise<void> {
     if (running.value) return;
     controller = new AbortController();
     error.value = null;
@@ -59,13 +60,12 @@ export function useVideoExport() {
     try {
       const video = await exportEpisodeVideo(
         useApi(),
-        run,
-        info,
+        beside ? [{ run, info }, beside] : [{ run, info }],
         { fps: fps.value, ...dimensions.value, container: container.value, fromStep: fromStep.value, toStep: toStep.value, camera: view.camera, speedScale: view.speedScale },
         (done, total) => (progress.value = { done, total }),
         controller.signal,
       );
-      const name = videoFileName(run.id, info.id, video.extension);
+      const name = videoFileName(run.id, info.id, video.extension, beside?.info.id);
       downloadBlob(new Blob([video.bytes], { type: video.mimeType }), name);
       result.value = `Saved ${name}: ${codecName(video.codec)}, ${video.frames} frames, ${video.durationS.toFixed(2)} s, ${(video.bytes.length / 1e6).toFixed(1)} MB`;
     } catch (failure) {

@@ -69,6 +69,7 @@ describe('fork helpers', () => {
 
   it('labels policies, forks and episodes for the lists', () => {
     expect(policyLabel('idle')).toBe('idle (no control input)');
+    expect(policyLabel('human')).toBe('human (human-driver model)');
     expect(policyLabel('run:2@5')).toBe('run #2 @ checkpoint 5');
     expect(policyLabel('run:2')).toBe('run #2 @ best');
     expect(policyLabel('constant:-0.5')).toBe('constant:-0.5');

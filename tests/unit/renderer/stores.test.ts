@@ -8,17 +8,29 @@ import {
   type HeadwayApi,
   type JobCommandInput,
   type JobInfo,
+  type LiveDisturbance,
+  type RunOverview,
 } from '../../../src/shared/api.ts';
+import type { RunDetail } from '../../../src/shared/runs.ts';
 import { provideApi } from '../../../src/renderer/api/index.ts';
 import { FrameInterpolator } from '../../../src/renderer/scene/interpolation.ts';
 import { VehicleHistory } from '../../../src/renderer/live/history.ts';
+import { useDisturbStore } from '../../../src/renderer/stores/disturb.ts';
 import { useLiveStore } from '../../../src/renderer/stores/live.ts';
 import { useSimulateFormStore } from '../../../src/renderer/stores/simulateForm.ts';
 
 interface FakeApi extends HeadwayApi {
   commands: [string, JobCommandInput][];
   started: unknown[];
+  /** What controlJob refuses a disturb command with, when set. */
+  refuseDisturb: ApiRequestError | null;
 }
+
+/** A stored run of the history as listRuns answers it (the fields the Simulate form reads). */
+function storedRun(id: number, scenario: string): RunDetail {
+  return { id, name: `run ${id}`, scenario, algo: 'dppo', status: 'finished', iterations: 2, params: { preset: 'dmpo', length: 230, noise: true } } as unknown as RunDetail;
+}
+const STORED_RUNS = [storedRun(7, 'ring'), storedRun(8, 'cacc-catchup')];
 
 function job(id: string, status: JobInfo['status'] = 'running'): JobInfo {
   return {
@@ -38,7 +50,7 @@ function job(id: string, status: JobInfo['status'] = 'running'): JobInfo {
   };
 }
 
-/** The live stores never read the history: a call is a test failure. */
+/** The live stores never read the history (the Simulate form lists runs only): a call is a test failure. */
 const unused = (): Promise<never> => Promise.reject(new Error('the live stores must not call the history api'));
 
 /** A backend stand-in that validates with the real shared validation. */
@@ -48,6 +60,7 @@ function fakeApi(): FakeApi {
     transport: 'websocket',
     commands: [],
     started: [],
+    refuseDisturb: null,
     hello: async () => ({ apiVersion: 1, appVersion: '0', transport: 'websocket', host: 'test' }),
     validateJob: async (config) => {
       const result = validateJobConfig(config);
@@ -60,13 +73,14 @@ function fakeApi(): FakeApi {
       return job(`sim-${++counter}-aaaaaa`, 'starting');
     },
     controlJob: async (jobId, command) => {
+      if (command.type === 'disturb' && api.refuseDisturb) throw api.refuseDisturb;
       api.commands.push([jobId, command]);
       return job(jobId);
     },
     listJobs: async () => [],
     snapshot: async () => [],
-    listRuns: unused,
-    getRun: unused,
+    listRuns: async (query) => STORED_RUNS.filter((run) => run.scenario === query?.scenario),
+    getRun: async (runId) => ({ run: STORED_RUNS.find((run) => run.id === runId)!, checkpoints: [{ id: 31, runId, iteration: 2, kind: 'best' }], episodes: [] }) as unknown as RunOverview,
     updateRun: unused,
     deleteRun: unused,
     runMetrics: unused,
@@ -200,6 +214,34 @@ describe('the Simulate form store', () => {
     expect((api.started[1] as { speed: number }).speed).toBe(5);
   });
 
+  it('offers the stored runs of the scenario and their checkpoints as policies', async () => {
+    const form = useSimulateFormStore();
+    await form.loadRuns();
+    expect(form.storedRuns.map((run) => run.id)).toEqual([7]);
+    form.setPolicy('run:7');
+    expect(form.policy).toBe('run:7@best');
+    await Promise.resolve();
+    expect(form.checkpoints.map((c) => c.id)).toEqual([31]);
+    form.policyCheckpoint = '31';
+    expect(form.config().policy).toBe('run:7@31');
+    expect(validateJobConfig(form.config()).ok).toBe(true);
+    // Its parameters as the form's (text, as typed); null-free.
+    form.applyRunParams();
+    expect(form.values).toEqual({ preset: 'dmpo', length: '230', noise: true });
+    // The restore failed in the job worker: the message shows at the field while the form asks for the same.
+    const live = useLiveStore();
+    const failed = { ...job('sim-1-aaaaaa', 'failed'), config: { ...job('x').config, ...form.config(), params: form.config().params! } as JobInfo['config'], error: 'policy run:7@31: run 7 has 22 agents' };
+    live.attach(failed);
+    expect(form.policyFailure).toBe('policy run:7@31: run 7 has 22 agents');
+    form.setParam('length', '240');
+    expect(form.policyFailure).toBeNull();
+    // A run belongs to its scenario.
+    form.setScenario('cacc-catchup');
+    expect(form.policy).toBe('idle');
+    await Promise.resolve();
+    expect(form.storedRuns.map((run) => run.id)).toEqual([8]);
+  });
+
   it('puts start-time field errors next to the fields', async () => {
     const form = useSimulateFormStore();
     form.setParam('vehicles', '1');
@@ -327,5 +369,71 @@ describe('event order', () => {
     expect(live.episode?.jobId).toBe('sim-3-cccccc');
     live.handleEvent({ type: 'frame', frame: ringFrame('sim-3-cccccc', 0) });
     expect(live.frame?.step).toBe(0);
+  });
+});
+
+describe('the disturb store', () => {
+  function onRing(): { live: ReturnType<typeof useLiveStore>; disturb: ReturnType<typeof useDisturbStore> } {
+    const live = useLiveStore();
+    const disturb = useDisturbStore();
+    live.attach(job('sim-1-aaaaaa'));
+    live.handleEvent({ type: 'episode', episode: { ...ringEpisode('sim-1-aaaaaa'), source: { kind: 'simulation' } } });
+    live.select(3);
+    return { live, disturb };
+  }
+
+  it('checks the form with the api schema, errors by field, and sends the disturb command', async () => {
+    const { disturb } = onRing();
+    expect(disturb.canDisturb).toBe(true);
+    expect(disturb.kinds.map((k) => k.id)).toEqual(['brake', 'hold', 'stop']);
+    disturb.drafts.brake.duration = ' ';
+    expect(await disturb.apply()).toBe(false);
+    expect(disturb.errors).toEqual({ duration: 'duration must be a number of seconds from 0.1 to 600' });
+    disturb.resetDraft();
+    expect(await disturb.apply()).toBe(true);
+    disturb.kind = 'stop';
+    expect(await disturb.apply()).toBe(true);
+    expect(api.commands.map(([, command]) => command)).toEqual([
+      { type: 'disturb', disturbance: { kind: 'brake', vehicle: 3, duration: 2, accel: -4 } },
+      { type: 'disturb', disturbance: { kind: 'stop', vehicle: 3, duration: 5 } },
+    ]);
+  });
+
+  it('puts the backend refusals at their field, and a later failure to apply under the form', async () => {
+    const { disturb } = onRing();
+    disturb.drafts.brake.value = '2';
+    api.refuseDisturb = new ApiRequestError({ code: 'invalid-config', message: 'bad', fields: [{ field: 'disturbance', message: 'accel=2 is not allowed; expected a negative acceleration' }] });
+    expect(await disturb.apply()).toBe(false);
+    expect(disturb.errors).toEqual({ accel: 'accel=2 is not allowed; expected a negative acceleration' });
+    api.refuseDisturb = new ApiRequestError({ code: 'invalid-config', message: 'bad', fields: [{ field: 'disturbance', message: 'the simulation is not running' }] });
+    expect(await disturb.apply()).toBe(false);
+    expect(disturb.formError).toBe('the simulation is not running');
+    disturb.handleEvent({ type: 'log', jobId: 'sim-1-aaaaaa', level: 'error', message: 'disturbance not applied: vehicle=30 is not allowed' });
+    expect(disturb.formError).toBe('disturbance not applied: vehicle=30 is not allowed');
+  });
+
+  it('offers the dip on the CACC leader only', () => {
+    const live = useLiveStore();
+    const disturb = useDisturbStore();
+    live.attach(job('sim-1-aaaaaa'));
+    live.handleEvent({ type: 'episode', episode: { ...ringEpisode('sim-1-aaaaaa'), scenario: 'cacc-catchup', vehicleKind: [2, ...new Array<number>(21).fill(1)] } });
+    live.select(0);
+    expect(disturb.kinds.map((k) => k.id)).toEqual(['brake', 'hold', 'stop', 'dip']);
+    disturb.kind = 'dip';
+    live.select(1);
+    expect(disturb.kinds.map((k) => k.id)).not.toContain('dip');
+  });
+
+  it("keeps the shown episode's readouts, the newest on screen", () => {
+    const { live, disturb } = onRing();
+    const entry = (start: number): LiveDisturbance => ({ disturbance: { kind: 'stop', vehicle: 3, duration: 5 }, start, readout: null });
+    disturb.handleEvent({ type: 'disturbances', jobId: 'sim-1-aaaaaa', episode: 0, disturbances: [entry(10), entry(40)] });
+    disturb.handleEvent({ type: 'disturbances', jobId: 'sim-9-bbbbbb', episode: 0, disturbances: [entry(99)] });
+    expect(disturb.shown).toEqual({ index: 1, entry: entry(40) });
+    disturb.shownIndex = 0;
+    expect(disturb.shown?.entry.start).toBe(10);
+    live.handleEvent({ type: 'episode', episode: { ...ringEpisode('sim-1-aaaaaa', 1), source: { kind: 'simulation' } } });
+    expect(disturb.disturbances).toEqual([]);
+    expect(disturb.shown).toBeNull();
   });
 });

@@ -70,6 +70,9 @@ describe('string-stability readout on a hand-built series', () => {
     const still = { ...SERIES, speed: SPEEDS.map(() => [10, 10, 10]).flat() };
     expect(stringStability(still, QUERY).verdict).toBe('no response');
     expect(stringStability(still, QUERY).recoveryTime).toBe(0);
+    // The head brakes, its follower keeps its speed: nothing travels down the string.
+    const unfollowed = { ...SERIES, speed: SPEEDS.map((row) => [row[0], 10, 10]).flat() };
+    expect(stringStability(unfollowed, { ...QUERY, order: [0, 1, 2] }).verdict).toBe('not followed');
     const alone = stringStability(SERIES, { ...QUERY, order: [1] });
     expect(alone.verdict).toBe('no followers');
     expect(alone.tailToHead).toBeNaN();

@@ -20,6 +20,9 @@ describe('video export settings', () => {
   it('round-trips the export page query and names containers by extension', () => {
     const request = { runId: 3, episodeId: 12, fps: 25, width: 640, height: 360, container: 'webm' as const, fromStep: 10, toStep: 40 };
     expect(parseExportQuery(exportQuery(request))).toEqual(request);
+    const pair = { ...request, beside: { runId: 4, episodeId: 20 } };
+    expect(parseExportQuery(exportQuery(pair))).toEqual(pair);
+    expect(() => parseExportQuery('?export=3:12&beside=20')).toThrow('beside "20" is not allowed; expected RUN_ID:EPISODE_ID');
     expect(parseExportQuery('?token=x')).toBeNull();
     expect(() => parseExportQuery('?export=3')).toThrow('RUN_ID:EPISODE_ID');
     expect(containerOfFile('out/a.MP4')).toBe('mp4');
