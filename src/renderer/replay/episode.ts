@@ -112,3 +112,9 @@ export function decodeTraces(traces: EpisodeTraces): DecodedTraces {
     returnSoFar,
   };
 }
+
+/** Where a stored episode comes from, for labels: "eval iteration 3", or "fork of #12 at step 800 · idle". */
+export function episodeOrigin(info: EpisodeInfo): string {
+  if (!info.fork) return `${info.kind} iteration ${info.iteration}`;
+  return `fork of ${info.fork.parentEpisodeId === null ? 'a deleted episode' : `#${info.fork.parentEpisodeId}`} at step ${info.fork.step} · ${info.fork.policy}`;
+}
