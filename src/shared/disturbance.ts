@@ -22,3 +22,9 @@ export type Disturbance = Timing &
 export function disturbedAt(disturbance: Disturbance, step: number): boolean {
   return step > disturbance.start && step <= disturbance.start + disturbance.duration;
 }
+
+/** Sets `bit` in flags[v] for each vehicle v a disturbance of the schedule acted on in the step that led to state `step`, and clears it elsewhere. */
+export function markDisturbed(schedule: readonly Disturbance[], step: number, flags: Uint8Array, bit: number): void {
+  for (let v = 0; v < flags.length; v++) flags[v] &= ~bit;
+  for (const d of schedule) if (disturbedAt(d, step) && d.vehicle < flags.length) flags[d.vehicle] |= bit;
+}

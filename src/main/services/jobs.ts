@@ -24,7 +24,10 @@ import { SCENARIOS } from '../../shared/scenarios.ts';
 import type { FromWorker, JobWorkerData, ToWorker } from '../jobs/protocol.ts';
 import { EvaluationDisplay } from './display.ts';
 import { checkRequest } from '../jobs/liveDisturbances.ts';
+import { ForkError, loadForkSource, type ForkSource } from '../jobs/fork.ts';
 import { prepareSimulation } from '../jobs/simulationLoop.ts';
+import { RunStore } from '../store/index.ts';
+import { defaultDatabasePath } from '../store/paths.ts';
 import { DisturbanceError } from '../sim/disturbances.ts';
 
 export interface JobRunnerOptions {
@@ -88,6 +91,24 @@ function jobTitle(config: JobConfig): string {
   const preset = typeof config.params.preset === 'string' && config.params.preset !== 'dmpo' ? ` (${config.params.preset})` : '';
   const fork = config.fork ? ` · fork of episode ${config.fork.episodeId} at step ${config.fork.step}` : '';
   return `${SCENARIOS[config.scenario].title}${preset} · ${config.policy} · seed ${config.seed}${fork}`;
+}
+
+/** A fork's parent episode as the worker will read it (the worker reads it again: the history may change in between), or why it cannot be forked. */
+function readForkSource(request: NonNullable<Extract<JobConfig, { kind: 'simulate' }>['fork']>): ForkSource | ForkError {
+  let store: RunStore;
+  try {
+    store = RunStore.open(defaultDatabasePath(), { readOnly: true });
+  } catch (error) {
+    return new ForkError('fork.episodeId', `fork.episodeId: cannot read the history: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    return loadForkSource(store, request);
+  } catch (error) {
+    if (error instanceof ForkError) return error;
+    throw error;
+  } finally {
+    store.close();
+  }
 }
 
 export class JobRunner {
@@ -247,9 +268,11 @@ export class JobRunner {
     const validated = validateJobConfig(input);
     if (!validated.ok) return { config: null, errors: validated.errors };
     const { config } = validated;
-    // Checks that need the environment (the action space of constant:K).
+    // Checks that need the environment (the action space of constant:K) and a fork's parent episode.
     if (config.kind === 'simulate' && parsePolicy(config.policy) !== null) {
-      const { errors } = prepareSimulation(config);
+      const fork = config.fork ? readForkSource(config.fork) : null;
+      if (fork instanceof ForkError) return { config: null, errors: [{ field: fork.field, message: fork.message }] };
+      const { errors } = prepareSimulation(config, fork);
       if (errors.length > 0) return { config: null, errors };
     }
     return { config, errors: [] };

@@ -9,6 +9,7 @@ import type { EpisodeInfo, TrajectoryFrame } from '../../shared/runs.ts';
 import { isScenarioId } from '../../shared/scenarios.ts';
 import { TRAJECTORY_FLAG, TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
 import type { SceneEpisode } from '../scene/SceneView.ts';
+import { forkLabel } from './fork.ts';
 
 /** CACC targets of the reward (specs/scenarios.md §1): headway h* in m, speed v* in m/s. */
 export const CACC_TARGET = { headway: 20, speed: 15 } as const;
@@ -111,4 +112,9 @@ export function decodeTraces(traces: EpisodeTraces): DecodedTraces {
     collided: decodeFloat32(traces.collided),
     returnSoFar,
   };
+}
+
+/** Where a stored episode comes from, for labels: "eval iteration 3", or "fork of #12 at step 800 · idle (no control input)". */
+export function episodeOrigin(info: EpisodeInfo): string {
+  return info.fork ? forkLabel(info.fork) : `${info.kind} iteration ${info.iteration}`;
 }

@@ -53,11 +53,6 @@ export function forkLabel(fork: EpisodeFork): string {
   return `fork of ${parent} at step ${fork.step} · ${policyLabel(fork.policy)}`;
 }
 
-/** Where a stored episode comes from, for the views' subtitles: "eval iteration 3", or what it forks. */
-export function episodeOrigin(e: EpisodeInfo): string {
-  return e.fork ? forkLabel(e.fork) : `${e.kind} iteration ${e.iteration}`;
-}
-
 /** The episode list's line for a stored episode; forks say what they fork. */
 export function episodeLabel(e: EpisodeInfo): string {
   const ret = e.return === null ? 'recording…' : `return ${e.return.toFixed(1)}`;

@@ -98,10 +98,12 @@ export const useForkStore = defineStore('fork', () => {
     return forkConfig(episode, step.value, { policy: policy.value, disturbances: checked.value.disturbances, record: record.value, speed: live.speed });
   }
 
-  const validation = useJobValidation(config, ['policy', 'disturbances'], []);
+  // fork.*: what the backend says of the parent episode and step (no such episode, step past its end), shown at the form's head.
+  const validation = useJobValidation(config, ['policy', 'disturbances', 'fork'], []);
   const { formError, validating, applyFailure } = validation;
   /** What each field shows: its own mistake first, else the backend's. */
   const errors = computed<Record<string, string>>(() => ({ ...validation.errors.value, ...localErrors.value }));
+  const forkErrors = computed(() => Object.entries(errors.value).filter(([field]) => field.startsWith('fork.')).map(([, message]) => message));
   const canStart = computed(() => info.value !== null && !atEnd.value && config() !== null && !submitting.value && Object.keys(errors.value).length === 0 && formError.value === null);
 
   function scheduleValidation(): void {
@@ -208,6 +210,7 @@ export const useForkStore = defineStore('fork', () => {
     same,
     policy,
     errors,
+    forkErrors,
     formError,
     canStart,
     liveFork,

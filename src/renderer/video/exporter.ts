@@ -12,14 +12,13 @@
 import { BufferTarget, CanvasSource, Output, QUALITY_HIGH } from 'mediabunny';
 import type { HeadwayApi } from '../../shared/api.ts';
 import { FrameFlag } from '../../shared/apiEvents.ts';
-import { disturbedAt } from '../../shared/disturbance.ts';
+import { markDisturbed } from '../../shared/disturbance.ts';
 import type { EpisodeInfo, RunDetail } from '../../shared/runs.ts';
 import { SCENARIOS } from '../../shared/scenarios.ts';
 import { videoFrameCount, type VideoContainer } from '../../shared/videoExport.ts';
 import type { CameraMode } from '../scene/cameraModes.ts';
 import { SceneView, type SceneFrame } from '../scene/SceneView.ts';
-import { sceneEpisodeOf } from '../replay/episode.ts';
-import { episodeOrigin } from '../replay/fork.ts';
+import { episodeOrigin, sceneEpisodeOf } from '../replay/episode.ts';
 import { EpisodeFrames } from './frames.ts';
 import { chooseFormat, outputFormat } from './formats.ts';
 import { VideoOverlay } from './overlay.ts';
@@ -75,7 +74,7 @@ interface Panel {
   width: number;
 }
 
-/** The HUD's second line: run, episode, and where a fork branches off. */
+/** The HUD's second line: run, episode, and where it comes from. */
 function subtitleOf({ run, info }: VideoEpisode): string {
   return `${run.name} · episode #${info.id} · ${episodeOrigin(info)} · seed ${info.seed}`;
 }
@@ -173,8 +172,7 @@ export async function exportEpisodeVideo(
 async function drawPanel(ctx: CanvasRenderingContext2D, panel: Panel, timeS: number): Promise<void> {
   const frame = await panel.frames.at(timeS);
   const { flags, info } = panel;
-  flags.fill(0);
-  for (const d of info.disturbances) if (disturbedAt(d, frame.step)) flags[d.vehicle] |= FrameFlag.disturbed;
+  markDisturbed(info.disturbances, frame.step, flags, FrameFlag.disturbed);
   const sceneFrame: SceneFrame = { position: frame.position, speed: frame.speed, flags };
   panel.scene.pushFrame(sceneFrame, true);
   panel.scene.renderNow();

@@ -12,7 +12,7 @@ import { ForkError, loadForkSource, rebuildForkState } from '../../../src/main/j
 import { storedEpisodeSpec } from '../../../src/main/jobs/frames.ts';
 import type { FromWorker } from '../../../src/main/jobs/protocol.ts';
 import { prepareSimulation, SimulationLoop } from '../../../src/main/jobs/simulationLoop.ts';
-import { JobRunner } from '../../../src/main/services/jobs.ts';
+import { ConfigError, JobRunner } from '../../../src/main/services/jobs.ts';
 import { createEnv } from '../../../src/main/sim/index.ts';
 import { RngStreams } from '../../../src/main/sim/rng.ts';
 import { StepFrame } from '../../../src/main/sim/stepFrame.ts';
@@ -169,7 +169,7 @@ describe('forks of stored episodes', () => {
     expect(() => loadForkSource(store, { episodeId: parent, step: 500, record: false })).toThrow(/stored by an older Headway without its exact actions/);
   });
 
-  it('runs as an app job: the worker reads the parent from the history and stores the fork, or fails saying why', async () => {
+  it('runs as an app job: the worker reads the parent from the history and stores the fork; a fork that cannot be is refused at the field', async () => {
     const parent = storeParent();
     const previous = process.env.HEADWAY_DB;
     process.env.HEADWAY_DB = databasePath;
@@ -187,8 +187,10 @@ describe('forks of stored episodes', () => {
       const done = await ended(runner.start(forkJob(2900)));
       expect(done).toMatchObject({ status: 'finished', title: expect.stringContaining(`fork of episode ${parent} at step 2900`) });
       expect(store.listEpisodes(runId).map((e) => e.fork)).toEqual([null, { parentEpisodeId: parent, step: 2900, policy: 'idle' }]);
-      const failed = await ended(runner.start(forkJob(5000)));
-      expect(failed).toMatchObject({ status: 'failed', error: expect.stringMatching(/^fork.step 5000 is past the end of episode \d+: its states are 0 to 3000$/) });
+      // Refused before a worker starts, naming the field.
+      expect(runner.validate(forkJob(5000))).toEqual([{ field: 'fork.step', message: `fork.step 5000 is past the end of episode ${parent}: its states are 0 to 3000` }]);
+      expect(() => runner.start(forkJob(5000))).toThrow(ConfigError);
+      expect(runner.validate({ ...forkJob(10), seed: 1 })).toEqual([{ field: 'seed', message: `seed 1: a fork of episode ${parent} has its seed, ${SEED}` }]);
       expect(store.listEpisodes(runId)).toHaveLength(2);
     } finally {
       await runner.shutdown();

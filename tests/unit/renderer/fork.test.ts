@@ -5,8 +5,8 @@ import { ApiRequestError, type ApiEvent, type EpisodeSpec, type EpisodeStepBlock
 import { encodeFloat32 } from '../../../src/shared/base64.ts';
 import type { CheckpointInfo, EpisodeInfo, RunDetail } from '../../../src/shared/runs.ts';
 import { provideApi } from '../../../src/renderer/api/index.ts';
-import { layoutOf } from '../../../src/renderer/replay/episode.ts';
-import { checkDisturbances, episodeLabel, episodeOrigin, forkConfig, forkLabel, policyLabel, samePolicy, type DisturbanceDraft } from '../../../src/renderer/replay/fork.ts';
+import { episodeOrigin, layoutOf } from '../../../src/renderer/replay/episode.ts';
+import { checkDisturbances, episodeLabel, forkConfig, forkLabel, policyLabel, samePolicy, type DisturbanceDraft } from '../../../src/renderer/replay/fork.ts';
 import { useForkStore } from '../../../src/renderer/stores/fork.ts';
 import { useLiveStore } from '../../../src/renderer/stores/live.ts';
 import { useReplayStore } from '../../../src/renderer/stores/replay.ts';
@@ -242,8 +242,9 @@ describe('fork store', () => {
     expect(fork.canStart).toBe(true);
     expect(await fork.start()).toBeNull();
     expect(started[0]).toMatchObject({ disturbances: [{ kind: 'brake', vehicle: 1, accel: -3, duration: 2, at: 81 }] });
-    expect(fork.errors).toEqual({ policy: 'run 99 does not exist' });
-    expect(fork.formError).toBe('fork.step: step 800 is past the end of episode 4');
+    expect(fork.errors).toEqual({ policy: 'run 99 does not exist', 'fork.step': 'step 800 is past the end of episode 4' });
+    expect(fork.forkErrors).toEqual(['step 800 is past the end of episode 4']);
+    expect(fork.formError).toBeNull();
     expect(live.activeJobId).toBeNull();
     expect(view.tab).toBe('replay');
     expect(fork.open).toBe(true);
