@@ -15,7 +15,7 @@
 import { type FieldError, type ForkRequest, type SimulateConfig } from '../../shared/api.ts';
 import type { Disturbance } from '../../shared/disturbance.ts';
 import type { EpisodeInfo, StoredEpisodeSpec } from '../../shared/runs.ts';
-import type { TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
+import { TRAJECTORY_FLAG, type TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
 import { DT, type BatchedEnv } from '../sim/env.ts';
 import { StepFrame, type StepFrameArrays } from '../sim/stepFrame.ts';
 import type { EpisodeWriter, RunStore } from '../store/index.ts';
@@ -55,6 +55,8 @@ export function loadForkSource(store: RunStore, request: ForkRequest): ForkSourc
   const { step } = request;
   if (step > episode.steps - 1) throw new ForkError('fork.step', `fork.step ${step} is past the end of episode ${episode.id}: its states are 0 to ${episode.steps - 1}`);
   const block = store.readStepBlock(episode.id, 0, step + 1);
+  const ended = block.layout.flagsAt(block.records, step * block.layout.floatsPerStep) & (TRAJECTORY_FLAG.terminated | TRAJECTORY_FLAG.truncated);
+  if (ended) throw new ForkError('fork.step', `fork.step ${step}: episode ${episode.id} ended there (${ended & TRAJECTORY_FLAG.terminated ? 'a collision' : 'its horizon'}), so nothing is left to play; choose a step from 0 to ${step - 1}`);
   let actions = store.readActions(episode.id, 0, step);
   if (actions === null) {
     // Stored before Headway kept exact actions: discrete actions are whole numbers, exact in float32; accelerations are not.

@@ -98,7 +98,7 @@ describe('headway simulate rejects bad input with one line, exit 2, nothing writ
     ['bad seed', ['--scenario', 'ring', '--seed', '-1', '--out', out], /--seed "-1" is not allowed; expected an integer >= 0/],
     ['bad steps', ['--scenario', 'ring', '--steps', '0', '--out', out], /--steps "0" is not allowed; expected an integer from 1 to 3000/],
     ['steps past horizon', ['--scenario', 'cacc-catchup', '--steps', '601', '--out', out], /expected an integer from 1 to 600/],
-    ['bad policy', ['--scenario', 'ring', '--policy', 'greedy', '--out', out], /--policy "greedy" is not allowed; expected idle, random, constant:K or run:RUN_ID\[@CHECKPOINT\]/],
+    ['bad policy', ['--scenario', 'ring', '--policy', 'greedy', '--out', out], /--policy "greedy" is not allowed; expected idle, human, random, constant:K or run:RUN_ID\[@CHECKPOINT\]/],
     ['constant out of the action space', ['--scenario', 'cacc-slowdown', '--policy', 'constant:4', '--out', out], /K must be an action index from 0 to 3/],
     ['missing actions file', ['--scenario', 'cacc-catchup', '--actions', join(dir, 'none.json'), '--out', out], /cannot read it \(no such file\)/],
     ['actions of the wrong width', ['--scenario', 'cacc-catchup', '--actions', wrongWidth, '--out', out], /step 0 must be an array of 8 actions/],

@@ -150,6 +150,7 @@ describe('forks of stored episodes', () => {
     const parent = storeParent();
     expect(() => loadForkSource(store, { episodeId: 999, step: 0, record: false })).toThrow(new ForkError('fork.episodeId', 'fork.episodeId: there is no episode 999 in this history'));
     expect(() => loadForkSource(store, { episodeId: parent, step: 3001, record: false })).toThrow(/fork.step 3001 is past the end of episode \d+: its states are 0 to 3000/);
+    expect(() => loadForkSource(store, { episodeId: parent, step: 3000, record: false })).toThrow(/^fork.step 3000: episode \d+ ended there \(its horizon\), so nothing is left to play; choose a step from 0 to 2999$/);
     const source = loadForkSource(store, { episodeId: parent, step: 500, record: false });
     const config = (input: Partial<SimulateConfigInput>) => simulateConfigSchema.parse({ kind: 'simulate', scenario: 'ring', params: RING, seed: SEED, fork: { episodeId: parent, step: 500 }, ...input });
     const fields = (input: Partial<SimulateConfigInput>) => prepareSimulation(config(input), source).errors.map((e) => e.field);
