@@ -2,14 +2,14 @@
  * Forking a stored episode in Chromium against a real `headway serve` and the CLI-prepared
  * history: the ring IPPO evaluation episode opened in Replay, the cursor taken to step 800
  * with real clicks, Continue live from here (its field errors, the local one and the
- * backend's), the fork played live in the Simulate view under the idle policy and stored;
- * then the run store read back: the fork's frames 0..800 are the parent's exactly, and from
- * 800 on its actions are idle's, not the trained policy's; and the fork replayed beside its
- * parent under one timeline, and listed by its parent. Screenshots at 1440x900.
+ * backend's), the fork played live in the Simulate view under the human-driver model and
+ * stored; then the run store read back: the fork's frames 0..800 are the parent's exactly,
+ * and after 800 the vehicles move where the parent's stand still; and the fork replayed
+ * beside its parent under one timeline, and listed by its parent. Screenshots at 1440x900.
  *
  * The one-iteration IPPO policy has the ring at a standstill by step 800 (every vehicle
- * capped at its safe speed 0 or braking), and idle's zero acceleration keeps it there: the
- * states after the fork equal the parent's, the actions are what tells the policies apart.
+ * capped at its safe speed 0 or braking): idle's zero acceleration would keep it there, the
+ * IDM drivers of the human policy pull away where a gap allows.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -98,8 +98,8 @@ describe('Fork from a replay step', () => {
     await expect.poll(() => page.getByTestId('fork-error-disturbances').count()).toBe(0);
   });
 
-  it('continues live from step 800 under idle in the Simulate view, says what it forks, and stores it', async () => {
-    await page.getByTestId('fork-policy').selectOption('idle');
+  it('continues live from step 800 under the human-driver model in the Simulate view, says what it forks, and stores it', async () => {
+    await page.getByTestId('fork-policy').selectOption('human');
     await expect.poll(() => page.getByTestId('fork-start').isEnabled()).toBe(true);
     await page.screenshot({ path: screenshotPath('fork-dialog') });
     await page.getByTestId('fork-start').click();
@@ -107,7 +107,7 @@ describe('Fork from a replay step', () => {
     await waitForStep(page, (step) => step >= FORK_STEP, 30_000);
     expect(await hudStep(page)).toBeLessThan(FORK_STEP + 200);
     expect(await text(page, 'hud-title')).toBe(`Ring attenuation · fork of episode #${parent.id} at step ${FORK_STEP}`);
-    expect(await text(page, 'fork-banner-text')).toMatch(new RegExp(`^Fork of episode #${parent.id} at step ${FORK_STEP} · idle \\(no control input\\) · storing as episode #\\d+$`));
+    expect(await text(page, 'fork-banner-text')).toMatch(new RegExp(`^Fork of episode #${parent.id} at step ${FORK_STEP} · human \\(human-driver model\\) · storing as episode #\\d+$`));
     await page.waitForTimeout(1000);
     await page.screenshot({ path: screenshotPath('fork-live') });
     await page.getByTestId('speed').selectOption('max');
@@ -117,17 +117,16 @@ describe('Fork from a replay step', () => {
     await page.screenshot({ path: screenshotPath('fork-live-ended') });
   });
 
-  it("stores the fork as an episode of the run whose frames 0..800 are the parent's exactly; from 800 on idle chose, not IPPO", () => {
+  it("stores the fork as an episode of the run whose frames 0..800 are the parent's exactly, then departs from it", () => {
     fork = withStore((store) => store.listEpisodes(ringRun).find((e) => e.fork?.parentEpisodeId === parent.id)!);
-    expect(fork).toMatchObject({ complete: true, kind: parent.kind, iteration: parent.iteration, seed: parent.seed, steps: parent.steps, fork: { parentEpisodeId: parent.id, step: FORK_STEP, policy: 'idle' } });
+    expect(fork).toMatchObject({ complete: true, kind: parent.kind, iteration: parent.iteration, seed: parent.seed, steps: parent.steps, fork: { parentEpisodeId: parent.id, step: FORK_STEP, policy: 'human' } });
     const [mine, theirs] = withStore((store) => [store.readSteps(fork.id, 0, fork.steps), store.readSteps(parent.id, 0, parent.steps)]);
     for (const field of FIELDS) expect(series(mine, field, 0, FORK_STEP + 1), field).toEqual(series(theirs, field, 0, FORK_STEP + 1));
-    // Frame t's action is the one its policy chose in state t: the parent's up to 799, idle's (all 0) from the fork's own state 800 on.
+    // Frame t's action is the one its policy chose in state t: the parent's up to 799, the IDM's from the fork's own state 800 on.
     expect(series(mine, 'agentAction', 0, FORK_STEP)).toEqual(series(theirs, 'agentAction', 0, FORK_STEP));
-    const idle = series(mine, 'agentAction', FORK_STEP, fork.steps);
-    expect(idle.every((a) => a === 0)).toBe(true);
-    expect(series(theirs, 'agentAction', FORK_STEP, parent.steps).some((a) => a !== 0)).toBe(true);
-    expect(idle).toHaveLength(series(theirs, 'agentAction', FORK_STEP, parent.steps).length);
+    // The first state the fork's own action led to differs: the drivers with room ahead pull away.
+    expect(series(mine, 'speed', FORK_STEP + 1, FORK_STEP + 2)).not.toEqual(series(theirs, 'speed', FORK_STEP + 1, FORK_STEP + 2));
+    expect(Math.max(...series(mine, 'speed', FORK_STEP + 1, fork.steps))).toBeGreaterThan(Math.max(...series(theirs, 'speed', FORK_STEP + 1, parent.steps)));
   });
 
   it('replays the fork beside its parent under one timeline, at the fork step', async () => {
@@ -136,15 +135,16 @@ describe('Fork from a replay step', () => {
     expect(await hook<number>('episodeId()')).toBe(fork.id);
     await expect.poll(() => hook<number>("shownStep('compare')"), { timeout: 10_000 }).toBe(FORK_STEP);
     expect(await hook<number>("shownStep('primary')")).toBe(FORK_STEP);
-    expect(await page.getByTestId('replay-episode').locator('option:checked').textContent()).toMatch(new RegExp(`^#${fork.id} · fork of #${parent.id} at step ${FORK_STEP} · idle \\(no control input\\) · `));
+    expect(await page.getByTestId('replay-episode').locator('option:checked').textContent()).toMatch(new RegExp(`^#${fork.id} · fork of #${parent.id} at step ${FORK_STEP} · human \\(human-driver model\\) · `));
     expect(await page.getByTestId('fork-beside-parent').isDisabled()).toBe(true);
     // The fork's state is its parent's, in both views.
     expect(await hook<number[]>("positions('primary')")).toEqual(await hook<number[]>("positions('compare')"));
-    // One timeline: a jump moves both.
+    // One timeline: a jump moves both, to states that differ by now.
     await page.getByTestId('step-input').fill('2000');
     await page.getByTestId('step-input').press('Enter');
     await expect.poll(() => hook<number>("shownStep('compare')"), { timeout: 10_000 }).toBe(2000);
     await expect.poll(() => hook<number>("shownStep('primary')"), { timeout: 10_000 }).toBe(2000);
+    expect(await hook<number[]>("positions('primary')")).not.toEqual(await hook<number[]>("positions('compare')"));
     await page.waitForTimeout(500);
     await page.screenshot({ path: screenshotPath('fork-side-by-side') });
   });
