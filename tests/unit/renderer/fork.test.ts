@@ -11,44 +11,12 @@ import { useForkStore } from '../../../src/renderer/stores/fork.ts';
 import { useLiveStore } from '../../../src/renderer/stores/live.ts';
 import { useReplayStore } from '../../../src/renderer/stores/replay.ts';
 import { useViewStore } from '../../../src/renderer/stores/view.ts';
+import { storedEpisode } from './storedEpisode.ts';
 
 const STEPS = 3001;
 
 function episode(overrides: Partial<EpisodeInfo> = {}): EpisodeInfo {
-  return {
-    id: 4,
-    runId: 2,
-    iteration: 1,
-    kind: 'eval',
-    seed: 1001,
-    scenario: 'ring',
-    params: { length: 230 },
-    dt: 0.1,
-    horizon: 3000,
-    nVehicles: 2,
-    nAgents: 1,
-    obsDim: 1,
-    action: { kind: 'continuous', low: -1, high: 1 },
-    actionParamDim: 2,
-    obsNames: ['speed'],
-    rewardTermNames: ['speed'],
-    agentVehicle: [1],
-    vehicleKind: [0, 1],
-    edges: [],
-    roadLength: 230,
-    vehicleLength: 5,
-    checkpointId: null,
-    fork: null,
-    disturbances: [],
-    steps: STEPS,
-    complete: true,
-    return: -12.5,
-    collisions: 0,
-    stats: {},
-    created: '2026-01-01T00:00:00Z',
-    finished: '2026-01-01T00:00:00Z',
-    ...overrides,
-  };
+  return storedEpisode({ id: 4, runId: 2, horizon: 3000, steps: STEPS, return: -12.5, collisions: 0, ...overrides });
 }
 
 function checkpoint(id: number, iteration: number): CheckpointInfo {

@@ -10,6 +10,7 @@ import { StepBlockCache } from '../../../src/renderer/replay/blockCache.ts';
 import { niceTicks, polylineRuns, positionRange, wrapPosition } from '../../../src/renderer/replay/diagrams.ts';
 import { decodeTraces, layoutOf, ShownFrame, traceStride } from '../../../src/renderer/replay/episode.ts';
 import { useReplayStore } from '../../../src/renderer/stores/replay.ts';
+import { storedEpisode } from './storedEpisode.ts';
 
 /** A fetcher over a synthetic episode whose record for step s is filled with s; it counts requests and can be held. */
 function fakeFetcher(floatsPerStep: number) {
@@ -155,23 +156,13 @@ const N_VEHICLES = 3;
 const STEPS = 700;
 
 function episodeInfo(): EpisodeInfo {
-  return {
+  return storedEpisode({
     id: 7,
-    runId: 1,
-    iteration: 1,
-    kind: 'eval',
-    seed: 1001,
-    scenario: 'ring',
-    params: { length: 230 },
-    dt: 0.1,
     horizon: STEPS,
     nVehicles: N_VEHICLES,
     nAgents: N_VEHICLES,
     obsDim: 2,
-    action: { kind: 'continuous', low: -1, high: 1 },
-    actionParamDim: 2,
     obsNames: ['speed', 'gap'],
-    rewardTermNames: ['speed'],
     agentVehicle: [0, 1, 2],
     vehicleKind: [1, 1, 1],
     edges: [
@@ -179,19 +170,8 @@ function episodeInfo(): EpisodeInfo {
       [1, 2],
       [0, 2],
     ],
-    roadLength: 230,
-    vehicleLength: 5,
-    checkpointId: null,
-    fork: null,
-    disturbances: [],
     steps: STEPS,
-    complete: true,
-    return: -1,
-    collisions: 0,
-    stats: {},
-    created: '2026-01-01T00:00:00Z',
-    finished: '2026-01-01T00:00:00Z',
-  };
+  });
 }
 
 /** Step s: vehicle v at (s + 100 v) mod 230, speed s / 100, reward 1 per agent from step 1. */

@@ -22,6 +22,7 @@ import type { CheckpointInfo, EpisodeInfo, RunDetail, RunStatus } from '../../..
 import { provideApi } from '../../../src/renderer/api/index.ts';
 import { useLiveStore } from '../../../src/renderer/stores/live.ts';
 import { LIVE_DETAILS_INTERVAL_MS, RETURN_SERIES, useRunsStore } from '../../../src/renderer/stores/runs.ts';
+import { storedEpisode } from './storedEpisode.ts';
 
 function run(id: number, name: string, status: RunStatus, extra: Partial<RunDetail> = {}): RunDetail {
   return {
@@ -57,39 +58,8 @@ function checkpoint(id: number, runId: number, iteration: number): CheckpointInf
 }
 
 function episode(id: number, runId: number, iteration: number, seed: number): EpisodeInfo {
-  return {
-    id,
-    runId,
-    iteration,
-    kind: 'eval',
-    seed,
-    scenario: 'cacc-catchup',
-    params: {},
-    dt: 0.1,
-    horizon: 600,
-    nVehicles: 9,
-    nAgents: 8,
-    obsDim: 3,
-    action: { kind: 'continuous', low: -1, high: 1 },
-    actionParamDim: 2,
-    obsNames: [],
-    rewardTermNames: [],
-    agentVehicle: [],
-    vehicleKind: [],
-    edges: [],
-    roadLength: null,
-    vehicleLength: 5,
-    checkpointId: null,
-    fork: null,
-    disturbances: [],
-    steps: 601,
-    complete: true,
-    return: -11,
-    collisions: 0,
-    stats: {},
-    created: '',
-    finished: '',
-  };
+  const catchup = { scenario: 'cacc-catchup', params: {}, horizon: 600, nVehicles: 9, nAgents: 8, obsDim: 3, obsNames: [], rewardTermNames: [], agentVehicle: [], vehicleKind: [] };
+  return storedEpisode({ id, runId, iteration, seed, ...catchup, roadLength: null, steps: 601, return: -11, created: '', finished: '' });
 }
 
 interface FakeHistory extends HeadwayApi {
