@@ -71,9 +71,9 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database.
  * to set up), or 'needs-rollback' when a write to it was killed before SQLite switched it to
  * WAL: its hot journal must be rolled back, which only a read-write connection can do (as
  * any SQLite program does on open) before the file can be judged. Reads through a read-only
- * connection, so a refused file is not touched.
+ * connection, so a refused file is not touched. Run bundles (bundles.ts) check theirs with it.
  */
-function existingSchemaVersion(path: string): number | null | 'needs-rollback' {
+export function existingSchemaVersion(path: string): number | null | 'needs-rollback' {
   let size: number;
   try {
     size = statSync(path).size;

@@ -16,6 +16,8 @@ export type StoreErrorCode =
   /** Written by a newer Headway whose schema this version does not know; left untouched. */
   | 'newer-schema'
   | 'not-found'
+  /** The file to write exists and replacing it was not asked for. */
+  | 'exists'
   /** The run is being written by another live process. */
   | 'conflict'
   /** The caller passed something the store cannot record (wrong array length, bad range). */

@@ -36,6 +36,7 @@ import type {
   TrajectoryFrame,
 } from '../../shared/runs.ts';
 import type { TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
+import { exportBundle, importBundle, type BundleCounts, type ExportedBundle } from './bundles.ts';
 import { Checkpoints, type CheckpointInput } from './checkpoints.ts';
 import { Connection } from './connection.ts';
 import { openDatabase, type OpenOptions } from './database.ts';
@@ -47,6 +48,7 @@ import { defaultDatabasePath } from './paths.ts';
 import { Runs } from './runs.ts';
 import { THREAD_CLAIMS, type WriterClaims } from './writerClaims.ts';
 
+export type { BundleCounts, ExportedBundle } from './bundles.ts';
 export type { CheckpointInput } from './checkpoints.ts';
 export type { OpenOptions } from './database.ts';
 export type { EpisodeFilter } from './episodes.ts';
@@ -63,7 +65,8 @@ export interface ResumedRun {
 
 /**
  * The run store: one facade over the parts in this folder (database.ts opens and checks the
- * file; runs.ts, metrics.ts, checkpoints.ts and episodes.ts own their tables; writerClaims.ts
+ * file; runs.ts, metrics.ts, checkpoints.ts and episodes.ts own their tables; bundles.ts copies
+ * runs between databases; writerClaims.ts
  * tells this thread's runs from others'). Operations that span parts (recording an iteration,
  * resuming, marking interrupted runs) are composed here, each in one transaction.
  */
@@ -316,5 +319,29 @@ export class RunStore {
   /** The agents' exact actions of frames [from, to), float64 [steps, nAgents]; null for episodes stored before Headway kept them. */
   readActions(episodeId: number, from: number, to: number): Float64Array | null {
     return this.episodes.readActions(episodeId, from, to);
+  }
+
+  // ---------------------------------------------------------------- run bundles (bundles.ts)
+
+  /**
+   * Writes the runs with their metrics, checkpoints and complete episodes to a new Headway
+   * database at `file` (atomically: nothing is left there on failure). An existing file is
+   * refused ('exists') unless `overwrite`; a missing run is 'not-found', one training right
+   * now 'conflict'.
+   */
+  exportBundle(runIds: readonly number[], file: string, options: { overwrite?: boolean } = {}): ExportedBundle {
+    return this.connection.guard(`export runs ${runIds.join(', ')}`, () => {
+      for (const runId of new Set(runIds)) this.runs.checkWriter(runId, 'export it', false);
+      return exportBundle(this.connection.db, this.file, [...new Set(runIds)], resolve(file), options.overwrite ?? false);
+    });
+  }
+
+  /**
+   * Copies every run of the bundle at `file` into this database with new ids, in one
+   * transaction (nothing is imported on failure); returns the old->new run ids. The bundle
+   * is refused as RunStore.open refuses a file ('foreign', 'newer-schema', 'not-found').
+   */
+  importBundle(file: string): BundleCounts {
+    return this.connection.guard(`import runs from ${resolve(file)}`, () => importBundle(this.connection.db, this.file, resolve(file)));
   }
 }
