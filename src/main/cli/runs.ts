@@ -1,11 +1,12 @@
 /**
  * The commands that train and manage runs in the experiment history: train, resume, eval,
- * runs (list, show, delete) and export. All take --db FILE (default: the app's database in
+ * runs (list, show, delete, and run bundles: export, import) and export. All take --db FILE (default: the app's database in
  * the user data folder, or $HEADWAY_DB).
  */
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import { LEARNER_IDS, isLearnerId, PRESET_IDS, type LearnerPresetId } from '../../shared/learners.ts';
 import type { EpisodeInfo, RunDetail } from '../../shared/runs.ts';
@@ -138,14 +139,20 @@ export function registerRunCommands(program: Command): void {
 
   program
     .command('runs')
-    .description('the experiment history: runs [list], runs show RUN_ID, runs delete RUN_ID')
-    .argument('[action]', 'list, show or delete', 'list')
-    .argument('[RUN_ID]')
+    .description('the experiment history: runs [list], runs show RUN_ID, runs delete RUN_ID, runs export RUN_ID... --bundle FILE.db, runs import FILE.db')
+    .argument('[action]', 'list, show, delete, export or import', 'list')
+    .argument('[args...]', 'show, delete: RUN_ID; export: RUN_ID...; import: FILE.db')
+    .option('--bundle <file.db>', 'with export: the run bundle to write (a Headway database holding only these runs)')
+    .option('--force', 'with export: replace an existing bundle file')
     .option('--json', 'machine-readable output')
     .addOption(dbOption())
-    .action(async (action: string, runId: string | undefined, options) => {
-      if (!['list', 'show', 'delete'].includes(action)) throw new UsageError(`runs ${JSON.stringify(action)} is not allowed; expected list, show or delete`);
-      if (action !== 'list' && runId === undefined) throw new UsageError(`runs ${action} needs a RUN_ID`);
+    .action(async (action: string, args: string[], options) => {
+      if (!RUNS_ACTIONS.includes(action)) throw new UsageError(`runs ${JSON.stringify(action)} is not allowed; expected list, show, delete, export or import`);
+      if (action === 'export' || action === 'import') return withStore(options.db, (store) => bundleCommand(store, action, args, options));
+      if (options.bundle !== undefined || options.force !== undefined) throw new UsageError(`--bundle and --force go with runs export, not runs ${action}`);
+      if (action !== 'list' && args.length !== 1) throw new UsageError(`runs ${action} needs one RUN_ID`);
+      if (action === 'list' && args.length > 0) throw new UsageError(`runs list takes no arguments, got ${args.join(' ')}`);
+      const runId = args[0];
       await withStore(options.db, (store) => {
         if (action === 'list') {
           const runs = store.listRuns();
@@ -159,7 +166,7 @@ export function registerRunCommands(program: Command): void {
           }
           return;
         }
-        const id = parseRunId(runId!);
+        const id = parseRunId(runId);
         const run = requireRun(store, id);
         if (action === 'delete') {
           store.deleteRun(id);
@@ -220,6 +227,32 @@ function besideEpisode(store: RunStore, episode: EpisodeInfo, raw: string | unde
   }
   if (beside.scenario !== episode.scenario) throw new UsageError(`--beside ${id}: episode ${id} is of ${beside.scenario}, episode ${episode.id} of ${episode.scenario}; side by side needs one scenario`);
   return beside;
+}
+
+const RUNS_ACTIONS = ['list', 'show', 'delete', 'export', 'import'];
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** runs export RUN_ID... --bundle FILE.db [--force], and runs import FILE.db (store/bundles.ts). */
+function bundleCommand(store: RunStore, action: 'export' | 'import', args: readonly string[], options: { bundle?: string; force?: boolean; json?: boolean }): void {
+  if (action === 'import') {
+    if (args.length !== 1) throw new UsageError(`runs import needs one FILE.db (a run bundle), got ${args.length} arguments`);
+    if (options.bundle !== undefined || options.force !== undefined) throw new UsageError('--bundle and --force go with runs export; runs import takes the bundle as its argument');
+    const imported = store.importBundle(args[0]);
+    if (options.json) return print(JSON.stringify(imported));
+    if (imported.runs.length === 0) return print(`${args[0]} holds no runs; nothing was imported`);
+    const ids = (side: 'from' | 'to') => imported.runs.map((run) => run[side]).join(',');
+    return print(`imported runs ${ids('from')} as ${ids('to')} (${plural(imported.checkpoints, 'checkpoint')}, ${plural(imported.episodes, 'episode')})`);
+  }
+  if (args.length === 0) throw new UsageError('runs export needs at least one RUN_ID');
+  if (options.bundle === undefined) throw new UsageError('runs export needs --bundle FILE.db, the bundle to write');
+  const ids = args.map(parseRunId);
+  ids.forEach((id) => requireRun(store, id));
+  if (options.force === undefined && existsSync(options.bundle)) throw new UsageError(`--bundle ${options.bundle}: the file exists; choose another or pass --force to replace it`);
+  const exported = store.exportBundle(ids, options.bundle, { overwrite: options.force === true });
+  if (options.json) return print(JSON.stringify(exported));
+  const size = `${(exported.bytes / 2 ** 20).toFixed(1)} MB`;
+  print(`exported ${plural(exported.runs.length, 'run')} (${plural(exported.checkpoints, 'checkpoint')}, ${plural(exported.episodes, 'episode')}, ${size}) to ${exported.file}`);
 }
 
 async function asUsageAsync<T>(work: () => Promise<T>): Promise<T> {

@@ -130,7 +130,7 @@ describe('train, runs, eval, export, resume against a database', () => {
     ['unavailable backend', ['train', '--scenario', 'ring', '--algo', 'dppo', '--backend', 'tensorflow', '--iterations', '1'], /tensorflow/],
     ['missing run', ['runs', 'show', '99'], /RUN_ID 99: no such run/],
     ['bad run id', ['eval', 'x'], /RUN_ID "x" is not allowed/],
-    ['bad runs action', ['runs', 'purge'], /runs "purge" is not allowed; expected list, show or delete/],
+    ['bad runs action', ['runs', 'purge'], /runs "purge" is not allowed; expected list, show, delete, export or import/],
     ['export without a target', ['export', '1'], /exactly one of --metrics/],
   ];
   for (const [what, args, message] of bad) {
