@@ -7,7 +7,9 @@
  *   vehicles, 22 agents, obsDim 2, continuous actions with 2 distribution parameters, 2
  *   reward terms) from float64 env-style buffers;
  * - reading a 300-step range of it for replay (target < 50 ms), and the whole episode;
- * - database bytes per stored episode-step, measured as file growth.
+ * - database bytes per stored episode-step, measured as file growth;
+ * - a run bundle of one run with one such episode: its export, its size, and its import into
+ *   another database (what a sweep's coordinator does for every finished run).
  * The store's share of training time is (metrics + checkpoint + episode) per iteration over
  * the iteration's duration: `envStepsPerSecondAt5Percent` is the training speed up to which
  * a 3000-step iteration with all three stays under 5%.
@@ -33,6 +35,7 @@ export interface StoreBenchFigures {
   bytesPerEpisodeStep: number;
   chunkSteps: number;
   envStepsPerSecondAt5Percent: number;
+  bundle: { episodeFrames: number; bytes: number; exportMs: number; importMs: number };
 }
 
 const N = 22;
@@ -104,6 +107,24 @@ function recordEpisode(store: RunStore, runId: number, iteration: number, bank: 
   return { id, ms: performance.now() - start, chunkSteps: writer.chunkSteps };
 }
 
+/** Exports a run holding one 3000-step ring episode to a bundle, and times importing it into another database. */
+function bundleFigures(folder: string, bank: TrajectoryStepInput[]): StoreBenchFigures['bundle'] {
+  const source = RunStore.open(join(folder, 'bundle-source.db'));
+  const runId = source.createRun({ scenario: 'ring', params: { length: 230 }, algo: 'ippo', config: {}, seed: 1, appVersion: 'bench' }).id;
+  recordEpisode(source, runId, 1, bank);
+  source.updateStatus(runId, 'finished');
+  const exportStart = performance.now();
+  const { file, bytes } = source.exportBundle([runId], join(folder, 'bundle.db'));
+  const exportMs = performance.now() - exportStart;
+  source.close();
+  const target = RunStore.open(join(folder, 'bundle-target.db'));
+  const importStart = performance.now();
+  target.importBundle(file);
+  const importMs = performance.now() - importStart;
+  target.close();
+  return { episodeFrames: FRAMES, bytes, exportMs: round(exportMs), importMs: round(importMs) };
+}
+
 export function storeBench(): StoreBenchFigures {
   const folder = mkdtempSync(join(tmpdir(), 'headway-bench-store-'));
   const file = join(folder, 'bench.db');
@@ -159,6 +180,8 @@ export function storeBench(): StoreBenchFigures {
     const readWholeEpisodeMs = performance.now() - wholeStart;
     store.close();
 
+    const bundle = bundleFigures(folder, bank);
+
     const episodeWriteMs = median(episodes.map((e) => e.ms));
     const perIterationMs = median(withCheckpointMs) + episodeWriteMs;
     return {
@@ -173,6 +196,7 @@ export function storeBench(): StoreBenchFigures {
       bytesPerEpisodeStep: Math.round(bytesPerEpisodeStep),
       chunkSteps: episodes[0].chunkSteps,
       envStepsPerSecondAt5Percent: Math.round((0.05 * (FRAMES - 1)) / (perIterationMs / 1000)),
+      bundle,
     };
   } finally {
     rmSync(folder, { recursive: true, force: true });
