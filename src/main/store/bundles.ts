@@ -15,7 +15,8 @@
  * References that leave the bundle (a resumed run's parent, an episode's checkpoint or fork
  * parent that was not exported) become NULL. Unfinished episodes are left out: they are a
  * recording in flight, which the store deletes once its writer is gone. A run still
- * 'running' (its writer is gone, since live ones are refused) travels as 'interrupted'.
+ * 'running' travels as 'interrupted': export refuses live writers, so its writer is gone, and
+ * in the receiving database no process will ever write it.
  *
  * An older-schema bundle is upgraded on a temp copy beside the receiving database (the
  * sender's file is never changed); a foreign or newer file is refused by the store's own
