@@ -81,8 +81,10 @@ export function importBundle(target: Database.Database, targetFile: string, file
   if (file === targetFile) throw new InvalidRecordError(`${file} is this database; there is nothing to import`);
   const bundle = openBundle(file, targetFile);
   try {
-    const runIds = bundle.db.prepare('SELECT id FROM runs ORDER BY id').pluck().all() as number[];
-    return target.transaction(() => bundle.db.transaction(() => copyRuns(bundle.db, target, runIds, false))()).immediate();
+    const { db } = bundle;
+    // The run ids are read in the same read transaction as the rows they select.
+    const copy = () => copyRuns(db, target, db.prepare('SELECT id FROM runs ORDER BY id').pluck().all() as number[], false);
+    return target.transaction(() => db.transaction(copy)()).immediate();
   } finally {
     bundle.close();
   }
