@@ -239,10 +239,11 @@ function bundleCommand(store: RunStore, action: 'export' | 'import', args: reado
     if (args.length !== 1) throw new UsageError(`runs import needs one FILE.db (a run bundle), got ${args.length} arguments`);
     if (options.bundle !== undefined || options.force !== undefined) throw new UsageError('--bundle and --force go with runs export; runs import takes the bundle as its argument');
     const imported = store.importBundle(args[0]);
-    if (options.json) return print(JSON.stringify(imported));
-    if (imported.runs.length === 0) return print(`${args[0]} holds no runs; nothing was imported`);
     const ids = (side: 'from' | 'to') => imported.runs.map((run) => run[side]).join(',');
-    return print(`imported runs ${ids('from')} as ${ids('to')} (${plural(imported.checkpoints, 'checkpoint')}, ${plural(imported.episodes, 'episode')})`);
+    if (options.json) print(JSON.stringify(imported));
+    else if (imported.runs.length === 0) print(`${args[0]} holds no runs; nothing was imported`);
+    else print(`imported runs ${ids('from')} as ${ids('to')} (${plural(imported.checkpoints, 'checkpoint')}, ${plural(imported.episodes, 'episode')})`);
+    return;
   }
   if (args.length === 0) throw new UsageError('runs export needs at least one RUN_ID');
   if (options.bundle === undefined) throw new UsageError('runs export needs --bundle FILE.db, the bundle to write');
@@ -250,9 +251,9 @@ function bundleCommand(store: RunStore, action: 'export' | 'import', args: reado
   ids.forEach((id) => requireRun(store, id));
   if (options.force === undefined && existsSync(options.bundle)) throw new UsageError(`--bundle ${options.bundle}: the file exists; choose another or pass --force to replace it`);
   const exported = store.exportBundle(ids, options.bundle, { overwrite: options.force === true });
-  if (options.json) return print(JSON.stringify(exported));
   const size = `${(exported.bytes / 2 ** 20).toFixed(1)} MB`;
-  print(`exported ${plural(exported.runs.length, 'run')} (${plural(exported.checkpoints, 'checkpoint')}, ${plural(exported.episodes, 'episode')}, ${size}) to ${exported.file}`);
+  if (options.json) print(JSON.stringify(exported));
+  else print(`exported ${plural(exported.runs.length, 'run')} (${plural(exported.checkpoints, 'checkpoint')}, ${plural(exported.episodes, 'episode')}, ${size}) to ${exported.file}`);
 }
 
 async function asUsageAsync<T>(work: () => Promise<T>): Promise<T> {
