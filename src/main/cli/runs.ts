@@ -1,7 +1,7 @@
 /**
  * The commands that train and manage runs in the experiment history: train, resume, eval,
- * runs (list, show, delete, and run bundles: export, import) and export. All take --db FILE (default: the app's database in
- * the user data folder, or $HEADWAY_DB).
+ * runs (list, show, delete, and run bundles: export, import) and export. All take --db FILE
+ * (default: the app's database in the user data folder, or $HEADWAY_DB).
  */
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
