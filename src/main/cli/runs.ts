@@ -20,7 +20,7 @@ import { AtomicTextFile } from './output.ts';
 import { exportVideo, videoRequest } from './videoExport.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
-const dbOption = () => new Option('--db <file>', `database file (default: ${defaultDatabasePath()})`);
+export const dbOption = () => new Option('--db <file>', `database file (default: ${defaultDatabasePath()})`);
 
 function openStore(db: string | undefined): RunStore {
   return RunStore.open(db ?? defaultDatabasePath());
@@ -61,6 +61,7 @@ export function registerRunCommands(program: Command): void {
     .option('--iterations <n>', 'training budget in iterations (default 20)')
     .option('--env-steps <n>', 'training budget in environment steps (instead of --iterations)')
     .option('--name <text>', 'run name (default "<algo> on <scenario>, seed <seed>")')
+    .option('--tag <tag>', 'tag the run (repeatable)', collect, [])
     .addOption(new Option('--backend <backend>', `tensor backend: ${BACKEND_CHOICES.join(', ')}`).default('auto'))
     .option('--threads <n>', 'update threads (1 = this thread; default 2)', '2')
     .option('--json', 'print {runId, status, envSteps, lastEvalReturn} at the end')
@@ -90,6 +91,7 @@ export function registerRunCommands(program: Command): void {
         scenarioParams: parseKeyValues('--param', options.param),
         budget,
         name: options.name,
+        tags: options.tag,
         backend: options.backend as BackendChoice,
         threads: parseIntegerOption('--threads', options.threads, 1, 64),
       };
@@ -141,6 +143,7 @@ export function registerRunCommands(program: Command): void {
     .description('the experiment history: runs [list], runs show RUN_ID, runs delete RUN_ID')
     .argument('[action]', 'list, show or delete', 'list')
     .argument('[RUN_ID]')
+    .option('--sweep <SWEEP_ID>', 'with list: only the runs of this sweep (headway sweep)')
     .option('--json', 'machine-readable output')
     .addOption(dbOption())
     .action(async (action: string, runId: string | undefined, options) => {
@@ -148,7 +151,7 @@ export function registerRunCommands(program: Command): void {
       if (action !== 'list' && runId === undefined) throw new UsageError(`runs ${action} needs a RUN_ID`);
       await withStore(options.db, (store) => {
         if (action === 'list') {
-          const runs = store.listRuns();
+          const runs = store.listRuns(options.sweep === undefined ? {} : { sweepId: parseIntegerOption('--sweep', options.sweep, 1) });
           if (options.json) return print(JSON.stringify(runs));
           if (runs.length === 0) return print('no runs yet');
           print('id  status       algo   scenario       iterations  env steps  eval return  name');
@@ -232,7 +235,7 @@ async function asUsageAsync<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-async function withStore<T>(db: string | undefined, work: (store: RunStore) => T | Promise<T>): Promise<T> {
+export async function withStore<T>(db: string | undefined, work: (store: RunStore) => T | Promise<T>): Promise<T> {
   const store = asUsage(() => openStore(db));
   try {
     return await work(store);

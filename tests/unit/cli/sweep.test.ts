@@ -1,0 +1,102 @@
+/**
+ * `headway sweep`: a bad sweep file is refused with every problem listed and nothing started;
+ * a 2 x 1 x 2 grid of tiny runs trains with --parallel 2 into one sweep record; running it
+ * again starts nothing; a deleted run is trained anew and a stopped one resumed, nothing else.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RunStore } from '../../../src/main/store/index.ts';
+import { runCliInProcess, tempDir } from './cli.helpers.ts';
+
+/** Tiny runs (a few seconds each): one iteration of 50 steps in one environment. */
+const GRID = {
+  name: 'tiny grid',
+  tags: ['sweep-test'],
+  scenarios: ['cacc-catchup', 'cacc-slowdown'],
+  learners: ['ippo'],
+  seeds: [1, 2],
+  set: { rolloutSteps: 50, numEnvs: 1, epochs: 1 },
+  param: { horizon: 50 },
+  iterations: 1,
+};
+
+function sweepFile(dir: string, content: unknown): string {
+  const file = join(dir, 'sweep.json');
+  writeFileSync(file, JSON.stringify(content));
+  return file;
+}
+
+interface Summary {
+  sweepId: number;
+  name: string;
+  cells: { cell: string; runId: number | null; status: string; lastEvalReturn: number | null }[];
+}
+
+async function sweep(args: string[]): Promise<Summary> {
+  const result = await runCliInProcess(['sweep', ...args, '--parallel', '2', '--threads', '1', '--json']);
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as Summary;
+}
+
+describe('headway sweep', () => {
+  it('refuses a bad sweep file before any run starts, listing every problem', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'history.db');
+    const file = sweepFile(dir, { ...GRID, scenarios: ['cacc-catchup', 'highway'], seeds: [1, -1], set: { lrActor: 'fast', nope: 1 }, param: { lenght: 230 }, extra: true });
+    const result = await runCliInProcess(['sweep', file, '--db', db]);
+    expect(result.code).toBe(2);
+    for (const problem of [
+      "unknown field 'extra'",
+      'scenarios.1: "highway" is not allowed; expected one of cacc-catchup, cacc-slowdown, ring, figure-eight',
+      'seeds.1: -1 is not allowed; a seed must be a whole number',
+    ]) {
+      expect(result.stderr).toContain(problem);
+    }
+    // The shape is right, the keys are not: every bad key of set and param, named by the resolvers of `headway train`.
+    const keys = await runCliInProcess(['sweep', sweepFile(dir, { ...GRID, set: { lrActor: 'fast', nope: 1 }, param: { lenght: 230 } }), '--db', db]);
+    expect(keys.code).toBe(2);
+    expect(keys.stderr).toMatch(/set\.lrActor: .*lrActor/);
+    expect(keys.stderr).toMatch(/set\.nope: .*'nope'/);
+    expect(keys.stderr).toMatch(/param\.lenght: scenario cacc-catchup has no parameter 'lenght'/);
+    expect(keys.stderr).toMatch(/param\.lenght: scenario cacc-slowdown has no parameter 'lenght'/);
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('trains the grid, starts nothing when run again, and continues only what is missing', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'history.db');
+    const file = sweepFile(dir, GRID);
+    const first = await sweep([file, '--db', db]);
+    expect(first.cells.map((c) => c.cell)).toEqual(['cacc-catchup/ippo/1/default', 'cacc-catchup/ippo/2/default', 'cacc-slowdown/ippo/1/default', 'cacc-slowdown/ippo/2/default']);
+    expect(first.cells.map((c) => c.status)).toEqual(['finished', 'finished', 'finished', 'finished']);
+    expect(first.cells.every((c) => typeof c.lastEvalReturn === 'number')).toBe(true);
+    const runIds = first.cells.map((c) => c.runId!);
+    let store = RunStore.open(db);
+    expect(store.getSweep(first.sweepId)!.cells.map((c) => c.runId)).toEqual(runIds);
+    expect(store.listRuns({ sweepId: first.sweepId }).map((r) => r.id).sort()).toEqual([...runIds].sort());
+    expect(store.getRun(runIds[0])).toMatchObject({ name: 'tiny grid: cacc-catchup/ippo/1/default', tags: ['sweep-test'], seed: 1, iterations: 1 });
+    const updated = runIds.map((id) => store.getRun(id)!.updated);
+    store.close();
+
+    const again = await sweep([file, '--db', db]);
+    expect(again).toEqual(first);
+    store = RunStore.open(db);
+    expect(store.listRuns().length).toBe(4);
+    expect(runIds.map((id) => store.getRun(id)!.updated)).toEqual(updated);
+
+    // As an interrupted sweep leaves it: one cell's run gone, another's stopped.
+    store.deleteRun(runIds[1]);
+    store.updateStatus(runIds[2], 'stopped');
+    store.close();
+    const resumed = await sweep(['--resume', String(first.sweepId), '--db', db]);
+    expect(resumed.cells.map((c) => c.status)).toEqual(['finished', 'finished', 'finished', 'finished']);
+    const [kept, retrained, continued, untouched] = resumed.cells.map((c) => c.runId!);
+    expect([kept, continued, untouched]).toEqual([runIds[0], runIds[2], runIds[3]]);
+    expect(runIds).not.toContain(retrained);
+    store = RunStore.open(db, { readOnly: true });
+    expect(store.listRuns().length).toBe(4);
+    expect([kept, untouched].map((id) => store.getRun(id)!.updated)).toEqual([updated[0], updated[3]]);
+    store.close();
+  }, 90_000);
+});
