@@ -153,7 +153,8 @@ export class LocalSweep {
     // A child that died mid-run left its run 'running': this marks it interrupted.
     store.markInterruptedRuns();
     const run = cell.runId === null ? null : store.getRun(cell.runId);
-    cell.status = result?.status ?? run?.status ?? 'failed';
+    // A child stopped before it had created its run has started nothing.
+    cell.status = result?.status ?? run?.status ?? (this.stopping ? 'pending' : 'failed');
     cell.lastEvalReturn = result?.lastEvalReturn ?? run?.lastEvalReturn ?? null;
     const lastWords = stderr.trim().split('\n').at(-1)?.replace(/^headway: /, '') ?? null;
     cell.message = cell.status === 'finished' ? null : (run?.statusMessage ?? lastWords);

@@ -1,13 +1,15 @@
 /**
  * `headway sweep`: a bad sweep file is refused with every problem listed and nothing started;
  * a 2 x 1 x 2 grid of tiny runs trains with --parallel 2 into one sweep record; running it
- * again starts nothing; a deleted run is trained anew and a stopped one resumed, nothing else.
+ * again starts nothing; a deleted run is trained anew and a stopped one resumed, nothing else;
+ * Ctrl-C stops the running runs cleanly and the next sweep finishes only what was missing.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunStore } from '../../../src/main/store/index.ts';
-import { runCliInProcess, tempDir } from './cli.helpers.ts';
+import { REPO_ROOT, runCliInProcess, tempDir } from './cli.helpers.ts';
 
 /** Tiny runs (a few seconds each): one iteration of 50 steps in one environment. */
 const GRID = {
@@ -98,5 +100,48 @@ describe('headway sweep', () => {
     expect(store.listRuns().length).toBe(4);
     expect([kept, untouched].map((id) => store.getRun(id)!.updated)).toEqual([updated[0], updated[3]]);
     store.close();
+  }, 90_000);
+
+  it('stops every run cleanly on Ctrl-C, and the next sweep finishes only what was missing', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'history.db');
+    // Long enough (20 iterations) to be mid-run when Ctrl-C comes; three runs for two slots, so one has not started.
+    const file = sweepFile(dir, { ...GRID, name: 'stopped grid', scenarios: ['cacc-catchup'], seeds: [1, 2, 3], iterations: 20 });
+    const child = spawn(process.execPath, ['bin/headway.mjs', 'sweep', file, '--parallel', '2', '--threads', '1', '--json', '--db', db], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const bothTraining = () => {
+      if (!existsSync(db)) return false;
+      const store = RunStore.open(db, { readOnly: true });
+      try {
+        // Both running children are past their start (Ctrl-C handlers installed).
+        return store.listRuns().filter((run) => run.iterations >= 1).length === 2;
+      } finally {
+        store.close();
+      }
+    };
+    const deadline = Date.now() + 30_000;
+    while (!bothTraining() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    expect(await exited).toBe(1);
+    const stopped = JSON.parse(stdout) as Summary;
+    expect(stopped.cells.map((c) => c.status)).toEqual(['stopped', 'stopped', 'pending']);
+    const store = RunStore.open(db, { readOnly: true });
+    expect(stopped.cells.slice(0, 2).map((c) => store.getRun(c.runId!)!.status)).toEqual(['stopped', 'stopped']);
+    expect(store.listRuns().length).toBe(2);
+    store.close();
+
+    const finished = await sweep([file, '--db', db]);
+    expect(finished.sweepId).toBe(stopped.sweepId);
+    expect(finished.cells.map((c) => c.status)).toEqual(['finished', 'finished', 'finished']);
+    expect(finished.cells.slice(0, 2).map((c) => c.runId)).toEqual(stopped.cells.slice(0, 2).map((c) => c.runId));
+    const after = RunStore.open(db, { readOnly: true });
+    expect(after.listRuns().map((r) => [r.status, r.iterations])).toEqual([
+      ['finished', 20],
+      ['finished', 20],
+      ['finished', 20],
+    ]);
+    after.close();
   }, 90_000);
 });
