@@ -112,7 +112,8 @@ export function sweepCells(sweep: SweepFile): SweepCell[] {
 
 /** What every run of the sweep shares; a file of the same name with other settings is another experiment. */
 export function sweepRunSettings(sweep: SweepFile): string {
-  return JSON.stringify({ set: sweep.set, param: sweep.param, iterations: sweep.iterations ?? null, envSteps: sweep.envSteps ?? null });
+  const sorted = (values: Record<string, unknown>) => Object.fromEntries(Object.entries(values).sort(([a], [b]) => a.localeCompare(b)));
+  return JSON.stringify({ set: sorted(sweep.set), param: sorted(sweep.param), iterations: sweep.iterations ?? null, envSteps: sweep.envSteps ?? null });
 }
 
 /** A sweep as recorded in the history: its file (the JSON it was last run with) and the run of each cell. */

@@ -34,8 +34,9 @@ export function registerSweepCommand(program: Command): void {
       const parallel = options.parallel === undefined ? Math.max(1, Math.floor(availableParallelism() / threads)) : parseIntegerOption('--parallel', options.parallel, 1, 256);
       // A bad file is refused before the database is opened (or created).
       const fromFile = file === undefined ? null : readSweepFile(file);
+      const resumeId = options.resume === undefined ? null : parseIntegerOption('--resume', options.resume, 1);
       await withStore(options.db, async (store) => {
-        const { sweep, sweepId } = fromFile === null ? resumeRecorded(store, parseIntegerOption('--resume', options.resume, 1)) : record(store, file!, fromFile);
+        const { sweep, sweepId } = resumeId !== null ? resumeRecorded(store, resumeId) : record(store, file!, fromFile!);
         const local = new LocalSweep({ store, sweep, sweepId, db: store.file, parallel, threads }, planSweep(store, store.getSweep(sweepId)!, sweepCells(sweep)));
         const cells = await runWithDisplay(store, local);
         printSummary(sweepId, sweep.name, cells, options.json === true);

@@ -17,6 +17,6 @@ export function budgetFraction(budget: TrainingBudget, iteration: number, envSte
 
 /** How far a stored run is through its budget, from 0 to 1. */
 export function runFraction(run: RunDetail): number {
-  const { budget } = run.config as { budget: TrainingBudget };
+  const { budget } = run.config as unknown as { budget: TrainingBudget };
   return Math.min(1, budgetFraction(budget, run.iterations, run.envSteps));
 }

@@ -23,8 +23,8 @@ const GRID = {
   iterations: 1,
 };
 
-function sweepFile(dir: string, content: unknown): string {
-  const file = join(dir, 'sweep.json');
+function sweepFile(dir: string, content: unknown, name = 'sweep.json'): string {
+  const file = join(dir, name);
   writeFileSync(file, JSON.stringify(content));
   return file;
 }
@@ -83,6 +83,10 @@ describe('headway sweep', () => {
 
     const again = await sweep([file, '--db', db]);
     expect(again).toEqual(first);
+    // The same name with other settings is another experiment: refused, nothing started.
+    const other = await runCliInProcess(['sweep', sweepFile(dir, { ...GRID, set: { ...GRID.set, epochs: 2 } }, 'other.json'), '--db', db]);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain(`sweep ${first.sweepId} "tiny grid" was run with other set, param or budget; give this grid another name`);
     store = RunStore.open(db);
     expect(store.listRuns().length).toBe(4);
     expect(runIds.map((id) => store.getRun(id)!.updated)).toEqual(updated);
