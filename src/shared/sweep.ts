@@ -32,11 +32,21 @@ function choices<T extends string>(field: string, allowed: readonly [T, ...T[]])
   return uniqueList(field, entry);
 }
 
+/** The first entry a list repeats, as JSON; undefined when none. */
+function repeated(list: readonly unknown[]): string | undefined {
+  const seen = new Set<string>();
+  for (const entry of list.map((v) => JSON.stringify(v))) {
+    if (seen.has(entry)) return entry;
+    seen.add(entry);
+  }
+  return undefined;
+}
+
 function uniqueList<T extends z.ZodType>(field: string, entry: T) {
   return z
     .array(entry, { error: (issue) => `${shown(issue.input)}; ${field} must be a list` })
     .min(1, { error: `${field} must list at least one entry` })
-    .refine((list) => new Set(list.map((v) => JSON.stringify(v))).size === list.length, { error: `${field} lists an entry twice` });
+    .refine((list) => repeated(list) === undefined, { error: (issue) => `${repeated(issue.input as unknown[])} is listed twice; ${field} must not repeat an entry` });
 }
 
 export const sweepFileSchema = z
@@ -44,7 +54,11 @@ export const sweepFileSchema = z
     /** Names the sweep in the history: running a file of the same name again continues that sweep. */
     name: z.string({ error: (issue) => `${shown(issue.input)}; name must be text` }).trim().min(1, { error: 'name must not be empty' }).max(200, { error: 'name must be at most 200 characters' }),
     /** Given to every run of the sweep (shown and filtered in Runs). */
-    tags: z.array(z.string({ error: 'tags must be text' }).trim().min(1).max(64), { error: 'tags must be a list of text' }).default([]),
+    tags: z
+      .array(z.string({ error: (issue) => `${shown(issue.input)}; a tag must be text` }).trim().min(1, { error: 'a tag must not be empty' }).max(64, { error: 'a tag must be at most 64 characters' }), {
+        error: (issue) => `${shown(issue.input)}; tags must be a list of text`,
+      })
+      .default([]),
     scenarios: choices('scenarios', SCENARIO_IDS),
     learners: choices('learners', LEARNER_IDS),
     seeds: uniqueList('seeds', wholeNumber('a seed', 0, MAX_SEED)),

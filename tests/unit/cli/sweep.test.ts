@@ -45,13 +45,14 @@ describe('headway sweep', () => {
   it('refuses a bad sweep file before any run starts, listing every problem', async () => {
     const dir = tempDir();
     const db = join(dir, 'history.db');
-    const file = sweepFile(dir, { ...GRID, scenarios: ['cacc-catchup', 'highway'], seeds: [1, -1], set: { lrActor: 'fast', nope: 1 }, param: { lenght: 230 }, extra: true });
+    const file = sweepFile(dir, { ...GRID, scenarios: ['cacc-catchup', 'highway'], seeds: [1, -1, 1], tags: [''], set: { lrActor: 'fast', nope: 1 }, param: { lenght: 230 }, extra: true });
     const result = await runCliInProcess(['sweep', file, '--db', db]);
     expect(result.code).toBe(2);
     for (const problem of [
       "unknown field 'extra'",
       'scenarios.1: "highway" is not allowed; expected one of cacc-catchup, cacc-slowdown, ring, figure-eight',
       'seeds.1: -1 is not allowed; a seed must be a whole number',
+      'tags.0: a tag must not be empty',
     ]) {
       expect(result.stderr).toContain(problem);
     }
