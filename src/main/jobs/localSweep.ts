@@ -138,6 +138,8 @@ export class LocalSweep {
         store.setSweepRun(sweepId, cell.cell.key, cell.runId);
       }
     });
+    // A child that cannot start at all ends with 'close' too; its reason is its last words.
+    child.on('error', (error) => (stderr += `\n${error.message}`));
     child.on('close', () => {
       this.children.delete(cell);
       this.settle(cell, stdout, stderr);

@@ -110,8 +110,8 @@ describe('headway sweep', () => {
   it('stops every run cleanly on Ctrl-C, and the next sweep finishes only what was missing', async () => {
     const dir = tempDir();
     const db = join(dir, 'history.db');
-    // Long enough (20 iterations) to be mid-run when Ctrl-C comes; three runs for two slots, so one has not started.
-    const file = sweepFile(dir, { ...GRID, name: 'stopped grid', scenarios: ['cacc-catchup'], seeds: [1, 2, 3], iterations: 20 });
+    // Long enough (40 iterations) to be mid-run when Ctrl-C comes; three runs for two slots, so one has not started.
+    const file = sweepFile(dir, { ...GRID, name: 'stopped grid', scenarios: ['cacc-catchup'], seeds: [1, 2, 3], iterations: 40 });
     const child = spawn(process.execPath, ['bin/headway.mjs', 'sweep', file, '--parallel', '2', '--threads', '1', '--json', '--db', db], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
@@ -120,8 +120,9 @@ describe('headway sweep', () => {
       if (!existsSync(db)) return false;
       const store = RunStore.open(db, { readOnly: true });
       try {
-        // Both running children are past their start (Ctrl-C handlers installed).
-        return store.listRuns().filter((run) => run.iterations >= 1).length === 2;
+        // Both running children have created their runs (their Ctrl-C handlers are installed), one has trained.
+        const runs = store.listRuns();
+        return runs.length === 2 && runs.some((run) => run.iterations >= 1);
       } finally {
         store.close();
       }
@@ -143,9 +144,9 @@ describe('headway sweep', () => {
     expect(finished.cells.slice(0, 2).map((c) => c.runId)).toEqual(stopped.cells.slice(0, 2).map((c) => c.runId));
     const after = RunStore.open(db, { readOnly: true });
     expect(after.listRuns().map((r) => [r.status, r.iterations])).toEqual([
-      ['finished', 20],
-      ['finished', 20],
-      ['finished', 20],
+      ['finished', 40],
+      ['finished', 40],
+      ['finished', 40],
     ]);
     after.close();
   }, 90_000);
