@@ -141,7 +141,10 @@ async function runWithDisplay(store: RunStore, local: LocalSweep): Promise<CellS
 
 function printSummary(sweepId: number, name: string, cells: readonly CellState[], json: boolean): void {
   const rows = cells.map((c) => ({ cell: c.cell.key, runId: c.runId, status: c.status, lastEvalReturn: c.lastEvalReturn, message: c.message }));
-  if (json) return print(JSON.stringify({ sweepId, name, cells: rows }));
+  if (json) {
+    print(JSON.stringify({ sweepId, name, cells: rows }));
+    return;
+  }
   print(`sweep ${sweepId} "${name}": ${rows.filter((r) => r.status === 'finished').length} of ${rows.length} runs finished`);
   const width = Math.max(4, ...rows.map((r) => r.cell.length));
   print(`${'cell'.padEnd(width)}  run   status       eval return`);
