@@ -96,6 +96,8 @@ export interface RunFilter {
   /** Case-insensitive substring of the name. */
   nameContains?: string;
   parentRunId?: number;
+  /** Runs of a sweep (`headway sweep`). */
+  sweepId?: number;
   limit?: number;
   offset?: number;
 }

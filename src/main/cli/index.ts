@@ -8,6 +8,7 @@ import { registerBenchCommand } from './bench.ts';
 import { UsageError } from './errors.ts';
 import { registerRunCommands } from './runs.ts';
 import { registerServeCommand } from './serve.ts';
+import { registerSweepCommand } from './sweep.ts';
 import { describeSimulation, runSimulate } from './simulate.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -62,6 +63,7 @@ function buildProgram(): Command {
   registerBenchCommand(program);
   registerRunCommands(program);
   registerServeCommand(program);
+  registerSweepCommand(program);
   return program;
 }
 

@@ -21,7 +21,7 @@ import { AtomicTextFile } from './output.ts';
 import { exportVideo, videoRequest } from './videoExport.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
-const dbOption = () => new Option('--db <file>', `database file (default: ${defaultDatabasePath()})`);
+export const dbOption = () => new Option('--db <file>', `database file (default: ${defaultDatabasePath()})`);
 
 function openStore(db: string | undefined): RunStore {
   return RunStore.open(db ?? defaultDatabasePath());
@@ -62,6 +62,7 @@ export function registerRunCommands(program: Command): void {
     .option('--iterations <n>', 'training budget in iterations (default 20)')
     .option('--env-steps <n>', 'training budget in environment steps (instead of --iterations)')
     .option('--name <text>', 'run name (default "<algo> on <scenario>, seed <seed>")')
+    .option('--tag <tag>', 'tag the run (repeatable)', collect, [])
     .addOption(new Option('--backend <backend>', `tensor backend: ${BACKEND_CHOICES.join(', ')}`).default('auto'))
     .option('--threads <n>', 'update threads (1 = this thread; default 2)', '2')
     .option('--json', 'print {runId, status, envSteps, lastEvalReturn} at the end')
@@ -91,6 +92,7 @@ export function registerRunCommands(program: Command): void {
         scenarioParams: parseKeyValues('--param', options.param),
         budget,
         name: options.name,
+        tags: options.tag,
         backend: options.backend as BackendChoice,
         threads: parseIntegerOption('--threads', options.threads, 1, 64),
       };
@@ -144,18 +146,20 @@ export function registerRunCommands(program: Command): void {
     .argument('[args...]', 'show, delete: RUN_ID; export: RUN_ID...; import: FILE.db')
     .option('--bundle <file.db>', 'with export: the run bundle to write (a Headway database holding only these runs)')
     .option('--force', 'with export: replace an existing bundle file')
+    .option('--sweep <SWEEP_ID>', 'with list: only the runs of this sweep (headway sweep)')
     .option('--json', 'machine-readable output')
     .addOption(dbOption())
     .action(async (action: string, args: string[], options) => {
       if (!RUNS_ACTIONS.includes(action)) throw new UsageError(`runs ${JSON.stringify(action)} is not allowed; expected list, show, delete, export or import`);
       if (action === 'export' || action === 'import') return withStore(options.db, (store) => bundleCommand(store, action, args, options));
       if (options.bundle !== undefined || options.force !== undefined) throw new UsageError(`--bundle and --force go with runs export, not runs ${action}`);
+      if (options.sweep !== undefined && action !== 'list') throw new UsageError(`--sweep goes with runs list, not runs ${action}`);
       if (action !== 'list' && args.length !== 1) throw new UsageError(`runs ${action} needs one RUN_ID`);
       if (action === 'list' && args.length > 0) throw new UsageError(`runs list takes no arguments, got ${args.join(' ')}`);
       const runId = args[0];
       await withStore(options.db, (store) => {
         if (action === 'list') {
-          const runs = store.listRuns();
+          const runs = store.listRuns(options.sweep === undefined ? {} : { sweepId: parseIntegerOption('--sweep', options.sweep, 1) });
           if (options.json) return print(JSON.stringify(runs));
           if (runs.length === 0) return print('no runs yet');
           print('id  status       algo   scenario       iterations  env steps  eval return  name');
@@ -266,7 +270,7 @@ async function asUsageAsync<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-async function withStore<T>(db: string | undefined, work: (store: RunStore) => T | Promise<T>): Promise<T> {
+export async function withStore<T>(db: string | undefined, work: (store: RunStore) => T | Promise<T>): Promise<T> {
   const store = asUsage(() => openStore(db));
   try {
     return await work(store);

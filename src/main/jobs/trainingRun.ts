@@ -24,14 +24,9 @@ import { selectBackend, type BackendChoice } from '../rl/nn/backend.ts';
 import { createUpdatePool, type UpdatePool } from '../rl/parallel/updatePool.ts';
 import type { BatchedEnv } from '../sim/env.ts';
 import type { EpisodeWriter, RunStore } from '../store/index.ts';
+import { budgetFraction, type TrainingBudget } from './budget.ts';
 import { storedEpisodeSpec } from './frames.ts';
 import { APP_VERSION } from '../version.ts';
-
-export interface TrainingBudget {
-  /** Stop after this many iterations in total, or after this many environment steps. */
-  iterations?: number;
-  envSteps?: number;
-}
 
 export interface NewTrainingRun {
   scenario: ScenarioId;
@@ -42,6 +37,7 @@ export interface NewTrainingRun {
   seed: number;
   budget: TrainingBudget;
   name?: string;
+  tags?: readonly string[];
   backend?: BackendChoice;
   threads?: number;
 }
@@ -105,6 +101,7 @@ export async function startTraining(store: RunStore, request: NewTrainingRun, ho
       preset: request.preset,
       backend: backend.backend,
       appVersion: APP_VERSION,
+      tags: request.tags,
     });
     hooks.onStart?.(run, backend.description, request.budget.iterations ?? null);
     return await trainLoop(store, run, learner, request.budget, hooks);
@@ -190,10 +187,6 @@ function learnerOf(run: RunDetail, pool: UpdatePool): Learner {
 
 function checkBudget(budget: TrainingBudget): void {
   if ((budget.iterations === undefined) === (budget.envSteps === undefined)) throw new Error('a training budget needs exactly one of iterations or envSteps');
-}
-
-function budgetFraction(budget: TrainingBudget, iteration: number, envSteps: number): number {
-  return budget.iterations !== undefined ? iteration / budget.iterations : envSteps / budget.envSteps!;
 }
 
 async function trainLoop(store: RunStore, run: RunDetail, learner: Learner, budget: TrainingBudget, hooks: TrainingHooks): Promise<TrainingOutcome> {

@@ -35,6 +35,7 @@ import type {
   StoredEpisodeSpec,
   TrajectoryFrame,
 } from '../../shared/runs.ts';
+import type { SweepRecord } from '../../shared/sweep.ts';
 import type { TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
 import { exportBundle, importBundle, type BundleCounts, type ExportedBundle } from './bundles.ts';
 import { Checkpoints, type CheckpointInput } from './checkpoints.ts';
@@ -46,6 +47,7 @@ import { toStoreError } from './errors.ts';
 import { Metrics } from './metrics.ts';
 import { defaultDatabasePath } from './paths.ts';
 import { Runs } from './runs.ts';
+import { Sweeps } from './sweeps.ts';
 import { THREAD_CLAIMS, type WriterClaims } from './writerClaims.ts';
 
 export type { BundleCounts, ExportedBundle } from './bundles.ts';
@@ -76,6 +78,7 @@ export class RunStore {
   private readonly metrics: Metrics;
   private readonly checkpoints: Checkpoints;
   private readonly episodes: Episodes;
+  private readonly sweeps: Sweeps;
   private readonly recordIterationTx: (runId: number, record: IterationRecord) => CheckpointInfo[];
 
   private constructor(
@@ -90,6 +93,7 @@ export class RunStore {
     this.metrics = new Metrics(this.connection);
     this.checkpoints = new Checkpoints(this.connection);
     this.episodes = new Episodes(this.connection, claims);
+    this.sweeps = new Sweeps(this.connection);
     const tx = db.transaction((runId: number, record: IterationRecord) => {
       this.metrics.write(runId, record);
       return (record.checkpoints ?? []).map((checkpoint) => this.checkpoints.write(runId, checkpoint));
@@ -343,5 +347,25 @@ export class RunStore {
    */
   importBundle(file: string): BundleCounts {
     return this.connection.guard(`import runs from ${resolve(file)}`, () => importBundle(this.connection.db, this.file, resolve(file)));
+  }
+
+  // ---------------------------------------------------------------- sweeps (sweeps.ts)
+
+  /** Records the sweep of this name (created when new, its file replaced when not) with every cell of its grid. */
+  openSweep(name: string, file: string, cells: readonly string[]): SweepRecord {
+    return this.sweeps.open(name, file, cells);
+  }
+
+  getSweep(sweepId: number): SweepRecord | null {
+    return this.sweeps.get(sweepId);
+  }
+
+  findSweep(name: string): SweepRecord | null {
+    return this.sweeps.findByName(name);
+  }
+
+  /** Records the run that trains a cell of the sweep. */
+  setSweepRun(sweepId: number, cell: string, runId: number): void {
+    this.sweeps.setRun(sweepId, cell, runId);
   }
 }

@@ -140,6 +140,7 @@ export class Runs {
       if (filter.tag !== undefined) narrow('EXISTS (SELECT 1 FROM json_each(r.tags) WHERE value = @tag)', 'tag', filter.tag);
       if (filter.nameContains !== undefined) narrow('instr(lower(r.name), lower(@nameContains)) > 0', 'nameContains', filter.nameContains);
       if (filter.parentRunId !== undefined) narrow('r.parent_run_id = @parentRunId', 'parentRunId', filter.parentRunId);
+      if (filter.sweepId !== undefined) narrow('r.id IN (SELECT run_id FROM sweep_runs WHERE sweep_id = @sweepId)', 'sweepId', filter.sweepId);
       const sql = `SELECT ${SUMMARY_COLUMNS} FROM runs r ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY r.created_at DESC, r.id DESC LIMIT @limit OFFSET @offset`;
       let statement = this.listStatements.get(sql);

@@ -136,6 +136,28 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE episodes ADD COLUMN fork_policy TEXT;
   CREATE INDEX episodes_by_parent ON episodes (parent_episode_id);
   `,
+  // 4: sweeps (\`headway sweep\`): a grid of runs recorded by name with the sweep file (JSON),
+  // one row per cell of the grid (key scenario/learner/seed/preset) with the run training it:
+  // NULL until its run has started, and again if that run is deleted (the cell is then missing).
+  `
+  CREATE TABLE sweeps (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    file TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE sweep_runs (
+    sweep_id INTEGER NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,
+    cell TEXT NOT NULL,
+    -- the order the cells were added in (the grid's order), for listing them
+    position INTEGER NOT NULL,
+    run_id INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+    PRIMARY KEY (sweep_id, cell)
+  ) WITHOUT ROWID;
+  CREATE INDEX sweep_runs_by_run ON sweep_runs (run_id);
+  `,
 ];
 
 /** The schema version this build writes and reads. */
