@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunStore, SCHEMA_VERSION } from '../../../src/main/store/index.ts';
 import { APPLICATION_ID, MIGRATIONS } from '../../../src/main/store/schema.ts';
 import type { StoredEpisodeSpec, TrajectoryStepInput } from '../../../src/shared/runs.ts';
+import { ringEpisodeSpec } from '../../fixtures/store/ringEpisode.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'headway-store-bundles-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -22,27 +23,7 @@ afterEach(() => source.close());
 
 const N = 6;
 const FRAMES = 3001;
-const RING: StoredEpisodeSpec = {
-  iteration: 2,
-  kind: 'eval',
-  seed: 5,
-  scenario: 'ring',
-  params: { length: 230 },
-  dt: 0.1,
-  horizon: 3000,
-  vehicleLength: 5,
-  nVehicles: N,
-  nAgents: N,
-  obsDim: 2,
-  action: { kind: 'continuous', low: -1, high: 1 },
-  actionParamDim: 2,
-  obsNames: ['v/30', 'x/L'],
-  rewardTermNames: ['speed'],
-  agentVehicle: Array.from({ length: N }, (_, i) => i),
-  vehicleKind: Array(N).fill(1),
-  roadLength: 230,
-  edges: Array.from({ length: N }, (_, i) => [i, (i + 1) % N] as const),
-};
+const RING: StoredEpisodeSpec = ringEpisodeSpec(N, { iteration: 2, seed: 5, rewardTermNames: ['speed'] });
 
 /** Step t's buffers; the actions are float64 values no float32 holds, so exactness is checked. */
 function step(t: number, salt: number): TrajectoryStepInput {
