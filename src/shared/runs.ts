@@ -23,6 +23,11 @@ export function isRunStatus(value: string): value is RunStatus {
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
+/** The record with its keys in sorted order: what compares as JSON whatever order the keys were given in. */
+export function withSortedKeys<T>(record: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+}
+
 /** What `headway runs list --json` prints for each run. */
 export interface RunSummary {
   id: number;

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { issuesToFieldErrors, MAX_SEED, MAX_TRAIN_ITERATIONS, type FieldError } from './apiJobs.ts';
 import { LEARNER_IDS, PRESET_IDS, resolveLearnerConfig, type LearnerId, type LearnerPresetId } from './learners.ts';
+import { withSortedKeys } from './runs.ts';
 import { ParamError, resolveParams, SCENARIO_IDS, type ScenarioId } from './scenarios.ts';
 
 /** Largest environment-step budget of one run of a sweep. */
@@ -126,8 +127,7 @@ export function sweepCells(sweep: SweepFile): SweepCell[] {
 
 /** What every run of the sweep shares; a file of the same name with other settings is another experiment. */
 export function sweepRunSettings(sweep: SweepFile): string {
-  const sorted = (values: Record<string, unknown>) => Object.fromEntries(Object.entries(values).sort(([a], [b]) => a.localeCompare(b)));
-  return JSON.stringify({ set: sorted(sweep.set), param: sorted(sweep.param), iterations: sweep.iterations ?? null, envSteps: sweep.envSteps ?? null });
+  return JSON.stringify({ set: withSortedKeys(sweep.set), param: withSortedKeys(sweep.param), iterations: sweep.iterations ?? null, envSteps: sweep.envSteps ?? null });
 }
 
 /** A sweep as recorded in the history: its file (the JSON it was last run with) and the run of each cell. */
