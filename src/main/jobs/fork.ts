@@ -14,7 +14,7 @@
  */
 import { type FieldError, type ForkRequest, type SimulateConfig } from '../../shared/api.ts';
 import type { Disturbance } from '../../shared/disturbance.ts';
-import type { EpisodeInfo, StoredEpisodeSpec } from '../../shared/runs.ts';
+import { withSortedKeys, type EpisodeInfo, type StoredEpisodeSpec } from '../../shared/runs.ts';
 import { TRAJECTORY_FLAG, type TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
 import { DT, type BatchedEnv } from '../sim/env.ts';
 import { StepFrame, type StepFrameArrays } from '../sim/stepFrame.ts';
@@ -76,8 +76,8 @@ export function checkForkConfig(source: ForkSource, config: SimulateConfig, env:
   const { episode, step } = source;
   const errors: FieldError[] = [];
   if (config.scenario !== episode.scenario) errors.push({ field: 'scenario', message: `scenario ${config.scenario}: a fork of episode ${episode.id} runs on its scenario, ${episode.scenario}` });
-  else if (JSON.stringify(sorted(env.spec.params)) !== JSON.stringify(sorted(episode.params))) {
-    errors.push({ field: 'params', message: `params: a fork of episode ${episode.id} runs on its parameters, ${JSON.stringify(sorted(episode.params))}; these resolve to ${JSON.stringify(sorted(env.spec.params))}` });
+  else if (JSON.stringify(withSortedKeys(env.spec.params)) !== JSON.stringify(withSortedKeys(episode.params))) {
+    errors.push({ field: 'params', message: `params: a fork of episode ${episode.id} runs on its parameters, ${JSON.stringify(withSortedKeys(episode.params))}; these resolve to ${JSON.stringify(withSortedKeys(env.spec.params))}` });
   }
   if (config.seed !== episode.seed) errors.push({ field: 'seed', message: `seed ${config.seed}: a fork of episode ${episode.id} has its seed, ${episode.seed}` });
   if (config.repeat) errors.push({ field: 'repeat', message: 'repeat: a fork plays one episode; turn repeat off' });
@@ -86,8 +86,6 @@ export function checkForkConfig(source: ForkSource, config: SimulateConfig, env:
   });
   return errors;
 }
-
-const sorted = (params: Readonly<Record<string, unknown>>) => Object.fromEntries(Object.entries(params).sort(([a], [b]) => a.localeCompare(b)));
 
 /** What watches a rebuild: the state before each step (with the stored action about to be applied), and after it. */
 export interface RebuildObserver {
@@ -144,31 +142,10 @@ export class ForkRecorder {
     policy: string,
   ) {
     const { episode, step } = source;
-    const spec: StoredEpisodeSpec = {
-      iteration: episode.iteration,
-      kind: episode.kind,
-      seed: episode.seed,
-      scenario: episode.scenario,
-      params: episode.params,
-      dt: episode.dt,
-      horizon: episode.horizon,
-      nVehicles: episode.nVehicles,
-      nAgents: episode.nAgents,
-      obsDim: episode.obsDim,
-      action: episode.action,
-      actionParamDim: episode.actionParamDim,
-      obsNames: episode.obsNames,
-      rewardTermNames: episode.rewardTermNames,
-      agentVehicle: episode.agentVehicle,
-      vehicleKind: episode.vehicleKind,
-      edges: episode.edges,
-      roadLength: episode.roadLength,
-      vehicleLength: episode.vehicleLength,
-      checkpointId: null,
-      fork: { parentEpisodeId: episode.id, step, policy },
-    };
+    // The parent's description (an EpisodeInfo is one, with its record's fields besides, which beginning an episode does not read).
+    const spec: StoredEpisodeSpec = { ...episode, checkpointId: null, disturbances: [], fork: { parentEpisodeId: episode.id, step, policy } };
     this.writer = store.beginEpisode(episode.runId, spec);
-    this.state = new StepFrame({ ...episode }, episode.actionParamDim);
+    this.state = new StepFrame(episode, episode.actionParamDim);
   }
 
   /** Appends rebuilt state t (before the fork step) with what the parent's policy did there. */
