@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RunStore } from '../../../src/main/store/index.ts';
+import { RunStore, StoreError } from '../../../src/main/store/index.ts';
 import { REPO_ROOT, runCliInProcess, tempDir } from './cli.helpers.ts';
 
 /** Tiny runs (a few seconds each): one iteration of 50 steps in one environment. */
@@ -118,7 +118,14 @@ describe('headway sweep', () => {
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     const bothTraining = () => {
       if (!existsSync(db)) return false;
-      const store = RunStore.open(db, { readOnly: true });
+      let store: RunStore;
+      try {
+        store = RunStore.open(db, { readOnly: true });
+      } catch (error) {
+        // The sweep has created the file but not its schema yet.
+        if (error instanceof StoreError && error.code === 'not-found') return false;
+        throw error;
+      }
       try {
         // Both running children have created their runs (their Ctrl-C handlers are installed), one has trained.
         const runs = store.listRuns();
