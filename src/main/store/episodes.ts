@@ -176,9 +176,7 @@ export class Episodes {
    */
   readStepBlock(episodeId: number, from: number, to: number): { layout: TrajectoryLayout; from: number; steps: number; records: Float32Array } {
     return this.connection.guard(`read steps ${from}..${to} of episode ${episodeId}`, () => {
-      if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from) {
-        throw new InvalidRecordError(`the step range must be integers with 0 <= from <= to, got ${from}..${to}`);
-      }
+      checkStepRange(from, to);
       return this.connection.db.transaction(() => {
         const episode = this.requireEpisode(episodeId);
         const layout = new TrajectoryLayout({
@@ -193,13 +191,7 @@ export class Episodes {
         const records = new Float32Array(steps * layout.floatsPerStep);
         if (steps === 0) return { layout, from, steps, records };
         const chunks = this.sql.chunksInRange.all(episodeId, from - (from % episode.chunk_steps), end) as { first_step: number; n_steps: number; data: Uint8Array }[];
-        for (const chunk of chunks) {
-          const floats = TrajectoryCodec.floatsOf(chunk.data);
-          const first = Math.max(from, chunk.first_step);
-          const last = Math.min(end, chunk.first_step + chunk.n_steps);
-          if (last <= first) continue;
-          records.set(floats.subarray((first - chunk.first_step) * layout.floatsPerStep, (last - chunk.first_step) * layout.floatsPerStep), (first - from) * layout.floatsPerStep);
-        }
+        for (const chunk of chunks) copyStepsInRange(records, TrajectoryCodec.floatsOf(chunk.data), chunk, from, end, layout.floatsPerStep);
         return { layout, from, steps, records };
       })();
     });
@@ -211,8 +203,9 @@ export class Episodes {
    * the one chosen in state t, applied on the step to t + 1.
    */
   readActions(episodeId: number, from: number, to: number): Float64Array | null {
-    return this.connection.guard(`read the actions of steps ${from}..${to} of episode ${episodeId}`, () =>
-      this.connection.db.transaction(() => {
+    return this.connection.guard(`read the actions of steps ${from}..${to} of episode ${episodeId}`, () => {
+      checkStepRange(from, to);
+      return this.connection.db.transaction(() => {
         const episode = this.requireEpisode(episodeId);
         const end = Math.min(to, episode.steps);
         const nAgents = episode.n_agents;
@@ -220,15 +213,11 @@ export class Episodes {
         const chunks = this.sql.actionsInRange.all(episodeId, from - (from % episode.chunk_steps), end) as { first_step: number; n_steps: number; actions: Uint8Array | null }[];
         for (const chunk of chunks) {
           if (chunk.actions === null) return null;
-          const aligned = chunk.actions.byteOffset % 8 === 0 ? chunk.actions : new Uint8Array(chunk.actions);
-          const values = new Float64Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 8);
-          const first = Math.max(from, chunk.first_step);
-          const last = Math.min(end, chunk.first_step + chunk.n_steps);
-          if (last > first) actions.set(values.subarray((first - chunk.first_step) * nAgents, (last - chunk.first_step) * nAgents), (first - from) * nAgents);
+          copyStepsInRange(actions, TrajectoryCodec.doublesOf(chunk.actions), chunk, from, end, nAgents);
         }
         return actions;
-      })(),
-    );
+      })();
+    });
   }
 
   // ------------------------------------------------ inside the caller's transaction and guard
@@ -292,6 +281,26 @@ export class Episodes {
     this.sql.insertChunk.run(episodeId, chunk.firstStep, chunk.steps, asBuffer(chunk.bytes), asBuffer(chunk.actions));
     this.sql.setEpisodeSteps.run(chunk.firstStep + chunk.steps, episodeId);
   }
+}
+
+function checkStepRange(from: number, to: number): void {
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from) {
+    throw new InvalidRecordError(`the step range must be integers with 0 <= from <= to, got ${from}..${to}`);
+  }
+}
+
+/** Copies the steps of a stored chunk that lie in [from, end) into `target`, which holds `width` values per step from step `from` on. */
+function copyStepsInRange(
+  target: Float32Array | Float64Array,
+  values: Float32Array | Float64Array,
+  chunk: { first_step: number; n_steps: number },
+  from: number,
+  end: number,
+  width: number,
+): void {
+  const first = Math.max(from, chunk.first_step);
+  const last = Math.min(end, chunk.first_step + chunk.n_steps);
+  if (last > first) target.set(values.subarray((first - chunk.first_step) * width, (last - chunk.first_step) * width), (first - from) * width);
 }
 
 function checkEpisodeSpec(spec: StoredEpisodeSpec): void {

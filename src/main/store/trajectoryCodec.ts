@@ -39,4 +39,10 @@ export class TrajectoryCodec extends TrajectoryLayout {
     const aligned = blob.byteOffset % 4 === 0 ? blob : new Uint8Array(blob);
     return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
   }
+
+  /** Float64 view of a blob of exact actions (copied when its bytes are not 8-aligned). */
+  static doublesOf(blob: Uint8Array): Float64Array {
+    const aligned = blob.byteOffset % 8 === 0 ? blob : new Uint8Array(blob);
+    return new Float64Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 8);
+  }
 }
