@@ -10,34 +10,18 @@ import { checkDisturbance, type CheckedRoad, type Disturbance } from '../sim/dis
 import { DT, type BatchedEnv } from '../sim/env.ts';
 import { StringRecorder } from '../sim/stringRecorder.ts';
 
-/** A request as the simulator's disturbance from state `start` on (its duration in whole steps, at least one). */
+/**
+ * A request as the simulator's disturbance from state `start` on (its duration in whole
+ * steps, at least one). The two forms name each kind's value alike (accel, speed, depth):
+ * they differ in the timing only.
+ */
 export function toDisturbance(request: DisturbanceRequest, start: number): Disturbance {
-  const timing = { vehicle: request.vehicle, start, duration: Math.max(1, Math.round(request.duration / DT)) };
-  switch (request.kind) {
-    case 'brake':
-      return { ...timing, kind: 'brake', accel: request.accel };
-    case 'hold':
-      return { ...timing, kind: 'hold', speed: request.speed };
-    case 'stop':
-      return { ...timing, kind: 'stop' };
-    case 'dip':
-      return { ...timing, kind: 'dip', depth: request.depth };
-  }
+  return { ...request, start, duration: Math.max(1, Math.round(request.duration / DT)) };
 }
 
 /** The request a scheduled disturbance answers (its duration in seconds): for disturbances a fork inherits. */
-export function toRequest(disturbance: Disturbance): DisturbanceRequest {
-  const timing = { vehicle: disturbance.vehicle, duration: disturbance.duration * DT };
-  switch (disturbance.kind) {
-    case 'brake':
-      return { ...timing, kind: 'brake', accel: disturbance.accel };
-    case 'hold':
-      return { ...timing, kind: 'hold', speed: disturbance.speed };
-    case 'stop':
-      return { ...timing, kind: 'stop' };
-    case 'dip':
-      return { ...timing, kind: 'dip', depth: disturbance.depth };
-  }
+export function toRequest({ start: _start, ...disturbance }: Disturbance): DisturbanceRequest {
+  return { ...disturbance, duration: disturbance.duration * DT };
 }
 
 /** Most values of speed (and as many of gap) a live simulation records for its readouts: 16 MB each. */
