@@ -226,6 +226,11 @@ export function parsePolicy(text: string): PolicySpec | null {
   return null;
 }
 
+/** The field error of a policy text parsePolicy does not read. */
+export function policyNotAllowed(text: string): FieldError {
+  return { field: 'policy', message: `policy ${JSON.stringify(text)} is not allowed; expected idle, human, random, constant:K or run:RUN_ID[@best|latest|CHECKPOINT_ID]` };
+}
+
 // ---------------------------------------------------------------------------------------
 // Validation shared by the backend (authoritative) and the UI (instant feedback)
 
@@ -294,7 +299,7 @@ export function validateJobConfig(input: unknown): ValidatedJob {
       }
     }
   } else if (raw.kind === 'simulate' && typeof raw.policy === 'string' && !has('policy') && parsePolicy(raw.policy) === null) {
-    errors.push({ field: 'policy', message: `policy ${JSON.stringify(raw.policy)} is not allowed; expected idle, human, random, constant:K or run:RUN_ID[@best|latest|CHECKPOINT_ID]` });
+    errors.push(policyNotAllowed(raw.policy));
   }
   if (errors.length > 0 || !parsed.success) return { ok: false, errors };
   return { ok: true, config: parsed.data, params: resolved };

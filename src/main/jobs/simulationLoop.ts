@@ -6,7 +6,7 @@
  * Independent of worker_threads and of the clock (both injected), so tests drive it
  * directly; src/main/jobs/worker.ts wires it to a thread.
  */
-import { DISTURBANCE_NOT_APPLIED, parsePolicy, type FieldError, type JobCommand, type SimulateConfig, type Speed } from '../../shared/api.ts';
+import { DISTURBANCE_NOT_APPLIED, parsePolicy, policyNotAllowed, type FieldError, type JobCommand, type SimulateConfig, type Speed } from '../../shared/api.ts';
 import { DisturbanceError } from '../sim/disturbances.ts';
 import { DT, type BatchedEnv } from '../sim/env.ts';
 import { createEnv } from '../sim/index.ts';
@@ -48,7 +48,7 @@ export function prepareSimulation(config: SimulateConfig, fork: ForkSource | nul
   env.training = false;
   const policy = parsePolicy(config.policy);
   const errors: FieldError[] = [];
-  if (policy === null) errors.push({ field: 'policy', message: `policy ${JSON.stringify(config.policy)} is not allowed; expected idle, human, random, constant:K or run:RUN_ID` });
+  if (policy === null) errors.push(policyNotAllowed(config.policy));
   else {
     const problem = checkPolicy(policy, env.spec);
     if (problem) errors.push(problem);

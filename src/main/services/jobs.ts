@@ -14,6 +14,7 @@ import {
   type DisturbanceRequest,
   type EpisodeSpec,
   type FieldError,
+  type ForkRequest,
   type Frame,
   type JobCommand,
   type JobConfig,
@@ -94,7 +95,7 @@ function jobTitle(config: JobConfig): string {
 }
 
 /** A fork's parent episode as the worker will read it (the worker reads it again: the history may change in between), or why it cannot be forked. */
-function readForkSource(request: NonNullable<Extract<JobConfig, { kind: 'simulate' }>['fork']>): ForkSource | ForkError {
+function readForkSource(request: ForkRequest): ForkSource | ForkError {
   let store: RunStore;
   try {
     store = RunStore.open(defaultDatabasePath(), { readOnly: true });
