@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RunStore } from '../src/main/store/index.ts';
 import type { StoredEpisodeSpec, TrajectoryStepInput } from '../src/shared/runs.ts';
+import { ringEpisodeSpec } from '../tests/fixtures/store/ringEpisode.ts';
 
 export interface StoreBenchFigures {
   metricsPerIterationMs: number;
@@ -42,27 +43,7 @@ const N = 22;
 const FRAMES = 3001;
 const CHECKPOINT_BYTES = 2.5 * 2 ** 20;
 
-const RING_EPISODE: StoredEpisodeSpec = {
-  iteration: 1,
-  kind: 'eval',
-  seed: 1,
-  scenario: 'ring',
-  params: { length: 230 },
-  dt: 0.1,
-  horizon: 3000,
-  vehicleLength: 5,
-  nVehicles: N,
-  nAgents: N,
-  obsDim: 2,
-  action: { kind: 'continuous', low: -1, high: 1 },
-  actionParamDim: 2,
-  obsNames: ['v/30', 'x/L'],
-  rewardTermNames: ['speed', 'accel'],
-  agentVehicle: Array.from({ length: N }, (_, i) => i),
-  vehicleKind: Array(N).fill(1),
-  roadLength: 230,
-  edges: Array.from({ length: N }, (_, i) => [i, (i + 1) % N] as const),
-};
+const RING_EPISODE: StoredEpisodeSpec = ringEpisodeSpec(N);
 
 function iterationValues(iteration: number): Record<string, number> {
   const values: Record<string, number> = {};
