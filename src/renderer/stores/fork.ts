@@ -11,9 +11,10 @@
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import { isJobEnded, parsePolicy, type JobInfo } from '../../shared/api.ts';
-import type { CheckpointInfo, RunDetail } from '../../shared/runs.ts';
+import type { RunDetail } from '../../shared/runs.ts';
 import { useApi } from '../api/index.ts';
 import { useJobValidation } from '../composables/useJobValidation.ts';
+import { useRunCheckpoints } from '../composables/useRunCheckpoints.ts';
 import { showLiveJob } from '../live/showJob.ts';
 import { checkDisturbances, DISTURBANCE_VALUES, forkConfig, samePolicy, type DisturbanceDraft } from '../replay/fork.ts';
 import { useLiveStore } from './live.ts';
@@ -48,13 +49,11 @@ export const useForkStore = defineStore('fork', () => {
   /** Another run of the scenario, and which of its checkpoints. */
   const runId = ref<number | null>(null);
   const checkpoint = ref<CheckpointPick>('best');
-  const runCheckpoints = ref<CheckpointInfo[]>([]);
   const constantK = ref('0');
   const drafts = ref<DisturbanceDraft[]>([]);
   const record = ref(true);
   const submitting = ref(false);
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let checkpointTicket = 0;
 
   const info = computed(() => replay.primary?.info ?? null);
   const step = computed(() => replay.step);
@@ -116,17 +115,10 @@ export const useForkStore = defineStore('fork', () => {
   watch([open, policy, drafts, record, () => info.value?.id, step], scheduleValidation, { deep: true });
 
   /** Another run's checkpoints for the checkpoint choice; the pick falls back to best. */
-  async function loadCheckpoints(id: number | null): Promise<void> {
-    const mine = ++checkpointTicket;
-    runCheckpoints.value = [];
+  const { checkpoints: runCheckpoints, load } = useRunCheckpoints((id, reason) => (formError.value = `Could not list the checkpoints of run ${id}: ${reason}`));
+  function loadCheckpoints(id: number | null): Promise<void> {
     if (checkpoint.value !== 'best' && checkpoint.value !== 'latest') checkpoint.value = 'best';
-    if (id === null) return;
-    try {
-      const overview = await useApi().getRun(id);
-      if (mine === checkpointTicket) runCheckpoints.value = overview.checkpoints;
-    } catch (error) {
-      if (mine === checkpointTicket) formError.value = `Could not list the checkpoints of run ${id}: ${error instanceof Error ? error.message : String(error)}`;
-    }
+    return load(id);
   }
   watch(runId, (id) => void loadCheckpoints(id));
 

@@ -9,10 +9,11 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
 import { parsePolicy, type JobInfo, type SimulateConfigInput, type Speed } from '../../shared/api.ts';
-import type { CheckpointInfo, RunDetail } from '../../shared/runs.ts';
+import type { RunDetail } from '../../shared/runs.ts';
 import { SCENARIOS, type ParamSpec, type ParamValue, type ScenarioId } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
 import { useJobValidation } from '../composables/useJobValidation.ts';
+import { useRunCheckpoints } from '../composables/useRunCheckpoints.ts';
 import { showLiveJob } from '../live/showJob.ts';
 import { useLiveStore } from './live.ts';
 import type { CheckpointPick } from './runs.ts';
@@ -50,10 +51,9 @@ export const useSimulateFormStore = defineStore('simulateForm', () => {
   const runsError = ref<string | null>(null);
   const policyRun = ref<number | null>(null);
   const policyCheckpoint = ref<CheckpointPick>('best');
-  const checkpoints = shallowRef<CheckpointInfo[]>([]);
+  const { checkpoints, load: loadCheckpoints } = useRunCheckpoints((runId, reason) => (runsError.value = `Could not read run ${runId}: ${reason}`));
   let timer: ReturnType<typeof setTimeout> | undefined;
   let runsTicket = 0;
-  let checkpointsTicket = 0;
 
   const info = computed(() => SCENARIOS[scenario.value]);
   const presets = computed(() => Object.keys(info.value.presets));
@@ -108,16 +108,6 @@ export const useSimulateFormStore = defineStore('simulateForm', () => {
     }
   }
 
-  async function loadCheckpoints(runId: number): Promise<void> {
-    const mine = ++checkpointsTicket;
-    checkpoints.value = [];
-    try {
-      const overview = await useApi().getRun(runId);
-      if (mine === checkpointsTicket) checkpoints.value = overview.checkpoints;
-    } catch (error) {
-      if (mine === checkpointsTicket) runsError.value = `Could not read run ${runId}: ${error instanceof Error ? error.message : String(error)}`;
-    }
-  }
 
   /** Chooses a policy: `run:ID` picks that stored run at its best checkpoint. */
   function setPolicy(choice: string): void {
