@@ -15,6 +15,7 @@ import { VIDEO_FPS, VIDEO_SIZE } from '../../shared/videoExport.ts';
 import { BACKEND_CHOICES, BackendUnavailableError, type BackendChoice } from '../rl/nn/backend.ts';
 import { createTrajectoryWriter, type TrajectoryFormat, type TrajectorySource } from '../sim/trajectoryFormats.ts';
 import { defaultDatabasePath, RunStore, StoreError } from '../store/index.ts';
+import { STOP_WITH_PARENT_ENV } from '../jobs/runProcess.ts';
 import { evaluateRun, resumeTraining, startTraining, type TrainingHooks, type TrainingOutcome } from '../jobs/trainingRun.ts';
 import { parseIntegerOption, parseKeyValues, UsageError } from './errors.ts';
 import { AtomicTextFile } from './output.ts';
@@ -291,6 +292,10 @@ async function runWithProgress(json: boolean, train: (hooks: TrainingHooks) => P
     process.stderr.write('\nstopping after the current iteration (Ctrl-C again to abort)...\n');
   };
   process.on('SIGINT', onSigint);
+  // A sweep's or worker's child: its stdin closes when that parent is gone (runProcess.ts).
+  const parentGone = () => (stopRequested = true);
+  const watchParent = process.env[STOP_WITH_PARENT_ENV] === '1';
+  if (watchParent) process.stdin.on('end', parentGone).on('error', parentGone).resume().unref();
   const bar = new SingleBar({
     format: 'iteration {iteration} |{bar}| {percentage}% | {envSteps} env steps | return {ret} | {rate} steps/s | ETA {eta_formatted}',
     stream: process.stderr,
@@ -327,6 +332,7 @@ async function runWithProgress(json: boolean, train: (hooks: TrainingHooks) => P
   } finally {
     bar.stop();
     process.off('SIGINT', onSigint);
+    if (watchParent) process.stdin.off('end', parentGone).off('error', parentGone).pause();
   }
 }
 

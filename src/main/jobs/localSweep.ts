@@ -1,21 +1,18 @@
 /**
  * A sweep run on this machine: each cell of the grid trained by its own `headway train` (or
- * `headway resume`) child process, a fixed number at a time. Children, not worker threads:
- * each run is a process exactly as if typed by hand (its own backend, threads and Ctrl-C
- * handling), and a crash takes down one run, never the sweep.
+ * `headway resume`) child process (runProcess.ts), a fixed number at a time.
  *
  * What each cell needs comes from the record (planSweep): a finished or failed run is kept,
  * a stopped or interrupted one is resumed from its checkpoint, a missing one is trained. The
  * run id of a new run is recorded in the sweep as soon as the child announces it, so a sweep
  * killed mid-run still knows which run to resume.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import type { RunStatus } from '../../shared/runs.ts';
 import type { SweepCell, SweepFile, SweepRecord } from '../../shared/sweep.ts';
 import type { RunStore } from '../store/index.ts';
-
-const HEADWAY_BIN = fileURLToPath(new URL('../../../bin/headway.mjs', import.meta.url));
+import { runFraction } from './budget.ts';
+import { startRunProcess, trainArgs, type RunProcessEnd } from './runProcess.ts';
 
 /** keep: finished or failed (delete the run to train it again); busy: training in another live process. */
 export type CellAction = 'keep' | 'resume' | 'train' | 'busy';
@@ -24,6 +21,12 @@ export interface CellPlan {
   cell: SweepCell;
   runId: number | null;
   action: CellAction;
+}
+
+/** A running cell's progress for the sweep's display. */
+export interface CellProgress {
+  fraction: number;
+  detail: string;
 }
 
 export interface CellState extends CellPlan {
@@ -48,6 +51,15 @@ export function planSweep(store: RunStore, record: SweepRecord, cells: readonly 
   });
 }
 
+/** The cells of a sweep about to run: one to train is pending until it runs; a kept (or busy) one shows its run. */
+export function cellStates(store: RunStore, plans: readonly CellPlan[]): CellState[] {
+  return plans.map((plan) => {
+    const run = plan.runId === null ? null : store.getRun(plan.runId);
+    const toTrain = plan.action === 'train' || plan.action === 'resume';
+    return { ...plan, status: toTrain ? 'pending' : (run?.status ?? 'pending'), lastEvalReturn: run?.lastEvalReturn ?? null, message: run?.statusMessage ?? null };
+  });
+}
+
 export interface LocalSweepOptions {
   store: RunStore;
   sweep: SweepFile;
@@ -58,24 +70,6 @@ export interface LocalSweepOptions {
   threads: number;
 }
 
-/** The arguments of `headway train` for a cell. */
-function trainArgs(sweep: SweepFile, cell: SweepCell, threads: number): string[] {
-  const budget = sweep.envSteps !== undefined ? ['--env-steps', String(sweep.envSteps)] : sweep.iterations !== undefined ? ['--iterations', String(sweep.iterations)] : [];
-  return [
-    'train',
-    ...['--scenario', cell.scenario, '--algo', cell.learner, '--preset', cell.preset, '--seed', String(cell.seed)],
-    ...Object.entries(sweep.set).flatMap(([key, value]) => ['--set', `${key}=${value}`]),
-    ...Object.entries(sweep.param).flatMap(([key, value]) => ['--param', `${key}=${value}`]),
-    ...budget,
-    ...['--name', `${sweep.name}: ${cell.key}`],
-    ...sweep.tags.flatMap((tag) => ['--tag', tag]),
-    ...['--threads', String(threads)],
-  ];
-}
-
-/** `run 12: ippo on ring, backend ...`, the first line `headway train` writes to stderr once its run exists. */
-const RUN_STARTED = /^run (\d+): /m;
-
 export class LocalSweep {
   readonly cells: CellState[];
   private readonly children = new Map<CellState, ChildProcess>();
@@ -85,15 +79,18 @@ export class LocalSweep {
     private readonly options: LocalSweepOptions,
     plans: readonly CellPlan[],
   ) {
-    this.cells = plans.map((plan) => {
-      const run = plan.runId === null ? null : options.store.getRun(plan.runId);
-      return { ...plan, status: run?.status ?? 'pending', lastEvalReturn: run?.lastEvalReturn ?? null, message: run?.statusMessage ?? null };
-    });
+    this.cells = cellStates(options.store, plans);
   }
 
   /** The cells whose child is training now. */
-  get running(): CellState[] {
+  get active(): CellState[] {
     return [...this.children.keys()];
+  }
+
+  /** How far a running cell's run is, from the store its child writes. */
+  progressOf(cell: CellState): CellProgress {
+    const run = cell.runId === null ? null : this.options.store.getRun(cell.runId);
+    return run ? { fraction: runFraction(run), detail: `run ${run.id}, iteration ${run.iterations}` } : { fraction: 0, detail: 'starting' };
   }
 
   /**
@@ -122,43 +119,33 @@ export class LocalSweep {
   private start(cell: CellState, onExit: () => void): void {
     const { store, sweep, sweepId, db, threads } = this.options;
     const args = cell.action === 'resume' ? ['resume', String(cell.runId)] : trainArgs(sweep, cell.cell, threads);
-    // detached: a terminal's Ctrl-C reaches the sweep alone, which forwards exactly one SIGINT per press (stop()).
-    const child = spawn(process.execPath, [HEADWAY_BIN, ...args, '--json', '--db', db], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    this.children.set(cell, child);
+    const run = startRunProcess(args, db, {
+      detached: true,
+      onRunId: (runId) => {
+        if (cell.runId !== null) return;
+        cell.runId = runId;
+        store.setSweepRun(sweepId, cell.cell.key, runId);
+      },
+    });
+    this.children.set(cell, run.child);
     cell.status = 'running';
     cell.message = null;
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr!.setEncoding('utf8').on('data', (text: string) => {
-      stderr += text;
-      const started = cell.runId === null ? RUN_STARTED.exec(stderr) : null;
-      if (started) {
-        cell.runId = Number(started[1]);
-        store.setSweepRun(sweepId, cell.cell.key, cell.runId);
-      }
-    });
-    // A child that cannot start at all ends with 'close' too; its reason is its last words.
-    child.on('error', (error) => (stderr += `\n${error.message}`));
-    child.on('close', () => {
+    void run.ended.then((end) => {
       this.children.delete(cell);
-      this.settle(cell, stdout, stderr);
+      this.settle(cell, end);
       onExit();
     });
   }
 
   /** A child has ended: its result line, else what the store says of its run, else its last words. */
-  private settle(cell: CellState, stdout: string, stderr: string): void {
+  private settle(cell: CellState, { result, lastWords }: RunProcessEnd): void {
     const { store } = this.options;
-    const lastLine = stdout.trim().split('\n').at(-1) ?? '';
-    const result = lastLine.startsWith('{') ? (JSON.parse(lastLine) as { runId: number; status: RunStatus; lastEvalReturn: number | null }) : null;
     // A child that died mid-run left its run 'running': this marks it interrupted.
     store.markInterruptedRuns();
     const run = cell.runId === null ? null : store.getRun(cell.runId);
     // A child stopped before it had created its run has started nothing.
     cell.status = result?.status ?? run?.status ?? (this.stopping ? 'pending' : 'failed');
     cell.lastEvalReturn = result?.lastEvalReturn ?? run?.lastEvalReturn ?? null;
-    const lastWords = stderr.trim().split('\n').at(-1)?.replace(/^headway: /, '') ?? null;
     cell.message = cell.status === 'finished' ? null : (run?.statusMessage ?? lastWords);
   }
 }
