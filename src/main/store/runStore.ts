@@ -43,7 +43,7 @@ import { Connection } from './connection.ts';
 import { openDatabase, type OpenOptions } from './database.ts';
 import type { EpisodeWriter } from './episodeWriter.ts';
 import { Episodes, type EpisodeFilter } from './episodes.ts';
-import { toStoreError } from './errors.ts';
+import { InvalidRecordError, toStoreError } from './errors.ts';
 import { Metrics } from './metrics.ts';
 import { defaultDatabasePath } from './paths.ts';
 import { Runs } from './runs.ts';
@@ -331,11 +331,12 @@ export class RunStore {
    * Writes the runs with their metrics, checkpoints and complete episodes to a new Headway
    * database at `file` (atomically: nothing is left there on failure). An existing file is
    * refused ('exists') unless `overwrite`; a missing run is 'not-found', one training right
-   * now 'conflict'.
+   * now 'conflict' unless `snapshot`.
    */
-  exportBundle(runIds: readonly number[], file: string, options: { overwrite?: boolean } = {}): ExportedBundle {
+  exportBundle(runIds: readonly number[], file: string, options: { overwrite?: boolean; snapshot?: boolean } = {}): ExportedBundle {
     return this.connection.guard(`export runs ${runIds.join(', ')}`, () => {
-      for (const runId of new Set(runIds)) this.runs.checkWriter(runId, 'export it', false);
+      // A snapshot takes a run in training as it is now (one read transaction): it travels as interrupted, to be resumed from its latest checkpoint.
+      if (options.snapshot !== true) for (const runId of new Set(runIds)) this.runs.checkWriter(runId, 'export it', false);
       return exportBundle(this.connection.db, this.file, [...new Set(runIds)], resolve(file), options.overwrite ?? false);
     });
   }
@@ -347,6 +348,31 @@ export class RunStore {
    */
   importBundle(file: string): BundleCounts {
     return this.connection.guard(`import runs from ${resolve(file)}`, () => importBundle(this.connection.db, this.file, resolve(file)));
+  }
+
+  /**
+   * Brings a sweep cell's run home from a queue worker: imports the bundle of that one run and
+   * makes it the cell's run, in one transaction. A cell whose run has already ended (finished
+   * or failed) keeps it and nothing is imported, so a result delivered twice lands once; an
+   * unfinished run of the cell (whose snapshot the worker continued) is deleted, since the
+   * imported run supersedes it. Returns the cell's run and whether it was imported now.
+   */
+  importSweepRun(sweepId: number, cell: string, file: string): { runId: number; imported: boolean } {
+    return this.connection.guard(`import the run of ${cell} in sweep ${sweepId}`, () =>
+      this.connection.db
+        .transaction(() => {
+          const current = this.sweeps.get(sweepId)?.cells.find((c) => c.key === cell)?.runId ?? null;
+          const status = current === null ? null : this.runs.require(current).status;
+          if (current !== null && (status === 'finished' || status === 'failed')) return { runId: current, imported: false };
+          const counts = importBundle(this.connection.db, this.file, resolve(file));
+          if (counts.runs.length !== 1) throw new InvalidRecordError(`${file} holds ${counts.runs.length} runs; a sweep cell's bundle holds one`);
+          const runId = counts.runs[0]!.to;
+          this.sweeps.setRun(sweepId, cell, runId);
+          if (current !== null) this.runs.delete(current);
+          return { runId, imported: true };
+        })
+        .immediate(),
+    );
   }
 
   // ---------------------------------------------------------------- sweeps (sweeps.ts)

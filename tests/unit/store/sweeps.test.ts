@@ -61,6 +61,45 @@ describe('sweeps', () => {
     expect(store.listRuns({ sweepId: sweep.id }).map((r) => r.id)).toEqual([first]);
   });
 
+  it('brings a cell\'s run home from a bundle once, superseding the unfinished run a worker continued', () => {
+    const sweep = store.openSweep('grid', '{}', ['c0', 'c1']);
+    // c1's run stopped here; a worker continued it from its snapshot, taken while it still trained.
+    const stopped = store.createRun(newRun(1)).id;
+    const snapshot = join(folder, `snapshot-${fileCount}.db`);
+    store.exportBundle([stopped], snapshot, { snapshot: true });
+    store.updateStatus(stopped, 'stopped');
+    store.setSweepRun(sweep.id, 'c1', stopped);
+
+    const worker = RunStore.open(join(folder, `worker-${fileCount}.db`));
+    const results: Record<string, string> = {};
+    try {
+      const continued = worker.importBundle(snapshot).runs[0]!.to;
+      expect(worker.getRun(continued)!.status).toBe('interrupted');
+      worker.resumeRun(continued);
+      worker.updateStatus(continued, 'finished');
+      const fresh = worker.createRun(newRun(0)).id;
+      worker.updateStatus(fresh, 'finished');
+      for (const [cell, runId] of [['c0', fresh], ['c1', continued]] as const) {
+        results[cell] = join(folder, `result-${cell}-${fileCount}.db`);
+        worker.exportBundle([runId], results[cell]!);
+      }
+    } finally {
+      worker.close();
+    }
+
+    const c0 = store.importSweepRun(sweep.id, 'c0', results.c0!);
+    const c1 = store.importSweepRun(sweep.id, 'c1', results.c1!);
+    expect([c0.imported, c1.imported]).toEqual([true, true]);
+    expect(store.getRun(stopped)).toBeNull();
+    expect(store.getSweep(sweep.id)!.cells).toEqual([
+      { key: 'c0', runId: c0.runId },
+      { key: 'c1', runId: c1.runId },
+    ]);
+    // Delivered again (a coordinator that stopped before dropping the key): nothing new lands.
+    expect(store.importSweepRun(sweep.id, 'c1', results.c1!)).toEqual({ runId: c1.runId, imported: false });
+    expect(store.listRuns().map((r) => r.id).sort()).toEqual([c0.runId, c1.runId].sort());
+  });
+
   it('refuses a run for a cell the sweep does not have', () => {
     const sweep = store.openSweep('grid', '{}', ['c0']);
     const runId = endedRun(0);
