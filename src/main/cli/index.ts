@@ -9,6 +9,7 @@ import { UsageError } from './errors.ts';
 import { registerRunCommands } from './runs.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSweepCommand } from './sweep.ts';
+import { registerWorkerCommand } from './worker.ts';
 import { describeSimulation, runSimulate } from './simulate.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -64,6 +65,7 @@ function buildProgram(): Command {
   registerRunCommands(program);
   registerServeCommand(program);
   registerSweepCommand(program);
+  registerWorkerCommand(program);
   return program;
 }
 

@@ -63,6 +63,16 @@ describe('headway sweep', () => {
     expect(keys.stderr).toMatch(/set\.nope: .*'nope'/);
     expect(keys.stderr).toMatch(/param\.lenght: scenario cacc-catchup has no parameter 'lenght'/);
     expect(keys.stderr).toMatch(/param\.lenght: scenario cacc-slowdown has no parameter 'lenght'/);
+    // YAML files are read as well, with the same checks.
+    const yaml = join(dir, 'sweep.yaml');
+    writeFileSync(yaml, 'name: tiny grid\nscenarios: [cacc-catchup, highway]\nlearners: [ippo]\nseeds: [1]\n');
+    const fromYaml = await runCliInProcess(['sweep', yaml, '--db', db]);
+    expect(fromYaml.code).toBe(2);
+    expect(fromYaml.stderr).toContain('scenarios.1: "highway" is not allowed');
+    writeFileSync(yaml, 'name: [unclosed\n');
+    const broken = await runCliInProcess(['sweep', yaml, '--db', db]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/sweep\.yaml: not valid YAML \(/);
     expect(existsSync(db)).toBe(false);
   });
 
