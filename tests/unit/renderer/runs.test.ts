@@ -1,5 +1,5 @@
 /**
- * The Runs tab's store against a fake HeadwayApi: an in-memory history that validates
+ * The Runs tab's stores (runs, sweeps and the hand-off to Compare) against a fake HeadwayApi: an in-memory history that validates
  * requests with the contract's own schemas (parseRequest, validateJobConfig), so field
  * errors look exactly like the backend's.
  */
@@ -22,6 +22,7 @@ import type { CheckpointInfo, EpisodeInfo, RunDetail, RunStatus } from '../../..
 import type { SweepSummary } from '../../../src/shared/sweep.ts';
 import { provideApi } from '../../../src/renderer/api/index.ts';
 import { useLiveStore } from '../../../src/renderer/stores/live.ts';
+import { useCompareStore } from '../../../src/renderer/stores/compare.ts';
 import { LIVE_DETAILS_INTERVAL_MS, RETURN_SERIES, useRunsStore } from '../../../src/renderer/stores/runs.ts';
 import { sweepProgress, sweepProgressText, useSweepsStore } from '../../../src/renderer/stores/sweeps.ts';
 import { useViewStore } from '../../../src/renderer/stores/view.ts';
@@ -489,6 +490,13 @@ describe('the Runs store: sweeps', () => {
     expect(view.compareRunIds).toEqual([1, 2, 4]);
     expect(view.compareLayout).toEqual({ groupBy: 'algo', band: 'std' });
     expect(sweeps.error).toBeNull();
+    // Compare applies the layout when it opens, once: a later opening keeps what the user chose.
+    const compare = useCompareStore();
+    await compare.open();
+    expect([compare.groupBy, compare.band, view.compareLayout]).toEqual(['algo', 'std', null]);
+    compare.groupBy = null;
+    await compare.open();
+    expect(compare.groupBy).toBeNull();
   });
 
   it('says so when the sweep has no runs on the scenario, and stays in Runs', async () => {
