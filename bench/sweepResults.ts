@@ -49,7 +49,7 @@ export class SweepReportError extends Error {
 export function findSweep(store: RunStore, ref: string): SweepRecord {
   const byId = /^\d+$/.test(ref.trim()) ? store.getSweep(Number(ref.trim())) : null;
   const sweep = byId ?? store.findSweep(ref);
-  if (!sweep) throw new SweepReportError(`--sweep ${JSON.stringify(ref)}: no sweep of this id or name in ${store.file}; see the sweeps with \`headway runs list\` or the Runs tab`);
+  if (!sweep) throw new SweepReportError(`--sweep ${JSON.stringify(ref)}: no sweep of this id or name in ${store.file}; the Runs tab's sweep filter lists the recorded sweeps`);
   return sweep;
 }
 

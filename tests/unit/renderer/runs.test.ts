@@ -1,7 +1,7 @@
 /**
- * The Runs tab's stores (runs, sweeps and the hand-off to Compare) against a fake HeadwayApi: an in-memory history that validates
- * requests with the contract's own schemas (parseRequest, validateJobConfig), so field
- * errors look exactly like the backend's.
+ * The Runs tab's stores (runs, sweeps and the hand-off to Compare) against a fake
+ * HeadwayApi: an in-memory history that validates requests with the contract's own schemas
+ * (parseRequest, validateJobConfig), so field errors look exactly like the backend's.
  */
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
