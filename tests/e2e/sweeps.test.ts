@@ -1,17 +1,18 @@
 /**
  * Sweeps in the app, against a real `headway serve`: a 2 learners x 2 seeds sweep trained by
- * the real `headway sweep` into the server's database; the Runs tab filtered by that sweep
- * lists exactly its runs under a banner with its name and progress, and "Compare by learner"
- * opens Compare with those runs grouped by learner, one mean line and ±1 std band per learner.
+ * the real `headway sweep` into the server's database while the test watches; the Runs tab
+ * filtered by that sweep lists exactly its runs under a banner with its name and its
+ * progress, which follows the training to the end by itself; "Compare by learner" then opens
+ * Compare with those runs grouped by learner, one mean line and ±1 std band per learner.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RunStore } from '../../src/main/store/index.ts';
 import { launchBrowser, openApp, screenshotPath, text } from './browser.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -21,22 +22,35 @@ let browser: Browser;
 let page: Page;
 let folder: string;
 const pageErrors: string[] = [];
-/** The sweep's run ids by learner, as `headway sweep --json` reports them. */
-const sweepRuns: Record<string, number[]> = {};
+/** `headway sweep --json`: its summary once it has exited with code 0. */
+let sweepDone: Promise<{ cells: { cell: string; runId: number; status: string }[] }>;
 
 beforeAll(async () => {
   folder = mkdtempSync(join(tmpdir(), 'headway-e2e-sweep-'));
   const file = join(folder, 'grid.json');
   writeFileSync(file, JSON.stringify(SWEEP));
-  const { stdout } = await promisify(execFile)(process.execPath, ['bin/headway.mjs', 'sweep', file, '--parallel', '2', '--json', '--db', inject('databasePath')], { cwd: ROOT });
-  const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as { cells: { cell: string; runId: number; status: string }[] };
-  for (const cell of summary.cells) {
-    expect(cell.status).toBe('finished');
-    (sweepRuns[cell.cell.split('/')[1]] ??= []).push(cell.runId);
-  }
+  const child = spawn(process.execPath, ['bin/headway.mjs', 'sweep', file, '--parallel', '2', '--json', '--db', inject('databasePath')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  sweepDone = new Promise((resolve, reject) =>
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(stdout.trim().split('\n').at(-1)!)) : reject(new Error(`headway sweep exited ${code}:\n${stderr}`)))),
+  );
+  sweepDone.catch(() => undefined);
   browser = await launchBrowser();
   page = await openApp(browser, inject('serverUrl'), pageErrors);
 });
+
+/** The sweep as the server's database holds it now (null before `headway sweep` recorded it). */
+function sweepInDb() {
+  const store = RunStore.open(inject('databasePath'), { readOnly: true });
+  try {
+    return store.listSweeps().find((sweep) => sweep.name === SWEEP.name) ?? null;
+  } finally {
+    store.close();
+  }
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -56,16 +70,24 @@ async function legendItems(): Promise<string[]> {
 }
 
 describe('sweeps in the app', () => {
-  it('filters Runs by the sweep: only its runs, under a banner with its name and progress', async () => {
-    const ids = Object.values(sweepRuns).flat();
+  it('filters Runs by the sweep while it trains: its runs under a banner whose progress follows the training to the end', async () => {
     await page.getByTestId('tab-runs').click();
-    await page.getByTestId(`run-row-${ids[0]}`).waitFor({ timeout: 15_000 });
-    expect((await listedIds()).length).toBeGreaterThan(ids.length);
-    await page.getByTestId('runs-filter-sweep').selectOption({ label: `Sweep ${SWEEP.name} (4/4)` });
-    await expect.poll(async () => (await listedIds()).sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
+    await expect.poll(() => sweepInDb()?.runs.running ?? 0, { timeout: 60_000 }).toBeGreaterThan(0);
+    await page.getByTestId('runs-reload').click();
+    const option = page.getByTestId('runs-filter-sweep').locator('option', { hasText: `Sweep ${SWEEP.name} (` });
+    await page.getByTestId('runs-filter-sweep').selectOption({ label: ((await option.textContent()) ?? '').trim() });
     expect(await text(page, 'sweep-name')).toBe(SWEEP.name);
-    expect(await text(page, 'sweep-progress')).toBe('4 of 4 finished');
+    await expect.poll(() => text(page, 'sweep-progress')).toMatch(/^\d of 4 finished · \d running/);
+    await page.screenshot({ path: screenshotPath('sweep-runs-training') });
+
+    // No click from here: the banner reads the progress again while runs train.
+    const summary = await sweepDone;
+    const ids = summary.cells.map((cell) => cell.runId);
+    expect(summary.cells.map((cell) => cell.status)).toEqual(['finished', 'finished', 'finished', 'finished']);
+    await expect.poll(() => text(page, 'sweep-progress'), { timeout: 15_000 }).toBe('4 of 4 finished');
+    await expect.poll(async () => (await listedIds()).sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
     expect(await text(page, 'runs-count')).toBe('4');
+    for (const id of ids) expect(await text(page, `run-status-${id}`)).toBe('finished');
     await page.screenshot({ path: screenshotPath('sweep-runs') });
   });
 

@@ -14,6 +14,9 @@ import { useApi } from '../api/index.ts';
 import { errorMessage, useRunsStore } from './runs.ts';
 import { useViewStore } from './view.ts';
 
+/** How often the banner of a sweep still in progress (runs training, cells not started) reads its progress again (ms). */
+export const SWEEP_REFRESH_MS = 3000;
+
 /** Most runs one sweep may have; listRuns' own limit. */
 const MAX_SWEEP_RUNS = 1000;
 
