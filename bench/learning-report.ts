@@ -11,6 +11,9 @@
  *
  *   npx tsx bench/learning-report.ts [--env-steps 100000] [--seeds 3 | --seeds 2,3] [--eval-every 5]
  *       [--learners ippo,mappo,cppo,dppo,dpo,dmpo] [--scenarios cacc-catchup,...] [--out learning-report]
+ *   npx tsx bench/learning-report.ts --db FILE --sweep ID|NAME [--out DIR]
+ *       the same report from a sweep's finished runs in a run database (`headway sweep FILE
+ *       --db FILE` trained them, N at a time; sweepResults.ts reads them), no training here
  *   npx tsx bench/learning-report.ts --combine DIR,DIR,... --out DIR
  *       rebuilds one report from earlier runs' results.json (no training)
  */
@@ -23,23 +26,9 @@ import { selectBackend } from '../src/main/rl/nn/backend.ts';
 import { evaluatePolicy } from '../src/main/rl/core/evaluation.ts';
 import { createLearner } from '../src/main/rl/learners/index.ts';
 import { createUpdatePool } from '../src/main/rl/parallel/updatePool.ts';
+import { RunStore, StoreError } from '../src/main/store/index.ts';
 import { chromiumMissing, launchChromium } from './chromium.ts';
-
-interface CurvePoint {
-  envSteps: number;
-  evalReturn: number;
-  /** Fraction of the evaluation episodes that ended in a collision (absent in reports written before it was recorded). */
-  collisionRate?: number;
-}
-
-interface RunResult {
-  learner: LearnerId;
-  scenario: ScenarioId;
-  seed: number;
-  curve: CurvePoint[];
-  finalReturn: number;
-  seconds: number;
-}
+import { readSweepResults, SweepReportError, type CurvePoint, type RunResult } from './sweepResults.ts';
 
 const EVAL_EPISODES = 4;
 const COLORS: Record<LearnerId, string> = { ippo: '#8ab4f8', mappo: '#f6c26b', cppo: '#c58af9', dppo: '#81c995', dpo: '#f28b82', dmpo: '#4dd0e1' };
@@ -137,12 +126,13 @@ function reportTable(scenario: ScenarioId, budget: number, byLearner: Map<Learne
   for (const [learner, runs] of byLearner) {
     const finals = runs.map((r) => r.finalReturn);
     const lastEvaluations = runs.map((r) => mean(r.curve.slice(-LAST_EVALUATIONS).map((p) => p.evalReturn)));
-    const untrained = runs.map((r) => r.curve[0].evalReturn);
+    // Runs read from a sweep have no evaluation before training (their first is after an iteration).
+    const untrained = runs.every((r) => r.curve[0].envSteps === 0) ? format(mean(runs.map((r) => r.curve[0].evalReturn))) : 'not recorded';
     const finalCollisions = runs.map((r) => r.curve[r.curve.length - 1].collisionRate);
     const collisionRate = finalCollisions.every((rate) => rate !== undefined) ? mean(finalCollisions as number[]).toFixed(2) : 'not recorded';
     const reach = dppoFinal === null ? null : seedBand(runs).find((p) => p.envSteps > 0 && p.mean >= dppoFinal)?.envSteps;
     lines.push(
-      `| ${learner} | ${runs.length} | ${format(mean(untrained))} | ${format(mean(finals))} +- ${format(std(finals))} | ${format(mean(lastEvaluations))} | ${collisionRate} | ${reach === undefined ? 'not reached' : reach === null ? '-' : reach.toLocaleString('en-US')} | ${(mean(runs.map((r) => r.seconds)) / 60).toFixed(1)} |`,
+      `| ${learner} | ${runs.length} | ${untrained} | ${format(mean(finals))} +- ${format(std(finals))} | ${format(mean(lastEvaluations))} | ${collisionRate} | ${reach === undefined ? 'not reached' : reach === null ? '-' : reach.toLocaleString('en-US')} | ${(mean(runs.map((r) => r.seconds)) / 60).toFixed(1)} |`,
     );
   }
   return lines.join('\n');
@@ -195,8 +185,22 @@ async function main(): Promise<void> {
       scenarios: { type: 'string', default: SCENARIO_IDS.join(',') },
       out: { type: 'string', default: 'learning-report' },
       combine: { type: 'string' },
+      db: { type: 'string' },
+      sweep: { type: 'string' },
     },
   });
+  if ((values.db === undefined) !== (values.sweep === undefined)) throw new SweepReportError('--db FILE and --sweep ID|NAME go together: the report of a sweep in a run database');
+  if (values.db !== undefined) {
+    // The report of a sweep's runs, read from the database (read-only: the sweep may still be training).
+    const store = RunStore.open(values.db, { readOnly: true });
+    try {
+      const { results, setting } = readSweepResults(store, values.sweep!);
+      process.stdout.write(`${await writeReport(values.out, results, setting)}\n`);
+    } finally {
+      store.close();
+    }
+    return;
+  }
   if (values.combine !== undefined) {
     // Rebuild one report from earlier reports' results.json, without training.
     const dirs = values.combine.split(',');
@@ -231,4 +235,11 @@ async function main(): Promise<void> {
   process.stdout.write(`${report}\n`);
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  // Bad input (an unknown sweep, options that do not go together, a database the store refuses) is one line, not a stack trace.
+  if (!(error instanceof SweepReportError || error instanceof StoreError)) throw error;
+  process.stderr.write(`learning-report: ${error.message}\n`);
+  process.exitCode = 2;
+}

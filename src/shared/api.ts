@@ -28,6 +28,7 @@ import { issuesToFieldErrors, jobCommandSchema, jobIdSchema, runIdSchema } from 
 import type { FieldError, JobCommandInput, JobConfigInput, JobInfo } from './apiJobs.ts';
 import { API_METHODS, type ApiMethod } from './apiMethods.ts';
 import type { RunDetail } from './runs.ts';
+import type { SweepSummary } from './sweep.ts';
 
 export * from './apiEvents.ts';
 export * from './apiHistory.ts';
@@ -101,6 +102,8 @@ export const API = {
   /** Jobs, and (as events to the caller only) each live job's episode and latest frame. */
   snapshot: method<JobInfo[]>()({ request: empty, call: () => ({}) }),
   listRuns: method<RunDetail[]>()({ request: runQuerySchema, call: (query: RunQuery = {}) => query }),
+  /** Every sweep with its progress (cells, runs by status), the latest updated first. */
+  listSweeps: method<SweepSummary[]>()({ request: empty, call: () => ({}) }),
   getRun: method<RunOverview>()({ request: z.strictObject({ runId: runIdSchema }), call: (runId: number) => ({ runId }) }),
   updateRun: method<RunDetail>()({ request: runEditSchema, call: (edit: RunEdit) => edit }),
   /** Deletes a run with everything stored for it; refused (busy) while a job trains it. */

@@ -18,6 +18,8 @@ export const runQuerySchema = z.strictObject({
   /** Learner id (ippo, mappo, ..., dmpo). */
   algo: z.string().max(64).optional(),
   tag: z.string().max(64).optional(),
+  /** Runs of the sweep of this id (`headway sweep`). */
+  sweep: z.number({ error: 'sweep must be a sweep id' }).int({ error: 'sweep must be a sweep id' }).positive({ error: 'sweep must be a sweep id' }).optional(),
   status: z.array(z.enum(RUN_STATUSES, { error: `status must be one of ${RUN_STATUSES.join(', ')}` })).max(RUN_STATUSES.length).optional(),
   limit: z.number().int().min(1).max(1000).default(500),
 });

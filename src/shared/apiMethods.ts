@@ -17,6 +17,7 @@ export const API_METHODS = [
   'listJobs',
   'snapshot',
   'listRuns',
+  'listSweeps',
   'getRun',
   'updateRun',
   'deleteRun',

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { issuesToFieldErrors, MAX_SEED, MAX_TRAIN_ITERATIONS, type FieldError } from './apiJobs.ts';
 import { LEARNER_IDS, PRESET_IDS, resolveLearnerConfig, type LearnerId, type LearnerPresetId } from './learners.ts';
-import { withSortedKeys } from './runs.ts';
+import { withSortedKeys, type RunStatus } from './runs.ts';
 import { ParamError, resolveParams, SCENARIO_IDS, type ScenarioId } from './scenarios.ts';
 
 /** Largest environment-step budget of one run of a sweep. */
@@ -140,4 +140,19 @@ export interface SweepRecord {
   updated: string;
   /** Every cell of the grid, in the order of sweepCells; runId is null until its run has started (or after it was deleted). */
   cells: { key: string; runId: number | null }[];
+}
+
+/** A sweep as the Runs tab lists it: the size of its grid and how far its runs got. */
+export interface SweepSummary {
+  id: number;
+  name: string;
+  created: string;
+  updated: string;
+  /** Cells of the grid. */
+  cells: number;
+  /** The cells' runs by status; `notStarted` counts the cells without a run (not started yet, or their run was deleted). */
+  runs: Record<RunStatus, number> & { notStarted: number };
+  /** Scenarios and learners of its runs, sorted: Compare opens a sweep per scenario, grouped by learner. */
+  scenarios: string[];
+  learners: string[];
 }

@@ -74,6 +74,7 @@ export class ApiBackend implements ApiService {
       return jobs;
     },
     listRuns: (query) => this.history.listRuns(query),
+    listSweeps: () => this.history.listSweeps(),
     getRun: ({ runId }) => this.history.getRun(runId),
     updateRun: (edit) => this.history.updateRun(edit),
     deleteRun: ({ runId }) => this.history.deleteRun(runId),

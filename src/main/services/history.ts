@@ -8,6 +8,7 @@ import type { ApiParsedPayload, EpisodeStepBlock, EpisodeTraces, MetricColumns, 
 import { encodeFloat32 } from '../../shared/base64.ts';
 import { TRAJECTORY_FLAG } from '../../shared/trajectoryLayout.ts';
 import type { RunDetail, RunFilter } from '../../shared/runs.ts';
+import type { SweepSummary } from '../../shared/sweep.ts';
 import { defaultDatabasePath, RunStore, StoreError } from '../store/index.ts';
 
 export class RunHistory {
@@ -30,7 +31,7 @@ export class RunHistory {
       const run = this.runs.getRun(Number(byId[1]));
       return run && this.matches(run, query) ? [run] : [];
     }
-    const filter: RunFilter = { scenario: query.scenario, algo: query.algo, tag: query.tag, status: query.status, limit: query.limit };
+    const filter: RunFilter = { scenario: query.scenario, algo: query.algo, tag: query.tag, status: query.status, sweepId: query.sweep, limit: query.limit };
     const search = query.search?.trim();
     if (search) filter.nameContains = search;
     return this.runs.listRuns(filter).map((summary) => this.runs.getRun(summary.id)!);
@@ -41,8 +42,13 @@ export class RunHistory {
       (query.scenario === undefined || run.scenario === query.scenario) &&
       (query.algo === undefined || run.algo === query.algo) &&
       (query.tag === undefined || run.tags.includes(query.tag)) &&
-      (query.status === undefined || query.status.includes(run.status))
+      (query.status === undefined || query.status.includes(run.status)) &&
+      (query.sweep === undefined || this.runs.getSweep(query.sweep)?.cells.some((cell) => cell.runId === run.id) === true)
     );
+  }
+
+  listSweeps(): SweepSummary[] {
+    return this.runs.listSweeps();
   }
 
   getRun(runId: number): RunOverview {

@@ -35,7 +35,7 @@ import type {
   StoredEpisodeSpec,
   TrajectoryFrame,
 } from '../../shared/runs.ts';
-import type { SweepRecord } from '../../shared/sweep.ts';
+import type { SweepRecord, SweepSummary } from '../../shared/sweep.ts';
 import type { TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
 import { exportBundle, importBundle, type BundleCounts, type ExportedBundle } from './bundles.ts';
 import { Checkpoints, type CheckpointInput } from './checkpoints.ts';
@@ -388,6 +388,11 @@ export class RunStore {
 
   findSweep(name: string): SweepRecord | null {
     return this.sweeps.findByName(name);
+  }
+
+  /** Every sweep with the size of its grid and its runs by status, the latest updated first. */
+  listSweeps(): SweepSummary[] {
+    return this.sweeps.list();
   }
 
   /** Records the run that trains a cell of the sweep. */

@@ -5,7 +5,8 @@
  * so running the sweep again trains that cell anew.
  */
 import type Database from 'better-sqlite3';
-import type { SweepRecord } from '../../shared/sweep.ts';
+import { RUN_STATUSES, type RunStatus } from '../../shared/runs.ts';
+import type { SweepRecord, SweepSummary } from '../../shared/sweep.ts';
 import { iso, type Connection } from './connection.ts';
 import { StoreError } from './errors.ts';
 
@@ -17,11 +18,16 @@ interface SweepRow {
   updated_at: number;
 }
 
+/** A cell with its run's status, scenario and learner (all null when the cell has no run). */
+type CellRunRow = { sweep_id: number } & ({ status: RunStatus; scenario: string; algo: string } | { status: null; scenario: null; algo: null });
+
 function prepareStatements(db: Database.Database) {
   const p = (sql: string) => db.prepare(sql);
   return {
     byId: p('SELECT * FROM sweeps WHERE id = ?'),
     byName: p('SELECT * FROM sweeps WHERE name = ?'),
+    all: p('SELECT * FROM sweeps ORDER BY updated_at DESC, id DESC'),
+    allCells: p('SELECT c.sweep_id, r.status, r.scenario, r.algo FROM sweep_runs c LEFT JOIN runs r ON r.id = c.run_id'),
     insert: p('INSERT INTO sweeps (name, file, created_at, updated_at) VALUES (@name, @file, @now, @now)'),
     update: p('UPDATE sweeps SET file = @file, updated_at = @now WHERE id = @id'),
     cells: p('SELECT cell, run_id FROM sweep_runs WHERE sweep_id = ? ORDER BY position'),
@@ -60,6 +66,35 @@ export class Sweeps {
 
   findByName(name: string): SweepRecord | null {
     return this.connection.guard(`read sweep ${JSON.stringify(name)}`, () => this.toRecord(this.sql.byName.get(name) as SweepRow | undefined));
+  }
+
+  /** Every sweep with its progress, the latest updated first; read in one snapshot. */
+  list(): SweepSummary[] {
+    return this.connection.guard('list sweeps', () =>
+      this.connection.db.transaction(() => {
+        const summaries = new Map<number, SweepSummary>();
+        for (const row of this.sql.all.all() as SweepRow[]) {
+          const runs = { ...(Object.fromEntries(RUN_STATUSES.map((status) => [status, 0])) as Record<RunStatus, number>), notStarted: 0 };
+          summaries.set(row.id, { id: row.id, name: row.name, created: iso(row.created_at), updated: iso(row.updated_at), cells: 0, runs, scenarios: [], learners: [] });
+        }
+        for (const cell of this.sql.allCells.all() as CellRunRow[]) {
+          const summary = summaries.get(cell.sweep_id)!;
+          summary.cells++;
+          if (cell.status === null) {
+            summary.runs.notStarted++;
+            continue;
+          }
+          summary.runs[cell.status]++;
+          if (!summary.scenarios.includes(cell.scenario)) summary.scenarios.push(cell.scenario);
+          if (!summary.learners.includes(cell.algo)) summary.learners.push(cell.algo);
+        }
+        for (const summary of summaries.values()) {
+          summary.scenarios.sort();
+          summary.learners.sort();
+        }
+        return [...summaries.values()];
+      })(),
+    );
   }
 
   /** Records the run that trains a cell (the run a resume continues keeps its id). */

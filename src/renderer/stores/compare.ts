@@ -86,8 +86,13 @@ export const useCompareStore = defineStore('compare', () => {
     chosenMetrics.value = next;
   }
 
-  /** Opens the tab: the run list and the selection's curves, read afresh. */
+  /** Opens the tab: the layout handed over with the runs (if any), the run list and the selection's curves, read afresh. */
   async function open(): Promise<void> {
+    if (view.compareLayout !== null) {
+      groupBy.value = view.compareLayout.groupBy;
+      band.value = view.compareLayout.band;
+      view.compareLayout = null;
+    }
     details.value = new Map();
     curves.value = new Map();
     const startedAt = performance.now();

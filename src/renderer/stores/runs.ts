@@ -48,6 +48,8 @@ export const useRunsStore = defineStore('runs', () => {
   const algo = ref('');
   const tag = ref('');
   const statuses = ref<RunStatus[]>([]);
+  /** The sweep whose runs are listed (stores/sweeps.ts shows its progress); null: every run. */
+  const sweep = ref<number | null>(null);
 
   const runs = ref<RunDetail[]>([]);
   const loading = ref(false);
@@ -90,7 +92,9 @@ export const useRunsStore = defineStore('runs', () => {
   let detailsLoadedAt = 0;
 
   const selectedRun = computed(() => overview.value?.run ?? null);
-  const filtered = computed(() => search.value.trim() !== '' || scenario.value !== '' || algo.value !== '' || tag.value !== '' || statuses.value.length > 0);
+  const filtered = computed(
+    () => search.value.trim() !== '' || scenario.value !== '' || algo.value !== '' || tag.value !== '' || statuses.value.length > 0 || sweep.value !== null,
+  );
 
   function query(): RunQuery {
     const q: RunQuery = {};
@@ -99,6 +103,7 @@ export const useRunsStore = defineStore('runs', () => {
     if (algo.value !== '') q.algo = algo.value;
     if (tag.value !== '') q.tag = tag.value;
     if (statuses.value.length > 0) q.status = [...statuses.value];
+    if (sweep.value !== null) q.sweep = sweep.value;
     return q;
   }
 
@@ -116,7 +121,7 @@ export const useRunsStore = defineStore('runs', () => {
       const tags = list.flatMap((run) => run.tags);
       tagOptions.value = sortedUnique(Object.keys(q).length === 0 ? tags : [...tagOptions.value, ...tags]);
     } catch (error) {
-      if (mine === listTicket) listError.value = `Could not load the runs: ${message(error)}`;
+      if (mine === listTicket) listError.value = `Could not load the runs: ${errorMessage(error)}`;
     } finally {
       if (mine === listTicket) loading.value = false;
     }
@@ -128,6 +133,7 @@ export const useRunsStore = defineStore('runs', () => {
     algo.value = '';
     tag.value = '';
     statuses.value = [];
+    sweep.value = null;
   }
 
   function toggleStatus(status: RunStatus): void {
@@ -171,7 +177,7 @@ export const useRunsStore = defineStore('runs', () => {
     } catch (error) {
       if (mine !== detailTicket) return;
       overview.value = null;
-      detailError.value = error instanceof ApiRequestError && error.code === 'not-found' ? `Run ${runId} no longer exists.` : `Could not load run ${runId}: ${message(error)}`;
+      detailError.value = error instanceof ApiRequestError && error.code === 'not-found' ? `Run ${runId} no longer exists.` : `Could not load run ${runId}: ${errorMessage(error)}`;
     }
   }
 
@@ -201,7 +207,7 @@ export const useRunsStore = defineStore('runs', () => {
     } catch (error) {
       const next = { ...editErrors.value };
       const fields = error instanceof ApiRequestError ? error.fields : [];
-      if (fields.length === 0) next[field] = message(error);
+      if (fields.length === 0) next[field] = errorMessage(error);
       for (const problem of fields) {
         const root = problem.field.split('.')[0];
         next[root === 'name' || root === 'tags' || root === 'notes' ? root : field] = problem.message;
@@ -271,7 +277,7 @@ export const useRunsStore = defineStore('runs', () => {
       track(job);
       return job;
     } catch (error) {
-      actionError.value = `Could not resume run ${run.id}: ${message(error)}`;
+      actionError.value = `Could not resume run ${run.id}: ${errorMessage(error)}`;
       return null;
     } finally {
       starting.value = false;
@@ -287,7 +293,7 @@ export const useRunsStore = defineStore('runs', () => {
     try {
       await useApi().controlJob(job.id, { type: 'stop' });
     } catch (error) {
-      actionError.value = `Could not stop job ${job.id}: ${message(error)}`;
+      actionError.value = `Could not stop job ${job.id}: ${errorMessage(error)}`;
     }
   }
 
@@ -370,7 +376,7 @@ export const useRunsStore = defineStore('runs', () => {
       for (const job of await useApi().listJobs()) known[job.id] ??= job;
       live.jobs = known;
     } catch (error) {
-      listError.value = `Could not list the jobs: ${message(error)}`;
+      listError.value = `Could not list the jobs: ${errorMessage(error)}`;
     }
   }
 
@@ -413,7 +419,7 @@ export const useRunsStore = defineStore('runs', () => {
       deleteError.value = null;
       return true;
     } catch (error) {
-      deleteError.value = message(error);
+      deleteError.value = errorMessage(error);
       return false;
     } finally {
       deleting.value = false;
@@ -426,6 +432,7 @@ export const useRunsStore = defineStore('runs', () => {
     algo,
     tag,
     statuses,
+    sweep,
     runs,
     loading,
     listError,
@@ -487,6 +494,7 @@ function sortedUnique(values: readonly string[]): string[] {
   return [...new Set(values)].sort((a, b) => a.localeCompare(b));
 }
 
-function message(error: unknown): string {
+/** What a failed request says, for a one-line error. */
+export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

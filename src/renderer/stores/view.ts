@@ -5,6 +5,7 @@
  */
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
+import type { BandKind } from '../compare/curves.ts';
 import type { CameraMode } from '../scene/cameraModes.ts';
 
 /** Top of the speed colour scale (m/s). */
@@ -18,6 +19,12 @@ export const APP_TABS: readonly { id: AppTab; label: string; hint: string }[] = 
   { id: 'replay', label: 'Replay', hint: 'Play a stored episode with rewind, time-space diagram and traces' },
   { id: 'compare', label: 'Compare', hint: 'Overlay the curves of several runs, grouped with spread bands' },
 ];
+
+/** How Compare shows the runs handed over (a sweep: grouped by learner with mean +- std bands); Compare applies it once, when it opens. */
+export interface CompareLayout {
+  groupBy: string;
+  band: BandKind;
+}
 
 /** A stored episode to open in Replay; with a second one side by side (a fork beside its parent) at a step. */
 export interface ReplayTarget {
@@ -39,16 +46,19 @@ export const useViewStore = defineStore('view', () => {
   const replayTarget = ref<ReplayTarget | null>(null);
   /** The runs Compare shows (set by openCompare; Compare may also change them itself). */
   const compareRunIds = ref<number[]>([]);
+  /** The layout Compare applies when it next opens (set by openCompare with a layout). */
+  const compareLayout = ref<CompareLayout | null>(null);
 
   function openReplay(target: ReplayTarget): void {
     replayTarget.value = { ...target };
     tab.value = 'replay';
   }
 
-  function openCompare(runIds: readonly number[]): void {
+  function openCompare(runIds: readonly number[], layout: CompareLayout | null = null): void {
     compareRunIds.value = [...new Set(runIds)];
+    compareLayout.value = layout;
     tab.value = 'compare';
   }
 
-  return { tab, camera, speedScale, showEdges, fps, replayTarget, compareRunIds, openReplay, openCompare };
+  return { tab, camera, speedScale, showEdges, fps, replayTarget, compareRunIds, compareLayout, openReplay, openCompare };
 });

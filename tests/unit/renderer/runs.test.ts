@@ -1,7 +1,7 @@
 /**
- * The Runs tab's store against a fake HeadwayApi: an in-memory history that validates
- * requests with the contract's own schemas (parseRequest, validateJobConfig), so field
- * errors look exactly like the backend's.
+ * The Runs tab's stores (runs, sweeps and the hand-off to Compare) against a fake
+ * HeadwayApi: an in-memory history that validates requests with the contract's own schemas
+ * (parseRequest, validateJobConfig), so field errors look exactly like the backend's.
  */
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -19,9 +19,13 @@ import {
   type RunQuery,
 } from '../../../src/shared/api.ts';
 import type { CheckpointInfo, EpisodeInfo, RunDetail, RunStatus } from '../../../src/shared/runs.ts';
+import type { SweepSummary } from '../../../src/shared/sweep.ts';
 import { provideApi } from '../../../src/renderer/api/index.ts';
 import { useLiveStore } from '../../../src/renderer/stores/live.ts';
+import { useCompareStore } from '../../../src/renderer/stores/compare.ts';
 import { LIVE_DETAILS_INTERVAL_MS, RETURN_SERIES, useRunsStore } from '../../../src/renderer/stores/runs.ts';
+import { sweepProgress, sweepProgressText, useSweepsStore } from '../../../src/renderer/stores/sweeps.ts';
+import { useViewStore } from '../../../src/renderer/stores/view.ts';
 import { storedEpisode } from './storedEpisode.ts';
 
 function run(id: number, name: string, status: RunStatus, extra: Partial<RunDetail> = {}): RunDetail {
@@ -66,6 +70,9 @@ interface FakeHistory extends HeadwayApi {
   runs: RunDetail[];
   checkpoints: CheckpointInfo[];
   episodes: EpisodeInfo[];
+  sweeps: SweepSummary[];
+  /** The runs of each sweep, by sweep id. */
+  sweepRuns: Map<number, number[]>;
   queries: RunQuery[];
   /** Runs whose overview was read, in order. */
   overviews: number[];
@@ -90,6 +97,8 @@ function fakeHistory(): FakeHistory {
     runs: [run(1, 'catch-up DPPO seed 1', 'finished', { algo: 'dppo', tags: ['baseline'] }), run(2, 'catch-up IPPO seed 1', 'stopped'), run(3, 'ring IPPO', 'interrupted', { scenario: 'ring', tags: ['ring'] })],
     checkpoints: [checkpoint(11, 2, 1), checkpoint(12, 2, 2)],
     episodes: [episode(21, 2, 1, 1001), episode(22, 2, 2, 1001)],
+    sweeps: [],
+    sweepRuns: new Map(),
     queries: [],
     overviews: [],
     started: [],
@@ -122,8 +131,11 @@ function fakeHistory(): FakeHistory {
       return api.runs
         .filter((r) => (query.algo === undefined || r.algo === query.algo) && (query.tag === undefined || r.tags.includes(query.tag)))
         .filter((r) => query.status === undefined || query.status.includes(r.status))
-        .sort((a, b) => b.id - a.id);
+        .filter((r) => (query.scenario === undefined || r.scenario === query.scenario) && (query.sweep === undefined || api.sweepRuns.get(query.sweep)?.includes(r.id)))
+        .sort((a, b) => b.id - a.id)
+        .slice(0, query.limit);
     },
+    listSweeps: async () => api.sweeps,
     getRun: async (runId) => {
       api.overviews.push(runId);
       const found = api.runs.find((r) => r.id === runId);
@@ -426,5 +438,74 @@ describe('the Runs store: jobs on a run', () => {
     expect(runs.runs.map((r) => r.id)).toEqual([2, 1]);
     expect(runs.checkedIds).toEqual([]);
     expect(runs.selectedId).toBeNull();
+  });
+});
+
+describe('the Runs store: sweeps', () => {
+  const grid = (extra: Partial<SweepSummary> = {}): SweepSummary => ({
+    id: 7,
+    name: 'grid',
+    created: '2025-01-09T10:00:00.000Z',
+    updated: '2025-01-09T11:00:00.000Z',
+    cells: 6,
+    runs: { running: 1, stopped: 0, finished: 3, failed: 1, interrupted: 0, notStarted: 1 },
+    scenarios: ['cacc-catchup', 'ring'],
+    learners: ['dppo', 'ippo'],
+    ...extra,
+  });
+
+  it("writes a sweep's progress with the finished cells first and empty parts left out", () => {
+    expect(sweepProgressText(grid())).toBe('3 of 6 finished · 1 running · 1 failed · 1 not started');
+    expect(sweepProgress(grid()).map((part) => part.status)).toEqual(['finished', 'running', 'failed', 'notStarted']);
+    const fresh = grid({ runs: { running: 0, stopped: 0, finished: 0, failed: 0, interrupted: 0, notStarted: 6 } });
+    expect(sweepProgressText(fresh)).toBe('0 of 6 finished · 6 not started');
+  });
+
+  it('filters the list by sweep and knows the sweep filtered on', async () => {
+    api.sweeps = [grid()];
+    api.sweepRuns.set(7, [1, 3]);
+    const runs = useRunsStore();
+    const sweeps = useSweepsStore();
+    await sweeps.load();
+    expect(sweeps.selected).toBeNull();
+    runs.sweep = 7;
+    await runs.load();
+    expect(api.queries.at(-1)).toEqual({ sweep: 7 });
+    expect(runs.runs.map((r) => r.id)).toEqual([3, 1]);
+    expect(runs.filtered).toBe(true);
+    expect(sweeps.selected?.name).toBe('grid');
+    runs.clearFilters();
+    expect(runs.sweep).toBeNull();
+    expect(sweeps.selected).toBeNull();
+  });
+
+  it("opens a sweep's runs on one scenario in Compare, grouped by learner with std bands, in grid order", async () => {
+    api.runs.push(run(4, 'grid: cacc-catchup/dppo/1/default', 'finished', { algo: 'dppo' }));
+    api.sweepRuns.set(7, [1, 2, 3, 4]);
+    const sweeps = useSweepsStore();
+    await sweeps.compare(grid(), 'cacc-catchup');
+    const view = useViewStore();
+    expect(api.queries.at(-1)).toEqual({ sweep: 7, scenario: 'cacc-catchup', limit: 1000 });
+    expect(view.tab).toBe('compare');
+    expect(view.compareRunIds).toEqual([1, 2, 4]);
+    expect(view.compareLayout).toEqual({ groupBy: 'algo', band: 'std' });
+    expect(sweeps.error).toBeNull();
+    // Compare applies the layout when it opens, once: a later opening keeps what the user chose.
+    const compare = useCompareStore();
+    await compare.open();
+    expect([compare.groupBy, compare.band, view.compareLayout]).toEqual(['algo', 'std', null]);
+    compare.groupBy = null;
+    await compare.open();
+    expect(compare.groupBy).toBeNull();
+  });
+
+  it('says so when the sweep has no runs on the scenario, and stays in Runs', async () => {
+    const sweeps = useSweepsStore();
+    const view = useViewStore();
+    view.tab = 'runs';
+    await sweeps.compare(grid(), 'ring');
+    expect(sweeps.error).toBe('Sweep "grid" has no runs on ring yet.');
+    expect(view.tab).toBe('runs');
+    expect(sweeps.opening).toBeNull();
   });
 });

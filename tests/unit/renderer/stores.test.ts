@@ -81,6 +81,7 @@ function fakeApi(): FakeApi {
     snapshot: async () => [],
     listRuns: async (query) => STORED_RUNS.filter((run) => run.scenario === query?.scenario),
     getRun: async (runId) => ({ run: STORED_RUNS.find((run) => run.id === runId)!, checkpoints: [{ id: 31, runId, iteration: 2, kind: 'best' }], episodes: [] }) as unknown as RunOverview,
+    listSweeps: unused,
     updateRun: unused,
     deleteRun: unused,
     runMetrics: unused,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiResult, EpisodeStepBlock, EpisodeTraces, MetricColumns, RunOverview } from '../../../src/shared/api.ts';
 import { decodeFloat32, decodeBase64, encodeBase64 } from '../../../src/shared/base64.ts';
 import type { RunDetail } from '../../../src/shared/runs.ts';
+import type { SweepSummary } from '../../../src/shared/sweep.ts';
 import { TrajectoryLayout } from '../../../src/shared/trajectoryLayout.ts';
 import { RunStore } from '../../../src/main/store/index.ts';
 import { RunHistory } from '../../../src/main/services/history.ts';
@@ -17,6 +18,7 @@ let file: string;
 const runIds: number[] = [];
 let episodeId = 0;
 let busyRun = 0;
+let sweepId = 0;
 
 beforeAll(() => {
   file = join(tempDir('headway-history-'), 'runs.db');
@@ -30,6 +32,8 @@ beforeAll(() => {
     runIds.push(run.id);
   }
   store.setTags(runIds[0], ['baseline']);
+  sweepId = store.openSweep('grid', '{}', ['ring/dppo/0', 'ring/ippo/0']).id;
+  store.setSweepRun(sweepId, 'ring/dppo/0', runIds[0]);
   const writer = store.beginEpisode(runIds[0], episodeSpecFor(5), { chunkSteps: 64 });
   for (let step = 0; step < EPISODE_FRAMES; step++) writer.append(frameFor(5, step));
   episodeId = writer.finish({}).id;
@@ -62,6 +66,17 @@ describe('history api', () => {
     expect(await call<RunDetail[]>('listRuns', { search: `#${runIds[1]}`, algo: 'dppo' })).toEqual([]);
     expect(await call<RunDetail[]>('listRuns', { status: ['running'] })).toEqual([]);
     expect((await failure('listRuns', { status: ['lost'] })).message).toMatch(/status must be one of running, stopped/);
+  });
+
+  it('lists the sweeps with their progress, and the runs of one sweep', async () => {
+    const [sweep] = await call<SweepSummary[]>('listSweeps', {});
+    expect(sweep).toMatchObject({ id: sweepId, name: 'grid', cells: 2, runs: { finished: 1, running: 0, failed: 0, notStarted: 1 }, scenarios: ['ring'], learners: ['dppo'] });
+    expect((await call<RunDetail[]>('listRuns', { sweep: sweepId })).map((r) => r.id)).toEqual([runIds[0]]);
+    expect((await call<RunDetail[]>('listRuns', { sweep: sweepId, search: `#${runIds[0]}` })).map((r) => r.id)).toEqual([runIds[0]]);
+    expect(await call<RunDetail[]>('listRuns', { sweep: sweepId, search: `#${runIds[1]}` })).toEqual([]);
+    expect(await call<RunDetail[]>('listRuns', { sweep: sweepId + 1 })).toEqual([]);
+    expect((await failure('listRuns', { sweep: 'grid' })).message).toMatch(/sweep: sweep must be a sweep id/);
+    expect((await failure('listSweeps', { name: 'grid' })).code).toBe('invalid-request');
   });
 
   it('shows a run with its checkpoints, episodes and series, and the job that uses it', async () => {

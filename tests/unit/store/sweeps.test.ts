@@ -1,4 +1,4 @@
-/** Sweep records: a grid's cells by name, the run of each cell, deleted runs leaving their cell empty, runs listed by sweep. */
+/** Sweep records: a grid's cells by name, the run of each cell, deleted runs leaving their cell empty, runs listed by sweep, sweeps listed with their progress. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +98,38 @@ describe('sweeps', () => {
     // Delivered again (a coordinator that stopped before dropping the key): nothing new lands.
     expect(store.importSweepRun(sweep.id, 'c1', results.c1!)).toEqual({ runId: c1.runId, imported: false });
     expect(store.listRuns().map((r) => r.id).sort()).toEqual([c0.runId, c1.runId].sort());
+  });
+
+  it('lists every sweep with its grid size, its runs by status and their scenarios and learners, the latest updated first', () => {
+    expect(store.listSweeps()).toEqual([]);
+    const older = store.openSweep('older', '{}', ['c0']);
+    const grid = store.openSweep('grid', '{}', ['ring/dppo/0', 'ring/ippo/0', 'cacc/ippo/0', 'cacc/ippo/1', 'cacc/ippo/2']);
+    const ring = (algo: string) => store.createRun({ ...newRun(0), scenario: 'ring', algo }).id;
+    const dppo = ring('dppo');
+    store.updateStatus(dppo, 'finished');
+    const failed = ring('ippo');
+    store.updateStatus(failed, 'failed', 'diverged');
+    const running = store.createRun(newRun(1)).id;
+    store.setSweepRun(grid.id, 'ring/dppo/0', dppo);
+    store.setSweepRun(grid.id, 'ring/ippo/0', failed);
+    store.setSweepRun(grid.id, 'cacc/ippo/0', running);
+    // A run outside every sweep counts nowhere; a deleted run leaves its cell not started.
+    endedRun(5);
+    const deleted = endedRun(2);
+    store.setSweepRun(grid.id, 'cacc/ippo/2', deleted);
+    store.deleteRun(deleted);
+
+    const [first, second] = store.listSweeps();
+    expect(first).toMatchObject({
+      id: grid.id,
+      name: 'grid',
+      cells: 5,
+      runs: { running: 1, stopped: 0, finished: 1, failed: 1, interrupted: 0, notStarted: 2 },
+      scenarios: ['cacc-catchup', 'ring'],
+      learners: ['dppo', 'ippo'],
+    });
+    expect(first.created).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(second).toMatchObject({ id: older.id, name: 'older', cells: 1, runs: { finished: 0, notStarted: 1 }, scenarios: [], learners: [] });
   });
 
   it('refuses a run for a cell the sweep does not have', () => {

@@ -1,0 +1,113 @@
+/**
+ * The learning report's results (one learning curve per run), and how they are read from a
+ * sweep in a run database (`learning-report.ts --db FILE --sweep ID|NAME`) instead of trained
+ * by the report itself: every finished run of the sweep, its curve the evaluations its
+ * training job recorded (eval/return and eval/collision at each evaluated iteration).
+ */
+import { TRAIN_METRICS } from '../src/shared/apiJobs.ts';
+import { isLearnerId, type LearnerId } from '../src/shared/learners.ts';
+import type { RunDetail } from '../src/shared/runs.ts';
+import { isScenarioId, type ScenarioId } from '../src/shared/scenarios.ts';
+import { sweepFileSchema, type SweepRecord } from '../src/shared/sweep.ts';
+import type { RunStore } from '../src/main/store/index.ts';
+
+export interface CurvePoint {
+  envSteps: number;
+  evalReturn: number;
+  /** Fraction of the evaluation episodes that ended in a collision (absent in reports written before it was recorded). */
+  collisionRate?: number;
+}
+
+export interface RunResult {
+  learner: LearnerId;
+  scenario: ScenarioId;
+  seed: number;
+  /** Evaluations in env-step order; the first is the untrained policy's when the report trained the run itself (envSteps 0). */
+  curve: CurvePoint[];
+  finalReturn: number;
+  seconds: number;
+}
+
+/** The metric a training job records the evaluation's collision rate under (evaluation metrics are stored as eval/<name>). */
+const EVAL_COLLISION = 'eval/collision';
+
+/** What the report reads from a sweep: its finished runs' results, and what the setting line says about them. */
+export interface SweepResults {
+  sweep: SweepRecord;
+  results: RunResult[];
+  /** Cells of the grid left out, with why ("ring/dppo/2/default: failed"). */
+  leftOut: string[];
+  setting: string;
+}
+
+/** Thrown for a sweep that cannot be reported (missing, nothing finished): the message says what to do. */
+export class SweepReportError extends Error {
+  override name = 'SweepReportError';
+}
+
+/** The sweep of this id ("12") or name in the store. */
+export function findSweep(store: RunStore, ref: string): SweepRecord {
+  const byId = /^\d+$/.test(ref.trim()) ? store.getSweep(Number(ref.trim())) : null;
+  const sweep = byId ?? store.findSweep(ref);
+  if (!sweep) throw new SweepReportError(`--sweep ${JSON.stringify(ref)}: no sweep of this id or name in ${store.file}; the Runs tab's sweep filter lists the recorded sweeps`);
+  return sweep;
+}
+
+/** One run's learning curve as its training job recorded it. */
+function runResult(store: RunStore, run: RunDetail & { algo: LearnerId; scenario: ScenarioId }): RunResult | null {
+  const returns = store.metricSeries(run.id, TRAIN_METRICS.evalReturn);
+  if (returns.length === 0) return null;
+  const collisions = new Map(store.metricSeries(run.id, EVAL_COLLISION).map((point) => [point.iteration, point.value]));
+  const curve = returns.map((point): CurvePoint => {
+    const collisionRate = collisions.get(point.iteration);
+    return collisionRate === undefined ? { envSteps: point.envSteps, evalReturn: point.value } : { envSteps: point.envSteps, evalReturn: point.value, collisionRate };
+  });
+  return { learner: run.algo, scenario: run.scenario, seed: run.seed, curve, finalReturn: curve[curve.length - 1].evalReturn, seconds: run.wallTimeS };
+}
+
+/** The results of the sweep's finished runs with an evaluation; the rest of the grid is listed in `leftOut`. */
+export function readSweepResults(store: RunStore, ref: string): SweepResults {
+  const sweep = findSweep(store, ref);
+  const results: RunResult[] = [];
+  const leftOut: string[] = [];
+  const evaluation = new Set<string>();
+  for (const cell of sweep.cells) {
+    const run = cell.runId === null ? null : store.getRun(cell.runId);
+    const reason = !run
+      ? 'no run yet'
+      : run.status !== 'finished'
+        ? run.status
+        : !isLearnerId(run.algo) || !isScenarioId(run.scenario)
+          ? `learner ${run.algo} or scenario ${run.scenario} unknown to this version`
+          : null;
+    const result = run && reason === null ? runResult(store, run as RunDetail & { algo: LearnerId; scenario: ScenarioId }) : null;
+    if (!result) {
+      leftOut.push(`${cell.key}: ${reason ?? 'no evaluation recorded'}`);
+      continue;
+    }
+    const learner = run!.config.learner as { evalEpisodes?: number; evalEvery?: number } | undefined;
+    evaluation.add(`${learner?.evalEpisodes ?? '?'} episodes every ${learner?.evalEvery ?? '?'} iterations`);
+    results.push(result);
+  }
+  if (results.length === 0) {
+    throw new SweepReportError(`sweep ${sweep.id} "${sweep.name}" has no finished run with an evaluation yet (${sweep.cells.length} cells); run it with \`headway sweep\` first`);
+  }
+  return { sweep, results, leftOut, setting: settingLine(sweep, results, [...evaluation], leftOut) };
+}
+
+function settingLine(sweep: SweepRecord, results: readonly RunResult[], evaluation: readonly string[], leftOut: readonly string[]): string {
+  const file = sweepFileSchema.safeParse(JSON.parse(sweep.file));
+  const budget = !file.success
+    ? 'budget as recorded per run'
+    : file.data.envSteps !== undefined
+      ? `${file.data.envSteps.toLocaleString('en-US')} env steps per run`
+      : `${file.data.iterations ?? '?'} iterations per run`;
+  const seeds = [...new Set(results.map((r) => r.seed))].sort((a, b) => a - b);
+  const presets = file.success ? file.data.presets.join(', ') : 'as recorded';
+  const parts = [
+    `Read from sweep ${sweep.id} "${sweep.name}" (last run ${sweep.updated}): ${results.length} finished runs, ${budget}, seeds ${seeds.join(', ')}, presets ${presets}`,
+    `evaluation on ${evaluation.join(' or ')} (as the training jobs recorded it: no evaluation of the untrained policy)`,
+  ];
+  if (leftOut.length > 0) parts.push(`left out: ${leftOut.join('; ')}`);
+  return `${parts.join('; ')}.`;
+}
