@@ -1,6 +1,6 @@
 /**
  * `headway sweep`: a bad sweep file is refused with every problem listed and nothing started;
- * a 2 x 1 x 2 grid of tiny runs trains with --parallel 2 into one sweep record; running it
+ * a 2 x 2 x 2 grid of tiny runs trains with --parallel 2 into one sweep record; running it
  * again starts nothing; a deleted run is trained anew and a stopped one resumed, nothing else;
  * Ctrl-C stops the running runs cleanly and the next sweep finishes only what was missing.
  */
@@ -16,7 +16,7 @@ const GRID = {
   name: 'tiny grid',
   tags: ['sweep-test'],
   scenarios: ['cacc-catchup', 'cacc-slowdown'],
-  learners: ['ippo'],
+  learners: ['ippo', 'dppo'],
   seeds: [1, 2],
   set: { rolloutSteps: 50, numEnvs: 1, epochs: 1 },
   param: { horizon: 50 },
@@ -81,8 +81,9 @@ describe('headway sweep', () => {
     const db = join(dir, 'history.db');
     const file = sweepFile(dir, GRID);
     const first = await sweep([file, '--db', db]);
-    expect(first.cells.map((c) => c.cell)).toEqual(['cacc-catchup/ippo/1/default', 'cacc-catchup/ippo/2/default', 'cacc-slowdown/ippo/1/default', 'cacc-slowdown/ippo/2/default']);
-    expect(first.cells.map((c) => c.status)).toEqual(['finished', 'finished', 'finished', 'finished']);
+    // The 2 x 2 x 2 grid in order: scenario, learner, preset, seed.
+    expect(first.cells.map((c) => c.cell)).toEqual(['cacc-catchup', 'cacc-slowdown'].flatMap((s) => ['ippo', 'dppo'].flatMap((l) => [1, 2].map((seed) => `${s}/${l}/${seed}/default`))));
+    expect(first.cells.map((c) => c.status)).toEqual(Array(8).fill('finished'));
     expect(first.cells.every((c) => typeof c.lastEvalReturn === 'number')).toBe(true);
     const runIds = first.cells.map((c) => c.runId!);
     let store = RunStore.open(db);
@@ -99,7 +100,7 @@ describe('headway sweep', () => {
     expect(other.code).toBe(2);
     expect(other.stderr).toContain(`sweep ${first.sweepId} "tiny grid" was run with other set, param or budget; give this grid another name`);
     store = RunStore.open(db);
-    expect(store.listRuns().length).toBe(4);
+    expect(store.listRuns().length).toBe(8);
     expect(runIds.map((id) => store.getRun(id)!.updated)).toEqual(updated);
 
     // As an interrupted sweep leaves it: one cell's run gone, another's stopped.
@@ -107,13 +108,13 @@ describe('headway sweep', () => {
     store.updateStatus(runIds[2], 'stopped');
     store.close();
     const resumed = await sweep(['--resume', String(first.sweepId), '--db', db]);
-    expect(resumed.cells.map((c) => c.status)).toEqual(['finished', 'finished', 'finished', 'finished']);
-    const [kept, retrained, continued, untouched] = resumed.cells.map((c) => c.runId!);
-    expect([kept, continued, untouched]).toEqual([runIds[0], runIds[2], runIds[3]]);
+    expect(resumed.cells.map((c) => c.status)).toEqual(Array(8).fill('finished'));
+    const [kept, retrained, continued, ...untouched] = resumed.cells.map((c) => c.runId!);
+    expect([kept, continued, ...untouched]).toEqual([runIds[0], ...runIds.slice(2)]);
     expect(runIds).not.toContain(retrained);
     store = RunStore.open(db, { readOnly: true });
-    expect(store.listRuns().length).toBe(4);
-    expect([kept, untouched].map((id) => store.getRun(id)!.updated)).toEqual([updated[0], updated[3]]);
+    expect(store.listRuns().length).toBe(8);
+    expect([kept, ...untouched].map((id) => store.getRun(id)!.updated)).toEqual([updated[0], ...updated.slice(3)]);
     store.close();
   }, 90_000);
 
@@ -121,7 +122,7 @@ describe('headway sweep', () => {
     const dir = tempDir();
     const db = join(dir, 'history.db');
     // Long enough (40 iterations) to be mid-run when Ctrl-C comes; three runs for two slots, so one has not started.
-    const file = sweepFile(dir, { ...GRID, name: 'stopped grid', scenarios: ['cacc-catchup'], seeds: [1, 2, 3], iterations: 40 });
+    const file = sweepFile(dir, { ...GRID, name: 'stopped grid', scenarios: ['cacc-catchup'], learners: ['ippo'], seeds: [1, 2, 3], iterations: 40 });
     const child = spawn(process.execPath, ['bin/headway.mjs', 'sweep', file, '--parallel', '2', '--threads', '1', '--json', '--db', db], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
