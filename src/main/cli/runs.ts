@@ -17,7 +17,7 @@ import { createTrajectoryWriter, type TrajectoryFormat, type TrajectorySource } 
 import { defaultDatabasePath, RunStore, StoreError } from '../store/index.ts';
 import { STOP_WITH_PARENT_ENV } from '../jobs/runProcess.ts';
 import { evaluateRun, resumeTraining, startTraining, type TrainingHooks, type TrainingOutcome } from '../jobs/trainingRun.ts';
-import { parseIntegerOption, parseKeyValues, UsageError } from './errors.ts';
+import { asUsage, parseIntegerOption, parseKeyValues, UsageError } from './errors.ts';
 import { AtomicTextFile } from './output.ts';
 import { exportVideo, videoRequest } from './videoExport.ts';
 
@@ -38,15 +38,6 @@ function requireRun(store: RunStore, id: number): RunDetail {
   return run;
 }
 
-/** Turns configuration problems into one-line usage errors. */
-function asUsage<T>(work: () => T): T {
-  try {
-    return work();
-  } catch (error) {
-    if (error instanceof ParamError) throw new UsageError(error.message);
-    throw error;
-  }
-}
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -97,7 +88,7 @@ export function registerRunCommands(program: Command): void {
         backend: options.backend as BackendChoice,
         threads: parseIntegerOption('--threads', options.threads, 1, 64),
       };
-      await withStore(options.db, (store) => runWithProgress(options.json === true, (hooks) => asUsageAsync(() => startTraining(store, request, hooks))));
+      await withStore(options.db, (store) => runWithProgress(options.json === true, (hooks) => asUsage([ParamError, BackendUnavailableError], () => startTraining(store, request, hooks))));
     });
 
   program
@@ -261,18 +252,9 @@ function bundleCommand(store: RunStore, action: 'export' | 'import', args: reado
   else print(`exported ${plural(exported.runs.length, 'run')} (${plural(exported.checkpoints, 'checkpoint')}, ${plural(exported.episodes, 'episode')}, ${size}) to ${exported.file}`);
 }
 
-async function asUsageAsync<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof ParamError) throw new UsageError(error.message);
-    if (error instanceof BackendUnavailableError) throw new UsageError(error.message);
-    throw error;
-  }
-}
 
 export async function withStore<T>(db: string | undefined, work: (store: RunStore) => T | Promise<T>): Promise<T> {
-  const store = asUsage(() => openStore(db));
+  const store = asUsage([ParamError], () => openStore(db));
   try {
     return await work(store);
   } catch (error) {

@@ -17,7 +17,7 @@ import { LocalSweep, planSweep, type CellProgress, type CellState } from '../job
 import { QueueSweep } from '../jobs/queueSweep.ts';
 import { connectQueue, parseQueueUrl, QueueError } from '../jobs/sweepQueue.ts';
 import type { RunStore } from '../store/index.ts';
-import { parseIntegerOption, UsageError } from './errors.ts';
+import { asUsage, parseIntegerOption, UsageError } from './errors.ts';
 import { dbOption, withStore } from './runs.ts';
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
@@ -38,11 +38,11 @@ export function registerSweepCommand(program: Command): void {
       const threads = parseIntegerOption('--threads', options.threads, 1, 64);
       if (options.queue !== undefined && options.parallel !== undefined) throw new UsageError('--parallel is for a sweep on this machine; with --queue, each worker sets its own --concurrency');
       const parallel = options.parallel === undefined ? Math.max(1, Math.floor(availableParallelism() / threads)) : parseIntegerOption('--parallel', options.parallel, 1, 256);
-      const queueUrl = options.queue === undefined ? null : asUsage(() => parseQueueUrl(options.queue));
+      const queueUrl = options.queue === undefined ? null : asUsage([QueueError], () => parseQueueUrl(options.queue));
       // A bad file is refused before the database is opened (or created), and before Redis is reached.
       const fromFile = file === undefined ? null : readSweepFile(file);
       const resumeId = options.resume === undefined ? null : parseIntegerOption('--resume', options.resume, 1);
-      const redis = queueUrl === null ? null : await asUsageAsync(() => connectQueue(queueUrl));
+      const redis = queueUrl === null ? null : await asUsage([QueueError], () => connectQueue(queueUrl));
       try {
         await withStore(options.db, async (store) => {
           const { sweep, sweepId } = resumeId !== null ? resumeRecorded(store, resumeId) : record(store, file!, fromFile!);
@@ -50,7 +50,7 @@ export function registerSweepCommand(program: Command): void {
           const runner =
             queueUrl === null
               ? new LocalSweep({ store, sweep, sweepId, db: store.file, parallel, threads }, plans)
-              : asUsage(() => new QueueSweep({ store, sweep, sweepId, url: queueUrl, redis: redis!, threads, pollMs: QUEUE_POLL_MS }, plans));
+              : asUsage([QueueError], () => new QueueSweep({ store, sweep, sweepId, url: queueUrl, redis: redis!, threads, pollMs: QUEUE_POLL_MS }, plans));
           const cells = await runWithDisplay(runner, queueUrl !== null);
           printSummary(sweepId, sweep.name, cells, options.json === true);
           const failed = cells.filter((c) => c.status === 'failed').length;
@@ -68,24 +68,6 @@ export function registerSweepCommand(program: Command): void {
 /** How often a queued sweep reads its jobs. */
 const QUEUE_POLL_MS = 1000;
 
-/** A queue that cannot be used is the user's to fix: one line, exit 2. */
-function asUsage<T>(work: () => T): T {
-  try {
-    return work();
-  } catch (error) {
-    if (error instanceof QueueError) throw new UsageError(error.message);
-    throw error;
-  }
-}
-
-async function asUsageAsync<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof QueueError) throw new UsageError(error.message);
-    throw error;
-  }
-}
 
 function readSweepFile(file: string): SweepFile {
   let text: string;

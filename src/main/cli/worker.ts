@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { SweepWorker } from '../jobs/queueWorker.ts';
 import { connectQueue, parseQueueUrl, QueueError } from '../jobs/sweepQueue.ts';
-import { parseIntegerOption, UsageError } from './errors.ts';
+import { asUsage, parseIntegerOption } from './errors.ts';
 import { dbOption, withStore } from './runs.ts';
 
 /** How often a running job reports its progress and sends a new checkpoint. */
@@ -27,15 +27,8 @@ export function registerWorkerCommand(program: Command): void {
       const concurrency = parseIntegerOption('--concurrency', options.concurrency, 1, 256);
       const lockDurationMs = parseIntegerOption('--lock-duration', options.lockDuration, 1000, 3_600_000);
       const idleExitMs = options.idleExit === undefined ? null : parseIntegerOption('--idle-exit', options.idleExit, 1, 7 * 24 * 3600) * 1000;
-      let url: string;
-      let redis: Awaited<ReturnType<typeof connectQueue>>;
-      try {
-        url = parseQueueUrl(options.queue);
-        redis = await connectQueue(url);
-      } catch (error) {
-        if (error instanceof QueueError) throw new UsageError(error.message);
-        throw error;
-      }
+      const url = asUsage([QueueError], () => parseQueueUrl(options.queue));
+      const redis = await asUsage([QueueError], () => connectQueue(url));
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
       try {
         await withStore(options.db, async (store) => {
