@@ -148,7 +148,7 @@ export class RoutingEnv extends BatchedEnv {
   /** Free-flow least-time route time from each node to each destination [class, node]. */
   private readonly freeFlowTime: Float64Array;
   /** Demand per step of each class (vehicles). */
-  private readonly classDemand: Float64Array;
+  readonly classDemand: Float64Array;
   private readonly references = new Map<AssignmentObjective, AssignmentResult>();
   /** Scratch of one step: node mass after the hop [class, node]; cost of each node's outgoing links. */
   private readonly arriving: Float64Array;
