@@ -17,7 +17,7 @@ interface AssignOptions {
   json?: boolean;
 }
 
-export interface AssignSummary {
+interface AssignSummary {
   network: string;
   objective: 'ue' | 'so';
   nodes: number;
@@ -45,7 +45,7 @@ export function registerAssignCommand(program: Command): void {
     });
 }
 
-export function runAssign(options: AssignOptions): AssignSummary {
+function runAssign(options: AssignOptions): AssignSummary {
   if (!options.out.toLowerCase().endsWith('.csv')) throw new UsageError(`--out ${options.out}: expected a file ending in .csv`);
   const gap = Number(options.gap);
   if (options.gap.trim() === '' || !(gap >= 0 && gap < 1)) throw new UsageError(`--gap ${JSON.stringify(options.gap)} is not allowed; expected a number from 0 to below 1`);
@@ -75,7 +75,7 @@ function linkFlowsCsv(network: RoadNetwork, result: AssignmentResult): string {
   return `${rows.join('\n')}\n`;
 }
 
-export function describeAssignment(summary: AssignSummary): string {
+function describeAssignment(summary: AssignSummary): string {
   const what = summary.objective === 'ue' ? 'user equilibrium' : 'system optimum';
   return (
     `${summary.network} (${summary.nodes} nodes, ${summary.links} links): ${what} after ${summary.iterations} iterations, relative gap ${summary.relativeGap.toExponential(2)}\n` +

@@ -40,7 +40,7 @@ export const LOGIT_LIMIT = 10;
 const MIN_AUTO_HORIZON = 20;
 const AUTO_HORIZON_HOPS = 8;
 /** Gap the baselines' and the metrics' reference assignments are solved to. */
-export const REFERENCE_GAP = 1e-5;
+const REFERENCE_GAP = 1e-5;
 const OBS_NAMES = ['class mass at node / class demand per step', 'link volume/capacity', 'link time / route free-flow time', 'route free-flow time via link / route free-flow time'] as const;
 
 /** The routing choices of a network: agent i picks link agentLink[i] for destination class agentClass[i]. */
@@ -119,7 +119,7 @@ function longestRouteHops(network: RoadNetwork, freeFlow: ShortestRoutes): numbe
  * Fixed split ratios [class, link] routing each class as the flows do: x_d[a] over the class's
  * flow out of a's node; where a class has no flow at a node, its free-flow least-time link.
  */
-export function splitsOf(network: RoadNetwork, destinationFlows: Float64Array | null, freeFlow: ShortestRoutes): Float64Array {
+function splitsOf(network: RoadNetwork, destinationFlows: Float64Array | null, freeFlow: ShortestRoutes): Float64Array {
   const L = network.linkCount;
   const N = network.nodeCount;
   const splits = new Float64Array(network.destinations.length * L);

@@ -46,12 +46,12 @@ function braess(): RoadNetwork {
 }
 
 /** Link capacity (vehicles per hour) of a grid's arterials (its odd-numbered rows and columns, counting from 1: the border and every second line) and of its other streets. */
-export const GRID_ARTERIAL_CAPACITY = 1000;
-export const GRID_STREET_CAPACITY = 400;
+const GRID_ARTERIAL_CAPACITY = 1000;
+const GRID_STREET_CAPACITY = 400;
 /** Free-flow time of a grid's streets; arterials take 1. Slower streets make selfish and optimal routing differ. */
-export const GRID_STREET_TIME = 1.5;
+const GRID_STREET_TIME = 1.5;
 /** Demand between every ordered pair of distinct corners (vehicles per hour). */
-export const GRID_CORNER_DEMAND = 1000;
+const GRID_CORNER_DEMAND = 1000;
 
 /**
  * A rows x columns grid of two-way links of length 1 (BPR b 0.15, power 4); arterials along

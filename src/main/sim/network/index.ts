@@ -13,6 +13,5 @@ export function loadNetwork(nameOrPath: string): RoadNetwork {
   return loadTntp(nameOrPath);
 }
 
-export { assign, ShortestRoutes, type AssignmentObjective, type AssignmentResult } from './assignment.ts';
-export { BUILTIN_NETWORKS } from './builtin.ts';
-export { linkTime, NetworkError, totalTravelTime, type RoadNetwork } from './roadNetwork.ts';
+export { assign, type AssignmentResult } from './assignment.ts';
+export { NetworkError, type RoadNetwork } from './roadNetwork.ts';
