@@ -57,7 +57,7 @@ export interface LtdeConfig {
   seed: number;
 }
 
-/** Defaults from a short sweep on Braess (learning rates, discount, batch and team size; 3 seeds, 20 iterations). */
+/** Defaults from a short sweep on Braess (learning rates, discount, batch and team size, critic steps; seeds 1-3). */
 export const LTDE_DEFAULTS: Omit<LtdeConfig, 'seed'> = {
   kappa: 1,
   width: 64,
@@ -66,8 +66,8 @@ export const LTDE_DEFAULTS: Omit<LtdeConfig, 'seed'> = {
   teamVehicles: 5,
   gamma: 0.8,
   lrActor: 0.002,
-  lrCritic: 0.01,
-  criticSteps: 3000,
+  lrCritic: 0.02,
+  criticSteps: 15_000,
   episodes: 8,
   rewardScale: 1,
   baseline: true,

@@ -37,7 +37,8 @@ describe('the LTDE paper’s two-layer network', () => {
 describe('ltde on Braess', () => {
   it('improves the mean-field policy clearly within 20 iterations, to below the user equilibrium', () => {
     const env = new RoutingEnv({ network: 'braess' });
-    const ltde = new Ltde(env, { ...LTDE_DEFAULTS, seed: 1 });
+    // A fifth of the default critic steps keeps the test short.
+    const ltde = new Ltde(env, { ...LTDE_DEFAULTS, criticSteps: 3000, lrCritic: 0.01, seed: 1 });
     const before = ltde.evaluate();
     let after = before;
     for (let k = 0; k < 20; k++) after = ltde.iterate().evalTstt;
