@@ -126,7 +126,9 @@ export function describeSimulation(result: SimulateResult): string {
   const lines = m.routing
     ? [
         `scenario ${result.scenario}, seed ${result.seed}: ${m.steps} steps (hops)`,
-        `${returned}, steady-state TSTT ${m.routing.steadyTstt.toFixed(3)}: ${m.routing.tsttOverUe.toFixed(4)} x user equilibrium, ${m.routing.tsttOverSo.toFixed(4)} x system optimum`,
+        Number.isNaN(m.routing.steadyTstt)
+          ? `${returned}; no steady-state TSTT: it is the mean over the second half of the horizon, which --steps stopped before`
+          : `${returned}, steady-state TSTT ${m.routing.steadyTstt.toFixed(3)}: ${m.routing.tsttOverUe.toFixed(4)} x user equilibrium, ${m.routing.tsttOverSo.toFixed(4)} x system optimum`,
       ]
     : [
         `scenario ${result.scenario}, seed ${result.seed}: ${m.steps} steps (${(m.steps * DT).toFixed(1)} s)`,
