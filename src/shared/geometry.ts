@@ -227,5 +227,7 @@ export function placeOnRoad(scenario: ScenarioId, roadLength: number, position: 
       straightPoint(position, out);
       out.lane = 'road_0';
       return out;
+    case 'network-routing':
+      throw new Error('network-routing moves vehicle mass over links, not vehicles along a road: it has no road placement');
   }
 }

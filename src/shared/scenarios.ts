@@ -6,7 +6,7 @@
  * parameter defaults; a parameter given explicitly always wins over its preset.
  */
 
-export const SCENARIO_IDS = ['cacc-catchup', 'cacc-slowdown', 'ring', 'figure-eight'] as const;
+export const SCENARIO_IDS = ['cacc-catchup', 'cacc-slowdown', 'ring', 'figure-eight', 'network-routing'] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
 export type ParamValue = number | boolean | string | null;
@@ -33,7 +33,12 @@ export interface EnumParamSpec extends ParamBase {
   default: string;
   values: readonly string[];
 }
-export type ParamSpec = NumberParamSpec | BooleanParamSpec | EnumParamSpec;
+/** Free text, e.g. a file path or a name (network-routing's `network`). */
+export interface TextParamSpec extends ParamBase {
+  kind: 'text';
+  default: string;
+}
+export type ParamSpec = NumberParamSpec | BooleanParamSpec | EnumParamSpec | TextParamSpec;
 
 export interface ScenarioInfo {
   id: ScenarioId;
@@ -45,7 +50,7 @@ export interface ScenarioInfo {
 }
 
 /** One parameter of the catalogue, without its name (its key in the scenario's table). */
-type Field = Omit<NumberParamSpec, 'name'> | Omit<BooleanParamSpec, 'name'> | Omit<EnumParamSpec, 'name'>;
+type Field = Omit<NumberParamSpec, 'name'> | Omit<BooleanParamSpec, 'name'> | Omit<EnumParamSpec, 'name'> | Omit<TextParamSpec, 'name'>;
 
 const number = <const F extends Omit<NumberParamSpec, 'name' | 'kind'>>(field: F) => ({ kind: 'number', ...field }) as const;
 const integer = <const F extends Omit<NumberParamSpec, 'name' | 'kind'>>(field: F) => ({ kind: 'integer', ...field }) as const;
@@ -128,11 +133,36 @@ const SCENARIO_FIELDS = {
     noise: NOISE,
     horizon: horizon(1500),
   },
+  'network-routing': {
+    network: {
+      kind: 'text',
+      default: 'braess',
+      doc: 'Road network: braess, grid-3x3, grid-5x5, or the path of a TNTP file NAME_net.tntp (NAME_trips.tntp beside it; NAME_node.tntp optional).',
+    },
+    policy: {
+      kind: 'enum',
+      default: 'agents',
+      values: ['agents', 'shortest-path', 'ue', 'so'],
+      doc:
+        'agents: the learning agents split the mass. Baselines without agents: shortest-path (free-flow least-time routes), ' +
+        'ue and so (the split ratios of the user-equilibrium and system-optimum assignments).',
+    },
+    stepHours: number({ default: 0.01, min: 1e-6, max: 1, doc: 'Hours of demand each step emits (q_od x stepHours per OD pair); a step cost is vehicle-hours.' }),
+    horizon: integer({
+      default: null,
+      nullable: true,
+      min: 1,
+      max: 1_000_000,
+      doc: 'Episode length in steps (hops). Unset: 8 times the most hops of a free-flow least-time route, at least 20.',
+    }),
+  },
 } as const satisfies Record<ScenarioId, Record<string, Field>>;
 
 type Fields = typeof SCENARIO_FIELDS;
 type FieldValue<F> = F extends { kind: 'boolean' }
   ? boolean
+  : F extends { kind: 'text' }
+    ? string
   : F extends { kind: 'enum'; values: readonly (infer V)[] }
     ? V
     : F extends { nullable: true }
@@ -175,6 +205,13 @@ export const SCENARIOS: Readonly<Record<ScenarioId, ScenarioInfo>> = {
     params: paramSpecs(SCENARIO_FIELDS['figure-eight']),
     presets: { dmpo: {}, 'flow-1av': {}, uncontrolled: {} },
   },
+  'network-routing': {
+    id: 'network-routing',
+    title: 'Network routing',
+    summary: 'Vehicle mass routed hop by hop over a road network with BPR link costs; each node is a team choosing split ratios.',
+    params: paramSpecs(SCENARIO_FIELDS['network-routing']),
+    presets: { dmpo: {} },
+  },
 };
 
 export function isScenarioId(id: string): id is ScenarioId {
@@ -201,6 +238,8 @@ function describeAllowed(spec: ParamSpec): string {
       return 'true or false';
     case 'enum':
       return `one of ${spec.values.join(', ')}`;
+    case 'text':
+      return 'non-empty text';
     default: {
       const what = spec.kind === 'integer' ? 'an integer' : 'a number';
       return `${what} from ${spec.min} to ${spec.max}${spec.nullable ? ' (or unset for random)' : ''}`;
@@ -224,6 +263,9 @@ export function coerceParam(context: string, spec: ParamSpec, raw: unknown): Par
       return fail();
     case 'enum':
       if (typeof raw === 'string' && spec.values.includes(raw)) return raw;
+      return fail();
+    case 'text':
+      if (typeof raw === 'string' && raw.trim() !== '') return raw.trim();
       return fail();
     default: {
       if (spec.nullable && (raw === null || raw === 'null' || raw === 'random' || raw === '')) return null;
@@ -287,6 +329,11 @@ const OBSERVATION_UNITS: Readonly<Record<string, ObservationUnit>> = {
   'optimal-velocity difference clip((V(h)-v)/5, -2, 2)': { quantity: 'V(h) − v (clipped)', unit: 'm/s', scale: 5 },
   'predicted headway error (h+(v_lead-v)dt-20)/20': { quantity: 'predicted headway − 20', unit: 'm', scale: 20 },
   'realized acceleration u*/2.5': { quantity: 'acceleration', unit: 'm/s²', scale: 2.5 },
+  // network-routing's fields are ratios already (their scales differ per node and class).
+  'class mass at node / class demand per step': { quantity: 'mass waiting / demand per step', unit: 'ratio', scale: 1 },
+  'link volume/capacity': { quantity: 'volume/capacity', unit: 'ratio', scale: 1 },
+  'link time / route free-flow time': { quantity: 'link time / free-flow route time', unit: 'ratio', scale: 1 },
+  'route free-flow time via link / route free-flow time': { quantity: 'free-flow detour factor', unit: 'ratio', scale: 1 },
 };
 
 /** The physical meaning of an observation field (figure-eight's flow-1av numbers its fields: speed3/30). */

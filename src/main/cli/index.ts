@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { SCENARIO_IDS } from '../../shared/scenarios.ts';
+import { registerAssignCommand } from './assign.ts';
 import { registerBenchCommand } from './bench.ts';
 import { UsageError } from './errors.ts';
 import { registerRunCommands } from './runs.ts';
@@ -43,7 +44,9 @@ function buildProgram(): Command {
       'after',
       '\nScenario parameters (see README): cacc-*: leadHeadway, initialSpeed, safetyCost, horizon;' +
         '\n  ring: preset, length, vehicles, warmup, safetyCap, noise, horizon;' +
-        '\n  figure-eight: preset, warmup, safetyCap, collisionPenalty, noise, horizon.' +
+        '\n  figure-eight: preset, warmup, safetyCap, collisionPenalty, noise, horizon;' +
+        '\n  network-routing: network (braess, grid-3x3, grid-5x5 or FILE_net.tntp), policy (agents, shortest-path, ue, so),' +
+        '\n  stepHours, horizon; it writes per-link flows and costs per step (.csv or .jsonl).' +
         '\n\nDisturbances (--disturb FIELD=VALUE,...): vehicle=I (or leader=KIND for the CACC leader, vehicle 0),' +
         '\n  kind=brake|hold|stop|dip (brake when accel is given), at=T (start), for=T (duration; length=T too),' +
         '\n  brake: accel=A (m/s^2, negative); hold: speed=V (m/s, reached at the scenario\'s max deceleration);' +
@@ -61,6 +64,7 @@ function buildProgram(): Command {
       else process.stdout.write(describeSimulation(result));
     });
 
+  registerAssignCommand(program);
   registerBenchCommand(program);
   registerRunCommands(program);
   registerServeCommand(program);

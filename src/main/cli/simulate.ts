@@ -13,6 +13,8 @@ import { DT, type ActionSpace, type BatchedEnv } from '../sim/env.ts';
 import { createEnv } from '../sim/index.ts';
 import { EpisodeStats, type EpisodeMetrics } from '../sim/metrics.ts';
 import { StringRecorder } from '../sim/stringRecorder.ts';
+import { RoutingEnv } from '../sim/routing.ts';
+import { createRoutingWriter, type RoutingTrajectoryFormat } from '../sim/routingTrajectory.ts';
 import { createTrajectoryWriter, type TrajectoryFormat } from '../sim/trajectoryFormats.ts';
 import { applyDisturbances, describeReadout } from './disturb.ts';
 import { parseIntegerOption, parseKeyValues, UsageError } from './errors.ts';
@@ -61,6 +63,9 @@ export async function runSimulate(options: SimulateOptions): Promise<SimulateRes
   const scenario = options.scenario;
   const format = FORMAT_BY_EXTENSION[extname(options.out).toLowerCase()];
   if (!format) throw new UsageError(`--out ${options.out}: unknown format; expected a file ending in .csv, .jsonl or .xml`);
+  if (scenario === 'network-routing' && format === 'xml') {
+    throw new UsageError(`--out ${options.out}: network-routing writes .csv or .jsonl (per-link flows and costs); SUMO FCD needs vehicles on roads`);
+  }
   const seed = parseIntegerOption('--seed', options.seed, 0);
   let env: BatchedEnv;
   try {
@@ -88,7 +93,7 @@ export async function runSimulate(options: SimulateOptions): Promise<SimulateRes
   const file = new AtomicTextFile(options.out);
   try {
     env.reset(seed);
-    const writer = createTrajectoryWriter(format, env);
+    const writer = env instanceof RoutingEnv ? createRoutingWriter(format as RoutingTrajectoryFormat, env) : createTrajectoryWriter(format, env);
     const stats = new EpisodeStats(env);
     const actions = new Float64Array(nAgents);
     const recorder = disturbances.length > 0 ? new StringRecorder(env, steps + 1) : null;
@@ -117,10 +122,18 @@ export async function runSimulate(options: SimulateOptions): Promise<SimulateRes
 /** The summary `headway simulate` prints. */
 export function describeSimulation(result: SimulateResult): string {
   const m = result.metrics;
-  const lines = [
-    `scenario ${result.scenario}, seed ${result.seed}: ${m.steps} steps (${(m.steps * DT).toFixed(1)} s)`,
-    `${result.agents > 0 ? `return ${m.return.toFixed(3)}` : 'no agents'}, mean speed ${m.meanSpeed.toFixed(3)} m/s, speed spread ${m.speedSpread.toFixed(3)} m/s, min gap ${m.minGap.toFixed(3)} m, collision ${m.collision ? 'yes' : 'no'}`,
-  ];
+  const returned = result.agents > 0 ? `return ${m.return.toFixed(3)}` : 'no agents';
+  const lines = m.routing
+    ? [
+        `scenario ${result.scenario}, seed ${result.seed}: ${m.steps} steps (hops)`,
+        Number.isNaN(m.routing.steadyTstt)
+          ? `${returned}; no steady-state TSTT: it is the mean over the second half of the horizon, which --steps stopped before`
+          : `${returned}, steady-state TSTT ${m.routing.steadyTstt.toFixed(3)}: ${m.routing.tsttOverUe.toFixed(4)} x user equilibrium, ${m.routing.tsttOverSo.toFixed(4)} x system optimum`,
+      ]
+    : [
+        `scenario ${result.scenario}, seed ${result.seed}: ${m.steps} steps (${(m.steps * DT).toFixed(1)} s)`,
+        `${returned}, mean speed ${m.meanSpeed.toFixed(3)} m/s, speed spread ${m.speedSpread.toFixed(3)} m/s, min gap ${m.minGap.toFixed(3)} m, collision ${m.collision ? 'yes' : 'no'}`,
+      ];
   if (m.headwayRmse !== undefined) lines.push(`headway RMSE ${m.headwayRmse.toFixed(3)} m, speed RMSE ${m.speedRmse!.toFixed(3)} m/s`);
   for (const { disturbance, stringStability: readout } of result.disturbances) {
     if (readout) lines.push(...describeReadout(disturbance, readout));

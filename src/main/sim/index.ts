@@ -7,6 +7,7 @@ import { CaccEnv } from './cacc.ts';
 import type { BatchedEnv } from './env.ts';
 import { FigureEightEnv } from './figureEight.ts';
 import { RingEnv } from './ring.ts';
+import { RoutingEnv } from './routing.ts';
 
 export function createEnv(scenario: ScenarioId, params: Readonly<Record<string, unknown>> = {}, numEnvs = 1): BatchedEnv {
   switch (scenario) {
@@ -17,6 +18,8 @@ export function createEnv(scenario: ScenarioId, params: Readonly<Record<string, 
       return new RingEnv(params, numEnvs);
     case 'figure-eight':
       return new FigureEightEnv(params, numEnvs);
+    case 'network-routing':
+      return new RoutingEnv(params, numEnvs);
   }
 }
 

@@ -8,6 +8,7 @@
  * leader) are left out of the speed statistics.
  */
 import { VehicleKind, type BatchedEnv } from './env.ts';
+import { routingMetrics, RoutingEnv, type RoutingMetrics } from './routing.ts';
 
 export interface EpisodeMetrics {
   steps: number;
@@ -20,6 +21,8 @@ export interface EpisodeMetrics {
   /** CACC only: root mean square of (headway - 20 m) and (speed - 15 m/s) over steps and agents. */
   headwayRmse?: number;
   speedRmse?: number;
+  /** network-routing only: the steady-state total system travel time and its ratio to the network's UE and SO values. */
+  routing?: RoutingMetrics;
 }
 
 export class EpisodeStats {
@@ -62,9 +65,10 @@ export class EpisodeStats {
         this.speedSq += (speed - 15) ** 2;
       }
     }
-    const mean = sum / count;
+    const mean = count > 0 ? sum / count : 0;
     this.speedSum += sum;
-    this.spreadSum += Math.sqrt(Math.max(0, sumSq / count - mean * mean));
+    // Routing has no vehicles on roads (its mass moves over links): no speed spread.
+    if (count > 0) this.spreadSum += Math.sqrt(Math.max(0, sumSq / count - mean * mean));
     this.samples += count;
     this.steps++;
   }
@@ -78,6 +82,7 @@ export class EpisodeStats {
       collision: this.env.collided[this.copy] === 1,
       minGap: this.minGap,
     };
+    if (this.env instanceof RoutingEnv) metrics.routing = routingMetrics(this.env, this.copy);
     if (this.caccTargets) {
       metrics.headwayRmse = Math.sqrt(this.headwaySq / Math.max(1, this.samples));
       metrics.speedRmse = Math.sqrt(this.speedSq / Math.max(1, this.samples));

@@ -16,7 +16,7 @@ import {
   straightPoint,
   type RoadPoint,
 } from '../../shared/geometry.ts';
-import type { ScenarioId } from '../../shared/scenarios.ts';
+import { SCENARIO_IDS, type ScenarioId } from '../../shared/scenarios.ts';
 import { COLORS } from './colors.ts';
 
 export const LANE_WIDTH = 3.6;
@@ -389,7 +389,12 @@ export function buildRoad(scenario: ScenarioId, roadLength: number | null): Road
     case 'cacc-catchup':
     case 'cacc-slowdown':
       return straightRoad();
+    case 'network-routing':
+      throw new Error('network-routing has no 3D view yet: run it with the headway command line (simulate, train)');
   }
 }
+
+/** Scenarios the app's 3D view can show, offered by its Simulate and Train forms (network-routing runs from the command line until its network view exists). */
+export const VIEWED_SCENARIO_IDS = SCENARIO_IDS.filter((id) => id !== 'network-routing');
 
 export { CONFLICT_ZONE_HALF_LENGTH };

@@ -1,0 +1,358 @@
+/**
+ * LTDE: localized training, decentralized execution (the LTDE paper's Algorithms 1 and 2,
+ * "Mean-Field Multi-Agent Reinforcement Learning: A Decentralized Network Approach") on the
+ * network-routing scenario, whose nodes are the paper's states and whose vehicles are its
+ * agents.
+ *
+ * - Teams: the vehicles at node s form team s. Its actor is the energy-based policy of
+ *   eq. 4.4 with a two-layer ReLU energy f(.; theta_s) (core/twoLayerNet.ts): a vehicle of
+ *   destination class d at s takes outgoing link a with probability
+ *   pi_s(a) = softmax_a(tau f(zeta_{s,d,a}; theta_s)), zeta being the routing choice's
+ *   observation (the class's mass at s and the link's load, time and route time).
+ * - Team action h(s): the empirical split of `teamVehicles` vehicles per class drawn from
+ *   pi_s (the paper's finite-N team of N mu(s) agents); the scenario routes the mass by it.
+ *   Its score is grad log Pi = tau n sum_a (h_a - pi_a) phi(zeta_a): the centred feature
+ *   Phi of eq. 4.7 for a histogram of n draws.
+ * - Critic: per team the localized Q_s(mu(N_s^k), h(N_s^k); omega_s), a two-layer ReLU
+ *   network of the masses and team actions of the nodes within kappa road hops (plus a
+ *   constant input), trained by Algorithm 1: projected semigradient TD(0) on transitions of
+ *   the iteration's episodes, and the running average omega-bar of its iterates. As in
+ *   Algorithm 2, line 5, each iteration re-estimates Q for the current policy starting from
+ *   omega(0).
+ * - Actor (Algorithm 2): g_s = tau/((1-gamma)B) sum_l [sum_{y in N_s^k} Q_y] Phi_l (eq. 4.14),
+ *   a projected ascent step of theta_s.
+ * - Execution needs only the vehicle's own node: evaluation routes by pi itself (the
+ *   mean-field limit of infinitely many vehicles per team).
+ *
+ * Choice where the paper is silent: with `baseline` on (the default), the Q-sum is taken
+ * relative to the same sum with team s's action replaced by its mean pi_s. That control
+ * variate depends on the state and the other teams' actions only, so the estimator stays
+ * unbiased; without it (the paper's estimator) the gradient is far noisier.
+ */
+import { averageInto, cloneTwoLayer, createTwoLayerNet, evaluateTwoLayer, addFeatures, projectedStep, type TwoLayerNet } from '../core/twoLayerNet.ts';
+import { RngStreams } from '../../sim/rng.ts';
+import { LOGIT_LIMIT, type RoutingEnv } from '../../sim/routing.ts';
+
+export interface LtdeConfig {
+  /** Localization: road hops of the neighbourhood N_s^k a critic sees and an actor sums over. */
+  kappa: number;
+  /** Width M of every two-layer network. */
+  width: number;
+  /** Radius R of the projection balls (|W - W(0)|_inf <= R / sqrt(M)). */
+  radius: number;
+  /** Temperature tau of the energy-based policy. */
+  temperature: number;
+  /** Vehicles n per team and class whose draws form the team action h(s). */
+  teamVehicles: number;
+  gamma: number;
+  lrActor: number;
+  lrCritic: number;
+  /** TD steps T_critic per team and iteration (Algorithm 1). */
+  criticSteps: number;
+  /** Episodes collected per iteration (their steps are the batch B). */
+  episodes: number;
+  /** Learning reward = team reward x rewardScale. */
+  rewardScale: number;
+  baseline: boolean;
+  seed: number;
+}
+
+/** Defaults from a short sweep on Braess (learning rates, discount, batch and team size, critic steps; seeds 1-3). */
+export const LTDE_DEFAULTS: Omit<LtdeConfig, 'seed'> = {
+  kappa: 1,
+  width: 64,
+  radius: 20,
+  temperature: 1,
+  teamVehicles: 5,
+  gamma: 0.8,
+  lrActor: 0.002,
+  lrCritic: 0.02,
+  criticSteps: 15_000,
+  episodes: 8,
+  rewardScale: 1,
+  baseline: true,
+};
+
+/** A team: the node, its routing choices (agents), and what its critic reads. */
+interface Team {
+  node: number;
+  /** Its agents, grouped by destination class: group g is agents[groupStart[g] .. groupStart[g + 1]). */
+  agents: Int32Array;
+  groupStart: Int32Array;
+  /** Teams within kappa hops (itself included): whose Q-values its actor sums. */
+  neighbours: Int32Array;
+  /** Critic input layout: per entry a node-class mass (kind 0: node, class) or an agent's action (kind 1: agent). */
+  inputKind: Uint8Array;
+  inputA: Int32Array;
+  inputB: Int32Array;
+  actor: TwoLayerNet;
+  critic: TwoLayerNet;
+  averageCritic: TwoLayerNet;
+}
+
+export interface LtdeIterationMetrics {
+  /** Mean raw return (sum over agents and steps) of the iteration's training episodes. */
+  trainReturn: number;
+  /** Mean squared TD residual over the last tenth of the critic steps. */
+  criticResidual: number;
+  /** Steady-state TSTT of the deterministic (mean-field) policy after the update. */
+  evalTstt: number;
+}
+
+export class Ltde {
+  private readonly teams: Team[];
+  private readonly rng = new RngStreams(1);
+  private readonly logits: Float64Array;
+  private readonly probabilities: Float64Array;
+  /** The batch: per sample (episode step), every agent's observation, pi and h, the team rewards and the node masses. */
+  private readonly horizon: number;
+  private readonly samples: number;
+  private readonly obs: Float64Array;
+  private readonly pi: Float64Array;
+  private readonly h: Float64Array;
+  private readonly teamReward: Float64Array;
+  private readonly mass: Float64Array;
+  private readonly input: Float64Array;
+  private readonly direction: Float64Array;
+  iteration = 0;
+
+  constructor(
+    private readonly env: RoutingEnv,
+    private readonly config: LtdeConfig,
+  ) {
+    if (env.numEnvs !== 1) throw new Error('LTDE steps one routing environment copy');
+    this.rng.seed(0, config.seed);
+    const { nAgents, obsDim, horizon } = env.spec;
+    this.horizon = horizon;
+    this.samples = config.episodes * horizon;
+    this.teams = buildTeams(env, config, this.rng);
+    this.logits = new Float64Array(nAgents);
+    this.probabilities = new Float64Array(nAgents);
+    this.obs = new Float64Array(this.samples * nAgents * obsDim);
+    this.pi = new Float64Array(this.samples * nAgents);
+    this.h = new Float64Array(this.samples * nAgents);
+    this.teamReward = new Float64Array(this.samples * this.teams.length);
+    this.mass = new Float64Array(this.samples * env.nodeMass.length);
+    const largestInput = Math.max(...this.teams.map((team) => team.inputKind.length), 1);
+    const largestActor = Math.max(...this.teams.map((team) => team.actor.weights.length), 1);
+    this.input = new Float64Array(largestInput + 1);
+    this.direction = new Float64Array(Math.max(largestActor, ...this.teams.map((team) => team.critic.weights.length)));
+  }
+
+  /** One iteration: collect episodes with sampled team actions, estimate every Q_s (Algorithm 1), step every actor (Algorithm 2). */
+  iterate(): LtdeIterationMetrics {
+    const trainReturn = this.collect();
+    const criticResidual = this.fitCritics();
+    this.stepActors();
+    this.iteration++;
+    return { trainReturn, criticResidual, evalTstt: this.evaluate() };
+  }
+
+  /** Steady-state TSTT of an episode routed by pi itself (no sampling). */
+  evaluate(): number {
+    const { env } = this;
+    env.reset(0);
+    while (!env.allDone()) {
+      this.policy(env.obs, 0);
+      for (let i = 0; i < this.logits.length; i++) this.logits[i] = Math.max(-LOGIT_LIMIT, Math.log(this.probabilities[i]));
+      env.step(this.logits);
+    }
+    return env.steadyTstt();
+  }
+
+  /** pi of every agent from observations obs[offset ...]: the softmax of tau f over each class's links at its node. */
+  private policy(obs: Float64Array, offset: number): void {
+    const { obsDim } = this.env.spec;
+    for (const team of this.teams) {
+      for (const i of team.agents) this.logits[i] = this.config.temperature * evaluateTwoLayer(team.actor, obs, offset + i * obsDim);
+      for (let g = 0; g + 1 < team.groupStart.length; g++) {
+        let largest = -Infinity;
+        for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) largest = Math.max(largest, this.logits[team.agents[k]]);
+        let total = 0;
+        for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) total += Math.exp(this.logits[team.agents[k]] - largest);
+        for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) this.probabilities[team.agents[k]] = Math.exp(this.logits[team.agents[k]] - largest) / total;
+      }
+    }
+  }
+
+  /** h(s) of sample l: the shares of n draws from pi_s per class. */
+  private drawTeamActions(l: number): void {
+    const { nAgents } = this.env.spec;
+    const n = this.config.teamVehicles;
+    for (const team of this.teams) {
+      for (let g = 0; g + 1 < team.groupStart.length; g++) {
+        const first = team.groupStart[g];
+        const end = team.groupStart[g + 1];
+        for (let k = first; k < end; k++) this.h[l * nAgents + team.agents[k]] = 0;
+        for (let draw = 0; draw < n; draw++) {
+          let u = this.rng.uniform(0);
+          let k = first;
+          while (k < end - 1 && (u -= this.probabilities[team.agents[k]]) >= 0) k++;
+          this.h[l * nAgents + team.agents[k]] += 1 / n;
+        }
+      }
+    }
+  }
+
+  private collect(): number {
+    const { env, config, teams } = this;
+    const { nAgents, obsDim } = env.spec;
+    let totalReturn = 0;
+    for (let episode = 0; episode < config.episodes; episode++) {
+      env.reset(this.config.seed + this.iteration * config.episodes + episode);
+      for (let t = 0; t < this.horizon; t++) {
+        const l = episode * this.horizon + t;
+        this.obs.set(env.obs, l * nAgents * obsDim);
+        this.mass.set(env.nodeMass, l * env.nodeMass.length);
+        this.policy(env.obs, 0);
+        this.pi.set(this.probabilities, l * nAgents);
+        this.drawTeamActions(l);
+        // The scenario's softmax of log h routes exactly the drawn shares (a share of 0 leaks e^-10 of the largest).
+        for (let i = 0; i < nAgents; i++) this.logits[i] = this.h[l * nAgents + i] > 0 ? Math.log(this.h[l * nAgents + i]) : -LOGIT_LIMIT;
+        env.step(this.logits);
+        teams.forEach((team, k) => {
+          let reward = 0;
+          for (const i of team.agents) reward += env.rawReward[i];
+          this.teamReward[l * teams.length + k] = reward * config.rewardScale;
+          totalReturn += reward;
+        });
+      }
+    }
+    return totalReturn / config.episodes;
+  }
+
+  /** Critic input zeta_s^k of sample l into this.input; `meanTeam` >= 0 puts pi instead of h for that team's agents. */
+  private criticInput(team: Team, l: number, meanTeam: Team | null): Float64Array {
+    const { env } = this;
+    const { nAgents } = env.spec;
+    const N = env.network.nodeCount;
+    for (let k = 0; k < team.inputKind.length; k++) {
+      const a = team.inputA[k];
+      if (team.inputKind[k] === 0) {
+        this.input[k] = this.mass[l * env.nodeMass.length + team.inputB[k] * N + a] / env.classDemand[team.inputB[k]];
+      } else {
+        const usePi = meanTeam !== null && env.network.linkFrom[env.choices.agentLink[a]] === meanTeam.node;
+        this.input[k] = usePi ? this.pi[l * nAgents + a] : this.h[l * nAgents + a];
+      }
+    }
+    this.input[team.inputKind.length] = 1;
+    return this.input;
+  }
+
+  /** Algorithm 1 for every team: T_critic projected TD(0) steps from omega(0) on random transitions, averaged. */
+  private fitCritics(): number {
+    const { config, teams } = this;
+    const transitions = this.horizon - 1;
+    let residualSum = 0;
+    let residualCount = 0;
+    teams.forEach((team, k) => {
+      team.critic.weights.set(team.critic.initial);
+      team.averageCritic.weights.set(team.critic.initial);
+      const gradient = this.direction.subarray(0, team.critic.weights.length);
+      for (let t = 0; t < config.criticSteps; t++) {
+        const episode = this.rng.integer(0, 0, config.episodes - 1);
+        const l = episode * this.horizon + this.rng.integer(0, 0, transitions - 1);
+        const next = evaluateTwoLayer(team.critic, this.criticInput(team, l + 1, null));
+        const current = evaluateTwoLayer(team.critic, this.criticInput(team, l, null));
+        const residual = current - this.teamReward[l * teams.length + k] - config.gamma * next;
+        gradient.fill(0);
+        addFeatures(team.critic, this.input, 0, -residual, gradient);
+        projectedStep(team.critic, gradient, config.lrCritic, config.radius);
+        averageInto(team.averageCritic, team.critic, t);
+        if (t >= config.criticSteps * 0.9) {
+          residualSum += residual * residual;
+          residualCount++;
+        }
+      }
+    });
+    return residualSum / Math.max(1, residualCount);
+  }
+
+  /** Algorithm 2: every actor's projected ascent step along the localized policy gradient (4.14). */
+  private stepActors(): void {
+    const { config, teams, env } = this;
+    const { nAgents, obsDim } = env.spec;
+    const B = this.samples;
+    for (const team of teams) {
+      const gradient = this.direction.subarray(0, team.actor.weights.length);
+      gradient.fill(0);
+      for (let l = 0; l < B; l++) {
+        let qSum = 0;
+        let baseline = 0;
+        for (const y of team.neighbours) {
+          const other = teams[y];
+          qSum += evaluateTwoLayer(other.averageCritic, this.criticInput(other, l, null));
+          if (config.baseline) baseline += evaluateTwoLayer(other.averageCritic, this.criticInput(other, l, team));
+        }
+        const weight = (config.temperature * (qSum - baseline) * config.teamVehicles) / ((1 - config.gamma) * B);
+        for (const i of team.agents) {
+          const centred = this.h[l * nAgents + i] - this.pi[l * nAgents + i];
+          if (centred !== 0) addFeatures(team.actor, this.obs, (l * nAgents + i) * obsDim, weight * centred, gradient);
+        }
+      }
+      projectedStep(team.actor, gradient, config.lrActor, config.radius);
+    }
+  }
+}
+
+/** Teams (nodes with routing choices), their kappa-hop neighbourhoods on the road graph, critic layouts and networks. */
+function buildTeams(env: RoutingEnv, config: LtdeConfig, rng: RngStreams): Team[] {
+  const { network, choices } = env;
+  const N = network.nodeCount;
+  const D = network.destinations.length;
+  // Agents are numbered class by class (routingChoices), so each node's list is grouped by class.
+  const agentsAt: number[][] = Array.from({ length: N }, () => []);
+  choices.agentLink.forEach((a, i) => agentsAt[network.linkFrom[a]].push(i));
+  const groupStarts = (agents: number[]) => Int32Array.from([...agents.keys(), agents.length].filter((k) => k === 0 || k === agents.length || choices.agentClass[agents[k]] !== choices.agentClass[agents[k - 1]]));
+  const teamNodes = agentsAt.flatMap((agents, s) => (agents.length > 0 ? [s] : []));
+  const teamOf = new Int32Array(N).fill(-1);
+  teamNodes.forEach((s, k) => (teamOf[s] = k));
+  const within = (s: number): number[] => {
+    const hops = new Int32Array(N).fill(-1);
+    hops[s] = 0;
+    const queue = [s];
+    for (let head = 0; head < queue.length; head++) {
+      const u = queue[head];
+      if (hops[u] === config.kappa) continue;
+      for (let a = 0; a < network.linkCount; a++) {
+        const v = network.linkFrom[a] === u ? network.linkTo[a] : network.linkTo[a] === u ? network.linkFrom[a] : -1;
+        if (v >= 0 && hops[v] < 0) {
+          hops[v] = hops[u] + 1;
+          queue.push(v);
+        }
+      }
+    }
+    return queue;
+  };
+  return teamNodes.map((s) => {
+    const nodes = within(s);
+    const kinds: number[] = [];
+    const inputA: number[] = [];
+    const inputB: number[] = [];
+    for (const y of nodes) {
+      for (let d = 0; d < D; d++) {
+        kinds.push(0);
+        inputA.push(y);
+        inputB.push(d);
+      }
+      for (const i of agentsAt[y]) {
+        kinds.push(1);
+        inputA.push(i);
+        inputB.push(-1);
+      }
+    }
+    const critic = createTwoLayerNet(kinds.length + 1, config.width, rng);
+    return {
+      node: s,
+      agents: Int32Array.from(agentsAt[s]),
+      groupStart: groupStarts(agentsAt[s]),
+      neighbours: Int32Array.from(nodes.filter((y) => teamOf[y] >= 0).map((y) => teamOf[y])),
+      inputKind: Uint8Array.from(kinds),
+      inputA: Int32Array.from(inputA),
+      inputB: Int32Array.from(inputB),
+      actor: createTwoLayerNet(env.spec.obsDim, config.width, rng),
+      critic,
+      averageCritic: cloneTwoLayer(critic),
+    };
+  });
+}
