@@ -17,7 +17,7 @@ import { RunStore } from '../../../src/main/store/index.ts';
 import { REPO_ROOT, runCliInProcess, tempDir } from './cli.helpers.ts';
 import { REDIS_MISSING, startRedis, type TestRedis } from './redis.helpers.ts';
 
-const ITERATIONS = 4;
+const ITERATIONS = 6;
 const GRID = {
   name: 'queued grid',
   scenarios: ['cacc-catchup', 'cacc-slowdown'],
@@ -43,12 +43,12 @@ function headway(args: string[]): Proc {
   return { child, output: () => output, exited };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined> | T | null | undefined, timeoutMs = 90_000): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T | null | undefined> | T | null | undefined, timeoutMs = 180_000, context: () => string = () => ''): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== null && value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${context()}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -81,7 +81,7 @@ describe.skipIf(REDIS_MISSING !== null)(`headway sweep --queue and headway worke
           if (worker) return { worker, cell: job.data.cell.key };
         }
         return null;
-      });
+      }, 180_000, () => [coordinator, ...workers].map((p) => p.output()).join('\n----\n'));
       victim.worker.child.kill('SIGKILL');
       const survivor = workers.find((w) => w !== victim.worker)!;
 
@@ -101,16 +101,17 @@ describe.skipIf(REDIS_MISSING !== null)(`headway sweep --queue and headway worke
           expect(run.status).toBe('finished');
           expect(run.iterations).toBe(ITERATIONS);
           const iterations = store.metricSeries(run.id, 'train/episodeReturn').map((p) => p.iteration);
-          expect(iterations).toEqual([1, 2, 3, 4]);
+          expect(iterations).toEqual([1, 2, 3, 4, 5, 6]);
         }
       } finally {
         store.close();
       }
-      // The killed worker's training child noticed and stopped; its run there is no longer training.
+      // The killed worker's training child noticed (its stdin closed) and ended its run after the iteration in flight.
       await until('the killed worker\'s run to stop', () => {
-        const local = RunStore.open(join(dir, `${workers.indexOf(victim.worker) === 0 ? 'w1' : 'w2'}.db`));
+        const local = RunStore.open(join(dir, `${workers.indexOf(victim.worker) === 0 ? 'w1' : 'w2'}.db`), { readOnly: true });
         try {
-          return local.listRuns().some((r) => r.name.endsWith(victim.cell) && r.status !== 'running' && r.status !== 'finished') ? true : null;
+          const run = local.listRuns().find((r) => r.name.endsWith(victim.cell));
+          return run && run.status !== 'running' ? run.status : null;
         } finally {
           local.close();
         }
