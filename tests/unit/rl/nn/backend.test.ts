@@ -20,7 +20,8 @@ describe('selectBackend', () => {
     expect(report.backend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(report.reason).toContain('tfjs-node not installed');
-    expect(report.description).toBe(`wasm (${report.reason})`);
+    expect(report.description).toBe(`wasm on CPU (${report.reason})`);
+    expect(report.reason).toMatch(/self-check passed \(largest error \d\.\de-\d+/);
     // wasm really computes (its binaries were found under node_modules)
     const product = tf.tidy(() => tf.matMul(tf.ones([2, 3]), tf.ones([3, 2])).dataSync());
     expect(Array.from(product)).toEqual([3, 3, 3, 3]);
@@ -34,7 +35,7 @@ describe('selectBackend', () => {
 
   it('forces cpu, then auto switches back to the preferred backend', async () => {
     const cpu = await selectBackend('cpu');
-    expect(cpu).toMatchObject({ backend: 'cpu', reason: 'forced', description: 'cpu (forced)' });
+    expect(cpu).toMatchObject({ backend: 'cpu', device: 'CPU', reason: 'forced', description: 'cpu on CPU (forced)' });
     expect(tf.getBackend()).toBe('cpu');
     const again = await selectBackend('auto');
     expect(again.backend).toBe(nativeInstalled ? 'tensorflow' : 'wasm');
