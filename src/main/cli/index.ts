@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { SCENARIO_IDS } from '../../shared/scenarios.ts';
+import { registerBackendsCommand } from './backends.ts';
 import { registerBenchCommand } from './bench.ts';
 import { UsageError } from './errors.ts';
 import { registerRunCommands } from './runs.ts';
@@ -60,6 +61,7 @@ function buildProgram(): Command {
       else process.stdout.write(describeSimulation(result));
     });
 
+  registerBackendsCommand(program);
   registerBenchCommand(program);
   registerRunCommands(program);
   registerServeCommand(program);

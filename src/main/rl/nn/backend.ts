@@ -33,6 +33,8 @@ export interface BackendReport {
   readonly provider: string;
   /** What it computes on: the WebGPU adapter, "CUDA GPU", or "CPU". */
   readonly device: string;
+  /** A software emulation of a GPU (SwiftShader, lavapipe): correct but slower than wasm. */
+  readonly software: boolean;
   /** Why this backend, e.g. "tfjs-node-gpu not installed; tfjs-node not installed; self-check passed". */
   readonly reason: string;
   /** One line for logs and run records, e.g. "wasm on CPU (tfjs-node not installed; ...)". */
@@ -52,11 +54,7 @@ export class BackendUnavailableError extends Error {
 }
 
 /** The backend a candidate would run, started but not yet self-checked. */
-interface Started {
-  readonly backend: BackendName;
-  readonly provider: string;
-  readonly device: string;
-}
+type Started = Pick<BackendReport, 'backend' | 'provider' | 'device' | 'software'>;
 
 const requireHere = createRequire(import.meta.url);
 
@@ -154,7 +152,7 @@ async function tryNative(reasons: string[], gpuOnly: boolean): Promise<Started |
       return null;
     }
     // Both packages register 'tensorflow': once one has started, the other cannot be loaded too.
-    return { backend: 'tensorflow', provider: packageName, device: usesGpu ? 'CUDA GPU' : 'CPU' };
+    return { backend: 'tensorflow', provider: packageName, device: usesGpu ? 'CUDA GPU' : 'CPU', software: false };
   }
   return null;
 }
@@ -189,7 +187,7 @@ async function tryWebgpu(reasons: string[], allowSoftware: boolean): Promise<Sta
     reasons.push(`webgpu on ${name} failed to start (${firstLine(error)})`);
     return null;
   }
-  return { backend: 'webgpu', provider: '@tensorflow/tfjs-backend-webgpu + webgpu (Dawn)', device: name };
+  return { backend: 'webgpu', provider: '@tensorflow/tfjs-backend-webgpu + webgpu (Dawn)', device: name, software };
 }
 
 let webgpuNavigator: GpuLike | null = null;
@@ -242,7 +240,7 @@ async function tryWasm(reasons: string[]): Promise<Started | null> {
     reasons.push(`wasm failed to start (${firstLine(error)})`);
     return null;
   }
-  return { backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', device: 'CPU' };
+  return { backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', device: 'CPU', software: false };
 }
 
 async function tryCpu(reasons: string[]): Promise<Started | null> {
@@ -250,7 +248,46 @@ async function tryCpu(reasons: string[]): Promise<Started | null> {
     reasons.push('cpu failed to start');
     return null;
   }
-  return { backend: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', device: 'CPU' };
+  return { backend: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', device: 'CPU', software: false };
+}
+
+/** What `headway backends` shows of one backend. */
+export interface BackendProbe {
+  readonly backend: BackendName;
+  /** Its packages are installed. */
+  readonly installed: boolean;
+  /** It started here (the package loaded and found its device). */
+  readonly loads: boolean;
+  readonly device: string | null;
+  readonly software: boolean;
+  /** Null where it did not load; cpu is the reference and passes with error 0. */
+  readonly selfCheck: { readonly passed: boolean; readonly largestError: number; readonly cached: boolean } | null;
+  /** Why it is not usable, or notes on it (semicolon-separated); empty when none. */
+  readonly note: string;
+}
+
+const PACKAGES_OF: Record<BackendName, readonly (readonly string[])[]> = {
+  // any one of the alternatives in a row, every row
+  tensorflow: [['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']],
+  webgpu: [['webgpu'], ['@tensorflow/tfjs-backend-webgpu']],
+  wasm: [['@tensorflow/tfjs-backend-wasm']],
+  cpu: [['@tensorflow/tfjs-backend-cpu']],
+};
+
+/** Tries one backend on its own (a software WebGPU adapter included) and self-checks it; leaves it active when it loads. */
+export async function probeBackend(backend: BackendName, checkCache: string | null = null): Promise<BackendProbe> {
+  const installed = PACKAGES_OF[backend].every((row) => row.some(isInstalled));
+  const reasons: string[] = [];
+  const started = installed ? await candidates(backend, false)[0](reasons) : null;
+  if (started === null) {
+    const note = installed ? reasons.join('; ') : `not installed (${PACKAGES_OF[backend].map((row) => row.join(' or ')).join(' and ')})`;
+    return { backend, installed, loads: false, device: null, software: false, selfCheck: null, note };
+  }
+  const check = backend === 'cpu' ? { passed: true, largestError: 0, cached: false, failure: '' } : await selfCheck(started.device, checkCache);
+  if (started.software) reasons.push('software emulation: used only when asked for');
+  if (!check.passed) reasons.push(check.failure);
+  active = null;
+  return { ...started, installed, loads: true, selfCheck: { passed: check.passed, largestError: check.largestError, cached: check.cached }, note: reasons.join('; ') };
 }
 
 function checkSummary(check: SelfCheckResult): string {

@@ -50,7 +50,8 @@ export async function selfCheck(device: string, cacheFile: string | null): Promi
   if (remembered !== undefined) return { ...remembered, cached: true };
   const result = await compareWithCpu(backend);
   known.set(key, result);
-  if (cacheFile !== null) writeCache(cacheFile, key, result);
+  // A crash or NaN is not cached: JSON cannot hold it, and it may not recur.
+  if (cacheFile !== null && Number.isFinite(result.largestError)) writeCache(cacheFile, key, result);
   return result;
 }
 
@@ -127,7 +128,6 @@ function writeCache(file: string, key: string, result: SelfCheckResult): void {
   try {
     mkdirSync(path.dirname(file), { recursive: true });
     const temporary = `${file}.${process.pid}.tmp`;
-    // Infinity is not JSON: a failed run stores null, read back as a failure
     writeFileSync(temporary, JSON.stringify({ ...readCache(file), [key]: { ...result, cached: true } }, null, 2));
     renameSync(temporary, file);
   } catch {
