@@ -19,10 +19,10 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { BACKEND_CHOICES, type BackendChoice } from '../../../shared/backends.ts';
 import { firstLine, selfCheck, type SelfCheckResult } from './backendCheck.ts';
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export { BACKEND_CHOICES, type BackendChoice };
 
 export type BackendName = Exclude<BackendChoice, 'auto'>;
 
@@ -191,16 +191,18 @@ async function tryWebgpu(reasons: string[], allowSoftware: boolean): Promise<Sta
 }
 
 let webgpuNavigator: GpuLike | null = null;
+/** Imported by a name in a variable, like the native packages: bundlers leave it to Node, which finds its dawn.node. */
+const DAWN_PACKAGE = 'webgpu';
 
 /** Installs Dawn's WebGPU globals and navigator.gpu once per thread; null (and a reason) when the package is missing. */
 async function installWebgpu(reasons: string[]): Promise<GpuLike | null> {
   if (webgpuNavigator !== null) return webgpuNavigator;
-  if (!isInstalled('webgpu')) {
+  if (!isInstalled(DAWN_PACKAGE)) {
     reasons.push('webgpu not installed');
     return null;
   }
   try {
-    const dawn = (await import('webgpu')) as unknown as { create(flags: string[]): GpuLike; globals: object };
+    const dawn = (await import(DAWN_PACKAGE)) as unknown as { create(flags: string[]): GpuLike; globals: object };
     Object.assign(globalThis, dawn.globals);
     const gpu = dawn.create([]);
     const scope = globalThis as { navigator?: object };
