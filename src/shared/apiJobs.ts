@@ -346,7 +346,7 @@ export interface TrainingProgressInfo {
   envSteps: number;
   /** The run in the run store, once created. */
   runId: number | null;
-  /** The tensor backend in use ("tfjs-node (CPU)" ...), once chosen. */
+  /** The tensor backend in use, its device and why ("webgpu on NVIDIA ... (self-check passed ...)"), once chosen. */
   backend: string | null;
   /** Training waits between iterations because the user paused the view with holdTraining. */
   held: boolean;
