@@ -46,13 +46,14 @@ const known = new Map<string, SelfCheckResult>();
 export async function selfCheck(device: string, cacheFile: string | null): Promise<SelfCheckResult> {
   const backend = tf.getBackend();
   const key = [backend, device, `headway ${APP_VERSION}`, `tfjs ${tf.version_core}`, `${process.platform}-${process.arch}`, hostname()].join(' | ');
-  const remembered = known.get(key) ?? (cacheFile === null ? undefined : readCache(cacheFile)[key]);
-  if (remembered !== undefined) return { ...remembered, cached: true };
-  const result = await compareWithCpu(backend);
+  const stored = cacheFile === null ? undefined : readCache(cacheFile)[key];
+  if (stored !== undefined) return { ...stored, cached: true };
+  const remembered = known.get(key);
+  const result = remembered ?? (await compareWithCpu(backend));
   known.set(key, result);
   // A crash or NaN is not cached: JSON cannot hold it, and it may not recur.
   if (cacheFile !== null && Number.isFinite(result.largestError)) writeCache(cacheFile, key, result);
-  return result;
+  return { ...result, cached: remembered !== undefined };
 }
 
 async function compareWithCpu(backend: string): Promise<SelfCheckResult> {

@@ -13,7 +13,7 @@ import { evaluatePolicy } from '../../../../src/main/rl/core/evaluation.ts';
 import { updateActorGroups } from '../../../../src/main/rl/core/optimiser.ts';
 import { createLearner } from '../../../../src/main/rl/learners/index.ts';
 import { AgentNetworks, type AgentNetworksConfig } from '../../../../src/main/rl/nn/agentNetworks.ts';
-import { selectBackend } from '../../../../src/main/rl/nn/backend.ts';
+import { probeBackend, selectBackend } from '../../../../src/main/rl/nn/backend.ts';
 import { createUpdatePool, type UpdatePool } from '../../../../src/main/rl/parallel/updatePool.ts';
 import { RngStreams } from '../../../../src/main/sim/rng.ts';
 import { LEARNER_IDS, resolveLearnerConfig } from '../../../../src/shared/learners.ts';
@@ -73,6 +73,23 @@ describe.skipIf(unavailable !== null)(`webgpu backend${unavailable === null ? ''
   afterAll(async () => {
     await Promise.all(pools.map((pool) => pool.close()));
   });
+  let device: UpdatePool | null = null;
+  /** One device worker for every test: its compiled shaders are reused. */
+  async function deviceWorker(): Promise<UpdatePool> {
+    if (device === null) pools.push((device = await createUpdatePool({ backend: 'webgpu', checkCache })));
+    return device;
+  }
+
+  it("is never auto's choice on a software adapter", async () => {
+    const probe = await probeBackend('webgpu', checkCache);
+    const auto = await selectBackend('auto', { checkCache });
+    if (probe.software) {
+      expect(auto.backend).not.toBe('webgpu');
+      expect(auto.reason).toContain(`webgpu adapter ${probe.device} is a software emulation (used only with --backend webgpu)`);
+    } else {
+      expect(auto.backend).toMatch(/^(webgpu|tensorflow)$/);
+    }
+  });
 
   it('runs the update with no tensor leak', async () => {
     // the batch's old outputs come from inference, which reads synchronously
@@ -91,8 +108,7 @@ describe.skipIf(unavailable !== null)(`webgpu backend${unavailable === null ? ''
   });
 
   it("its first update equals the cpu backend's to 1e-4", async () => {
-    const device = await createUpdatePool({ backend: 'webgpu', checkCache });
-    pools.push(device);
+    const device = await deviceWorker();
     expect(device.backend.backend).toBe('webgpu');
     expect(device.threads).toBe(1);
     // the calling thread acts, so it reads synchronously: never on webgpu
@@ -119,15 +135,12 @@ describe.skipIf(unavailable !== null)(`webgpu backend${unavailable === null ? ''
   // Tiny: 4 vehicles, one shared network (one parameter group), 16 steps, one epoch.
   const SMALL = { numEnvs: 1, rolloutSteps: 16, epochs: 1, criticEpochs: 1, minibatches: 1, shareParameters: true };
   const SMALL_DMPO = { ...SMALL, nTraj: 4, modelRolloutLength: 2, modelSteps: 3, modelStepsWarmup: 3, modelWarmupEpisodes: 1, innerIterations: 1, modelUsage: 1 };
-  let device: UpdatePool | null = null;
   for (const learner of LEARNER_IDS) {
     it(`trains ${learner} two iterations with finite metrics and no tensor leak`, async () => {
-      // one device worker for all learners: its compiled shaders are reused
-      if (device === null) pools.push((device = await createUpdatePool({ backend: 'webgpu', checkCache })));
       const settings = learner === 'dmpo' ? SMALL_DMPO : SMALL;
       const agent = createLearner(
         { learner, scenario: 'ring', scenarioParams: { horizon: 40, vehicles: 4 }, config: resolveLearnerConfig(learner, 'ring', 'default', settings), seed: 2 },
-        device,
+        await deviceWorker(),
       );
       await agent.iterate();
       const tensors = tf.memory().numTensors;
