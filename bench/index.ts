@@ -10,6 +10,7 @@ import { storeBench } from './store.ts';
 import { compareBench } from './compare.ts';
 import { replayBench } from './replay.ts';
 import { uiBench } from './ui.ts';
+import { backendDoctor } from '../src/main/cli/backends.ts';
 import { BENCH_PARTS, type BenchPart } from '../src/main/cli/bench.ts';
 
 export { BENCH_PARTS, type BenchPart };
@@ -50,6 +51,8 @@ export async function runBench(only: readonly BenchPart[] = BENCH_PARTS, log: (l
       const update = await rlUpdateBench();
       learner['dppo-update@ring'] = update;
       Object.assign(learner['dppo@ring'] as object, { updateGflops: update.twoWorkers.gflops });
+      log('DPPO update per backend present...');
+      learner['dppo-update@ring by backend'] = await updateByBackend(log);
       report.learner = learner;
     }
     if (only.includes('store')) {
@@ -88,4 +91,16 @@ export function formatBenchReport(report: BenchReport): string {
   }
   lines.push(`peak memory: rss ${report.peakMemory.rssMiB} MiB, heap ${report.peakMemory.heapUsedMiB} MiB`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The reference DPPO update on every backend that loads and passes its self-check here (the
+ * `headway backends` measurement: the size measured is in each entry; smaller on cpu and
+ * software adapters). A WebGPU adapter counts only where Dawn finds one (VK_ICD_FILENAMES).
+ */
+async function updateByBackend(log: (line: string) => void): Promise<Record<string, unknown>> {
+  const { backends } = await backendDoctor(true, log);
+  return Object.fromEntries(
+    backends.filter((row) => row.speed !== null).map((row) => [row.backend, { device: row.device, software: row.software, largestError: row.selfCheck?.largestError, ...row.speed }]),
+  );
 }

@@ -11,6 +11,7 @@
  * id and tensor backend in `JobInfo.progress`.
  */
 import { z } from 'zod';
+import { BACKEND_CHOICES } from './backends.ts';
 import { isLearnerId, LEARNER_IDS, PRESET_IDS, resolveLearnerConfig, type LearnerPresetId } from './learners.ts';
 import { isScenarioId, ParamError, resolveParams, SCENARIO_IDS, type ResolvedParams } from './scenarios.ts';
 
@@ -145,6 +146,8 @@ export const trainConfigSchema = z.strictObject({
   /** Budget in training iterations. */
   iterations: wholeNumber('iterations', 1, MAX_TRAIN_ITERATIONS).default(20),
   name: z.string().max(200).optional(),
+  /** The tensor backend (the CLI's --backend); 'auto' picks the fastest that passes its self-check. */
+  backend: z.enum(BACKEND_CHOICES, { error: `backend must be one of ${BACKEND_CHOICES.join(', ')}` }).default('auto'),
 });
 export type TrainConfig = z.output<typeof trainConfigSchema>;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
@@ -343,7 +346,7 @@ export interface TrainingProgressInfo {
   envSteps: number;
   /** The run in the run store, once created. */
   runId: number | null;
-  /** The tensor backend in use ("tfjs-node (CPU)" ...), once chosen. */
+  /** The tensor backend in use, its device and why ("webgpu on NVIDIA ... (self-check passed ...)"), once chosen. */
   backend: string | null;
   /** Training waits between iterations because the user paused the view with holdTraining. */
   held: boolean;

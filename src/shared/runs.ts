@@ -60,7 +60,7 @@ export interface RunDetail extends RunSummary {
   config: JsonObject;
   seed: number;
   preset: string | null;
-  /** Tensor backend the run trained on (tensorflow, wasm, cpu). */
+  /** Tensor backend the run trained on, its device and why it was chosen, e.g. "wasm on CPU (tfjs-node not installed; ...)"; older runs: the name alone. */
   backend: string | null;
   appVersion: string;
   tags: string[];

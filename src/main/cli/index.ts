@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SCENARIO_IDS } from '../../shared/scenarios.ts';
 import { registerAssignCommand } from './assign.ts';
+import { registerBackendsCommand } from './backends.ts';
 import { registerBenchCommand } from './bench.ts';
 import { UsageError } from './errors.ts';
 import { registerRunCommands } from './runs.ts';
@@ -65,6 +66,7 @@ function buildProgram(): Command {
     });
 
   registerAssignCommand(program);
+  registerBackendsCommand(program);
   registerBenchCommand(program);
   registerRunCommands(program);
   registerServeCommand(program);

@@ -78,7 +78,8 @@ function train(store: RunStore, config: TrainConfig, hooks: TrainingHooks): Prom
       seed: config.seed,
       budget: { iterations: config.iterations },
       name: config.name,
-      // The job already runs in its own worker thread; updates run in it too.
+      backend: config.backend,
+      // The job already runs in its own worker thread; updates run in it too (on webgpu: one device worker).
       threads: 1,
     },
     hooks,

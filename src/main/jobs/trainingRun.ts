@@ -24,6 +24,7 @@ import { selectBackend, type BackendChoice } from '../rl/nn/backend.ts';
 import { createUpdatePool, type UpdatePool } from '../rl/parallel/updatePool.ts';
 import type { BatchedEnv } from '../sim/env.ts';
 import type { EpisodeWriter, RunStore } from '../store/index.ts';
+import { backendChecksPath } from '../store/paths.ts';
 import { budgetFraction, type TrainingBudget } from './budget.ts';
 import { storedEpisodeSpec } from './frames.ts';
 import { APP_VERSION } from '../version.ts';
@@ -85,9 +86,9 @@ export async function startTraining(store: RunStore, request: NewTrainingRun, ho
   const params = resolveParams(request.scenario, request.scenarioParams);
   const config = resolveLearnerConfig(request.learner, request.scenario, request.preset, request.settings);
   checkBudget(request.budget);
-  const backend = await selectBackend(request.backend ?? 'auto');
   const threads = request.threads ?? 2;
-  const pool = await createUpdatePool({ threads, backend: backend.backend });
+  const pool = await createUpdatePool({ threads, backend: request.backend ?? 'auto', checkCache: backendChecksPath() });
+  const backend = pool.backend;
   try {
     const learner = createLearner({ learner: request.learner, scenario: request.scenario, scenarioParams: params, config, seed: request.seed }, pool);
     const stored: StoredRunConfig = { learner: config, budget: request.budget, threads };
@@ -99,7 +100,8 @@ export async function startTraining(store: RunStore, request: NewTrainingRun, ho
       config: stored as unknown as JsonObject,
       seed: request.seed,
       preset: request.preset,
-      backend: backend.backend,
+      // which backend and why: "webgpu on NVIDIA ... (self-check passed ...)"
+      backend: backend.description,
       appVersion: APP_VERSION,
       tags: request.tags,
     });
@@ -114,12 +116,11 @@ export async function startTraining(store: RunStore, request: NewTrainingRun, ho
 export async function resumeTraining(store: RunStore, runId: number, hooks: TrainingHooks = {}, backendChoice: BackendChoice = 'auto'): Promise<TrainingOutcome> {
   const { run, checkpoint } = store.resumeRun(runId);
   const stored = run.config as unknown as StoredRunConfig;
-  const backend = await selectBackend(backendChoice);
-  const pool = await createUpdatePool({ threads: stored.threads, backend: backend.backend });
+  const pool = await createUpdatePool({ threads: stored.threads, backend: backendChoice, checkCache: backendChecksPath() });
   try {
     const learner = learnerOf(run, pool);
     if (checkpoint) learner.restore(decodeState(checkpoint.data));
-    hooks.onStart?.(run, backend.description, stored.budget.iterations ?? null);
+    hooks.onStart?.(run, pool.backend.description, stored.budget.iterations ?? null);
     return await trainLoop(store, run, learner, stored.budget, hooks);
   } finally {
     await pool.close();
@@ -146,8 +147,9 @@ export async function restorePolicy(store: RunStore, runId: number, which: Check
         ? (store.loadRunCheckpoint(runId, 'best') ?? store.loadRunCheckpoint(runId, 'latest'))
         : store.loadRunCheckpoint(runId, 'latest');
   if (!checkpoint) throw new Error(typeof which === 'number' ? `run ${runId} has no checkpoint ${which}` : `run ${runId} has no checkpoint yet`);
-  await selectBackend('auto');
-  const pool = await createUpdatePool({ threads: 1 });
+  // Acting only: no update worker, so a backend the calling thread can read synchronously.
+  const acting = await selectBackend('auto', { synchronous: true, checkCache: backendChecksPath() });
+  const pool = await createUpdatePool({ threads: 1, backend: acting.backend });
   const learner = learnerOf(run, pool);
   learner.restore(decodeState(checkpoint.data));
   return {

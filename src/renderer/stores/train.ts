@@ -7,6 +7,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
 import { isJobEnded, type ApiEvent, type JobInfo, type TrainConfigInput } from '../../shared/api.ts';
+import type { BackendChoice } from '../../shared/backends.ts';
 import { LEARNERS, learnerHyperparameters, PRESET_IDS, presetValues, type LearnerId, type LearnerPresetId } from '../../shared/learners.ts';
 import { SCENARIOS, type ParamValue, type ScenarioId } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
@@ -18,7 +19,7 @@ import type { ParamFieldView } from './simulateForm.ts';
 export const KEY_SETTINGS = ['numEnvs', 'rolloutSteps', 'epochs', 'lrActor', 'lrCritic', 'gamma', 'gaeLambda', 'clipEpsilon', 'kappa', 'evalEvery'] as const;
 
 /** Fields whose errors show next to an input; others show at the top of the form. */
-const FIELD_KEYS = ['scenario', 'params', 'learner', 'preset', 'settings', 'seed', 'iterations'];
+const FIELD_KEYS = ['scenario', 'params', 'learner', 'preset', 'settings', 'seed', 'iterations', 'backend'];
 
 export interface IterationSample {
   iteration: number;
@@ -35,6 +36,7 @@ export const useTrainStore = defineStore('train', () => {
   const settings = ref<Record<string, string | boolean>>({});
   const seed = ref('0');
   const iterations = ref('20');
+  const backend = ref<BackendChoice>('auto');
   const submitting = ref(false);
   const jobId = ref<string | null>(null);
   /** Metrics per iteration of the job on screen; replaced (not mutated) on each sample. */
@@ -99,12 +101,13 @@ export const useTrainStore = defineStore('train', () => {
       settings: typed(settings.value),
       seed: whole(seed.value, 0),
       iterations: whole(iterations.value, 20),
+      backend: backend.value,
     };
   }
 
   const { errors, formError, valid, validate, applyFailure } = useJobValidation(() => config(), FIELD_KEYS, ['params', 'settings']);
 
-  watch([scenario, params, learner, preset, settings, seed, iterations], () => {
+  watch([scenario, params, learner, preset, settings, seed, iterations, backend], () => {
     clearTimeout(timer);
     timer = setTimeout(() => void validate(), 120);
   }, { deep: true });
@@ -202,6 +205,7 @@ export const useTrainStore = defineStore('train', () => {
     settings,
     seed,
     iterations,
+    backend,
     errors,
     formError,
     submitting,

@@ -18,6 +18,7 @@ import { VehicleHistory } from '../../../src/renderer/live/history.ts';
 import { useDisturbStore } from '../../../src/renderer/stores/disturb.ts';
 import { useLiveStore } from '../../../src/renderer/stores/live.ts';
 import { useSimulateFormStore } from '../../../src/renderer/stores/simulateForm.ts';
+import { useTrainStore } from '../../../src/renderer/stores/train.ts';
 
 interface FakeApi extends HeadwayApi {
   commands: [string, JobCommandInput][];
@@ -149,6 +150,19 @@ beforeEach(() => {
   setActivePinia(createPinia());
   api = fakeApi();
   provideApi(api);
+});
+
+describe('the Train form store', () => {
+  it('trains on the auto backend unless the user picks one; a bad pick is refused at its field', async () => {
+    const train = useTrainStore();
+    expect(train.config().backend).toBe('auto');
+    train.backend = 'webgpu';
+    expect(train.config()).toMatchObject({ kind: 'train', backend: 'webgpu' });
+    expect(validateJobConfig(train.config())).toMatchObject({ ok: true, config: { backend: 'webgpu' } });
+    (train as { backend: string }).backend = 'cuda';
+    expect(await train.validate()).toBe(false);
+    expect(train.errors.backend).toBe('backend must be one of auto, tensorflow, webgpu, wasm, cpu');
+  });
 });
 
 describe('the Simulate form store', () => {

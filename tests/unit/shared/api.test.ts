@@ -67,6 +67,13 @@ describe('job config validation (shared by the UI and the backend)', () => {
     expect(!bad.ok && bad.errors.map((e) => e.field).sort()).toEqual(['checkpoint', 'episodes', 'runId']);
   });
 
+  it('checks the training backend: auto by default, one of the catalogue otherwise', () => {
+    expect(validateJobConfig({ kind: 'train', scenario: 'ring', learner: 'ippo' })).toMatchObject({ ok: true, config: { backend: 'auto' } });
+    expect(validateJobConfig({ kind: 'train', scenario: 'ring', learner: 'ippo', backend: 'webgpu' })).toMatchObject({ ok: true, config: { backend: 'webgpu' } });
+    const bad = validateJobConfig({ kind: 'train', scenario: 'ring', learner: 'ippo', backend: 'cuda' });
+    expect(!bad.ok && bad.errors).toEqual([{ field: 'backend', message: 'backend must be one of auto, tensorflow, webgpu, wasm, cpu' }]);
+  });
+
   it('reports every field at once', () => {
     const result = validateJobConfig({ kind: 'simulate', scenario: 'ring', params: { noise: 9 }, policy: 'sometimes' });
     expect(!result.ok && result.errors.map((e) => e.field).sort()).toEqual(['params.noise', 'policy']);

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { envSeed, RngStreams } from '../../sim/rng.ts';
 import { adamStep } from '../nn/adam.ts';
 import type { ActorBatch, CriticBatch } from './batches.ts';
-import { createMlpBatch, disposeMlpBatch, mlpForward, mlpGradient, type MlpBatch } from '../nn/fastMlp.ts';
+import { createMlpBatch, disposeMlpBatch, mlpForwardAsync, mlpGradient, type MlpBatch } from '../nn/fastMlp.ts';
 import { MlpLayout, type MlpShape, type ParameterGroup } from '../nn/parameters.ts';
 import { actionWidth, headOutputSize, type PolicyHead } from './distributions.ts';
 import {
@@ -70,7 +70,7 @@ export interface ActorGroupsJob extends GroupsJob<ActorBatch> {
 export type CriticGroupsJob = GroupsJob<CriticBatch>;
 
 /** Runs the actor update of every group in the job; statistics per agent, in agent order. */
-export function updateActorGroups(job: ActorGroupsJob): ActorAgentStats[] {
+export async function updateActorGroups(job: ActorGroupsJob): Promise<ActorAgentStats[]> {
   const layout = new MlpLayout(job.shape);
   const loss = new PolicyLoss(job.head, job.loss, job.agentCount);
   const { samples } = job.batch;
@@ -79,7 +79,8 @@ export function updateActorGroups(job: ActorGroupsJob): ActorAgentStats[] {
   const logStdSize = job.head.kind === 'gaussian' ? job.head.actionSize : 0;
   const actionSize = actionWidth(job.head);
   const agents = job.agentsPerGroup;
-  return job.groups.flatMap((group, g) => {
+  const stats: ActorAgentStats[] = [];
+  for (const [g, group] of job.groups.entries()) {
     const rowStart = g * agents * samples;
     const rowEnd = rowStart + agents * samples;
     const rows: Omit<PolicyRows, 'rowIndex'> = {
@@ -91,11 +92,12 @@ export function updateActorGroups(job: ActorGroupsJob): ActorAgentStats[] {
       oldLogStd: job.batch.oldLogStd?.subarray(g * agents * logStdSize, (g + 1) * agents * logStdSize) ?? null,
     };
     const inputs = job.batch.observations.subarray(rowStart * inputSize, rowEnd * inputSize);
-    return updateActorGroup(layout, loss, group, inputs, rows, agents, job.schedule);
-  });
+    stats.push(...(await updateActorGroup(layout, loss, group, inputs, rows, agents, job.schedule)));
+  }
+  return stats;
 }
 
-function updateActorGroup(
+async function updateActorGroup(
   layout: MlpLayout,
   loss: PolicyLoss,
   group: ParameterGroup,
@@ -103,7 +105,7 @@ function updateActorGroup(
   rows: Omit<PolicyRows, 'rowIndex'>,
   agents: number,
   schedule: UpdateSchedule,
-): ActorAgentStats[] {
+): Promise<ActorAgentStats[]> {
   const { params, moments } = group;
   const rowCount = agents * rows.samplesPerAgent;
   const outputSize = headOutputSize(loss.head);
@@ -117,15 +119,15 @@ function updateActorGroup(
   const progress = { steps: 0, stopStatistics: null as PolicyStatistics | null };
   try {
     for (let epoch = 0; epoch < schedule.epochs && progress.stopStatistics === null; epoch++) {
-      plan.run(epoch, (rowIndex, batch) => {
+      await plan.run(epoch, async (rowIndex, batch) => {
         const evaluated = { ...rows, rowIndex };
         const statistics = new PolicyStatistics(agents);
         const dOutput = dOutputBuffer.subarray(0, rowIndex.length * outputSize);
         const gradients = { output: dOutput, logStd: dLogStd };
-        if (policyGradientStep(layout, loss, params, batch, evaluated, gradients, gradient, statistics, stopKl) === null) {
+        if ((await policyGradientStep(layout, loss, params, batch, evaluated, gradients, gradient, statistics, stopKl)) === null) {
           // A full-batch step's statistics cover every row; a minibatch's do not.
           progress.stopStatistics =
-            rowIndex.length === rowCount ? statistics : policyStatistics(layout, loss, params, inputs, rows, agents, logStd);
+            rowIndex.length === rowCount ? statistics : await policyStatistics(layout, loss, params, inputs, rows, agents, logStd);
           return false;
         }
         adamStep(params, gradient, moments, { learningRate: schedule.learningRate });
@@ -137,7 +139,7 @@ function updateActorGroup(
     plan.dispose();
   }
   const { steps, stopStatistics } = progress;
-  const statistics = stopStatistics ?? policyStatistics(layout, loss, params, inputs, rows, agents, logStd);
+  const statistics = stopStatistics ?? (await policyStatistics(layout, loss, params, inputs, rows, agents, logStd));
   return statistics
     .summaries(loss.entropyCoefficient)
     .map((summary) => ({ ...summary, gradientSteps: steps, stoppedEarly: stopStatistics !== null }));
@@ -149,7 +151,7 @@ function updateActorGroup(
  * `dOutput.output` ([rows, outputSize]) as scratch. Returns the batch loss and mean KL, or null,
  * with no backward pass, when the mean KL exceeds `stopKl`.
  */
-export function policyGradientStep(
+export async function policyGradientStep(
   layout: MlpLayout,
   loss: PolicyLoss,
   params: Float32Array,
@@ -159,9 +161,9 @@ export function policyGradientStep(
   gradient: Float32Array,
   statistics: PolicyStatistics | null,
   stopKl = Infinity,
-): PolicyEvaluation | null {
+): Promise<PolicyEvaluation | null> {
   const result: { evaluation: PolicyEvaluation | null } = { evaluation: null };
-  const stepped = mlpGradient(
+  const stepped = await mlpGradient(
     layout,
     params,
     batch,
@@ -177,7 +179,7 @@ export function policyGradientStep(
 }
 
 /** One fast-path gradient evaluation of the MSE value loss; returns the loss. */
-export function valueGradientStep(
+export async function valueGradientStep(
   layout: MlpLayout,
   params: Float32Array,
   batch: MlpBatch,
@@ -185,9 +187,9 @@ export function valueGradientStep(
   dOutput: Float32Array,
   gradient: Float32Array,
   agentSums: Float64Array | null,
-): number {
+): Promise<number> {
   let loss = 0;
-  mlpGradient(
+  await mlpGradient(
     layout,
     params,
     batch,
@@ -205,7 +207,7 @@ function logStdOf(layout: MlpLayout, head: PolicyHead, vector: Float32Array): Fl
   return head.kind === 'gaussian' ? vector.subarray(layout.extraOffset, layout.extraOffset + head.actionSize) : null;
 }
 
-function policyStatistics(
+async function policyStatistics(
   layout: MlpLayout,
   loss: PolicyLoss,
   params: Float32Array,
@@ -213,30 +215,32 @@ function policyStatistics(
   rows: Omit<PolicyRows, 'rowIndex'>,
   agents: number,
   logStd: Float32Array | null,
-): PolicyStatistics {
+): Promise<PolicyStatistics> {
   const rowCount = agents * rows.samplesPerAgent;
-  const output = forwardAll(layout, params, inputs, rowCount);
+  const output = await forwardAll(layout, params, inputs, rowCount);
   const statistics = new PolicyStatistics(agents);
   loss.evaluate({ ...rows, rowIndex: identityIndex(rowCount) }, output, logStd, null, statistics);
   return statistics;
 }
 
 /** Runs the critic (MSE value loss) update of every group in the job. */
-export function updateCriticGroups(job: CriticGroupsJob): CriticAgentStats[] {
+export async function updateCriticGroups(job: CriticGroupsJob): Promise<CriticAgentStats[]> {
   const layout = new MlpLayout(job.shape);
   const { samples } = job.batch;
   const inputSize = job.shape.inputSize;
   const agents = job.agentsPerGroup;
-  return job.groups.flatMap((group, g) => {
+  const stats: CriticAgentStats[] = [];
+  for (const [g, group] of job.groups.entries()) {
     const rowStart = g * agents * samples;
     const rowEnd = rowStart + agents * samples;
     const inputs = job.batch.observations.subarray(rowStart * inputSize, rowEnd * inputSize);
     const returns = job.batch.returns.subarray(rowStart, rowEnd);
-    return updateCriticGroup(layout, group, inputs, returns, agents, samples, job.firstAgent + g * agents, job.schedule);
-  });
+    stats.push(...(await updateCriticGroup(layout, group, inputs, returns, agents, samples, job.firstAgent + g * agents, job.schedule)));
+  }
+  return stats;
 }
 
-function updateCriticGroup(
+async function updateCriticGroup(
   layout: MlpLayout,
   group: ParameterGroup,
   inputs: Float32Array,
@@ -245,7 +249,7 @@ function updateCriticGroup(
   samples: number,
   firstAgent: number,
   schedule: UpdateSchedule,
-): CriticAgentStats[] {
+): Promise<CriticAgentStats[]> {
   const { params, moments } = group;
   const rowCount = agents * samples;
   const gradient = new Float32Array(layout.size);
@@ -254,13 +258,13 @@ function updateCriticGroup(
   const lossBefore = new Float64Array(agents);
   let steps = 0;
   try {
-    if (schedule.minibatches > 1) valueLossByAgent(layout, params, inputs, returns, samples, lossBefore);
+    if (schedule.minibatches > 1) await valueLossByAgent(layout, params, inputs, returns, samples, lossBefore);
     for (let epoch = 0; epoch < schedule.epochs; epoch++) {
-      plan.run(epoch, (rowIndex, batch) => {
+      await plan.run(epoch, async (rowIndex, batch) => {
         const dOutput = dOutputBuffer.subarray(0, rowIndex.length);
         // The first full-batch step's forward pass is at the initial parameters.
         const sums = steps === 0 && rowIndex.length === rowCount ? lossBefore : null;
-        valueGradientStep(layout, params, batch, { rowIndex, samplesPerAgent: samples, returns }, dOutput, gradient, sums);
+        await valueGradientStep(layout, params, batch, { rowIndex, samplesPerAgent: samples, returns }, dOutput, gradient, sums);
         adamStep(params, gradient, moments, { learningRate: schedule.learningRate });
         steps += 1;
         return true;
@@ -269,9 +273,9 @@ function updateCriticGroup(
   } finally {
     plan.dispose();
   }
-  if (steps === 0) valueLossByAgent(layout, params, inputs, returns, samples, lossBefore);
+  if (steps === 0) await valueLossByAgent(layout, params, inputs, returns, samples, lossBefore);
   const lossAfter = new Float64Array(agents);
-  valueLossByAgent(layout, params, inputs, returns, samples, lossAfter);
+  await valueLossByAgent(layout, params, inputs, returns, samples, lossAfter);
   return Array.from({ length: agents }, (_, a) => ({
     lossBefore: lossBefore[a] / samples,
     loss: lossAfter[a] / samples,
@@ -280,22 +284,22 @@ function updateCriticGroup(
 }
 
 /** Adds each agent's sum of squared value errors over all its rows into `sums`. */
-function valueLossByAgent(
+async function valueLossByAgent(
   layout: MlpLayout,
   params: Float32Array,
   inputs: Float32Array,
   returns: Float32Array,
   samples: number,
   sums: Float64Array,
-): void {
-  const output = forwardAll(layout, params, inputs, returns.length);
+): Promise<void> {
+  const output = await forwardAll(layout, params, inputs, returns.length);
   evaluateValueLoss({ rowIndex: identityIndex(returns.length), samplesPerAgent: samples, returns }, output, null, sums);
 }
 
-function forwardAll(layout: MlpLayout, params: Float32Array, inputs: Float32Array, rows: number): Float32Array {
+async function forwardAll(layout: MlpLayout, params: Float32Array, inputs: Float32Array, rows: number): Promise<Float32Array> {
   const tensor = tf.tensor3d(inputs, [1, rows, layout.shape.inputSize]);
   try {
-    return mlpForward(layout, params, tensor);
+    return await mlpForwardAsync(layout, params, tensor);
   } finally {
     tensor.dispose();
   }
@@ -332,9 +336,9 @@ class MinibatchPlan {
   }
 
   /** Calls `step` for each minibatch of `epoch` in turn until it returns false. */
-  run(epoch: number, step: (rowIndex: Int32Array, batch: MlpBatch) => boolean): void {
+  async run(epoch: number, step: (rowIndex: Int32Array, batch: MlpBatch) => Promise<boolean>): Promise<void> {
     if (this.fullBatch !== null) {
-      step(this.order, this.fullBatch);
+      await step(this.order, this.fullBatch);
       return;
     }
     this.shuffle(epoch);
@@ -345,7 +349,7 @@ class MinibatchPlan {
       rowIndex.forEach((row, r) => gathered.set(this.inputs.subarray(row * this.inputSize, (row + 1) * this.inputSize), r * this.inputSize));
       const batch = createMlpBatch(gathered, rowIndex.length, this.inputSize);
       try {
-        if (!step(rowIndex, batch)) return;
+        if (!(await step(rowIndex, batch))) return;
       } finally {
         disposeMlpBatch(batch);
       }

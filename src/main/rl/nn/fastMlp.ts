@@ -58,46 +58,85 @@ export function mlpForward(layout: MlpLayout, params: Float32Array, inputs: tf.T
 }
 
 /**
+ * mlpForward read back asynchronously: the form the update uses, since the webgpu backend
+ * cannot read synchronously under Node (its dataSync needs a browser's OffscreenCanvas).
+ */
+export async function mlpForwardAsync(layout: MlpLayout, params: Float32Array, inputs: tf.Tensor3D): Promise<Float32Array> {
+  return readAndDispose(tf.tidy(() => forwardLayers(layout, params, inputs).output));
+}
+
+/**
  * One gradient evaluation: forward pass, `outputGradient` (dLoss/dOutput by hand, row-major
  * [rows, outputSize]), backward pass. Writes the layers' gradients into `gradient` (the flat
  * layout; extra parameters are left to the caller). When `outputGradient` returns null (an
- * early stop) the backward pass is skipped and the result is false.
+ * early stop) the backward pass is skipped and the result is false. Two reads per call
+ * (the output, then every gradient in one flat tensor): each read is a device round trip on
+ * a GPU backend.
  */
-export function mlpGradient(
+export async function mlpGradient(
   layout: MlpLayout,
   params: Float32Array,
   batch: MlpBatch,
   outputGradient: (output: Float32Array) => Float32Array | null,
   gradient: Float32Array,
-): boolean {
-  return tf.tidy(() => {
+): Promise<boolean> {
+  const forward = tf.tidy(() => {
     const { layerInputs, output } = forwardLayers(layout, params, batch.inputs);
-    const dOutput = outputGradient(output.dataSync() as Float32Array);
-    if (dOutput === null) return false;
-    const layers = layout.layers;
-    // dLoss / d(pre-activation) of the layer being processed, [1, rows, outputSize of it]
-    let dPre: tf.Tensor3D = tf.tensor3d(dOutput, [1, batch.rows, layout.shape.outputSize]);
-    for (let l = layers.length - 1; l > 0; l--) {
-      const layer = layers[l];
-      const input = layerInputs[l];
-      const weightGradient = matMul(tf.transpose(input, [0, 2, 1]), dPre);
-      const biasGradient = matMul(batch.ones, dPre);
-      gradient.set(weightGradient.dataSync(), layer.weightOffset);
-      gradient.set(biasGradient.dataSync(), layer.biasOffset);
-      const dInput = matMul(dPre, transposedWeights(params, layer.weightOffset, layer.inputSize, layer.outputSize));
-      // ReLU backward: the layer input is a ReLU output, positive exactly where it passed
-      dPre = tf.mul(dInput, tf.step(input));
-    }
-    const first = layers[0];
-    // [hidden, inputSize + 1]: the weight gradient transposed, then the bias gradient
-    const combined = matMul(tf.transpose(dPre, [0, 2, 1]), batch.augmentedInputs).dataSync();
-    const width = first.inputSize + 1;
-    for (let o = 0; o < first.outputSize; o++) {
-      for (let i = 0; i < first.inputSize; i++) gradient[first.weightOffset + i * first.outputSize + o] = combined[o * width + i];
-      gradient[first.biasOffset + o] = combined[o * width + first.inputSize];
-    }
-    return true;
+    return { layerInputs: layerInputs.slice(1).map((input) => tf.keep(input)), output: tf.keep(output) };
   });
+  let flat: tf.Tensor1D;
+  try {
+    const dOutput = outputGradient(await forward.output.data<'float32'>());
+    if (dOutput === null) return false;
+    flat = tf.tidy(() => backwardLayers(layout, params, batch, forward.layerInputs, dOutput));
+  } finally {
+    tf.dispose([forward.output, ...forward.layerInputs]);
+  }
+  const values = await readAndDispose(flat);
+  // values: per layer from the last down to the second, weight then bias gradient; then the first layer's combined block
+  let at = 0;
+  const layers = layout.layers;
+  for (let l = layers.length - 1; l > 0; l--) {
+    const { weightOffset, biasOffset, inputSize, outputSize } = layers[l];
+    gradient.set(values.subarray(at, at + inputSize * outputSize), weightOffset);
+    at += inputSize * outputSize;
+    gradient.set(values.subarray(at, at + outputSize), biasOffset);
+    at += outputSize;
+  }
+  // [hidden, inputSize + 1]: the first layer's weight gradient transposed, then its bias gradient
+  const first = layers[0];
+  const width = first.inputSize + 1;
+  for (let o = 0; o < first.outputSize; o++) {
+    for (let i = 0; i < first.inputSize; i++) gradient[first.weightOffset + i * first.outputSize + o] = values[at + o * width + i];
+    gradient[first.biasOffset + o] = values[at + o * width + first.inputSize];
+  }
+  return true;
+}
+
+/** Backward pass from dLoss/dOutput; every gradient flattened into one tensor (order: see mlpGradient). Call inside tf.tidy. */
+function backwardLayers(layout: MlpLayout, params: Float32Array, batch: MlpBatch, hiddenInputs: tf.Tensor3D[], dOutput: Float32Array): tf.Tensor1D {
+  const layers = layout.layers;
+  const pieces: tf.Tensor[] = [];
+  // dLoss / d(pre-activation) of the layer being processed, [1, rows, outputSize of it]
+  let dPre: tf.Tensor3D = tf.tensor3d(dOutput, [1, batch.rows, layout.shape.outputSize]);
+  for (let l = layers.length - 1; l > 0; l--) {
+    const layer = layers[l];
+    const input = hiddenInputs[l - 1];
+    pieces.push(matMul(tf.transpose(input, [0, 2, 1]), dPre), matMul(batch.ones, dPre));
+    const dInput = matMul(dPre, transposedWeights(params, layer.weightOffset, layer.inputSize, layer.outputSize));
+    // ReLU backward: the layer input is a ReLU output, positive exactly where it passed
+    dPre = tf.mul(dInput, tf.step(input));
+  }
+  pieces.push(matMul(tf.transpose(dPre, [0, 2, 1]), batch.augmentedInputs));
+  return tf.concat(pieces.map((piece) => tf.reshape(piece, [-1])));
+}
+
+async function readAndDispose(tensor: tf.Tensor): Promise<Float32Array> {
+  try {
+    return await tensor.data<'float32'>();
+  } finally {
+    tensor.dispose();
+  }
 }
 
 /** Forward pass; keeps every layer's input for the backward pass. Call inside tf.tidy. */

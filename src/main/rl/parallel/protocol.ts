@@ -6,6 +6,7 @@ import type { ParameterGroup } from '../nn/parameters.ts';
 /** workerData of an update worker. */
 export interface WorkerConfig {
   readonly backend: BackendChoice;
+  readonly checkCache: string | null;
 }
 
 /** The worker's first message. */

@@ -34,7 +34,7 @@ import {
   type UpdateSchedule,
 } from '../core/optimiser.ts';
 import type { ActorLoss } from '../core/losses.ts';
-import { groupBuffers, type WorkerReply, type WorkerRequest, type WorkerStartup } from './protocol.ts';
+import { groupBuffers, type WorkerConfig, type WorkerReply, type WorkerRequest, type WorkerStartup } from './protocol.ts';
 
 export interface UpdatePool {
   /** Threads doing the arithmetic: 1 for the calling thread, else the worker count. */
@@ -50,17 +50,30 @@ export interface UpdatePool {
 }
 
 export interface UpdatePoolOptions {
-  /** 1 runs on the calling thread; more splits agents over that many workers. Default: the CPU count. */
+  /** 1 runs on the calling thread; more splits agents over that many workers. Default: the CPU count. Ignored on webgpu. */
   readonly threads?: number;
   readonly backend?: BackendChoice;
+  /** The backends' self-check cache file (see backendCheck.ts); null or absent: in memory only. */
+  readonly checkCache?: string | null;
 }
 
+/**
+ * Selects (and self-checks) the backend on the calling thread, then builds the pool. On
+ * webgpu one worker drives the device, and the calling thread, which acts step by step and
+ * must read tensors synchronously, switches to the best synchronous backend.
+ */
 export async function createUpdatePool(options: UpdatePoolOptions = {}): Promise<UpdatePool> {
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
-  const backendChoice = options.backend ?? 'auto';
-  if (threads === 1) return new LocalUpdates(await selectBackend(backendChoice));
-  return WorkerPool.start(threads, backendChoice);
+  const checkCache = options.checkCache ?? null;
+  const chosen = await selectBackend(options.backend ?? 'auto', { checkCache });
+  if (chosen.backend === 'webgpu') {
+    const acting = await selectBackend('auto', { synchronous: true, checkCache });
+    const report = { ...chosen, description: `${chosen.description}; acting on ${acting.backend}` };
+    return WorkerPool.start(1, { backend: 'webgpu', checkCache }, report);
+  }
+  if (threads === 1) return new LocalUpdates(chosen);
+  return WorkerPool.start(threads, { backend: chosen.backend, checkCache }, chosen);
 }
 
 class LocalUpdates implements UpdatePool {
@@ -71,7 +84,7 @@ class LocalUpdates implements UpdatePool {
   async updateActors(networks: AgentNetworks, batch: ActorBatch, loss: ActorLoss, schedule: UpdateSchedule): Promise<ActorAgentStats[]> {
     checkActorBatch(batch, networks.head, networks.agents, networks.actor.layout.shape.inputSize);
     const { actor } = networks;
-    const stats = updateActorGroups({ ...jobBase(actor, actor.groups, 0, batch, schedule), head: networks.head, loss, agentCount: networks.agents });
+    const stats = await updateActorGroups({ ...jobBase(actor, actor.groups, 0, batch, schedule), head: networks.head, loss, agentCount: networks.agents });
     actor.markChanged();
     return stats;
   }
@@ -79,7 +92,7 @@ class LocalUpdates implements UpdatePool {
   async updateCritics(networks: AgentNetworks, batch: CriticBatch, schedule: UpdateSchedule): Promise<CriticAgentStats[]> {
     checkCriticBatch(batch, networks.agents, networks.critic.layout.shape.inputSize);
     const { critic } = networks;
-    const stats = updateCriticGroups(jobBase(critic, critic.groups, 0, batch, schedule));
+    const stats = await updateCriticGroups(jobBase(critic, critic.groups, 0, batch, schedule));
     critic.markChanged();
     return stats;
   }
@@ -120,14 +133,12 @@ class WorkerPool implements UpdatePool {
     return this.workers.length;
   }
 
-  static async start(threads: number, backend: BackendChoice): Promise<WorkerPool> {
-    const workers = Array.from(
-      { length: threads },
-      () => new Worker(updateWorkerEntry(), { workerData: { backend } }),
-    );
+  /** Workers on the backend the calling thread has already selected and checked (`report`). */
+  static async start(threads: number, config: WorkerConfig, report: BackendReport): Promise<WorkerPool> {
+    const workers = Array.from({ length: threads }, () => new Worker(updateWorkerEntry(), { workerData: config }));
     try {
-      const reports = await Promise.all(workers.map(awaitStartup));
-      return new WorkerPool(workers, reports[0]);
+      await Promise.all(workers.map(awaitStartup));
+      return new WorkerPool(workers, report);
     } catch (error) {
       await Promise.all(workers.map((worker) => worker.terminate()));
       throw error;

@@ -178,7 +178,7 @@ function referenceGradient(layout: MlpLayout, params: Float32Array, lossOf: (ten
   });
 }
 
-function fastPolicyGradient(problem: Problem, head: PolicyHead, loss: ActorLoss): { loss: number; gradient: Float32Array } {
+async function fastPolicyGradient(problem: Problem, head: PolicyHead, loss: ActorLoss): Promise<{ loss: number; gradient: Float32Array }> {
   const { layout, params, inputs, rows } = problem;
   const rowCount = AGENTS * SAMPLES;
   const batch = createMlpBatch(inputs, rowCount, INPUT);
@@ -188,7 +188,7 @@ function fastPolicyGradient(problem: Problem, head: PolicyHead, loss: ActorLoss)
       output: new Float32Array(rowCount * headOutputSize(head)),
       logStd: head.kind === 'gaussian' ? new Float32Array(head.actionSize) : null,
     };
-    const evaluation = policyGradientStep(layout, new PolicyLoss(head, loss, AGENTS), params, batch, rows, dOutput, gradient, null);
+    const evaluation = await policyGradientStep(layout, new PolicyLoss(head, loss, AGENTS), params, batch, rows, dOutput, gradient, null);
     if (evaluation === null) throw new Error('no early stop was asked for');
     return { loss: evaluation.loss, gradient };
   } finally {
@@ -217,9 +217,9 @@ const LOSSES: ActorLoss[] = [
 describe('fast-path policy gradients equal tfjs autodiff', () => {
   for (const head of HEADS) {
     for (const loss of LOSSES) {
-      it(`${head.kind} head, ${loss.kind} loss`, () => {
+      it(`${head.kind} head, ${loss.kind} loss`, async () => {
         const problem = policyProblem(head, head.kind === 'gaussian' ? 11 : 12);
-        const fast = fastPolicyGradient(problem, head, loss);
+        const fast = await fastPolicyGradient(problem, head, loss);
         const reference = referenceGradient(problem.layout, problem.params, (tensors) => referencePolicyLoss(problem, head, loss, tensors));
         expect(Math.abs(fast.loss - reference.loss)).toBeLessThan(1e-4 * Math.max(1, Math.abs(reference.loss)));
         expectClose(fast.gradient, reference.gradient);
@@ -248,7 +248,7 @@ describe('fast-path policy gradients equal tfjs autodiff', () => {
 });
 
 describe('fast-path value gradient equals tfjs autodiff', () => {
-  it('MSE on returns', () => {
+  it('MSE on returns', async () => {
     const rng = new RngStreams(1);
     rng.seed(0, 5);
     const rows = 3 * SAMPLES;
@@ -259,7 +259,7 @@ describe('fast-path value gradient equals tfjs autodiff', () => {
     const batch = createMlpBatch(inputs, rows, 7);
     const gradient = new Float32Array(layout.size);
     const rowIndex = Int32Array.from({ length: rows }, (_, r) => r);
-    const fastLoss = valueGradientStep(layout, params, batch, { rowIndex, samplesPerAgent: SAMPLES, returns }, new Float32Array(rows), gradient, null);
+    const fastLoss = await valueGradientStep(layout, params, batch, { rowIndex, samplesPerAgent: SAMPLES, returns }, new Float32Array(rows), gradient, null);
     disposeMlpBatch(batch);
     const reference = referenceGradient(layout, params, (tensors) =>
       tf.mean(tf.square(tf.sub(tf.reshape(mlp(layout, tensors, tf.tensor2d(inputs, [rows, 7])), [rows]), tf.tensor1d(returns)))) as tf.Scalar,
