@@ -227,5 +227,8 @@ export function placeOnRoad(scenario: ScenarioId, roadLength: number, position: 
       straightPoint(position, out);
       out.lane = 'road_0';
       return out;
+    case 'mabc':
+    case 'demand-response':
+      throw new Error(`${scenario} has no road: its trajectories are tables of agent and channel or load states (CSV, JSONL), not vehicle positions`);
   }
 }

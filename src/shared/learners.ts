@@ -175,12 +175,17 @@ type ScenarioTable = Readonly<Record<ScenarioId, Overrides>>;
 /** CACC rewards are large (hundreds per step): the DMPO code learns on clip(r/100, -5, 5). */
 const CACC_SCALE: Overrides = { rewardScale: 0.01, rewardClip: 5, rolloutSteps: 600, gaeLambda: 0.5 };
 
+/** The DADC paper's environments (mabc, demand-response): discount 0.9, infinite horizon cut at 100 steps; no reference code. */
+const DADC_ENVIRONMENT: Overrides = { gamma: 0.9, rolloutSteps: 100 };
+
 /** DPPO reference-code row (and the PPO baselines'). */
 const DPPO_REFERENCE: ScenarioTable = {
   'cacc-catchup': { ...CACC_SCALE, kappa: 2, lrActor: 5e-5, lrCritic: 5e-4 },
   'cacc-slowdown': { ...CACC_SCALE, kappa: 2, lrActor: 5e-5, lrCritic: 7e-4 },
   ring: { lrActor: 1e-3, lrCritic: 1e-3, kappa: 3, rolloutSteps: 3000 },
   'figure-eight': { lrActor: 5e-5, lrCritic: 5e-4, kappa: 3, rolloutSteps: 1500 },
+  mabc: DADC_ENVIRONMENT,
+  'demand-response': DADC_ENVIRONMENT,
 };
 
 /** DMPO reference-code row. */
@@ -189,6 +194,8 @@ const DMPO_REFERENCE: ScenarioTable = {
   'cacc-slowdown': { ...CACC_SCALE, kappa: 2, innerIterations: 8, clipEpsilon: 0.1, targetKl: 7.5e-3, lrActor: 5e-4, lrCritic: 5e-4, lrModel: 5e-4, nTraj: 1024, modelUsage: 0.5, modelRolloutLength: 25, modelErrorThreshold: 2e-4, modelRewardCoef: 10 },
   ring: { kappa: 3, innerIterations: 10, clipEpsilon: 0.2, targetKl: 0.01, lrActor: 5e-4, lrCritic: 5e-4, lrModel: 5e-4, nTraj: 2048, modelUsage: 0.5, modelRolloutLength: 25, modelErrorThreshold: 2e-4, modelRewardCoef: 10, rolloutSteps: 3000 },
   'figure-eight': { kappa: 3, innerIterations: 10, clipEpsilon: 0.15, targetKl: 7.5e-3, lrActor: 5e-5, lrCritic: 5e-5, lrModel: 5e-4, nTraj: 2048, modelUsage: 0.5, modelRolloutLength: 25, modelErrorThreshold: 2e-4, modelRewardCoef: 1, rolloutSteps: 1500 },
+  mabc: DADC_ENVIRONMENT,
+  'demand-response': DADC_ENVIRONMENT,
 };
 
 /** The paper's table: lr 5e-4, lambda 0.5, KL target 0.01, kappa 3 (2 on the chain), model usage 0.5 on ring/eight and 1 on CACC with rollout length 1. */
@@ -197,6 +204,8 @@ const PAPER: ScenarioTable = {
   'cacc-slowdown': { ...CACC_SCALE, kappa: 2, lrActor: 5e-4, lrCritic: 5e-4, targetKl: 0.01, modelUsage: 1, modelRolloutLength: 1 },
   ring: { kappa: 3, lrActor: 5e-4, lrCritic: 5e-4, targetKl: 0.01, modelUsage: 0.5, rolloutSteps: 3000 },
   'figure-eight': { kappa: 3, lrActor: 5e-4, lrCritic: 5e-4, targetKl: 0.01, modelUsage: 0.5, rolloutSteps: 1500 },
+  mabc: DADC_ENVIRONMENT,
+  'demand-response': DADC_ENVIRONMENT,
 };
 
 /** DPO's own paper: 15 epochs, Adam 5e-4 for actor and critic. */
@@ -238,6 +247,8 @@ const DEFAULT_CHANGES: ScenarioTable = {
   'cacc-slowdown': CACC_DEFAULT,
   ring: { numEnvs: 4, rolloutSteps: 750, lrActor: 1e-3, lrCritic: 1e-3, minibatches: 4, gaeLambda: 0.95, modelWarmupEpisodes: 4, ...DMPO_DEFAULT },
   'figure-eight': { numEnvs: 4, rolloutSteps: 750, lrActor: 1e-3, lrCritic: 1e-3, minibatches: 4, gaeLambda: 0.95, modelWarmupEpisodes: 4, ...DMPO_DEFAULT, lrModel: 1e-3, modelRewardCoef: 1 },
+  mabc: DADC_ENVIRONMENT,
+  'demand-response': DADC_ENVIRONMENT,
 };
 
 

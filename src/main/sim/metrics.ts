@@ -62,11 +62,13 @@ export class EpisodeStats {
         this.speedSq += (speed - 15) ** 2;
       }
     }
+    this.steps++;
+    // Scenarios without vehicles (mabc, demand-response) have no speeds to count.
+    if (count === 0) return;
     const mean = sum / count;
     this.speedSum += sum;
     this.spreadSum += Math.sqrt(Math.max(0, sumSq / count - mean * mean));
     this.samples += count;
-    this.steps++;
   }
 
   result(): EpisodeMetrics {

@@ -389,6 +389,9 @@ export function buildRoad(scenario: ScenarioId, roadLength: number | null): Road
     case 'cacc-catchup':
     case 'cacc-slowdown':
       return straightRoad();
+    case 'mabc':
+    case 'demand-response':
+      throw new Error(`the 3D view has no scene for ${scenario} (no road): its trajectories are tables`);
   }
 }
 
