@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { SCENARIO_IDS } from '../../shared/scenarios.ts';
 import { registerBenchCommand } from './bench.ts';
 import { UsageError } from './errors.ts';
+import { registerPlanCommand } from './plan.ts';
 import { registerRunCommands } from './runs.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSweepCommand } from './sweep.ts';
@@ -42,7 +43,10 @@ function buildProgram(): Command {
       'after',
       '\nScenario parameters (see README): cacc-*: leadHeadway, initialSpeed, safetyCost, horizon;' +
         '\n  ring: preset, length, vehicles, warmup, safetyCap, noise, horizon;' +
-        '\n  figure-eight: preset, warmup, safetyCap, collisionPenalty, noise, horizon.' +
+        '\n  figure-eight: preset, warmup, safetyCap, collisionPenalty, noise, horizon;' +
+        '\n  mabc: arrival1, arrival2, stayIdle, stayBusy, transmitCost, successReward, discount, horizon;' +
+        '\n  demand-response: agents, forceOffSlip, forceOnSlip, costOff, costOn, targetOn, initialOn, discount, horizon.' +
+        '\n  mabc and demand-response write their own columns (CSV, JSONL; no FCD XML, no disturbances).' +
         '\n\nDisturbances (--disturb FIELD=VALUE,...): vehicle=I (or leader=KIND for the CACC leader, vehicle 0),' +
         '\n  kind=brake|hold|stop|dip (brake when accel is given), at=T (start), for=T (duration; length=T too),' +
         '\n  brake: accel=A (m/s^2, negative); hold: speed=V (m/s, reached at the scenario\'s max deceleration);' +
@@ -61,6 +65,7 @@ function buildProgram(): Command {
     });
 
   registerBenchCommand(program);
+  registerPlanCommand(program);
   registerRunCommands(program);
   registerServeCommand(program);
   registerSweepCommand(program);

@@ -62,3 +62,23 @@ describe('headway simulate on the scenarios without vehicles', () => {
     expect(existsSync(csv)).toBe(false);
   });
 });
+
+describe('headway plan', () => {
+  it('refuses scenarios without a planner and bad grid steps by name', async () => {
+    const ring = await runCliInProcess(['plan', '--scenario', 'ring']);
+    expect(ring.code).toBe(2);
+    expect(ring.stderr).toContain('--scenario "ring" is not allowed; expected one of mabc, demand-response');
+    const grid = await runCliInProcess(['plan', '--scenario', 'demand-response', '--grid-step', '0.3']);
+    expect(grid.code).toBe(2);
+    expect(grid.stderr).toContain('--grid-step "0.3" is not allowed');
+  });
+
+  it('prints the demand-response optimum as JSON', async () => {
+    const result = await runCliInProcess(['plan', '--scenario', 'demand-response', '--param', 'agents=4', '--grid-step', '1', '--json']);
+    expect(result.code).toBe(0);
+    const plan = JSON.parse(result.stdout) as { value: number; nodes: number; gridStep: number };
+    expect(plan.nodes).toBe(5);
+    expect(plan.gridStep).toBe(1);
+    expect(plan.value).toBeLessThan(0);
+  });
+});
