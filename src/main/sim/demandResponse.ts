@@ -55,6 +55,7 @@ export class DemandResponseEnv extends TabularEnv {
         params,
         nAgents: params.agents,
         obsNames: ['own state (1 ON)', 'share of loads ON'],
+        localStates: 2,
         action: { kind: 'discrete', n: 3 },
         horizon: params.horizon,
         rewardTermNames: ['forcing cost', 'KL to target'],

@@ -56,6 +56,7 @@ export class MabcEnv extends TabularEnv {
         params,
         nAgents: DEVICES,
         obsNames: ['own buffer B^j', 'previous action A^1', 'previous action A^2', 'channel seen (either transmitted)', 'previous channel busy S (0 when unseen)'],
+        localStates: 2,
         action: { kind: 'discrete', n: 2 },
         horizon: params.horizon,
         rewardTermNames: ['transmission', 'delivery'],

@@ -14,7 +14,9 @@ export interface TabularLayout {
   scenario: ScenarioId;
   params: ResolvedParams;
   nAgents: number;
+  /** Observation field 0 is the agent's local information, an index below localStates; the other fields are the common information, the same for every agent. */
   obsNames: readonly string[];
+  localStates: number;
   action: ActionSpace;
   horizon: number;
   rewardTermNames: readonly string[];
@@ -30,11 +32,13 @@ export abstract class TabularEnv extends BatchedEnv {
   readonly agentColumns: readonly string[];
   readonly copyColumns: readonly string[];
   readonly discount: number;
+  /** Values of the local information (observation field 0). */
+  readonly localStates: number;
   readonly agentState: Float64Array;
   readonly copyState: Float64Array;
 
   protected constructor(layout: TabularLayout, numEnvs: number) {
-    const { agentColumns, copyColumns, discount, ...rest } = layout;
+    const { agentColumns, copyColumns, discount, localStates, ...rest } = layout;
     super(
       {
         ...rest,
@@ -52,6 +56,7 @@ export abstract class TabularEnv extends BatchedEnv {
     this.agentColumns = agentColumns;
     this.copyColumns = copyColumns;
     this.discount = discount;
+    this.localStates = localStates;
     this.agentState = new Float64Array(numEnvs * rest.nAgents * agentColumns.length);
     this.copyState = new Float64Array(numEnvs * copyColumns.length);
   }
