@@ -76,6 +76,10 @@ describe('dadc', () => {
         resumed.restore(saved);
         expect(resumed.iterate()).toEqual(next);
         expect(resumed.iteration).toBe(2);
+        // Evaluation on the mean prescription: finite, and the same for the same seed.
+        const evaluation = resumed.evaluate(3, 9);
+        expect(Number.isFinite(evaluation.meanDiscountedReturn)).toBe(true);
+        expect(resumed.evaluate(3, 9)).toEqual(evaluation);
       });
     }
   }

@@ -33,6 +33,7 @@
  */
 import type { DadcConfig } from '../../../../shared/dadc.ts';
 import type { ScenarioId } from '../../../../shared/scenarios.ts';
+import { createEnv } from '../../../sim/index.ts';
 import { RngStreams } from '../../../sim/rng.ts';
 import { addPrefixed, restoreArrays, underPrefix, type SnapshotArrays, type TypedArray } from '../../../sim/snapshot.ts';
 import { TabularEnv } from '../../../sim/tabular.ts';
@@ -93,7 +94,7 @@ export class Dadc {
 
   constructor(
     readonly scenario: ScenarioId,
-    scenarioParams: Readonly<Record<string, unknown>>,
+    readonly scenarioParams: Readonly<Record<string, unknown>>,
     readonly config: DadcConfig,
     readonly seed: number,
   ) {
@@ -303,6 +304,51 @@ export class Dadc {
       agent.adam('actor', lrActor);
     }
     return loss;
+  }
+
+  /**
+   * The team's return over `episodes` fresh episodes (copies seeded from `seed`) with the
+   * coordinator acting on its mean prescription (no exploration noise in theta); each agent
+   * still draws its action from the Boltzmann prescription, from its own evaluation stream.
+   * Returns the mean plain and discounted (gamma) team return.
+   */
+  evaluate(episodes: number, seed: number): { meanReturn: number; meanDiscountedReturn: number } {
+    const env = createEnv(this.scenario, this.scenarioParams, episodes).reset(seed) as TabularEnv;
+    const { nAgents, obsDim, horizon } = env.spec;
+    const width = env.spec.action.kind === 'discrete' ? env.spec.action.n : 0;
+    const { aisSize: h, gamma } = this.config;
+    const p = this.prescriptionSize;
+    const states = this.agents.map((agent) => {
+      const stream = new RngStreams(1);
+      stream.seed(0, seed + PRIVATE_SEED_OFFSET + agent.index);
+      return { stream, hidden: new Float64Array(episodes * h), previous: new Float64Array(episodes * p) };
+    });
+    const actions = new Float64Array(episodes * nAgents);
+    const common = new Float64Array(episodes * (obsDim - 1));
+    let total = 0;
+    let discounted = 0;
+    for (let t = 0; t < horizon; t++) {
+      this.agents.forEach((agent, k) => {
+        const state = states[k];
+        for (let e = 0; e < episodes; e++) for (let c = 1; c < obsDim; c++) common[e * (obsDim - 1) + c - 1] = env.obs[(e * nAgents + k) * obsDim + c];
+        const tape = new Tape(false);
+        const x = agent.networks.encode(tape, tape.constant(state.hidden, episodes, h), tape.constant(common, episodes, obsDim - 1), tape.constant(state.previous, episodes, p));
+        const theta = agent.networks.actorMean(tape, x).value;
+        state.hidden.set(x.value);
+        state.previous.set(theta);
+        const block = this.config.sharePrescription ? 0 : k;
+        for (let e = 0; e < episodes; e++) {
+          const local = env.obs[(e * nAgents + k) * obsDim];
+          actions[e * nAgents + k] = sampleCategorical(theta, e * p + (block * env.localStates + local) * width, width, state.stream.uniform(0));
+        }
+      });
+      env.step(actions);
+      for (let e = 0; e < episodes; e++) {
+        total += env.rawReward[e * nAgents];
+        discounted += gamma ** t * env.rawReward[e * nAgents];
+      }
+    }
+    return { meanReturn: total / episodes, meanDiscountedReturn: discounted / episodes };
   }
 
   /** Everything needed to continue exactly: every agent's parameters, Adam moments, streams and window; the environments. */
