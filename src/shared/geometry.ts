@@ -229,5 +229,8 @@ export function placeOnRoad(scenario: ScenarioId, roadLength: number, position: 
       return out;
     case 'network-routing':
       throw new Error('network-routing moves vehicle mass over links, not vehicles along a road: it has no road placement');
+    case 'mabc':
+    case 'demand-response':
+      throw new Error(`${scenario} has no road: its trajectories are tables of agent and channel or load states (CSV, JSONL), not vehicle positions`);
   }
 }

@@ -177,6 +177,8 @@ const CACC_SCALE: Overrides = { rewardScale: 0.01, rewardClip: 5, rolloutSteps: 
 
 /** network-routing is in none of the seed papers' tables: one row for every preset (a critic over 2 hops, as LTDE's kappa). */
 const ROUTING: Overrides = { kappa: 2, lrActor: 3e-4, lrCritic: 1e-3, rolloutSteps: 240 };
+/** The DADC paper's environments (mabc, demand-response): discount 0.9, infinite horizon cut at 100 steps; no reference code. */
+const DADC_ENVIRONMENT: Overrides = { gamma: 0.9, rolloutSteps: 100 };
 
 /** DPPO reference-code row (and the PPO baselines'). */
 const DPPO_REFERENCE: ScenarioTable = {
@@ -185,6 +187,8 @@ const DPPO_REFERENCE: ScenarioTable = {
   ring: { lrActor: 1e-3, lrCritic: 1e-3, kappa: 3, rolloutSteps: 3000 },
   'figure-eight': { lrActor: 5e-5, lrCritic: 5e-4, kappa: 3, rolloutSteps: 1500 },
   'network-routing': ROUTING,
+  mabc: DADC_ENVIRONMENT,
+  'demand-response': DADC_ENVIRONMENT,
 };
 
 /** DMPO reference-code row. */
@@ -194,6 +198,8 @@ const DMPO_REFERENCE: ScenarioTable = {
   ring: { kappa: 3, innerIterations: 10, clipEpsilon: 0.2, targetKl: 0.01, lrActor: 5e-4, lrCritic: 5e-4, lrModel: 5e-4, nTraj: 2048, modelUsage: 0.5, modelRolloutLength: 25, modelErrorThreshold: 2e-4, modelRewardCoef: 10, rolloutSteps: 3000 },
   'figure-eight': { kappa: 3, innerIterations: 10, clipEpsilon: 0.15, targetKl: 7.5e-3, lrActor: 5e-5, lrCritic: 5e-5, lrModel: 5e-4, nTraj: 2048, modelUsage: 0.5, modelRolloutLength: 25, modelErrorThreshold: 2e-4, modelRewardCoef: 1, rolloutSteps: 1500 },
   'network-routing': ROUTING,
+  mabc: DADC_ENVIRONMENT,
+  'demand-response': DADC_ENVIRONMENT,
 };
 
 /** The paper's table: lr 5e-4, lambda 0.5, KL target 0.01, kappa 3 (2 on the chain), model usage 0.5 on ring/eight and 1 on CACC with rollout length 1. */
@@ -203,6 +209,8 @@ const PAPER: ScenarioTable = {
   ring: { kappa: 3, lrActor: 5e-4, lrCritic: 5e-4, targetKl: 0.01, modelUsage: 0.5, rolloutSteps: 3000 },
   'figure-eight': { kappa: 3, lrActor: 5e-4, lrCritic: 5e-4, targetKl: 0.01, modelUsage: 0.5, rolloutSteps: 1500 },
   'network-routing': ROUTING,
+  mabc: DADC_ENVIRONMENT,
+  'demand-response': DADC_ENVIRONMENT,
 };
 
 /** DPO's own paper: 15 epochs, Adam 5e-4 for actor and critic. */
@@ -245,6 +253,8 @@ const DEFAULT_CHANGES: ScenarioTable = {
   ring: { numEnvs: 4, rolloutSteps: 750, lrActor: 1e-3, lrCritic: 1e-3, minibatches: 4, gaeLambda: 0.95, modelWarmupEpisodes: 4, ...DMPO_DEFAULT },
   'figure-eight': { numEnvs: 4, rolloutSteps: 750, lrActor: 1e-3, lrCritic: 1e-3, minibatches: 4, gaeLambda: 0.95, modelWarmupEpisodes: 4, ...DMPO_DEFAULT, lrModel: 1e-3, modelRewardCoef: 1 },
   'network-routing': ROUTING,
+  mabc: DADC_ENVIRONMENT,
+  'demand-response': DADC_ENVIRONMENT,
 };
 
 

@@ -2,12 +2,18 @@
  * Scenario catalogue shared by every side (simulator, CLI, app forms): ids, the documented
  * parameters of each scenario with their defaults and ranges, and the presets.
  *
- * Defaults are the DMPO-paper setting (see shared/specs/scenarios.md). A preset only changes
+ * Defaults are the DMPO-paper setting (see shared/specs/scenarios.md; the DADC paper's appendix D
+ * for mabc and demand-response). A preset only changes
  * parameter defaults; a parameter given explicitly always wins over its preset.
  */
 
-export const SCENARIO_IDS = ['cacc-catchup', 'cacc-slowdown', 'ring', 'figure-eight', 'network-routing'] as const;
+export const SCENARIO_IDS = ['cacc-catchup', 'cacc-slowdown', 'ring', 'figure-eight', 'network-routing', 'mabc', 'demand-response'] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
+
+/** Scenarios without vehicles on a road (the DADC paper's): their trajectories are tables; the app has no view of them yet. */
+export const TABULAR_SCENARIO_IDS = ['mabc', 'demand-response'] as const satisfies readonly ScenarioId[];
+/** The scenarios with vehicles on roads (a road network too): the golden learner tests run on these. */
+export const ROAD_SCENARIO_IDS = SCENARIO_IDS.filter((id) => !(TABULAR_SCENARIO_IDS as readonly string[]).includes(id));
 
 export type ParamValue = number | boolean | string | null;
 
@@ -45,7 +51,7 @@ export interface ScenarioInfo {
   title: string;
   summary: string;
   params: readonly ParamSpec[];
-  /** Preset name -> parameter defaults it changes. Always contains the scenario's default preset 'dmpo'. */
+  /** Preset name -> parameter defaults it changes. The traffic scenarios' default preset is 'dmpo'; the DADC paper's environments have the one preset 'paper'. */
   presets: Readonly<Record<string, Readonly<Record<string, ParamValue>>>>;
 }
 
@@ -57,6 +63,12 @@ const integer = <const F extends Omit<NumberParamSpec, 'name' | 'kind'>>(field: 
 const flag = (value: boolean, doc: string) => ({ kind: 'boolean', default: value, doc }) as const;
 
 const horizon = (steps: number) => integer({ default: steps, min: 1, max: 1_000_000, doc: `Episode length in control steps of 0.1 s (default ${steps}).` });
+
+const probability = (value: number, doc: string) => number({ default: value, min: 0, max: 1, doc });
+
+/** The DADC paper's environments are infinite-horizon with discount 0.9: 100 steps leave 0.9^100 < 3e-5 of the value out. */
+const DADC_HORIZON = integer({ default: 100, min: 1, max: 1_000_000, doc: 'Episode length in steps (default 100: 0.9^100 < 3e-5, so the infinite-horizon discounted value is reached).' });
+const DISCOUNT = number({ default: 0.9, min: 0, max: 0.999, doc: 'Discount of the discounted return reported beside the plain return, and of the planner (the paper: 0.9).' });
 
 const WARMUP = integer({
   default: 0,
@@ -156,6 +168,27 @@ const SCENARIO_FIELDS = {
       doc: 'Episode length in steps (hops). Unset: 8 times the most hops of a free-flow least-time route, at least 20.',
     }),
   },
+  mabc: {
+    arrival1: probability(0.3, 'Packet arrival probability p1 of device 1 per step (Bernoulli).'),
+    arrival2: probability(0.6, 'Packet arrival probability p2 of device 2 per step (Bernoulli).'),
+    stayIdle: probability(0.75, 'alpha0: probability that an idle channel stays idle.'),
+    stayBusy: probability(0.75, 'alpha1: probability that a busy channel stays busy.'),
+    transmitCost: number({ default: 0.4, min: 0, max: 100, doc: 'kappa: cost of each transmission attempt.' }),
+    successReward: number({ default: 1, min: 0, max: 100, doc: 'r: reward of a packet delivered (one device transmits a packet on an idle channel).' }),
+    discount: DISCOUNT,
+    horizon: DADC_HORIZON,
+  },
+  'demand-response': {
+    agents: integer({ default: 100, min: 1, max: 1000, doc: 'Number n of ON/OFF loads (the paper: 100).' }),
+    forceOffSlip: probability(0.2, 'epsilon1: probability that a forced OFF follows the natural dynamics D instead.'),
+    forceOnSlip: probability(0.2, 'epsilon2: probability that a forced ON follows the natural dynamics D instead.'),
+    costOff: number({ default: 0.1, min: 0, max: 100, doc: 'c0: cost of forcing a device OFF.' }),
+    costOn: number({ default: 0.2, min: 0, max: 100, doc: 'c1: cost of forcing a device ON.' }),
+    targetOn: number({ default: 0.3, min: 0.001, max: 0.999, doc: 'zeta(ON): target share of devices ON (zeta = [1 - targetOn, targetOn]).' }),
+    initialOn: probability(2 / 3, 'P0(ON): probability that a device starts ON.'),
+    discount: DISCOUNT,
+    horizon: DADC_HORIZON,
+  },
 } as const satisfies Record<ScenarioId, Record<string, Field>>;
 
 type Fields = typeof SCENARIO_FIELDS;
@@ -211,6 +244,20 @@ export const SCENARIOS: Readonly<Record<ScenarioId, ScenarioInfo>> = {
     summary: 'Vehicle mass routed hop by hop over a road network with BPR link costs; each node is a team choosing split ratios.',
     params: paramSpecs(SCENARIO_FIELDS['network-routing']),
     presets: { dmpo: {} },
+  },
+  mabc: {
+    id: 'mabc',
+    title: 'Multi-access broadcast',
+    summary: 'Two devices share a Markov ON/OFF channel; a packet gets through when exactly one transmits on an idle channel (the DADC paper).',
+    params: paramSpecs(SCENARIO_FIELDS.mabc),
+    presets: { paper: {} },
+  },
+  'demand-response': {
+    id: 'demand-response',
+    title: 'Demand response',
+    summary: '100 ON/OFF loads steered toward a target share ON, each seeing its own state and the number ON (the DADC paper).',
+    params: paramSpecs(SCENARIO_FIELDS['demand-response']),
+    presets: { paper: {} },
   },
 };
 
@@ -334,6 +381,13 @@ const OBSERVATION_UNITS: Readonly<Record<string, ObservationUnit>> = {
   'link volume/capacity': { quantity: 'volume/capacity', unit: 'ratio', scale: 1 },
   'link time / route free-flow time': { quantity: 'link time / free-flow route time', unit: 'ratio', scale: 1 },
   'route free-flow time via link / route free-flow time': { quantity: 'free-flow detour factor', unit: 'ratio', scale: 1 },
+  'own buffer B^j': { quantity: 'packets in own buffer', unit: 'packets', scale: 1 },
+  'previous action A^1': { quantity: 'device 1 transmitted last step', unit: '0/1', scale: 1 },
+  'previous action A^2': { quantity: 'device 2 transmitted last step', unit: '0/1', scale: 1 },
+  'channel seen (either transmitted)': { quantity: 'channel state shared', unit: '0/1', scale: 1 },
+  'previous channel busy S (0 when unseen)': { quantity: 'channel busy last step', unit: '0/1', scale: 1 },
+  'own state (1 ON)': { quantity: 'load ON', unit: '0/1', scale: 1 },
+  'share of loads ON': { quantity: 'loads ON', unit: '%', scale: 100 },
 };
 
 /** The physical meaning of an observation field (figure-eight's flow-1av numbers its fields: speed3/30). */

@@ -8,6 +8,7 @@ import { registerAssignCommand } from './assign.ts';
 import { registerBackendsCommand } from './backends.ts';
 import { registerBenchCommand } from './bench.ts';
 import { UsageError } from './errors.ts';
+import { registerPlanCommand } from './plan.ts';
 import { registerRunCommands } from './runs.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSweepCommand } from './sweep.ts';
@@ -48,6 +49,9 @@ function buildProgram(): Command {
         '\n  figure-eight: preset, warmup, safetyCap, collisionPenalty, noise, horizon;' +
         '\n  network-routing: network (braess, grid-3x3, grid-5x5 or FILE_net.tntp), policy (agents, shortest-path, ue, so),' +
         '\n  stepHours, horizon; it writes per-link flows and costs per step (.csv or .jsonl).' +
+        '\n  mabc: arrival1, arrival2, stayIdle, stayBusy, transmitCost, successReward, discount, horizon;' +
+        '\n  demand-response: agents, forceOffSlip, forceOnSlip, costOff, costOn, targetOn, initialOn, discount, horizon.' +
+        '\n  mabc and demand-response write their own columns (CSV, JSONL; no FCD XML, no disturbances).' +
         '\n\nDisturbances (--disturb FIELD=VALUE,...): vehicle=I (or leader=KIND for the CACC leader, vehicle 0),' +
         '\n  kind=brake|hold|stop|dip (brake when accel is given), at=T (start), for=T (duration; length=T too),' +
         '\n  brake: accel=A (m/s^2, negative); hold: speed=V (m/s, reached at the scenario\'s max deceleration);' +
@@ -68,6 +72,7 @@ function buildProgram(): Command {
   registerAssignCommand(program);
   registerBackendsCommand(program);
   registerBenchCommand(program);
+  registerPlanCommand(program);
   registerRunCommands(program);
   registerServeCommand(program);
   registerSweepCommand(program);

@@ -2,7 +2,9 @@
  * `headway simulate`: runs one episode of a scenario under a fixed policy (or replayed
  * external actions), optionally with disturbances (--disturb, see disturb.ts), and writes
  * its trajectory as CSV, JSONL or SUMO FCD XML. With disturbances it records every speed
- * and gap of the episode and reads out each disturbance's string stability.
+ * and gap of the episode and reads out each disturbance's string stability. The scenarios
+ * without vehicles (mabc, demand-response) write their own table columns (CSV, JSONL; no
+ * FCD, no disturbances) and report the team return, plain and discounted.
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -15,7 +17,9 @@ import { EpisodeStats, type EpisodeMetrics } from '../sim/metrics.ts';
 import { StringRecorder } from '../sim/stringRecorder.ts';
 import { RoutingEnv } from '../sim/routing.ts';
 import { createRoutingWriter, type RoutingTrajectoryFormat } from '../sim/routingTrajectory.ts';
-import { createTrajectoryWriter, type TrajectoryFormat } from '../sim/trajectoryFormats.ts';
+import { TabularEnv } from '../sim/tabular.ts';
+import { createTabularWriter } from '../sim/tabularTrajectory.ts';
+import { createTrajectoryWriter, type TrajectoryFormat, type TrajectoryWriter } from '../sim/trajectoryFormats.ts';
 import { applyDisturbances, describeReadout } from './disturb.ts';
 import { parseIntegerOption, parseKeyValues, UsageError } from './errors.ts';
 import { AtomicTextFile } from './output.ts';
@@ -52,6 +56,8 @@ export interface SimulateResult {
   out: string;
   metrics: EpisodeMetrics;
   disturbances: DisturbanceReadout[];
+  /** Scenarios without vehicles: the team reward R_t summed over steps, plain and discounted. */
+  team?: { return: number; discountedReturn: number; discount: number };
 }
 
 const FORMAT_BY_EXTENSION: Record<string, TrajectoryFormat> = { '.csv': 'csv', '.jsonl': 'jsonl', '.xml': 'xml' };
@@ -76,6 +82,9 @@ export async function runSimulate(options: SimulateOptions): Promise<SimulateRes
   }
   env.training = false;
   const { nAgents, horizon } = env.spec;
+  const tabular = env instanceof TabularEnv ? env : null;
+  if (tabular && format === 'xml') throw new UsageError(`--out ${options.out}: ${scenario} has no road, so no SUMO FCD; write a .csv or .jsonl file`);
+  if (tabular && (options.disturb ?? []).length > 0) throw new UsageError(`--disturb: ${scenario} has no vehicles to disturb`);
 
   const external = options.actions === undefined ? undefined : loadActions(options.actions, nAgents, env.spec.action);
   if (external && options.policy !== undefined) throw new UsageError('--actions and --policy cannot be combined; --actions replaces the policy');
@@ -93,7 +102,13 @@ export async function runSimulate(options: SimulateOptions): Promise<SimulateRes
   const file = new AtomicTextFile(options.out);
   try {
     env.reset(seed);
-    const writer = env instanceof RoutingEnv ? createRoutingWriter(format as RoutingTrajectoryFormat, env) : createTrajectoryWriter(format, env);
+    const writer: TrajectoryWriter =
+      env instanceof RoutingEnv
+        ? createRoutingWriter(format as RoutingTrajectoryFormat, env)
+        : tabular && format !== 'xml'
+          ? createTabularWriter(format, tabular)
+          : createTrajectoryWriter(format, env);
+    const team = tabular ? { return: 0, discountedReturn: 0, discount: tabular.discount } : undefined;
     const stats = new EpisodeStats(env);
     const actions = new Float64Array(nAgents);
     const recorder = disturbances.length > 0 ? new StringRecorder(env, steps + 1) : null;
@@ -104,13 +119,17 @@ export async function runSimulate(options: SimulateOptions): Promise<SimulateRes
       policy(t, actions);
       env.step(actions);
       stats.add();
+      if (team) {
+        team.return += env.rawReward[0];
+        team.discountedReturn += team.discount ** t * env.rawReward[0];
+      }
       file.write(writer.step(t + 1));
       recorder?.record();
     }
     file.write(writer.end());
     file.commit();
     const readouts = disturbances.map((disturbance) => ({ disturbance, stringStability: recorder!.readout(disturbance) }));
-    return { scenario, seed, agents: nAgents, out: options.out, metrics: stats.result(), disturbances: readouts };
+    return { scenario, seed, agents: nAgents, out: options.out, metrics: stats.result(), disturbances: readouts, ...(team && { team }) };
   } catch (error) {
     file.abort();
     throw error;
@@ -122,6 +141,10 @@ export async function runSimulate(options: SimulateOptions): Promise<SimulateRes
 /** The summary `headway simulate` prints. */
 export function describeSimulation(result: SimulateResult): string {
   const m = result.metrics;
+  if (result.team) {
+    const { team } = result;
+    return `scenario ${result.scenario}, seed ${result.seed}: ${m.steps} steps, ${result.agents} agents\nteam return ${team.return.toFixed(4)}, discounted return ${team.discountedReturn.toFixed(4)} (gamma ${team.discount})\nwrote ${result.out}\n`;
+  }
   const returned = result.agents > 0 ? `return ${m.return.toFixed(3)}` : 'no agents';
   const lines = m.routing
     ? [

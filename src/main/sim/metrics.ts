@@ -65,12 +65,13 @@ export class EpisodeStats {
         this.speedSq += (speed - 15) ** 2;
       }
     }
-    const mean = count > 0 ? sum / count : 0;
-    this.speedSum += sum;
-    // Routing has no vehicles on roads (its mass moves over links): no speed spread.
-    if (count > 0) this.spreadSum += Math.sqrt(Math.max(0, sumSq / count - mean * mean));
-    this.samples += count;
     this.steps++;
+    // Scenarios without vehicles on roads (mabc, demand-response; routing moves mass over links) have no speeds to count.
+    if (count === 0) return;
+    const mean = sum / count;
+    this.speedSum += sum;
+    this.spreadSum += Math.sqrt(Math.max(0, sumSq / count - mean * mean));
+    this.samples += count;
   }
 
   result(): EpisodeMetrics {

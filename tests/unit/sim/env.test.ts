@@ -52,13 +52,15 @@ describe('determinism', () => {
       const single = createEnv(scenario, {}, 1);
       single.resetEnv(0, envSeed(21, 2));
       const n = single.spec.nVehicles;
-      const actions = new Float64Array(3 * single.spec.nAgents).fill(single.spec.action.kind === 'discrete' ? 3 : 0.5);
+      const { nAgents, obsDim, action } = single.spec;
+      const actions = new Float64Array(3 * nAgents).fill(action.kind === 'discrete' ? action.n - 1 : 0.5);
       for (let t = 0; t < 50; t++) {
         batch.step(actions);
         single.step(actions.subarray(0, single.spec.nAgents));
       }
       expect(Array.from(batch.position.subarray(2 * n, 3 * n))).toEqual(Array.from(single.position));
       expect(Array.from(batch.speed.subarray(2 * n, 3 * n))).toEqual(Array.from(single.speed));
+      expect(Array.from(batch.obs.subarray(2 * nAgents * obsDim, 3 * nAgents * obsDim))).toEqual(Array.from(single.obs));
     }
   });
 

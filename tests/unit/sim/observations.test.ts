@@ -8,7 +8,8 @@ describe('observation units', () => {
     for (const scenario of SCENARIO_IDS) {
       for (const preset of [undefined, ...Object.keys(SCENARIOS[scenario].presets)]) {
         if (preset === 'uncontrolled') continue;
-        const env = createEnv(scenario, preset && preset !== 'dmpo' ? { preset } : {}, 1);
+        const presetParam = SCENARIOS[scenario].params.some((spec) => spec.name === 'preset');
+        const env = createEnv(scenario, presetParam && preset && preset !== 'dmpo' ? { preset } : {}, 1);
         for (const name of env.spec.obsNames) expect(observationUnit(name), `${scenario} ${preset ?? ''}: ${name}`).not.toBeNull();
       }
     }

@@ -26,7 +26,7 @@ export function zeroMoments(size: number): AdamMoments {
 }
 
 /** Applies one Adam step to `params` in place (state updated in place too). */
-export function adamStep(params: Float32Array, gradient: Float32Array, moments: AdamMoments, settings: AdamSettings): void {
+export function adamStep(params: Float32Array | Float64Array, gradient: ArrayLike<number>, moments: AdamMoments, settings: AdamSettings): void {
   const beta1 = settings.beta1 ?? 0.9;
   const beta2 = settings.beta2 ?? 0.999;
   const epsilon = settings.epsilon ?? 1e-8;

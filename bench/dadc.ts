@@ -1,0 +1,76 @@
+/**
+ * DADC against the planner's optimum (the DADC paper's Figure 2): trains `dadc` on a scenario
+ * for several seeds, evaluates every `every` iterations (200 fresh episodes, the coordinator
+ * on its mean prescription), and prints one JSON object: the planner's optimum, the median
+ * and quartiles of the discounted team return over seeds per evaluation point, and the last
+ * point's median and its gap to the optimum. Run with
+ *   npx tsx bench/dadc.ts [--scenario mabc] [--seeds 5] [--iterations 300] [--every 10] [--preset default] [--set KEY=VALUE ...]
+ * It trains on one core for minutes to hours: a measurement, never a unit test.
+ */
+import { parseArgs } from 'node:util';
+import { Dadc } from '../src/main/rl/learners/dadc/dadc.ts';
+import { planDemandResponse } from '../src/main/sim/planner/demandResponsePlanner.ts';
+import { planMabc } from '../src/main/sim/planner/mabcPlanner.ts';
+import { DADC_PRESET_IDS, DADC_SCENARIOS, resolveDadcConfig, type DadcPresetId, type DadcScenario } from '../src/shared/dadc.ts';
+import { resolveParams } from '../src/shared/scenarios.ts';
+
+const EVAL_EPISODES = 200;
+const EVAL_SEED = 1_000_000_007;
+
+function quantile(sorted: readonly number[], q: number): number {
+  const at = (sorted.length - 1) * q;
+  const low = Math.floor(at);
+  return sorted[low] + (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]) * (at - low);
+}
+
+function optimum(scenario: DadcScenario): number {
+  if (scenario === 'mabc') {
+    const params = resolveParams('mabc');
+    return planMabc(params, params.discount).value;
+  }
+  const params = resolveParams('demand-response');
+  return planDemandResponse(params, params.discount).value;
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      scenario: { type: 'string', default: 'mabc' },
+      seeds: { type: 'string', default: '5' },
+      iterations: { type: 'string', default: '300' },
+      every: { type: 'string', default: '10' },
+      preset: { type: 'string', default: 'default' },
+      set: { type: 'string', multiple: true, default: [] },
+    },
+  });
+  const scenario = DADC_SCENARIOS.find((id) => id === values.scenario);
+  if (!scenario) throw new Error(`--scenario must be one of ${DADC_SCENARIOS.join(', ')}`);
+  const preset = DADC_PRESET_IDS.find((id) => id === values.preset) as DadcPresetId | undefined;
+  if (!preset) throw new Error(`--preset must be one of ${DADC_PRESET_IDS.join(', ')}`);
+  const settings = Object.fromEntries(values.set.map((pair) => pair.split('=', 2)));
+  const config = resolveDadcConfig(scenario, preset, settings);
+  const [seeds, iterations, every] = [values.seeds, values.iterations, values.every].map(Number);
+  const best = optimum(scenario);
+  const curves: number[][] = [];
+  const started = performance.now();
+  for (let seed = 1; seed <= seeds; seed++) {
+    const dadc = new Dadc(scenario, {}, config, seed);
+    const curve: number[] = [];
+    for (let k = 1; k <= iterations; k++) {
+      dadc.iterate();
+      if (k % every === 0) curve.push(dadc.evaluate(EVAL_EPISODES, EVAL_SEED).meanDiscountedReturn);
+    }
+    curves.push(curve);
+    process.stderr.write(`seed ${seed}: last ${curve.at(-1)?.toFixed(4)} (optimum ${best.toFixed(4)}), ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  }
+  const points = curves[0].map((_, p) => {
+    const sorted = curves.map((c) => c[p]).sort((a, b) => a - b);
+    return { iteration: (p + 1) * every, envSteps: (p + 1) * every * config.rolloutSteps * config.numEnvs, q1: quantile(sorted, 0.25), median: quantile(sorted, 0.5), q3: quantile(sorted, 0.75) };
+  });
+  const last = points.at(-1)!;
+  process.stdout.write(
+    `${JSON.stringify({ scenario, preset, config, seeds, optimum: best, lastMedian: last.median, gapPercent: (100 * (best - last.median)) / Math.abs(best), curve: points, finalBySeed: curves.map((c) => c.at(-1)) })}\n`,
+  );
+}
+
+main();

@@ -1,0 +1,420 @@
+/**
+ * DADC, decentralised actor, decentralised critic (the DADC paper, section 5): every agent
+ * runs its own copy of a coordinator learner on the common information only.
+ *
+ * Per agent: an AIS approximator (an RNN over the common observation Z_t and the previous
+ * prescription parameters theta_{t-1}, trained with lambda * smoothL1(R_hat - R) +
+ * (1 - lambda) * NLL of the next AIS under N(mean, I)), a critic Q(X_t, theta_t) trained by
+ * TD, and a coordinator actor, a Gaussian over theta. theta parameterises a Boltzmann
+ * prescription: agent k acts by softmax(theta[k, own local information, :]). The three parts
+ * learn at three timescales (a >> b >> c: approximator fastest, actor slowest).
+ *
+ * The common-information trick: every agent starts its networks from the same seed, draws
+ * theta_t from its own copy of one common random stream (same seed), and learns from the
+ * same common data (Z, theta, the team reward), so all copies agree on theta_t without
+ * talking; only the action draw (a private stream per agent) uses local information.
+ *
+ * One iteration, in the order it runs:
+ *   1. collect: rolloutSteps steps of numEnvs copies with every agent's coordinator;
+ *   2. updateApproximator: approximatorSteps Adam steps on the AIS loss over the window
+ *      (unrolled from the window's first hidden state: truncated backpropagation through time);
+ *   3. updateCritic: criticSteps steps of smoothL1(Q(X_t, theta_t), R_t + gamma Q(X_{t+1}, theta_{t+1}))
+ *      with the targets fixed for the iteration (fitted TD);
+ *   4. updateActor: actorSteps steps of the policy gradient ('actor-critic'), or PPO's
+ *      clipped surrogate ('ppo'), on GAE advantages over the critic's TD errors with the
+ *      state value V(X) = Q(X, mean(X)) (the paper's gradient uses Q(X_t, theta_t) itself;
+ *      the TD errors estimate Q - V with less variance).
+ * The networks are tiny and recurrent, so they run on a small differentiation tape in plain
+ * JavaScript (tape.ts) with the core's Adam (nn/adam.ts); nothing here holds a tensor.
+ * Choices where the paper is silent: the next-AIS target is not differentiated through (it
+ * would pull the AIS toward a constant); transitions that end an episode (the horizon of an
+ * infinite-horizon problem) are left out of the TD and next-AIS losses rather than
+ * bootstrapped across episodes.
+ */
+import type { DadcConfig } from '../../../../shared/dadc.ts';
+import type { ScenarioId } from '../../../../shared/scenarios.ts';
+import { createEnv } from '../../../sim/index.ts';
+import { RngStreams } from '../../../sim/rng.ts';
+import { addPrefixed, restoreArrays, underPrefix, type SnapshotArrays, type TypedArray } from '../../../sim/snapshot.ts';
+import { TabularEnv } from '../../../sim/tabular.ts';
+import { sampleCategorical } from '../../core/distributions.ts';
+import { mean, type IterationMetrics } from '../../core/iteration.ts';
+import type { LearnerState } from '../../core/checkpoint.ts';
+import { checkpointMisfit, TrainingEnvs } from '../../core/rollout.ts';
+import { adamStep, zeroMoments, type AdamMoments } from '../../nn/adam.ts';
+import { DadcNetworks, gaussianLogDensity, NETWORK_PARTS, seedGaussianGradient, smoothL1, smoothL1Slope, type NetworkPart } from './networks.ts';
+import { Tape, type Matrix } from './tape.ts';
+import { AgentWindow } from './window.ts';
+
+
+/** Stream seeds: the common stream (identical at every agent), the private action streams. */
+const COMMON_SEED_OFFSET = 0xc0;
+const PRIVATE_SEED_OFFSET = 0x9a11;
+
+/** What one agent runs: its networks, Adam moments per parameter, its copy of the common stream, its private stream, its window. */
+class DadcAgent {
+  readonly networks: DadcNetworks;
+  readonly moments: Record<NetworkPart, AdamMoments[]>;
+  readonly common: RngStreams;
+  readonly private = new RngStreams(1);
+  readonly window: AgentWindow;
+
+  constructor(
+    readonly index: number,
+    config: DadcConfig,
+    shape: { common: number; prescription: number },
+    seed: number,
+  ) {
+    this.networks = new DadcNetworks({ ...shape, ais: config.aisSize, initialLogStd: config.initialLogStd }, seed);
+    const momentsOf = (part: NetworkPart) => this.networks.parts[part].map((m) => zeroMoments(m.value.length));
+    this.moments = { approximator: momentsOf('approximator'), critic: momentsOf('critic'), actor: momentsOf('actor') };
+    this.common = new RngStreams(config.numEnvs);
+    for (let e = 0; e < config.numEnvs; e++) this.common.seed(e, seed + COMMON_SEED_OFFSET + e);
+    this.private.seed(0, seed + PRIVATE_SEED_OFFSET + index);
+    this.window = new AgentWindow(config.rolloutSteps, config.numEnvs, shape.common, shape.prescription, config.aisSize);
+  }
+
+  /** One Adam step of `part` on the gradients the last backward pass left in its parameters. */
+  adam(part: NetworkPart, learningRate: number): void {
+    this.networks.parts[part].forEach((m, k) => adamStep(m.value, m.grad, this.moments[part][k], { learningRate }));
+  }
+}
+
+export class Dadc {
+  readonly envs: TrainingEnvs;
+  readonly env: TabularEnv;
+  readonly agents: DadcAgent[];
+  /** Prescription parameters: (one block, or one per agent) x local states x actions. */
+  readonly prescriptionSize: number;
+  private readonly actions: Float64Array;
+  private readonly runningDiscounted: Float64Array;
+  private readonly runningSteps: Int32Array;
+  iteration = 0;
+  envSteps = 0;
+
+  constructor(
+    readonly scenario: ScenarioId,
+    readonly scenarioParams: Readonly<Record<string, unknown>>,
+    readonly config: DadcConfig,
+    readonly seed: number,
+  ) {
+    this.envs = new TrainingEnvs(scenario, scenarioParams, config.numEnvs, seed);
+    const env = this.envs.env;
+    if (!(env instanceof TabularEnv) || env.spec.action.kind !== 'discrete') {
+      throw new Error(`dadc needs a scenario with local and common information and discrete actions (mabc, demand-response), not ${scenario}`);
+    }
+    this.env = env;
+    const { nAgents, obsDim, action } = env.spec;
+    this.prescriptionSize = (config.sharePrescription ? 1 : nAgents) * env.localStates * action.n;
+    this.agents = Array.from({ length: nAgents }, (_, k) => new DadcAgent(k, config, { common: obsDim - 1, prescription: this.prescriptionSize }, seed));
+    this.actions = new Float64Array(config.numEnvs * nAgents);
+    this.runningDiscounted = new Float64Array(config.numEnvs);
+    this.runningSteps = new Int32Array(config.numEnvs);
+    for (const agent of this.agents) agent.window.observe(0, env.obs, agent.index, nAgents, obsDim);
+  }
+
+  iterate(): IterationMetrics {
+    const episodes = this.collect();
+    const metrics: IterationMetrics = {};
+    for (const agent of this.agents) {
+      const approximator = this.updateApproximator(agent);
+      const critic = this.updateCritic(agent);
+      const actor = this.updateActor(agent);
+      agent.window.carryOver();
+      if (agent.index === 0) Object.assign(metrics, { 'loss/approximator': approximator, 'loss/critic': critic, 'loss/actor': actor });
+    }
+    this.iteration += 1;
+    this.envSteps += this.config.rolloutSteps * this.config.numEnvs;
+    return {
+      ...metrics,
+      'train/episodes': episodes.returns.length,
+      'train/episodeReturn': mean(episodes.returns),
+      'train/discountedReturn': mean(episodes.discounted),
+      'train/meanReward': episodes.rewardSum / (this.config.rolloutSteps * this.config.numEnvs),
+      'prescription/std': mean(Array.from(this.agents[0].networks.logStd.value, Math.exp)),
+    };
+  }
+
+  /** 1. Every agent picks theta_t from its copy of the common stream and its action from its local information; the copies step. */
+  collect(): { returns: number[]; discounted: number[]; rewardSum: number } {
+    const { env, config, agents } = this;
+    const { nAgents, obsDim } = env.spec;
+    const width = env.spec.action.kind === 'discrete' ? env.spec.action.n : 0;
+    const returns: number[] = [];
+    const discounted: number[] = [];
+    let rewardSum = 0;
+    for (let t = 0; t < config.rolloutSteps; t++) {
+      for (const agent of agents) {
+        const theta = this.coordinate(agent, t);
+        const block = config.sharePrescription ? 0 : agent.index;
+        for (let e = 0; e < config.numEnvs; e++) {
+          const local = env.obs[(e * nAgents + agent.index) * obsDim];
+          const at = e * this.prescriptionSize + (block * env.localStates + local) * width;
+          this.actions[e * nAgents + agent.index] = sampleCategorical(theta, at, width, agent.private.uniform(0));
+        }
+      }
+      env.step(this.actions);
+      for (let e = 0; e < config.numEnvs; e++) {
+        const reward = env.rawReward[e * nAgents];
+        rewardSum += reward;
+        this.runningDiscounted[e] += config.gamma ** this.runningSteps[e]++ * reward;
+        const ended = this.envs.addStep(e);
+        for (const agent of agents) agent.window.record(t, e, reward, ended !== null);
+        if (ended !== null) {
+          returns.push(ended / nAgents);
+          discounted.push(this.runningDiscounted[e]);
+          this.runningDiscounted[e] = 0;
+          this.runningSteps[e] = 0;
+        }
+      }
+      this.envs.resetEnded();
+      for (const agent of agents) agent.window.observe(t + 1, env.obs, agent.index, nAgents, obsDim);
+    }
+    return { returns, discounted, rewardSum };
+  }
+
+  /** The agent's X_t and its theta_t in every copy, theta drawn from its copy of the common stream; returns theta [E, P]. */
+  coordinate(agent: DadcAgent, t: number): Float64Array {
+    const { window, networks } = agent;
+    const tape = new Tape(false);
+    const x = networks.encode(tape, window.hiddenMatrix(tape), window.commonMatrix(tape, t), window.previousMatrix(tape));
+    const meanTheta = networks.actorMean(tape, x);
+    const p = this.prescriptionSize;
+    const theta = new Float64Array(this.config.numEnvs * p);
+    for (let e = 0; e < this.config.numEnvs; e++) {
+      for (let k = 0; k < p; k++) theta[e * p + k] = meanTheta.value[e * p + k] + Math.exp(networks.logStd.value[k]) * agent.common.normal(e);
+    }
+    const logProbability = new Float64Array(this.config.numEnvs);
+    gaussianLogDensity(theta, meanTheta, networks.logStd, logProbability);
+    window.act(t, x.value, theta, logProbability);
+    return theta;
+  }
+
+  /** 2. The AIS loss over the window: lambda * smoothL1(R_hat - R) + (1 - lambda) * NLL of the next AIS under N(mean, I). */
+  private updateApproximator(agent: DadcAgent): number {
+    const { aisLambda: lambda, approximatorSteps, lrApproximator, aisSize: h } = this.config;
+    const { window, networks } = agent;
+    const rows = window.rows;
+    let loss = NaN;
+    for (let s = 0; s < approximatorSteps; s++) {
+      networks.zeroGradients('approximator');
+      const tape = new Tape();
+      const ais = window.unroll(tape, networks);
+      const predicted = networks.predict(tape, tape.rowsOf(ais, 0, rows), window.thetaMatrix(tape));
+      // The next AIS is the target, not differentiated through.
+      const next = ais.value.subarray(window.copies * h);
+      loss = 0;
+      for (let r = 0; r < rows; r++) {
+        const d = predicted.reward.value[r] - window.reward[r];
+        loss += (lambda * smoothL1(d)) / rows;
+        predicted.reward.grad[r] = (lambda * smoothL1Slope(d)) / rows;
+        const weight = ((1 - lambda) * window.continuing[r]) / rows;
+        for (let k = 0; k < h; k++) {
+          const diff = predicted.nextAis.value[r * h + k] - next[r * h + k];
+          loss += 0.5 * weight * diff * diff;
+          predicted.nextAis.grad[r * h + k] = weight * diff;
+        }
+      }
+      tape.backward();
+      agent.adam('approximator', lrApproximator);
+    }
+    return loss;
+  }
+
+  /** 3. Fitted TD: smoothL1(Q(X_t, theta_t), R_t + gamma Q(X_{t+1}, theta_{t+1})), targets fixed for the iteration, on transitions that continue in the window. */
+  private updateCritic(agent: DadcAgent): number {
+    const { window, networks } = agent;
+    const { gamma, criticSteps, lrCritic } = this.config;
+    const copies = window.copies;
+    const rows = window.rows - copies;
+    const fixed = new Tape(false);
+    const ais = window.unroll(fixed, networks);
+    const nextQ = networks.q(fixed, fixed.rowsOf(ais, copies, rows), window.thetaMatrix(fixed, 1, window.steps - 1));
+    let count = 0;
+    for (let r = 0; r < rows; r++) count += window.continuing[r];
+    let loss = NaN;
+    for (let s = 0; s < criticSteps; s++) {
+      networks.zeroGradients('critic');
+      const tape = new Tape();
+      const q = networks.q(tape, tape.constant(ais.value.subarray(0, rows * this.config.aisSize), rows, this.config.aisSize), window.thetaMatrix(tape, 0, window.steps - 1));
+      loss = 0;
+      for (let r = 0; r < rows; r++) {
+        const d = q.value[r] - (window.reward[r] + gamma * nextQ.value[r]);
+        loss += (window.continuing[r] * smoothL1(d)) / Math.max(1, count);
+        q.grad[r] = (window.continuing[r] * smoothL1Slope(d)) / Math.max(1, count);
+      }
+      tape.backward();
+      agent.adam('critic', lrCritic);
+    }
+    return loss;
+  }
+
+  /**
+   * 4. The coordinator's policy gradient, plain ('actor-critic') or PPO-clipped, with GAE(lambda)
+   * advantages over the critic's TD errors, V(X) = Q(X, mean(X)), normalised over the window.
+   */
+  private updateActor(agent: DadcAgent): number {
+    const { window, networks } = agent;
+    const { framework, actorSteps, lrActor, clipEpsilon, aisSize: h, gamma, gaeLambda } = this.config;
+    const rows = window.rows;
+    const copies = window.copies;
+    const fixed = new Tape(false);
+    const everyAis = window.unroll(fixed, networks);
+    const ais = fixed.rowsOf(everyAis, 0, rows);
+    const values = networks.q(fixed, everyAis, networks.actorMean(fixed, everyAis)).value;
+    const advantage = new Float64Array(rows);
+    for (let e = 0; e < copies; e++) {
+      let running = 0;
+      for (let t = window.steps - 1; t >= 0; t--) {
+        const r = t * copies + e;
+        const continuing = window.continuing[r];
+        // The horizon cuts an infinite-horizon problem: its last step bootstraps from its own state's value.
+        const next = continuing === 1 ? values[r + copies] : values[r];
+        const delta = window.reward[r] + gamma * next - values[r];
+        running = delta + gamma * gaeLambda * continuing * running;
+        advantage[r] = running;
+      }
+    }
+    normalised(advantage);
+    const logProbability = new Float64Array(rows);
+    const weight = new Float64Array(rows);
+    let loss = NaN;
+    for (let s = 0; s < actorSteps; s++) {
+      networks.zeroGradients('actor');
+      const tape = new Tape();
+      const meanTheta: Matrix = networks.actorMean(tape, tape.constant(ais.value, rows, h));
+      gaussianLogDensity(window.theta, meanTheta, networks.logStd, logProbability);
+      loss = 0;
+      for (let r = 0; r < rows; r++) {
+        const a = advantage[r];
+        if (framework === 'actor-critic') {
+          loss -= (a * logProbability[r]) / rows;
+          weight[r] = -a / rows;
+        } else {
+          const ratio = Math.exp(logProbability[r] - window.logProbability[r]);
+          const clipped = Math.min(Math.max(ratio, 1 - clipEpsilon), 1 + clipEpsilon);
+          loss -= Math.min(ratio * a, clipped * a) / rows;
+          // The gradient flows through the unclipped term only where it is the smaller one.
+          weight[r] = ratio * a <= clipped * a ? (-a * ratio) / rows : 0;
+        }
+      }
+      // d loss / d(mean, logStd) = sum_r weight_r * d log psi_r: seeded, then through the actor's layers.
+      seedGaussianGradient(window.theta, meanTheta, networks.logStd, weight);
+      tape.backward();
+      agent.adam('actor', lrActor);
+    }
+    return loss;
+  }
+
+  /**
+   * The team's return over `episodes` fresh episodes (copies seeded from `seed`) with the
+   * coordinator acting on its mean prescription (no exploration noise in theta); each agent
+   * still draws its action from the Boltzmann prescription, from its own evaluation stream.
+   * Returns the mean plain and discounted (gamma) team return.
+   */
+  evaluate(episodes: number, seed: number): { meanReturn: number; meanDiscountedReturn: number } {
+    const env = createEnv(this.scenario, this.scenarioParams, episodes).reset(seed) as TabularEnv;
+    const { nAgents, obsDim, horizon } = env.spec;
+    const width = env.spec.action.kind === 'discrete' ? env.spec.action.n : 0;
+    const { aisSize: h, gamma } = this.config;
+    const p = this.prescriptionSize;
+    const states = this.agents.map((agent) => {
+      const stream = new RngStreams(1);
+      stream.seed(0, seed + PRIVATE_SEED_OFFSET + agent.index);
+      return { stream, hidden: new Float64Array(episodes * h), previous: new Float64Array(episodes * p) };
+    });
+    const actions = new Float64Array(episodes * nAgents);
+    const common = new Float64Array(episodes * (obsDim - 1));
+    let total = 0;
+    let discounted = 0;
+    for (let t = 0; t < horizon; t++) {
+      this.agents.forEach((agent, k) => {
+        const state = states[k];
+        for (let e = 0; e < episodes; e++) for (let c = 1; c < obsDim; c++) common[e * (obsDim - 1) + c - 1] = env.obs[(e * nAgents + k) * obsDim + c];
+        const tape = new Tape(false);
+        const x = agent.networks.encode(tape, tape.constant(state.hidden, episodes, h), tape.constant(common, episodes, obsDim - 1), tape.constant(state.previous, episodes, p));
+        const theta = agent.networks.actorMean(tape, x).value;
+        state.hidden.set(x.value);
+        state.previous.set(theta);
+        const block = this.config.sharePrescription ? 0 : k;
+        for (let e = 0; e < episodes; e++) {
+          const local = env.obs[(e * nAgents + k) * obsDim];
+          actions[e * nAgents + k] = sampleCategorical(theta, e * p + (block * env.localStates + local) * width, width, state.stream.uniform(0));
+        }
+      });
+      env.step(actions);
+      for (let e = 0; e < episodes; e++) {
+        total += env.rawReward[e * nAgents];
+        discounted += gamma ** t * env.rawReward[e * nAgents];
+      }
+    }
+    return { meanReturn: total / episodes, meanDiscountedReturn: discounted / episodes };
+  }
+
+  /** Everything needed to continue exactly: every agent's parameters, Adam moments, streams and window; the environments. */
+  state(): LearnerState {
+    const arrays: Record<string, TypedArray> = {};
+    const adamSteps: Record<string, number[]> = {};
+    for (const agent of this.agents) {
+      const prefix = `agent${agent.index}.`;
+      for (const part of NETWORK_PARTS) {
+        agent.networks.parts[part].forEach((m, k) => {
+          arrays[`${prefix}${part}.${k}.params`] = m.value;
+          arrays[`${prefix}${part}.${k}.adam1`] = agent.moments[part][k].first;
+          arrays[`${prefix}${part}.${k}.adam2`] = agent.moments[part][k].second;
+        });
+        adamSteps[`${prefix}${part}`] = agent.moments[part].map((m) => m.step);
+      }
+      addPrefixed(arrays, `${prefix}common.`, agent.common.snapshot());
+      addPrefixed(arrays, `${prefix}private.`, agent.private.snapshot());
+      addPrefixed(arrays, `${prefix}window.`, agent.window.arrays());
+    }
+    const { episodeCounter } = this.envs.snapshot(arrays);
+    arrays.runningDiscounted = this.runningDiscounted;
+    arrays.runningSteps = this.runningSteps;
+    const copied = Object.fromEntries(Object.entries(arrays).map(([key, array]) => [key, array.slice()]));
+    return { meta: { learner: 'dadc', iteration: this.iteration, envSteps: this.envSteps, episodeCounter, adamSteps }, arrays: copied };
+  }
+
+  restore(state: LearnerState): void {
+    const { meta, arrays } = state;
+    if (meta.learner !== 'dadc') throw new Error(`checkpoint is of learner ${String(meta.learner)}, not dadc`);
+    const adamSteps = meta.adamSteps as Record<string, number[]>;
+    for (const agent of this.agents) {
+      const prefix = `agent${agent.index}.`;
+      const targets: Record<string, TypedArray> = {};
+      for (const part of NETWORK_PARTS) {
+        agent.networks.parts[part].forEach((m, k) => {
+          targets[`${part}.${k}.params`] = m.value;
+          targets[`${part}.${k}.adam1`] = agent.moments[part][k].first;
+          targets[`${part}.${k}.adam2`] = agent.moments[part][k].second;
+          agent.moments[part][k].step = adamSteps[`${prefix}${part}`][k];
+        });
+      }
+      Object.assign(targets, prefixed(agent.window.arrays(), 'window.'));
+      restoreArrays(targets, underPrefix(arrays, prefix), (key) => checkpointMisfit(`${prefix}${key}`));
+      agent.common.restore(underPrefix(arrays, `${prefix}common.`));
+      agent.private.restore(underPrefix(arrays, `${prefix}private.`));
+    }
+    this.envs.restore(arrays, Number(meta.episodeCounter));
+    restoreArrays({ runningDiscounted: this.runningDiscounted, runningSteps: this.runningSteps }, arrays as SnapshotArrays, checkpointMisfit);
+    this.iteration = Number(meta.iteration);
+    this.envSteps = Number(meta.envSteps);
+  }
+}
+
+function prefixed(arrays: Readonly<Record<string, TypedArray>>, prefix: string): Record<string, TypedArray> {
+  const out: Record<string, TypedArray> = {};
+  addPrefixed(out, prefix, arrays);
+  return out;
+}
+
+/** (x - mean) / (std + 1e-8), in place. */
+function normalised(values: Float64Array): Float64Array {
+  const m = mean(Array.from(values));
+  let variance = 0;
+  for (const v of values) variance += (v - m) ** 2;
+  const std = Math.sqrt(variance / values.length);
+  for (let k = 0; k < values.length; k++) values[k] = (values[k] - m) / (std + 1e-8);
+  return values;
+}
