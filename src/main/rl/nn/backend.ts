@@ -14,8 +14,12 @@
  * code that acts step by step (rollout inference, DMPO's model) asks for
  * `{ synchronous: true }`: webgpu is then skipped, and the updates go to a device worker.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -167,6 +171,16 @@ interface GpuLike {
 
 /** WebGPU through Dawn; a software adapter only when `allowSoftware`. */
 async function tryWebgpu(reasons: string[], allowSoftware: boolean): Promise<Started | null> {
+  // Looking for a hardware adapter, look first in a throwaway process (see probeAdapterQuietly).
+  const probed = allowSoftware || !isInstalled(DAWN_PACKAGE) ? undefined : probeAdapterQuietly();
+  if (probed === null) {
+    reasons.push('webgpu found no adapter (no Vulkan, Metal or D3D12 driver)');
+    return null;
+  }
+  if (probed?.software) {
+    reasons.push(`webgpu adapter ${probed.name} is a software emulation (used only with --backend webgpu)`);
+    return null;
+  }
   const gpu = await installWebgpu(reasons);
   if (gpu === null) return null;
   // The same request tfjs-backend-webgpu makes when it starts, so this is its adapter.
@@ -202,6 +216,7 @@ async function installWebgpu(reasons: string[]): Promise<GpuLike | null> {
     return null;
   }
   try {
+    quietVulkanLoader();
     const dawn = (await import(DAWN_PACKAGE)) as unknown as { create(flags: string[]): GpuLike; globals: object };
     Object.assign(globalThis, dawn.globals);
     const gpu = dawn.create([]);
@@ -215,6 +230,43 @@ async function installWebgpu(reasons: string[]): Promise<GpuLike | null> {
     reasons.push(`webgpu failed to load (${firstLine(error)})`);
     return null;
   }
+}
+
+/** The probe's result, once per process: Dawn's adapters do not come and go while it runs. */
+let probedAdapter: { name: string; software: boolean } | null | undefined;
+
+/**
+ * The adapter Dawn offers, found by a child process whose stderr is dropped: Dawn and the
+ * Vulkan loader print warnings there while they try the drivers a machine without a GPU has
+ * (Mesa's lavapipe is refused, "no valid GPUs"), which a user's terminal should not see on
+ * every run. Returns undefined where the probe itself fails; the caller then probes in-process.
+ */
+function probeAdapterQuietly(): { name: string; software: boolean } | null | undefined {
+  if (probedAdapter !== undefined) return probedAdapter;
+  quietVulkanLoader();
+  const dawn = pathToFileURL(requireHere.resolve(DAWN_PACKAGE)).href;
+  const probe =
+    `const { create, globals } = await import(${JSON.stringify(dawn)}); Object.assign(globalThis, globals);` +
+    `const adapter = await create([]).requestAdapter({ powerPreference: 'high-performance' });` +
+    `process.stdout.write(JSON.stringify(adapter && { info: { ...adapter.info }, isFallbackAdapter: adapter.isFallbackAdapter }) + '\\n'); process.exit(0);`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'ignore'] });
+  const line = result.status === 0 ? result.stdout.trim().split('\n').at(-1) : undefined;
+  if (line === undefined) return undefined;
+  const adapter = JSON.parse(line) as GpuAdapterLike | null;
+  probedAdapter = adapter === null ? null : describeAdapter(adapter);
+  return probedAdapter;
+}
+
+/**
+ * Vulkan's window-system code prints "error: XDG_RUNTIME_DIR is invalid or not set" on every
+ * probe where the variable is unset (servers, CI, a plain ssh session), although nothing is
+ * wrong: give it a private directory of this user's, as a desktop session would.
+ */
+function quietVulkanLoader(): void {
+  if (process.platform !== 'linux' || process.env.XDG_RUNTIME_DIR !== undefined) return;
+  const dir = path.join(tmpdir(), `headway-runtime-${process.getuid?.() ?? 'user'}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  process.env.XDG_RUNTIME_DIR = dir;
 }
 
 /** The adapter's name for people, and whether it is a CPU emulation. */
