@@ -1,7 +1,8 @@
 /**
  * The Train tab against a real `headway serve` (its run store a temp file, see
  * global-setup.ts): a bad hyperparameter is refused next to its field, a tiny training run
- * streams its per-iteration metrics into the charts, and Stop ends it.
+ * on the tensor backend chosen in the form streams its per-iteration metrics into the charts,
+ * and Stop ends it.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -46,13 +47,16 @@ describe('the Train tab', () => {
     await page.getByTestId('train-setting-rolloutSteps').fill('50');
     await page.getByTestId('train-setting-epochs').fill('1');
     await page.getByTestId('train-iterations').fill('500');
+    // The tensor backend chosen in the form is the one the run uses (forced, so its description says so).
+    expect(await page.getByTestId('train-backend-choice').inputValue()).toBe('auto');
+    await page.getByTestId('train-backend-choice').selectOption('wasm');
     const start = page.getByTestId('train-start');
     await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
     await start.click();
     await expect.poll(() => text(page, 'train-status'), { timeout: 20_000 }).toBe('running');
     await expect.poll(iteration, { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
     expect(Number(await text(page, 'train-run-id'))).toBeGreaterThan(0);
-    expect(await text(page, 'train-backend')).not.toBe('–');
+    expect(await text(page, 'train-backend')).toMatch(/^wasm on CPU \(forced; self-check passed/);
     for (const chart of ['chart-return', 'chart-eval-return', 'chart-actor-loss', 'chart-critic-loss', 'chart-kl', 'chart-steps']) {
       expect(await text(page, `${chart}-value`), chart).toMatch(/\d/);
     }
