@@ -16,6 +16,9 @@ export const RUN_STATUSES = ['running', 'stopped', 'finished', 'failed', 'interr
  */
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
+/** A run that will train no further by itself: it finished its budget or failed (stopped and interrupted ones resume). */
+export const isRunDone = (status: RunStatus): boolean => status === 'finished' || status === 'failed';
+
 export function isRunStatus(value: string): value is RunStatus {
   return (RUN_STATUSES as readonly string[]).includes(value);
 }

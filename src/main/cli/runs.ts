@@ -38,7 +38,6 @@ function requireRun(store: RunStore, id: number): RunDetail {
   return run;
 }
 
-
 const print = (text: string) => process.stdout.write(`${text}\n`);
 
 export function registerRunCommands(program: Command): void {
@@ -251,7 +250,6 @@ function bundleCommand(store: RunStore, action: 'export' | 'import', args: reado
   if (options.json) print(JSON.stringify(exported));
   else print(`exported ${plural(exported.runs.length, 'run')} (${plural(exported.checkpoints, 'checkpoint')}, ${plural(exported.episodes, 'episode')}, ${size}) to ${exported.file}`);
 }
-
 
 export async function withStore<T>(db: string | undefined, work: (store: RunStore) => T | Promise<T>): Promise<T> {
   const store = asUsage([ParamError], () => openStore(db));

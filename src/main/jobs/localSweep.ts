@@ -8,7 +8,7 @@
  * killed mid-run still knows which run to resume.
  */
 import type { ChildProcess } from 'node:child_process';
-import type { RunStatus } from '../../shared/runs.ts';
+import { isRunDone, type RunStatus } from '../../shared/runs.ts';
 import type { SweepCell, SweepFile, SweepRecord } from '../../shared/sweep.ts';
 import type { RunStore } from '../store/index.ts';
 import { runFraction } from './budget.ts';
@@ -44,7 +44,7 @@ export function planSweep(store: RunStore, record: SweepRecord, cells: readonly 
     const runId = runOf.get(cell.key) ?? null;
     const run = runId === null ? null : store.getRun(runId);
     if (!run) return { cell, runId: null, action: 'train' };
-    if (run.status === 'finished' || run.status === 'failed') return { cell, runId: run.id, action: 'keep' };
+    if (isRunDone(run.status)) return { cell, runId: run.id, action: 'keep' };
     // The store marked runs of dead writers interrupted when it was opened: 'running' is a live process.
     if (run.status === 'running') return { cell, runId: run.id, action: 'busy' };
     return { cell, runId: run.id, action: 'resume' };

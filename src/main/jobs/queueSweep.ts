@@ -13,6 +13,7 @@
  */
 import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { isRunDone } from '../../shared/runs.ts';
 import type { SweepFile } from '../../shared/sweep.ts';
 import type { RunStore } from '../store/index.ts';
 import { SCHEMA_VERSION } from '../store/schema.ts';
@@ -169,9 +170,10 @@ export class QueueSweep {
   private async collect(cell: CellState, result: RunJobResult, data: RunJobData): Promise<void> {
     const { store, sweepId, redis } = this.options;
     const landed = await withBundle(redis, result.resultKey, (file) => store.importSweepRun(sweepId, cell.cell.key, file));
-    const current = store.getSweep(sweepId)!.cells.find((c) => c.key === cell.cell.key)!.runId;
-    const run = landed !== null ? store.getRun(landed.runId) : current === null ? null : store.getRun(current);
-    if (!run || (landed === null && run.status !== 'finished' && run.status !== 'failed')) {
+    // No bundle: this coordinator (or an earlier one) imported it already, or it is lost.
+    const runId = landed?.runId ?? store.getSweep(sweepId)!.cells.find((c) => c.key === cell.cell.key)!.runId;
+    const run = runId === null ? null : store.getRun(runId);
+    if (!run || !isRunDone(run.status)) {
       return this.settle(cell, 'failed', `its result bundle ${result.resultKey} is gone from Redis; run the sweep again to train it anew`);
     }
     await redis.del(result.resultKey, data.snapshotKey);

@@ -21,6 +21,7 @@
 import { Queue, Worker, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
+import { isRunDone } from '../../shared/runs.ts';
 import { runFraction } from './budget.ts';
 import { startRunProcess, trainArgs, type RunProcess } from './runProcess.ts';
 import type { RunStore } from '../store/index.ts';
@@ -137,7 +138,7 @@ export class SweepWorker {
       await beating;
       store.markInterruptedRuns();
       const detail = runId === null ? null : store.getRun(runId);
-      if (detail && (detail.status === 'finished' || detail.status === 'failed')) {
+      if (detail && isRunDone(detail.status)) {
         const resultKey = `${data.resultPrefix}${job.attemptsMade}-${WORKER_NAME}`;
         await sendRunBundle(store, redis, detail.id, resultKey, false);
         log(`${data.cell.key}: run ${detail.id} ${detail.status}; sent to the coordinator`);

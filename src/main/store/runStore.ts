@@ -35,6 +35,7 @@ import type {
   StoredEpisodeSpec,
   TrajectoryFrame,
 } from '../../shared/runs.ts';
+import { isRunDone } from '../../shared/runs.ts';
 import type { SweepRecord, SweepSummary } from '../../shared/sweep.ts';
 import type { TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
 import { exportBundle, importBundle, type BundleCounts, type ExportedBundle } from './bundles.ts';
@@ -362,8 +363,7 @@ export class RunStore {
       this.connection.db
         .transaction(() => {
           const current = this.sweeps.get(sweepId)?.cells.find((c) => c.key === cell)?.runId ?? null;
-          const status = current === null ? null : this.runs.require(current).status;
-          if (current !== null && (status === 'finished' || status === 'failed')) return { runId: current, imported: false };
+          if (current !== null && isRunDone(this.runs.require(current).status)) return { runId: current, imported: false };
           const counts = importBundle(this.connection.db, this.file, resolve(file));
           if (counts.runs.length !== 1) throw new InvalidRecordError(`${file} holds ${counts.runs.length} runs; a sweep cell's bundle holds one`);
           const runId = counts.runs[0]!.to;
