@@ -106,6 +106,8 @@ function parseOne(text: string, spec: EnvSpec, steps: number): Disturbance {
 
 /** Schedules every --disturb text on the environment, for an episode of `steps` steps; each error names the text it is about. */
 export function applyDisturbances(texts: readonly string[], env: BatchedEnv, steps: number): Disturbance[] {
+  // Routing moves vehicle mass over links, mabc and demand-response have no road: nothing to brake or hold.
+  if (texts.length > 0 && env.spec.nVehicles === 0) throw new UsageError(`--disturb: ${env.spec.scenario} has no vehicles to disturb`);
   const list = texts.map((text) => {
     try {
       return parseOne(text, env.spec, steps);

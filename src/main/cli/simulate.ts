@@ -84,7 +84,6 @@ export async function runSimulate(options: SimulateOptions): Promise<SimulateRes
   const { nAgents, horizon } = env.spec;
   const tabular = env instanceof TabularEnv ? env : null;
   if (tabular && format === 'xml') throw new UsageError(`--out ${options.out}: ${scenario} has no road, so no SUMO FCD; write a .csv or .jsonl file`);
-  if (tabular && (options.disturb ?? []).length > 0) throw new UsageError(`--disturb: ${scenario} has no vehicles to disturb`);
 
   const external = options.actions === undefined ? undefined : loadActions(options.actions, nAgents, env.spec.action);
   if (external && options.policy !== undefined) throw new UsageError('--actions and --policy cannot be combined; --actions replaces the policy');

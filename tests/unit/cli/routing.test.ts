@@ -33,5 +33,10 @@ describe('headway simulate --scenario network-routing', () => {
     const refused = await runCliInProcess(['simulate', '--scenario', 'network-routing', '--out', xml]);
     expect([refused.code, refused.stderr]).toEqual([2, `headway: --out ${xml}: network-routing writes .csv or .jsonl (per-link flows and costs); SUMO FCD needs vehicles on roads\n`]);
     expect(existsSync(xml)).toBe(false);
+    // No vehicles on roads, so nothing to disturb: one line, nothing written.
+    const csv = join(dir, 'disturbed.csv');
+    const disturbed = await runCliInProcess(['simulate', '--scenario', 'network-routing', '--disturb', 'vehicle=0,at=1,accel=-1,for=1', '--out', csv]);
+    expect([disturbed.code, disturbed.stderr]).toEqual([2, 'headway: --disturb: network-routing has no vehicles to disturb\n']);
+    expect(existsSync(csv)).toBe(false);
   });
 });
