@@ -32,7 +32,7 @@ export async function restoreRunPolicy(spec: Extract<PolicySpec, { kind: 'run' }
       await restored.close();
       throw new Error(`run ${runId} has ${learner.policy.spec.nAgents} agents observing ${learner.policy.spec.obsDim} values; these parameters give ${env.spec.nAgents} and ${env.spec.obsDim}`);
     }
-    return { policy: (_t, out) => void learner.policy.actDeterministic(env, out), iteration: restored.iteration, close: restored.close };
+    return { policy: (_t, out) => void learner.policy.decide(env, out), iteration: restored.iteration, close: restored.close };
   } finally {
     store.close();
   }

@@ -262,14 +262,9 @@ async function trainLoop(store: RunStore, run: RunDetail, learner: Learner, budg
 /** Describes the first non-finite loss or weight, or returns null. */
 function divergence(metrics: IterationMetrics, learner: Learner): string | null {
   for (const key of ['loss/actor', 'loss/critic', 'kl']) {
-    if (!Number.isFinite(metrics[key])) return `${key} is ${metrics[key]}`;
+    if (key in metrics && !Number.isFinite(metrics[key])) return `${key} is ${metrics[key]}`;
   }
-  for (const [name, network] of [['actor', learner.policy.networks.actor], ['critic', learner.policy.networks.critic]] as const) {
-    for (const [g, group] of network.groups.entries()) {
-      if (!group.params.every(Number.isFinite)) return `${name} weights of agent ${g} are not finite`;
-    }
-  }
-  return null;
+  return learner.policy.nonFiniteParameter();
 }
 
 /** Writes the first `stored` evaluation episodes into the store, frame by frame. */

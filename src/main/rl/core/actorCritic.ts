@@ -11,6 +11,7 @@ import { NeighbourhoodGather } from '../../sim/graph.ts';
 import type { RngStreams } from '../../sim/rng.ts';
 import { AgentNetworks } from '../nn/agentNetworks.ts';
 import { argmax, sampleCategorical, type PolicyHead } from './distributions.ts';
+import type { TrainedPolicy } from './learner.ts';
 
 /** Actor head outputs of one step, [n, E, out], and the Gaussian log std per agent. */
 export interface PolicyOutput {
@@ -26,12 +27,15 @@ export interface ActorCriticOptions {
   readonly seed: number;
 }
 
-export class ActorCritic {
+export class ActorCritic implements TrainedPolicy {
   readonly agents: number;
   readonly head: PolicyHead;
   readonly networks: AgentNetworks;
   readonly actorGather: NeighbourhoodGather;
   readonly criticGather: NeighbourhoodGather;
+  /** Gathered inputs of decide and values, reused while the number of copies stays the same. */
+  private actorScratch: Float32Array = new Float32Array(0);
+  private criticScratch: Float32Array = new Float32Array(0);
 
   constructor(
     readonly spec: EnvSpec,
@@ -98,8 +102,9 @@ export class ActorCritic {
    * The deterministic policy (Gaussian mean, most probable discrete action) on every copy of
    * `env`, a copy of this learner's scenario: writes actions [E, n]; returns the head outputs.
    */
-  actDeterministic(env: BatchedEnv, actions: Float64Array, inputs = new Float32Array(this.agents * env.numEnvs * this.actorInputSize)): PolicyOutput {
+  decide(env: BatchedEnv, actions: Float64Array): PolicyOutput {
     const envs = env.numEnvs;
+    const inputs = (this.actorScratch = sized(this.actorScratch, this.agents * envs * this.actorInputSize));
     this.actorGather.gatherAgentMajor(env.obs, env.spec.obsDim, envs, inputs, envs, 0);
     const policy = this.act(inputs, envs);
     const width = this.head.kind === 'categorical' ? this.head.actionCount : 1;
@@ -112,14 +117,29 @@ export class ActorCritic {
     return policy;
   }
 
-  /** The critic's values [n, E] on every copy of `env` (inputs: scratch [n, E, criticInputSize]). */
-  values(env: BatchedEnv, inputs: Float32Array): Float32Array {
+  /** The critic's values [n, E] on every copy of `env`. */
+  values(env: BatchedEnv): Float32Array {
     const envs = env.numEnvs;
+    const inputs = (this.criticScratch = sized(this.criticScratch, this.agents * envs * this.criticInputSize));
     this.criticGather.gatherAgentMajor(env.obs, env.spec.obsDim, envs, inputs, envs, 0);
     return this.networks.evaluateCritic(inputs, envs);
+  }
+
+  nonFiniteParameter(): string | null {
+    for (const [name, network] of [['actor', this.networks.actor], ['critic', this.networks.critic]] as const) {
+      for (const [g, group] of network.groups.entries()) {
+        if (!group.params.every(Number.isFinite)) return `${name} weights of ${network.agentsPerGroup === 1 ? `agent ${g}` : 'all agents'} are not finite`;
+      }
+    }
+    return null;
   }
 
   dispose(): void {
     this.networks.dispose();
   }
+}
+
+/** `buffer` when it has `length` elements, else a new one. */
+function sized(buffer: Float32Array, length: number): Float32Array {
+  return buffer.length === length ? buffer : new Float32Array(length);
 }

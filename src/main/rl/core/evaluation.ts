@@ -36,22 +36,20 @@ export interface EvaluationRecorder {
  * seed evalSeed + k (default: the learner's seed + 500000).
  */
 export function evaluatePolicy(learner: Pick<Learner, 'setup' | 'policy'>, episodes: number, evalSeed = learner.setup.seed + EVAL_SEED_OFFSET, recorder?: EvaluationRecorder): EvaluationResult {
-  const { setup, policy: actorCritic } = learner;
+  const { setup, policy: trained } = learner;
   const env = createEnv(setup.scenario, setup.scenarioParams, episodes);
   env.training = false;
   const { nAgents } = env.spec;
   for (let k = 0; k < episodes; k++) env.resetEnv(k, evalSeed + k);
   const stats = Array.from({ length: episodes }, (_, k) => new EpisodeStats(env, k));
-  const inputs = new Float32Array(nAgents * episodes * actorCritic.actorInputSize);
-  const criticInputs = recorder ? new Float32Array(nAgents * episodes * actorCritic.criticInputSize) : null;
   const actions = new Float64Array(episodes * nAgents);
-  const head = actorCritic.head;
+  const head = trained.head;
   const frame = recorder ? new EvalFrameBuffers(env.spec, actionParamWidth(head)) : null;
   let policy: PolicyOutput = { output: new Float32Array(0), logStd: null };
   let values: Float32Array | null = null;
   const act = () => {
-    policy = actorCritic.actDeterministic(env, actions, inputs);
-    if (criticInputs) values = actorCritic.values(env, criticInputs);
+    policy = trained.decide(env, actions);
+    if (recorder) values = trained.values(env);
   };
   if (recorder) for (let k = 0; k < episodes; k++) recorder.begin(k, evalSeed + k, env);
   const running = new Uint8Array(episodes).fill(1);

@@ -1,16 +1,23 @@
 /**
  * A learner as the rest of Headway sees it (training runs, the CLI, benchmarks, tests): its
- * setup, its policy, its progress, one `iterate`, and a checkpoint state that continues it
- * exactly. What differs between learners is their program (rl/learners: the order of one
- * iteration); what they all carry between iterations is one OnPolicyRun: the training
- * environments, the actors and critics, the rollout buffer and the progress counters.
+ * setup, its trained policy, its progress, one `iterate`, and a checkpoint state that
+ * continues it exactly (the Learner interface). Every learner implements it; training jobs,
+ * evaluation, stored episodes and run policies need nothing else.
+ *
+ * The PPO family shares one implementation, OnPolicyLearner: a program (rl/learners: the
+ * order of one iteration) over one OnPolicyRun (the training environments, the actors and
+ * critics, the rollout buffer and the progress counters). Learners of another shape (LTDE's
+ * team networks, DADC's coordinators, off-policy learners with replay) implement Learner
+ * directly and reuse the core's parts (TrainingEnvs, evaluation, checkpoints).
  */
 import { LEARNERS, type Hyperparameters, type LearnerConfig, type LearnerId } from '../../../shared/learners.ts';
 import type { ScenarioId } from '../../../shared/scenarios.ts';
+import type { BatchedEnv, EnvSpec } from '../../sim/env.ts';
 import { underPrefix, type TypedArray } from '../../sim/snapshot.ts';
 import { parameterGroupArrays, restoreParameterGroups } from '../nn/parameters.ts';
-import { ActorCritic } from './actorCritic.ts';
+import { ActorCritic, type PolicyOutput } from './actorCritic.ts';
 import type { LearnerState } from './checkpoint.ts';
+import type { PolicyHead } from './distributions.ts';
 import { IterationClock, type IterationMetrics, type IterationResult } from './iteration.ts';
 import { checkpointMisfit, collectRollout, learningRewardOf, RolloutBuffer, TrainingEnvs, type TransitionObserver } from './rollout.ts';
 
@@ -22,6 +29,45 @@ export interface LearnerSetup<L extends LearnerId = LearnerId> {
   /** The resolved learner configuration (resolveLearnerConfig). */
   config: LearnerConfig<L>;
   seed: number;
+}
+
+/**
+ * A learner's policy as evaluation, stored episodes and run policies use it: it acts on any
+ * batch of copies of the scenario it was trained on.
+ */
+export interface TrainedPolicy {
+  /** The scenario's agents and observations it was built for. */
+  readonly spec: EnvSpec;
+  /** How its action distribution is stored in frames (categorical logits or Gaussian mean and log std). */
+  readonly head: PolicyHead;
+  /**
+   * The policy as evaluated and deployed, on every copy of `env` (a copy of its scenario):
+   * writes the actions [E, n] and returns the head outputs [n, E, width] behind them. A
+   * policy with memory (recurrent, common-information) starts afresh in copies whose
+   * env.steps is 0.
+   */
+  decide(env: BatchedEnv, actions: Float64Array): PolicyOutput;
+  /** Each agent's value estimate in every copy of `env`, [n, E] (NaN where the learner has none). */
+  values(env: BatchedEnv): Float32Array;
+  /** The first non-finite trainable parameter, described ("actor weights of agent 3 are not finite"), or null. */
+  nonFiniteParameter(): string | null;
+  dispose(): void;
+}
+
+/** A learner: what training jobs, evaluation, benchmarks and tests drive. */
+export interface Learner {
+  readonly setup: LearnerSetup;
+  readonly policy: TrainedPolicy;
+  /** Iterations done. */
+  readonly iteration: number;
+  /** Environment steps taken in training (all copies). */
+  readonly envSteps: number;
+  /** One iteration: its metrics, with 'loss/actor', 'loss/critic' and 'kl' checked for divergence where present. */
+  iterate(): Promise<IterationResult>;
+  /** Everything needed to continue exactly where this learner is. */
+  state(): LearnerState;
+  restore(state: LearnerState): void;
+  dispose(): void;
 }
 
 /** The state every learner of the PPO family carries from one iteration to the next. */
@@ -96,8 +142,8 @@ export interface LearnerProgram {
   restoreState?(state: LearnerState): void;
 }
 
-/** A learner: its program over its run. */
-export class Learner {
+/** A learner of the PPO family: its program over its run. */
+export class OnPolicyLearner implements Learner {
   readonly policy: ActorCritic;
 
   constructor(
@@ -109,12 +155,10 @@ export class Learner {
     this.policy = run.policy;
   }
 
-  /** Iterations done. */
   get iteration(): number {
     return this.run.iteration;
   }
 
-  /** Environment steps taken in training (all copies). */
   get envSteps(): number {
     return this.run.envSteps;
   }
@@ -128,7 +172,6 @@ export class Learner {
     return { iteration: run.iteration, envSteps: run.envSteps, metrics };
   }
 
-  /** Everything needed to continue exactly where this learner is. */
   state(): LearnerState {
     const state = this.run.state();
     this.program.saveState?.(state);

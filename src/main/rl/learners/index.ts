@@ -1,21 +1,37 @@
 /**
- * The learners by id: each is its program (the order of one iteration) over the shared
- * OnPolicyRun. IPPO, MAPPO, CPPO and DPPO are the PPO family's program (ppo.ts), DPO its
- * penalised surrogate (dpo.ts), DMPO DPPO with local models and branched rollouts (dmpo/).
+ * The learners by id. The PPO family runs its programs over the shared OnPolicyRun: IPPO,
+ * MAPPO, CPPO and DPPO are the PPO family's program (ppo.ts), DPO its penalised surrogate
+ * (dpo.ts), DMPO DPPO with local models and branched rollouts (dmpo/).
  */
 import type { LearnerId } from '../../../shared/learners.ts';
-import { Learner, OnPolicyRun, type LearnerProgram, type LearnerSetup } from '../core/learner.ts';
+import { OnPolicyLearner, OnPolicyRun, type Learner, type LearnerProgram, type LearnerSetup } from '../core/learner.ts';
 import type { UpdatePool } from '../parallel/updatePool.ts';
 import { Dmpo } from './dmpo/dmpo.ts';
 import { Dpo } from './dpo.ts';
 import { PpoFamily } from './ppo.ts';
 
+/** The learners that run a program over an OnPolicyRun. */
+export type OnPolicyLearnerId = 'ippo' | 'mappo' | 'cppo' | 'dppo' | 'dpo' | 'dmpo';
+
 export function createLearner(setup: LearnerSetup, pool: UpdatePool): Learner {
-  const run = new OnPolicyRun(setup);
-  return new Learner(setup, run, programOf(setup, run, pool));
+  switch (setup.learner) {
+    case 'ippo':
+    case 'mappo':
+    case 'cppo':
+    case 'dppo':
+    case 'dpo':
+    case 'dmpo':
+      return createOnPolicyLearner(configured(setup, setup.learner), pool);
+  }
 }
 
-function programOf(setup: LearnerSetup, run: OnPolicyRun, pool: UpdatePool): LearnerProgram {
+/** A learner of the PPO family, with its run and actor-critic open to inspection (tests, benchmarks). */
+export function createOnPolicyLearner(setup: LearnerSetup<OnPolicyLearnerId>, pool: UpdatePool): OnPolicyLearner {
+  const run = new OnPolicyRun(setup);
+  return new OnPolicyLearner(setup, run, programOf(setup, run, pool));
+}
+
+function programOf(setup: LearnerSetup<OnPolicyLearnerId>, run: OnPolicyRun, pool: UpdatePool): LearnerProgram {
   switch (setup.learner) {
     case 'ippo':
     case 'mappo':

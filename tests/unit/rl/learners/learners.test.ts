@@ -4,7 +4,7 @@ import { computeGae, normalisePerAgent, aggregateNeighbourAdvantages } from '../
 import { decodeState, encodeState } from '../../../../src/main/rl/core/checkpoint.ts';
 import { selectBackend } from '../../../../src/main/rl/nn/backend.ts';
 import { evaluatePolicy } from '../../../../src/main/rl/core/evaluation.ts';
-import { createLearner } from '../../../../src/main/rl/learners/index.ts';
+import { createOnPolicyLearner } from '../../../../src/main/rl/learners/index.ts';
 import { createUpdatePool } from '../../../../src/main/rl/parallel/updatePool.ts';
 import type { UpdatePool } from '../../../../src/main/rl/parallel/updatePool.ts';
 import { LEARNER_IDS, resolveLearnerConfig, type LearnerId } from '../../../../src/shared/learners.ts';
@@ -83,7 +83,7 @@ describe('every learner on every scenario', () => {
         const config = resolveLearnerConfig(learner, scenario, 'default', settingsOf(learner));
         // Demand response with 10 loads: the same code paths as 100, a tenth of the time.
         const scenarioParams = { horizon: 50, ...(scenario === 'demand-response' && { agents: 10 }) };
-        const agent = createLearner({ learner, scenario, scenarioParams, config, seed: 3 }, trainer);
+        const agent = createOnPolicyLearner({ learner, scenario, scenarioParams, config, seed: 3 }, trainer);
         await agent.iterate();
         const tensors = tf.memory().numTensors;
         const result = await agent.iterate();
@@ -112,7 +112,7 @@ describe('checkpoint and resume', () => {
     ['dmpo', ['loss/actor', 'loss/critic', 'kl', 'model/stateError', 'train/episodeReturn']],
   ] as const)('a restored %s learner continues exactly as the uninterrupted one', async (learner, keys) => {
     const make = () =>
-      createLearner(
+      createOnPolicyLearner(
         { learner, scenario: 'ring', scenarioParams: { horizon: 100 }, config: resolveLearnerConfig(learner, 'ring', 'default', { ...settingsOf(learner), rolloutSteps: 60 }), seed: 5 },
         trainer,
       );
@@ -141,7 +141,7 @@ describe('checkpoint and resume', () => {
 
 describe('joint ratio (JR-PPO)', () => {
   const make = (ratio: 'joint' | 'independent', scenario: 'ring' | 'cacc-catchup', params: Record<string, unknown>) =>
-    createLearner(
+    createOnPolicyLearner(
       {
         learner: 'ippo',
         scenario,
@@ -182,7 +182,7 @@ describe('truncated episodes across updates on one rollout', () => {
   it('bootstrap every update from the same V(s_T), also when DMPO skips the real data for whole iterations', async () => {
     // 50-step episodes in 100-step rollouts: two truncations per copy per rollout.
     const settings = { ...SMALL_DMPO, rolloutSteps: 100, innerIterations: 2 };
-    const learner = createLearner(
+    const learner = createOnPolicyLearner(
       { learner: 'dmpo', scenario: 'cacc-catchup', scenarioParams: { horizon: 50 }, config: resolveLearnerConfig('dmpo', 'cacc-catchup', 'default', settings), seed: 4 },
       trainer,
     );
