@@ -15,7 +15,7 @@
 import type { EnvSpec } from '../../../sim/env.ts';
 import { RngStreams } from '../../../sim/rng.ts';
 import { addPrefixed, underPrefix, type SnapshotArrays, type TypedArray } from '../../../sim/snapshot.ts';
-import { adamStep, zeroMoments } from '../../nn/adam.ts';
+import { adamStep, clipGradientNorm, zeroMoments } from '../../nn/adam.ts';
 import { parameterGroupArrays, restoreParameterGroups, type ParameterGroup } from '../../nn/parameters.ts';
 import { branchedRollout, type BranchedRolloutOptions, type ModelPolicy, type ModelRollout } from './branchedRollout.ts';
 import { EpisodeFifo, type RealEpisode } from './episodes.ts';
@@ -191,7 +191,7 @@ export class LocalModels {
       const batch = this.sampleTrainingWindows();
       const { gradients } = this.gcn.lossAndGradients(this.parameters, batch, rewardCoefficient);
       this.groups.forEach((group, i) => {
-        clipNorm(gradients[i], gradientClipNorm);
+        clipGradientNorm(gradients[i], gradientClipNorm);
         adamStep(group.params, gradients[i], group.moments, { learningRate });
       });
       steps += 1;
@@ -226,16 +226,6 @@ export class LocalModels {
 }
 
 /** Scales `gradient` in place so its L2 norm is at most `maxNorm`. */
-function clipNorm(gradient: Float32Array, maxNorm: number): void {
-  if (!Number.isFinite(maxNorm)) return;
-  let squares = 0;
-  for (const g of gradient) squares += g * g;
-  const norm = Math.sqrt(squares);
-  if (norm <= maxNorm) return;
-  const scale = maxNorm / norm;
-  for (let k = 0; k < gradient.length; k++) gradient[k] *= scale;
-}
-
 function validated(config: LocalModelConfig): LocalModelConfig {
   const positive = (name: keyof LocalModelConfig, integer: boolean): void => {
     const value = config[name] as number;
