@@ -126,11 +126,12 @@ export class AgentNetworks {
 }
 
 /** The group seed: distinct networks draw from unrelated streams (RngStreams hashes its seed). */
-function seedOf(seed: number, stream: number): number {
+export function seedOf(seed: number, stream: number): number {
   return seed + stream * 1_000_003;
 }
 
-function evaluateGroups(network: NetworkParameters, observations: Float32Array, samples: number, agents: number): Float32Array {
+/** Every agent's network on its rows, [agents, samples, inputSize] -> [agents, samples, outputSize], one fast-path forward per group. */
+export function evaluateGroups(network: NetworkParameters, observations: Float32Array, samples: number, agents: number): Float32Array {
   const { layout, groups, agentsPerGroup } = network;
   const inputSize = layout.shape.inputSize;
   const outputSize = layout.shape.outputSize;
