@@ -14,7 +14,7 @@
  */
 import { coerceParam, ParamError, type ParamSpec, type ParamValue, type ScenarioId } from './scenarios.ts';
 
-export const LEARNER_IDS = ['ippo', 'mappo', 'cppo', 'dppo', 'dpo', 'dmpo'] as const;
+export const LEARNER_IDS = ['ippo', 'mappo', 'cppo', 'dppo', 'dpo', 'dmpo', 'dsac'] as const;
 export type LearnerId = (typeof LEARNER_IDS)[number];
 export const PRESET_IDS = ['default', 'paper', 'reference-code'] as const;
 export type LearnerPresetId = (typeof PRESET_IDS)[number];
@@ -70,6 +70,14 @@ export const LEARNERS: Readonly<Record<LearnerId, LearnerInfo>> = {
     critic: 'neighbourhood',
     advantage: 'extended-value',
   },
+  dsac: {
+    id: 'dsac',
+    title: 'DSAC',
+    summary: 'Decentralised soft actor-critic (discrete actions): N^1 policy, twin extended Q critics on N^kappa with the neighbours’ actions, replay.',
+    policyRadius: 1,
+    critic: 'neighbourhood',
+    advantage: 'extended-value',
+  },
 };
 
 /** A hyperparameter: the scenario ParamSpec shape, its catalogue name, and which learners read it. */
@@ -91,6 +99,7 @@ const flag = <const L extends readonly LearnerId[] | undefined = undefined>(valu
   ({ kind: 'boolean', default: value, doc, learners: learners as L }) as const;
 
 const EXTENDED = ['dppo', 'dmpo'] as const;
+const SAC = ['dsac'] as const;
 const PPO_CLIP = ['ippo', 'mappo', 'cppo', 'dppo', 'dmpo'] as const;
 
 /**
@@ -101,7 +110,7 @@ const PPO_CLIP = ['ippo', 'mappo', 'cppo', 'dppo', 'dmpo'] as const;
 const HYPERPARAMETER_FIELDS = {
   numEnvs: int(1, 1, 1024, 'Environment copies stepped together while collecting a rollout.'),
   rolloutSteps: int(3000, 1, 1_000_000, 'Steps per environment copy collected each iteration (the batch is numEnvs x rolloutSteps per agent).'),
-  kappa: int(3, 1, 1000, 'Radius (graph hops) of the neighbourhood N^kappa an extended critic sees.', EXTENDED),
+  kappa: int(3, 1, 1000, 'Radius (graph hops) of the neighbourhood N^kappa an extended critic sees.', [...EXTENDED, ...SAC]),
   gamma: num(0.99, 0, 1, 'Discount factor.'),
   gaeLambda: num(0.5, 0, 1, 'GAE lambda.'),
   lrActor: num(5e-4, 1e-7, 1, 'Actor Adam learning rate.'),
@@ -140,6 +149,15 @@ const HYPERPARAMETER_FIELDS = {
   modelWarmupEpisodes: int(50, 0, 1_000_000, 'DMPO: real episodes collected before model data is used.', ['dmpo']),
   modelBufferEpisodes: int(15, 1, 10_000, 'DMPO: FIFO of real episodes the model trains on.', ['dmpo']),
   modelBatchWindows: int(256, 1, 65_536, 'DMPO: 4-step training windows per model training step (the reference code’s model batch size).', ['dmpo']),
+  replaySize: int(1_000_000, 1, 10_000_000, 'SAC: transitions (one step of one copy, all agents) the replay buffer keeps, oldest dropped first.', SAC),
+  batchSize: int(256, 1, 65_536, 'SAC: transitions per gradient update.', SAC),
+  learningStarts: int(2500, 0, 100_000_000, 'SAC: environment steps of uniformly random actions before the first update.', SAC),
+  updatesPerStep: num(1, 0, 100, 'SAC: gradient updates per environment step (one step of one copy); an iteration takes round(this x rolloutSteps x numEnvs).', SAC),
+  tau: num(5e-3, 0, 1, 'SAC: Polyak rate of the target critics (target += tau (online - target) per update).', SAC),
+  lrAlpha: num(3e-4, 1e-7, 1, 'SAC: Adam learning rate of each agent’s log temperature.', SAC),
+  initialAlpha: num(0.2, 1e-6, 100, 'SAC: each agent’s temperature alpha before learning.', SAC),
+  targetEntropy: num(0.2, 0, 100, 'SAC: policy entropy (nats) the temperature steers toward; uniform over CACC’s 4 actions is ln 4 = 1.39.', SAC),
+  gradientClipNorm: num(5, 1e-6, 1e9, 'SAC: each network’s gradient is scaled down to this L2 norm when longer.', SAC),
 } as const satisfies Record<string, Field>;
 
 type Fields = typeof HYPERPARAMETER_FIELDS;
@@ -257,6 +275,18 @@ const DEFAULT_CHANGES: ScenarioTable = {
   'demand-response': DADC_ENVIRONMENT,
 };
 
+/**
+ * Decentralised SAC on CACC (the DMPO paper's section 6.3 and the spec): Adam 3e-4, Polyak
+ * 5e-3, gradient clip 5, replay 1e6, batch 256, one update per step, rewards as the DMPO
+ * code's CACC. The paper gives no warm-up, temperature or target entropy: the field defaults
+ * (the authors' code's) stand.
+ */
+const SAC_PAPER: Overrides = { ...CACC_SCALE, kappa: 2, numEnvs: 1, rolloutSteps: 600, lrActor: 3e-4, lrCritic: 3e-4, lrAlpha: 3e-4 };
+/** The DMPO authors' algorithms/config/CACC_SAC.py: 2500 warm-up steps, alpha 0.2 toward a target entropy of 0.2 nats. */
+const SAC_REFERENCE: Overrides = { ...SAC_PAPER, learningStarts: 2500, initialAlpha: 0.2, targetEntropy: 0.2 };
+/** Ours: several copies per iteration and fewer updates per step, so that learning shows within minutes on wasm. */
+const SAC_DEFAULT: Overrides = { ...SAC_PAPER, numEnvs: 4, rolloutSteps: 150, updatesPerStep: 0.25, replaySize: 200_000, learningStarts: 2400 };
+const SAC_PRESETS: Readonly<Record<LearnerPresetId, Overrides>> = { paper: SAC_PAPER, 'reference-code': SAC_REFERENCE, default: SAC_DEFAULT };
 
 /** The hyperparameters a learner reads. */
 export function learnerHyperparameters(learner: LearnerId): HyperparameterSpec[] {
@@ -265,6 +295,7 @@ export function learnerHyperparameters(learner: LearnerId): HyperparameterSpec[]
 
 /** The preset's values for one learner and scenario, before explicit settings. */
 export function presetValues(learner: LearnerId, scenario: ScenarioId, preset: LearnerPresetId): Overrides {
+  if (learner === 'dsac') return SAC_PRESETS[preset];
   const reference = learner === 'dmpo' ? DMPO_REFERENCE[scenario] : DPPO_REFERENCE[scenario];
   const paper = { ...PAPER[scenario], ...(learner === 'dpo' ? DPO_OWN : {}) };
   switch (preset) {

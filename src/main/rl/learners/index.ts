@@ -8,6 +8,7 @@ import { OnPolicyLearner, OnPolicyRun, type Learner, type LearnerProgram, type L
 import type { UpdatePool } from '../parallel/updatePool.ts';
 import { Dmpo } from './dmpo/dmpo.ts';
 import { Dpo } from './dpo.ts';
+import { Dsac } from './dsac/dsac.ts';
 import { PpoFamily } from './ppo.ts';
 
 /** The learners that run a program over an OnPolicyRun. */
@@ -22,6 +23,8 @@ export function createLearner(setup: LearnerSetup, pool: UpdatePool): Learner {
     case 'dpo':
     case 'dmpo':
       return createOnPolicyLearner(configured(setup, setup.learner), pool);
+    case 'dsac':
+      return new Dsac(configured(setup, 'dsac'));
   }
 }
 

@@ -135,7 +135,8 @@ describe.skipIf(unavailable !== null)(`webgpu backend${unavailable === null ? ''
   // Tiny: 4 vehicles, one shared network (one parameter group), 16 steps, one epoch.
   const SMALL = { numEnvs: 1, rolloutSteps: 16, epochs: 1, criticEpochs: 1, minibatches: 1, shareParameters: true };
   const SMALL_DMPO = { ...SMALL, nTraj: 4, modelRolloutLength: 2, modelSteps: 3, modelStepsWarmup: 3, modelWarmupEpisodes: 1, innerIterations: 1, modelUsage: 1 };
-  for (const learner of LEARNER_IDS) {
+  // The ring has continuous actions: DSAC (discrete only) is left out.
+  for (const learner of LEARNER_IDS.filter((id) => id !== 'dsac')) {
     it(`trains ${learner} two iterations with finite metrics and no tensor leak`, async () => {
       const settings = learner === 'dmpo' ? SMALL_DMPO : SMALL;
       const agent = createLearner(

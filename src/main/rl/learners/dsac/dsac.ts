@@ -1,0 +1,188 @@
+/**
+ * DSAC: decentralised soft actor-critic, the base learner of the DMPO paper on CACC (section
+ * 6.3; shared/specs/algorithms.md "DMPO on CACC"). Off-policy: each iteration collects
+ * rolloutSteps x numEnvs environment steps with the stochastic policy (uniformly random
+ * actions until learningStarts steps were taken) into a replay buffer, then takes
+ * round(updatesPerStep x those steps) gradient updates (sacUpdate.ts) once learning started.
+ *
+ * The networks (sacAgents.ts): per agent a categorical policy on N^1, twin Q critics on
+ * N^kappa with the neighbours' actions and one output per own action, a learned temperature.
+ */
+import type { LearnerConfig } from '../../../../shared/learners.ts';
+import { RngStreams } from '../../../sim/rng.ts';
+import { addPrefixed, restoreArrays, underPrefix, type TypedArray } from '../../../sim/snapshot.ts';
+import type { LearnerState } from '../../core/checkpoint.ts';
+import { mean, episodeSummary, IterationClock, type IterationMetrics, type IterationResult } from '../../core/iteration.ts';
+import type { Learner, LearnerSetup } from '../../core/learner.ts';
+import { checkpointMisfit, learningRewardOf, TrainingEnvs } from '../../core/rollout.ts';
+import { evaluateGroups, type NetworkParameters } from '../../nn/agentNetworks.ts';
+import { parameterGroupArrays } from '../../nn/parameters.ts';
+import { sampleCategorical } from '../../core/distributions.ts';
+import { ReplayBuffer } from './replay.ts';
+import { SacAgents } from './sacAgents.ts';
+import { SacBatch, sacUpdate, type SacUpdateStats } from './sacUpdate.ts';
+
+/** The update stream (batch draws, neighbours' next actions) is seeded apart from the sampler and the episodes. */
+const UPDATE_SEED_OFFSET = 0x5ac;
+/** Actor and critic hidden layers, as the PPO family's and the DMPO authors' SAC ([in, 64, 64, out]). */
+const HIDDEN_SIZES = [64, 64] as const;
+
+export type DsacId = 'dsac';
+
+export class Dsac implements Learner {
+  readonly policy: SacAgents;
+  readonly envs: TrainingEnvs;
+  readonly replay: ReplayBuffer;
+  iteration = 0;
+  envSteps = 0;
+  private readonly config: LearnerConfig<DsacId>;
+  private readonly learningReward: (reward: number) => number;
+  private readonly updateRng = new RngStreams(1);
+  private readonly batch: SacBatch;
+  /** One step's actor inputs [n, E, in], the state before it [E, n, obsDim], actions [E, n] and learning rewards [E, n]. */
+  private readonly stepInputs: Float32Array;
+  private readonly stepObs: Float64Array;
+  private readonly stepActions: Float64Array;
+  private readonly stepRewards: Float32Array;
+
+  constructor(readonly setup: LearnerSetup<DsacId>) {
+    const { config, seed } = setup;
+    this.config = config;
+    this.envs = new TrainingEnvs(setup.scenario, setup.scenarioParams, config.numEnvs, seed);
+    const { spec } = this.envs.env;
+    this.policy = new SacAgents(spec, { kappa: config.kappa, hiddenSizes: HIDDEN_SIZES, initialAlpha: config.initialAlpha, seed });
+    this.replay = new ReplayBuffer(config.replaySize, spec.nAgents, spec.obsDim);
+    this.batch = new SacBatch(this.policy, config.batchSize);
+    this.learningReward = learningRewardOf(config);
+    this.updateRng.seed(0, seed + UPDATE_SEED_OFFSET);
+    const values = config.numEnvs * spec.nAgents;
+    this.stepInputs = new Float32Array(values * this.policy.actorInputSize);
+    this.stepObs = new Float64Array(values * spec.obsDim);
+    this.stepActions = new Float64Array(values);
+    this.stepRewards = new Float32Array(values);
+  }
+
+  async iterate(): Promise<IterationResult> {
+    const clock = new IterationClock();
+    const returns = this.collect();
+    clock.rolloutDone();
+    const collected = this.config.rolloutSteps * this.config.numEnvs;
+    this.envSteps += collected;
+    const updates = this.envSteps >= this.config.learningStarts ? Math.round(this.config.updatesPerStep * collected) : 0;
+    const stats: SacUpdateStats[] = [];
+    for (let u = 0; u < updates; u++) stats.push(await sacUpdate(this.policy, this.replay, this.batch, this.config, this.updateRng));
+    this.iteration += 1;
+    const metrics: IterationMetrics = { ...episodeSummary(returns), 'sac/updates': updates, 'replay/size': this.replay.size, ...updateMetrics(stats) };
+    Object.assign(metrics, clock.metrics(collected));
+    return { iteration: this.iteration, envSteps: this.envSteps, metrics };
+  }
+
+  /**
+   * rolloutSteps steps of every training copy into the replay buffer: the stochastic policy,
+   * or uniformly random actions before learningStarts. Returns the raw returns of the
+   * episodes that ended.
+   */
+  private collect(): number[] {
+    const { env, sampler } = this.envs;
+    const { nAgents } = env.spec;
+    const { numEnvs, rolloutSteps, learningStarts } = this.config;
+    const width = this.policy.actionCount;
+    const finished: number[] = [];
+    for (let t = 0; t < rolloutSteps; t++) {
+      const random = this.envSteps + t * numEnvs < learningStarts;
+      const logits = random ? null : this.policyLogits();
+      for (let i = 0; i < nAgents; i++) {
+        for (let e = 0; e < numEnvs; e++) {
+          const u = sampler.uniform(0);
+          this.stepActions[e * nAgents + i] = logits === null ? Math.min(width - 1, Math.floor(u * width)) : sampleCategorical(logits, (i * numEnvs + e) * width, width, u);
+        }
+      }
+      this.stepObs.set(env.obs);
+      env.step(this.stepActions);
+      for (let k = 0; k < numEnvs * nAgents; k++) this.stepRewards[k] = this.learningReward(env.reward[k]);
+      // s' of an ended copy is its final state: stored before resetEnded replaces it.
+      this.replay.addStep(this.stepObs, this.stepActions, this.stepRewards, env.terminated, env.obs, numEnvs);
+      for (let e = 0; e < numEnvs; e++) {
+        const ended = this.envs.addStep(e);
+        if (ended !== null) finished.push(ended);
+      }
+      this.envs.resetEnded();
+    }
+    return finished;
+  }
+
+  /** The current policy's logits [n, E, A] on the training copies. */
+  private policyLogits(): Float32Array {
+    const { env } = this.envs;
+    this.policy.actorInputs(env.obs, env.numEnvs, this.stepInputs);
+    return evaluateGroups(this.policy.actor, this.stepInputs, env.numEnvs, this.policy.agents);
+  }
+
+  state(): LearnerState {
+    const arrays: Record<string, TypedArray> = { ...this.networkArrays() };
+    addPrefixed(arrays, 'replay.', this.replay.snapshot());
+    addPrefixed(arrays, 'updateRng.', this.updateRng.snapshot());
+    const { episodeCounter } = this.envs.snapshot(arrays);
+    const { actor, critics, logAlphaMoments } = this.policy;
+    const steps = (network: NetworkParameters) => network.groups.map((g) => g.moments.step);
+    return {
+      meta: {
+        learner: this.setup.learner,
+        iteration: this.iteration,
+        envSteps: this.envSteps,
+        episodeCounter,
+        adamSteps: { actor: steps(actor), critic1: steps(critics[0]), critic2: steps(critics[1]), logAlpha: logAlphaMoments.step },
+        replaySize: this.replay.size,
+        replayCursor: this.replay.cursor,
+      },
+      arrays,
+    };
+  }
+
+  restore(state: LearnerState): void {
+    const { meta, arrays } = state;
+    if (meta.learner !== this.setup.learner) throw new Error(`checkpoint is of learner ${String(meta.learner)}, not ${this.setup.learner}`);
+    restoreArrays(this.networkArrays(), arrays, checkpointMisfit);
+    const adamSteps = meta.adamSteps as { actor: number[]; critic1: number[]; critic2: number[]; logAlpha: number };
+    const { actor, critics, logAlphaMoments } = this.policy;
+    const setSteps = (network: NetworkParameters, steps: readonly number[]) => network.groups.forEach((g, i) => (g.moments.step = steps[i]));
+    setSteps(actor, adamSteps.actor);
+    setSteps(critics[0], adamSteps.critic1);
+    setSteps(critics[1], adamSteps.critic2);
+    logAlphaMoments.step = adamSteps.logAlpha;
+    this.updateRng.restore(underPrefix(arrays, 'updateRng.'));
+    this.envs.restore(arrays, Number(meta.episodeCounter));
+    this.replay.restore(underPrefix(arrays, 'replay.'), Number(meta.replaySize), Number(meta.replayCursor), checkpointMisfit);
+    this.iteration = Number(meta.iteration);
+    this.envSteps = Number(meta.envSteps);
+  }
+
+  dispose(): void {
+    this.policy.dispose();
+  }
+
+  /** Live views of every trained array: networks with their Adam moments, targets, temperatures. */
+  private networkArrays(): Record<string, TypedArray> {
+    const { actor, critics, targets, logAlpha, logAlphaMoments } = this.policy;
+    const arrays: Record<string, TypedArray> = { logAlpha, 'logAlpha.adam1': logAlphaMoments.first, 'logAlpha.adam2': logAlphaMoments.second };
+    addPrefixed(arrays, 'actor.', parameterGroupArrays(actor.groups));
+    addPrefixed(arrays, 'critic1.', parameterGroupArrays(critics[0].groups));
+    addPrefixed(arrays, 'critic2.', parameterGroupArrays(critics[1].groups));
+    targets.forEach((target, k) => target.groups.forEach((group, i) => (arrays[`target${k + 1}.${i}`] = group.params)));
+    return arrays;
+  }
+}
+
+/** The means over an iteration's updates; nothing when there were none (the divergence guard reads only what is there). */
+function updateMetrics(stats: readonly SacUpdateStats[]): IterationMetrics {
+  if (stats.length === 0) return {};
+  const over = (pick: (s: SacUpdateStats) => number) => mean(stats.map(pick));
+  return {
+    'loss/actor': over((s) => s.actorLoss),
+    'loss/critic': over((s) => s.criticLoss),
+    entropy: over((s) => s.entropy),
+    alpha: over((s) => s.alpha),
+    'q/mean': over((s) => s.q),
+    'q/target': over((s) => s.target),
+  };
+}

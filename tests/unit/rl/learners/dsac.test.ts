@@ -1,0 +1,157 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeState, encodeState } from '../../../../src/main/rl/core/checkpoint.ts';
+import { evaluatePolicy } from '../../../../src/main/rl/core/evaluation.ts';
+import { Dsac } from '../../../../src/main/rl/learners/dsac/dsac.ts';
+import { ReplayBuffer } from '../../../../src/main/rl/learners/dsac/replay.ts';
+import { SacAgents } from '../../../../src/main/rl/learners/dsac/sacAgents.ts';
+import { SacBatch, sacUpdate } from '../../../../src/main/rl/learners/dsac/sacUpdate.ts';
+import { evaluateGroups } from '../../../../src/main/rl/nn/agentNetworks.ts';
+import { selectBackend } from '../../../../src/main/rl/nn/backend.ts';
+import type { EnvSpec } from '../../../../src/main/sim/env.ts';
+import { AgentGraph } from '../../../../src/main/sim/graph.ts';
+import { RngStreams } from '../../../../src/main/sim/rng.ts';
+import { resolveLearnerConfig } from '../../../../src/shared/learners.ts';
+
+beforeAll(async () => {
+  await selectBackend('auto');
+});
+
+/** Learning starts in the second iteration; small batches keep each update cheap. */
+const SMALL = { numEnvs: 2, rolloutSteps: 40, learningStarts: 100, updatesPerStep: 0.1, batchSize: 32, replaySize: 1000 };
+const make = (settings: Record<string, number> = SMALL, seed = 5) =>
+  new Dsac({ learner: 'dsac', scenario: 'cacc-catchup', scenarioParams: { horizon: 50 }, config: resolveLearnerConfig('dsac', 'cacc-catchup', 'default', settings), seed });
+
+describe('replay buffer', () => {
+  it('keeps the last capacity transitions in a ring and draws only stored ones', () => {
+    const replay = new ReplayBuffer(3, 2, 1);
+    for (let k = 0; k < 4; k++) replay.addStep([k, k], [k % 4, 1], [k, -k], [k === 3 ? 1 : 0], [k + 0.5, k + 0.5], 1);
+    expect(replay.size).toBe(3);
+    expect(replay.cursor).toBe(1);
+    expect(Array.from(replay.obs)).toEqual([3, 3, 1, 1, 2, 2]);
+    expect(Array.from(replay.terminated)).toEqual([1, 0, 0]);
+    const rng = new RngStreams(1);
+    rng.seed(0, 1);
+    const indices = new Int32Array(50);
+    replay.sampleIndices(rng, indices);
+    expect(indices.every((i) => i >= 0 && i < 3)).toBe(true);
+    expect(new Set(indices).size).toBe(3);
+  });
+
+  it('refuses a checkpoint whose entries do not fit, writing nothing', () => {
+    const replay = new ReplayBuffer(4, 2, 1);
+    replay.addStep([1, 2], [0, 1], [0, 0], [0], [1, 2], 1);
+    const saved = replay.snapshot();
+    const other = new ReplayBuffer(4, 2, 1);
+    expect(() => other.restore({ ...saved, actions: new Uint8Array(3) }, 1, 1, (name) => `misfit ${name}`)).toThrow(/misfit replay.actions/);
+    expect(other.size).toBe(0);
+    other.restore(saved, 1, 1, (name) => name);
+    expect(Array.from(other.obs.subarray(0, 2))).toEqual([1, 2]);
+  });
+});
+
+describe('sacUpdate', () => {
+  it('learns each agent’s best action of a one-step game, through its neighbourhood-sum critic', async () => {
+    // Three agents on a chain, one-step episodes: agent i earns 1 for action (i + 1) mod 4.
+    const spec = { scenario: 'cacc-catchup', nAgents: 3, obsDim: 2, action: { kind: 'discrete', n: 4 }, graph: AgentGraph.chain(3) } as unknown as EnvSpec;
+    const agents = new SacAgents(spec, { kappa: 1, hiddenSizes: [16, 16], initialAlpha: 0.05, seed: 1 });
+    const replay = new ReplayBuffer(500, 3, 2);
+    const rng = new RngStreams(1);
+    rng.seed(0, 3);
+    for (let k = 0; k < 500; k++) {
+      const obs = Array.from({ length: 6 }, () => rng.uniform(0));
+      const actions = [0, 1, 2].map(() => Math.floor(rng.uniform(0) * 4));
+      replay.addStep(obs, actions, actions.map((a, i) => (a === (i + 1) % 4 ? 1 : 0)), [1], obs, 1);
+    }
+    const batch = new SacBatch(agents, 32);
+    const settings = { batchSize: 32, gamma: 0.99, lrActor: 3e-3, lrCritic: 3e-3, lrAlpha: 3e-4, tau: 0.05, gradientClipNorm: 5, targetEntropy: 0.2 };
+    let stats = await sacUpdate(agents, replay, batch, settings, rng);
+    const initialEntropy = stats.entropy;
+    for (let u = 0; u < 150; u++) stats = await sacUpdate(agents, replay, batch, settings, rng);
+    const logits = evaluateGroups(agents.actor, new Float32Array(3 * agents.actorInputSize).fill(0.5), 1, 3);
+    const greedy = [0, 1, 2].map((i) => Array.from(logits.subarray(4 * i, 4 * i + 4)).indexOf(Math.max(...logits.subarray(4 * i, 4 * i + 4))));
+    expect(greedy).toEqual([1, 2, 3]);
+    expect(stats.entropy).toBeLessThan(initialEntropy);
+    // Each critic regresses its neighbourhood's summed reward: about 1 for the agent's own best action, plus a neighbour's.
+    expect(stats.q).toBeGreaterThan(0.2);
+    expect(stats.criticLoss).toBeLessThan(0.1);
+  });
+});
+
+describe('dsac on cacc-catchup', () => {
+  it('collects, then updates: finite metrics, no tensor leak, a policy that evaluates', async () => {
+    const learner = make();
+    const first = await learner.iterate();
+    expect(first.metrics['sac/updates']).toBe(0);
+    expect('loss/actor' in first.metrics).toBe(false);
+    expect(learner.replay.size).toBe(80);
+    const tensors = tf.memory().numTensors;
+    const second = await learner.iterate();
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(second.envSteps).toBe(160);
+    expect(second.metrics['sac/updates']).toBe(8);
+    for (const key of ['loss/actor', 'loss/critic', 'entropy', 'alpha', 'q/mean', 'q/target']) expect(Number.isFinite(second.metrics[key]), key).toBe(true);
+    expect(second.metrics.entropy).toBeGreaterThan(0);
+    expect(second.metrics.entropy).toBeLessThanOrEqual(Math.log(4) + 1e-6);
+    const evaluation = evaluatePolicy(learner, 2);
+    expect(Number.isFinite(evaluation.meanReturn)).toBe(true);
+    const values = learner.policy.values(learner.envs.env);
+    expect(values).toHaveLength(8 * 2);
+    expect(values.every(Number.isFinite)).toBe(true);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(learner.policy.nonFiniteParameter()).toBeNull();
+    learner.dispose();
+  });
+
+  it('moves the temperature toward the target entropy', async () => {
+    // A target far below the initial near-uniform policy's entropy: alpha must fall.
+    const learner = make({ ...SMALL, targetEntropy: 0.01, lrAlpha: 0.01, initialAlpha: 1 });
+    await learner.iterate();
+    await learner.iterate();
+    const alphas = Array.from(learner.policy.logAlpha, Math.exp);
+    expect(Math.max(...alphas)).toBeLessThan(1);
+    learner.dispose();
+  });
+
+  it('continues bit-identically after a checkpoint (replay, targets, alpha, Adam, random streams)', async () => {
+    const straight = make();
+    const interrupted = make();
+    for (let k = 0; k < 2; k++) {
+      await straight.iterate();
+      await interrupted.iterate();
+    }
+    const blob = encodeState(interrupted.state());
+    interrupted.dispose();
+    const resumed = make();
+    resumed.restore(decodeState(blob));
+    for (let k = 0; k < 2; k++) {
+      const a = await straight.iterate();
+      const b = await resumed.iterate();
+      expect(b.iteration).toBe(a.iteration);
+      expect(b.envSteps).toBe(a.envSteps);
+      for (const key of ['loss/actor', 'loss/critic', 'alpha', 'entropy', 'q/mean', 'train/episodeReturn']) {
+        if (Number.isNaN(a.metrics[key])) expect(b.metrics[key], key).toBeNaN();
+        else expect(b.metrics[key], key).toBe(a.metrics[key]);
+      }
+    }
+    expect(Array.from(resumed.policy.actor.groups[3].params)).toEqual(Array.from(straight.policy.actor.groups[3].params));
+    expect(Array.from(resumed.policy.targets[1].groups[0].params)).toEqual(Array.from(straight.policy.targets[1].groups[0].params));
+    expect(evaluatePolicy(resumed, 1).meanReturn).toBe(evaluatePolicy(straight, 1).meanReturn);
+  });
+
+  it('refuses a checkpoint of another learner or shape by name', async () => {
+    const learner = make();
+    await learner.iterate();
+    const state = learner.state();
+    expect(() => make().restore({ ...state, meta: { ...state.meta, learner: 'dppo' } })).toThrow(/checkpoint is of learner dppo, not dsac/);
+    const arrays = { ...state.arrays };
+    delete arrays.logAlpha;
+    expect(() => make().restore({ ...state, arrays })).toThrow(/checkpoint entry logAlpha does not fit/);
+  });
+
+  it('refuses a scenario with continuous actions, naming it', () => {
+    expect(
+      () => new Dsac({ learner: 'dsac', scenario: 'ring', scenarioParams: {}, config: resolveLearnerConfig('dsac', 'ring', 'default', SMALL), seed: 1 }),
+    ).toThrow(/scenario ring has continuous actions/);
+  });
+});
