@@ -15,9 +15,8 @@
  */
 import type { BatchedEnv, EnvSpec } from '../../../sim/env.ts';
 import { NeighbourhoodGather } from '../../../sim/graph.ts';
-import type { PolicyOutput } from '../../core/actorCritic.ts';
 import { argmax, type PolicyHead } from '../../core/distributions.ts';
-import type { TrainedPolicy } from '../../core/learner.ts';
+import type { PolicyOutput, TrainedPolicy } from '../../core/trainedPolicy.ts';
 import { zeroMoments, type AdamMoments } from '../../nn/adam.ts';
 import { evaluateGroups, NetworkParameters, seedOf } from '../../nn/agentNetworks.ts';
 import { initialParameters, MlpLayout } from '../../nn/parameters.ts';
