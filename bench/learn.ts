@@ -24,10 +24,12 @@ export async function learnerThroughput(learner: LearnerId, scenario: ScenarioId
   try {
     const agent = createLearner({ learner, scenario, scenarioParams: {}, config: resolveLearnerConfig(learner, scenario, 'default'), seed: 1 }, trainer);
     // Warm-up: JIT, worker start, inference tensors; DMPO until its models have had their first fit
-    // (before that it trains model-free, and its figures would not be DMPO's).
+    // (before that it trains model-free, and its figures would not be DMPO's); DSAC until its
+    // updates start (before learningStarts it only collects random steps).
     for (let k = 0; k < 12; k++) {
       const { metrics } = await agent.iterate();
-      if (learner !== 'dmpo' || metrics['model/stateError'] !== undefined) break;
+      const warming = (learner === 'dmpo' && metrics['model/stateError'] === undefined) || metrics['sac/updates'] === 0;
+      if (!warming) break;
     }
     let rollout = 0;
     let update = 0;
