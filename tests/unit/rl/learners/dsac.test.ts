@@ -150,8 +150,9 @@ describe('dsac on cacc-catchup', () => {
   });
 
   it('refuses a scenario with continuous actions, naming it', () => {
-    expect(
-      () => new Dsac({ learner: 'dsac', scenario: 'ring', scenarioParams: {}, config: resolveLearnerConfig('dsac', 'ring', 'default', SMALL), seed: 1 }),
-    ).toThrow(/scenario ring has continuous actions/);
+    expect(() => resolveLearnerConfig('dsac', 'ring', 'default', SMALL)).toThrow(/learner dsac trains on cacc-catchup, cacc-slowdown only, not ring/);
+    // Built around the catalogue's check, the networks refuse it too.
+    const config = resolveLearnerConfig('dsac', 'cacc-catchup', 'default', SMALL);
+    expect(() => new Dsac({ learner: 'dsac', scenario: 'ring', scenarioParams: {}, config, seed: 1 })).toThrow(/scenario ring has continuous actions/);
   });
 });
