@@ -29,6 +29,8 @@ export interface LearnerInfo {
   summary: string;
   /** The scenarios it trains on; absent: every scenario. */
   scenarios?: readonly ScenarioId[];
+  /** Its networks are tiny and run in plain JavaScript: no tensor backend is used. */
+  plainJavaScript?: true;
   /** Hops of the agent graph the policy sees: 0 = own observation, 1 = N^1. */
   policyRadius: 0 | 1;
   /** What the critic sees: own observation, the kappa-hop neighbourhood, or every agent. */
@@ -77,6 +79,7 @@ export const LEARNERS: Readonly<Record<LearnerId, LearnerInfo>> = {
     title: 'LTDE',
     summary: 'Mean-field actor-critic on a network of states: team policies by node, localized (kappa-hop) team Q-functions (LTDE paper).',
     scenarios: ['network-routing'],
+    plainJavaScript: true,
     policyRadius: 0,
     critic: 'neighbourhood',
     advantage: 'extended-value',
@@ -86,6 +89,7 @@ export const LEARNERS: Readonly<Record<LearnerId, LearnerInfo>> = {
     title: 'DADC',
     summary: 'Decentralised actor and critic on common information: every agent’s coordinator draws the same prescription (DADC paper).',
     scenarios: ['mabc', 'demand-response'],
+    plainJavaScript: true,
     policyRadius: 0,
     critic: 'global',
     advantage: 'global-value',
