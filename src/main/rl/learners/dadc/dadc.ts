@@ -157,7 +157,6 @@ export class Dadc implements Learner {
   collect(): { returns: number[]; discounted: number[]; rewardSum: number } {
     const { env, config, agents } = this;
     const { nAgents, obsDim } = env.spec;
-    const width = env.spec.action.kind === 'discrete' ? env.spec.action.n : 0;
     const returns: number[] = [];
     const discounted: number[] = [];
     let rewardSum = 0;
