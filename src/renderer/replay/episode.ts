@@ -7,7 +7,7 @@ import type { EpisodeStepBlock, EpisodeTraces } from '../../shared/api.ts';
 import { decodeFloat32 } from '../../shared/base64.ts';
 import type { EpisodeInfo, TrajectoryFrame } from '../../shared/runs.ts';
 import { isScenarioId } from '../../shared/scenarios.ts';
-import { TRAJECTORY_FLAG, TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
+import { TRAJECTORY_FLAG, TrajectoryLayout, trajectoryShape } from '../../shared/trajectoryLayout.ts';
 import type { SceneEpisode } from '../scene/SceneView.ts';
 import { forkLabel } from './fork.ts';
 
@@ -30,13 +30,7 @@ export function sceneEpisodeOf(info: EpisodeInfo): SceneEpisode | null {
 }
 
 export function layoutOf(info: EpisodeInfo): TrajectoryLayout {
-  return new TrajectoryLayout({
-    nVehicles: info.nVehicles,
-    nAgents: info.nAgents,
-    obsDim: info.obsDim,
-    actionParamDim: info.actionParamDim,
-    nRewardTerms: info.rewardTermNames.length,
-  });
+  return new TrajectoryLayout(trajectoryShape(info));
 }
 
 /** The float32 records of a step block from the api. */
