@@ -390,15 +390,14 @@ export function buildRoad(scenario: ScenarioId, roadLength: number | null): Road
     case 'cacc-slowdown':
       return straightRoad();
     case 'network-routing':
-      throw new Error('network-routing has no 3D view yet: run it with the headway command line (simulate, train)');
     case 'mabc':
     case 'demand-response':
-      throw new Error(`the 3D view has no scene for ${scenario} (no road): its trajectories are tables`);
+      throw new Error(`the 3D view has no road for ${scenario}: its episodes carry a scene (src/shared/scene.ts), drawn by its own view`);
   }
 }
 
-/** Scenarios the app's 3D view can show, offered by its Simulate and Train forms (the others run from the command line until they have a view). */
-export const VIEWED_SCENARIO_IDS = ROAD_SCENARIO_IDS.filter((id) => id !== 'network-routing');
+/** Scenarios the app can show (roads in 3D, the road network as a drawn scene), offered by its Simulate and Train forms (the others run from the command line until they have a view). */
+export const VIEWED_SCENARIO_IDS = ROAD_SCENARIO_IDS;
 
 /** What the forms say of the scenarios they leave out. */
 export const UNVIEWED_SCENARIOS_NOTE = `${SCENARIO_IDS.filter((id) => !(VIEWED_SCENARIO_IDS as readonly ScenarioId[]).includes(id))
