@@ -12,6 +12,8 @@ import { hudStep, launchBrowser, openApp, screenshotPath, text, waitForStep } fr
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
+/** The run the training test stores, replayed and compared after it. */
+let trainedRun = 0;
 
 beforeAll(async () => {
   browser = await launchBrowser();
@@ -90,6 +92,47 @@ describe('network-routing in the app', () => {
     expect(await text(page, 'node-value-1-0')).toMatch(/^V -?\d/);
     await page.screenshot({ path: screenshotPath('routing-train') });
     await expect.poll(() => text(page, 'train-status'), { timeout: 120_000 }).toBe('finished');
+    trainedRun = Number(await text(page, 'train-run-id'));
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('replays a stored routing episode: the network at each step and the per-link flow over time', async () => {
+    await page.getByTestId('tab-replay').click();
+    await page.getByTestId('replay-run').selectOption(String(trainedRun));
+    const viewport = page.getByTestId('replay-viewport-primary');
+    await viewport.getByTestId('network-view').waitFor({ timeout: 15_000 });
+    const heatmap = page.getByTestId('link-flow');
+    await heatmap.waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('time-space').count()).toBe(0);
+    // The heat map is painted: many distinct colours (one per load level) in its plot.
+    await expect
+      .poll(
+        () =>
+          heatmap.evaluate((canvas: HTMLCanvasElement) => {
+            const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+            const colours = new Set<number>();
+            for (let p = 0; p < data.length; p += 4) colours.add((data[p] << 16) | (data[p + 1] << 8) | data[p + 2]);
+            return colours.size;
+          }),
+        { timeout: 10_000 },
+      )
+      .toBeGreaterThan(8);
+    const before = await viewport.locator('g.link line').evaluateAll((lines) => lines.map((line) => line.getAttribute('stroke-width')).join());
+    for (let k = 0; k < 6; k++) await page.keyboard.press('ArrowRight');
+    await expect.poll(() => viewport.locator('g.link line').evaluateAll((lines) => lines.map((line) => line.getAttribute('stroke-width')).join())).not.toBe(before);
+    await viewport.getByTestId('node-0').click();
+    await viewport.getByTestId('node-card').waitFor();
+    expect(await text(page, 'node-value-1-0')).toMatch(/^V -?\d/);
+    await page.screenshot({ path: screenshotPath('routing-replay') });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('compares the routing run like the others: its metrics plot', async () => {
+    await page.getByTestId('tab-compare').click();
+    await page.getByTestId('compare-run-search').fill(`#${trainedRun}`);
+    await page.getByTestId(`compare-run-${trainedRun}`).click();
+    await expect.poll(async () => ((await page.getByTestId('compare-svg').first().innerHTML()).match(/stroke-width="1.6"/g) ?? []).length, { timeout: 10_000 }).toBe(1);
+    await page.screenshot({ path: screenshotPath('routing-compare') });
     expect(pageErrors).toEqual([]);
   });
 });

@@ -16,9 +16,10 @@ export const CACC_TARGET = { headway: 20, speed: 15 } as const;
 
 export const isCacc = (scenario: string): boolean => scenario.startsWith('cacc-');
 
-/** What the 3D view needs of a stored episode; null for a scenario this build does not know. */
+/** What the 3D view needs of a stored episode; null for a scenario this build does not know or one drawn as a scene. */
 export function sceneEpisodeOf(info: EpisodeInfo): SceneEpisode | null {
-  if (!isScenarioId(info.scenario)) return null;
+  // A scenario without vehicles is drawn by its own view, not the 3D road.
+  if (!isScenarioId(info.scenario) || info.scene) return null;
   return {
     scenario: info.scenario,
     nVehicles: info.nVehicles,
@@ -77,6 +78,9 @@ export interface DecodedTraces {
   gap: Float32Array;
   accel: Float32Array;
   collided: Float32Array;
+  /** [frame][nState] the scene's state (src/shared/scene.ts); empty for roads. */
+  nState: number;
+  state: Float32Array;
   /** returnSoFar[k]: the episode return up to frame k (exact at stride 1, else the strided sum scaled by the stride). */
   returnSoFar: Float64Array;
 }
@@ -104,6 +108,8 @@ export function decodeTraces(traces: EpisodeTraces): DecodedTraces {
     gap: decodeFloat32(traces.gap),
     accel: decodeFloat32(traces.accel),
     collided: decodeFloat32(traces.collided),
+    nState: traces.nState,
+    state: decodeFloat32(traces.state),
     returnSoFar,
   };
 }

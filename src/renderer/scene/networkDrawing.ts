@@ -75,9 +75,11 @@ export const VC_STOPS: readonly (readonly [number, readonly [number, number, num
   [2, [176, 92, 255]],
 ];
 
-/** The colour of a volume/capacity ratio (grey for a link that carries nothing). */
-export function vcColour(ratio: number): string {
-  if (!(ratio > 0)) return 'rgb(70, 82, 96)';
+const EMPTY_LINK: readonly [number, number, number] = [70, 82, 96];
+
+/** The colour of a volume/capacity ratio as [r, g, b] (grey for a link that carries nothing). */
+export function vcRgb(ratio: number): readonly [number, number, number] {
+  if (!(ratio > 0)) return EMPTY_LINK;
   const stops = VC_STOPS;
   let k = 1;
   while (k < stops.length - 1 && ratio > stops[k][0]) k++;
@@ -85,7 +87,18 @@ export function vcColour(ratio: number): string {
   const [x1, c1] = stops[k];
   const t = Math.min(1, Math.max(0, (ratio - x0) / (x1 - x0)));
   const mix = (i: number) => Math.round(c0[i] + (c1[i] - c0[i]) * t);
-  return `rgb(${mix(0)}, ${mix(1)}, ${mix(2)})`;
+  return [mix(0), mix(1), mix(2)];
+}
+
+export function vcColour(ratio: number): string {
+  const [r, g, b] = vcRgb(ratio);
+  return `rgb(${r}, ${g}, ${b})`;
+}
+
+/** The CSS gradient of the volume/capacity scale, 0 at the left and the last stop at the right. */
+export function vcGradientCss(): string {
+  const top = VC_STOPS[VC_STOPS.length - 1][0];
+  return `linear-gradient(to right, ${VC_STOPS.map(([at, [r, g, b]]) => `rgb(${r}, ${g}, ${b}) ${(at / top) * 100}%`).join(', ')})`;
 }
 
 /** Node names as the TNTP files and the CLI's CSV number them (from 1). */
