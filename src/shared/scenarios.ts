@@ -10,7 +10,7 @@
 export const SCENARIO_IDS = ['cacc-catchup', 'cacc-slowdown', 'ring', 'figure-eight', 'network-routing', 'mabc', 'demand-response'] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
-/** Scenarios without vehicles on a road (the DADC paper's): their trajectories are tables; the app has no view of them yet. */
+/** Scenarios without vehicles on a road (the DADC paper's): their trajectories are tables; the app draws them as schematics (src/shared/scene.ts). */
 export const TABULAR_SCENARIO_IDS = ['mabc', 'demand-response'] as const satisfies readonly ScenarioId[];
 /** The scenarios with vehicles on roads (a road network too): the golden learner tests run on these. */
 export const ROAD_SCENARIO_IDS = SCENARIO_IDS.filter((id) => !(TABULAR_SCENARIO_IDS as readonly string[]).includes(id));
