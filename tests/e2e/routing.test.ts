@@ -104,6 +104,8 @@ describe('network-routing in the app', () => {
     const heatmap = page.getByTestId('link-flow');
     await heatmap.waitFor({ timeout: 15_000 });
     expect(await page.getByTestId('time-space').count()).toBe(0);
+    // Video export films the 3D road, which this scenario has not.
+    expect(await page.getByTestId('video-export-open').isDisabled()).toBe(true);
     // The heat map is painted: many distinct colours (one per load level) in its plot.
     await expect
       .poll(
