@@ -1,7 +1,8 @@
 /**
  * network-routing in the app against a real `headway serve`: the road network drawn from its
  * node coordinates live while simulating (links coloured by volume/capacity, as wide as their
- * flow), a clicked node's team (mass per destination, split ratios), and the evaluation
+ * flow), a clicked node's team (mass per destination, split ratios), the episode's steady-state
+ * TSTT against the user equilibrium, and the evaluation
  * episodes of a tiny training run drawn the same way, with the critic's value of each
  * routing choice.
  */
@@ -65,8 +66,12 @@ describe('network-routing in the app', () => {
     }
     expect(await card.textContent()).toContain('no critic value');
     await page.screenshot({ path: screenshotPath('routing-simulate') });
-    await page.getByTestId('stop').click();
-    await expect.poll(() => text(page, 'job-status'), { timeout: 20_000 }).toBe('stopped');
+
+    // Played to its end, the episode's result: the UE splits reach the user equilibrium's TSTT.
+    await page.getByTestId('resume').click();
+    await expect.poll(() => text(page, 'job-status'), { timeout: 20_000 }).toBe('finished');
+    expect(await page.getByTestId('episode-metric-tsttOverUe').locator('td').last().textContent()).toBe('1.0000');
+    expect(Number(await page.getByTestId('episode-metric-tsttOverSo').locator('td').last().textContent())).toBeGreaterThan(1);
     expect(pageErrors).toEqual([]);
   });
 
