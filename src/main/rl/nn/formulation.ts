@@ -191,6 +191,7 @@ class BatchedGradients implements GroupGradients {
   }
 
   async forward(params: readonly Float32Array[], wanted: readonly boolean[]): Promise<(Float32Array | null)[]> {
+    if (!wanted.includes(true)) return wanted.map(() => null);
     const width = this.source.rows * this.outputSize;
     const output = await readAndDispose(
       tf.tidy(() => {
