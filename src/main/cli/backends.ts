@@ -49,8 +49,9 @@ export function registerBackendsCommand(program: Command): void {
     .option('--no-speed', 'skip the speed measurement (seconds to minutes per backend)')
     .addHelpText(
       'after',
-      `\nSpeed: GFLOP/s on the reference DPPO update (${REFERENCE_AGENTS} agents, ${REFERENCE_SIZE.samplesPerAgent} samples, ${REFERENCE_SIZE.epochs} epochs); ` +
-        `on cpu ${CPU_SIZE.samplesPerAgent} samples and ${CPU_SIZE.epochs} epoch, on software WebGPU adapters ${SOFTWARE_SIZE.samplesPerAgent} and ${SOFTWARE_SIZE.epochs} (the size measured is printed).` +
+      `\nSpeed: GFLOP/s on the reference DPPO update (${REFERENCE_AGENTS} agents, ${REFERENCE_SIZE.samplesPerAgent} samples, ${REFERENCE_SIZE.epochs} epochs) ` +
+        'in the formulation the backend trains with (batched on GPUs, per-agent on CPUs); ' +
+        `on cpu and for batched updates on a CPU ${CPU_SIZE.samplesPerAgent} samples and ${CPU_SIZE.epochs} epoch, on software WebGPU adapters ${SOFTWARE_SIZE.samplesPerAgent} and ${SOFTWARE_SIZE.epochs} (the size measured is printed).` +
         '\nWebGPU on Linux without a GPU: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (SwiftShader, from the chromium package).',
     )
     .action(async (options: { json?: boolean; speed: boolean }) => {
