@@ -112,18 +112,19 @@ describe('network-routing in the app', () => {
     // Video export films the 3D road, which this scenario has not.
     expect(await page.getByTestId('video-export-open').isDisabled()).toBe(true);
     // The heat map is painted: many distinct colours (one per load level) in its plot.
-    await expect
-      .poll(
-        () =>
-          heatmap.evaluate((canvas: HTMLCanvasElement) => {
-            const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
-            const colours = new Set<number>();
-            for (let p = 0; p < data.length; p += 4) colours.add((data[p] << 16) | (data[p + 1] << 8) | data[p + 2]);
-            return colours.size;
-          }),
-        { timeout: 10_000 },
-      )
-      .toBeGreaterThan(8);
+    const colours = () =>
+      heatmap.evaluate((canvas: HTMLCanvasElement) => {
+        const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+        const seen = new Set<number>();
+        for (let p = 0; p < data.length; p += 4) seen.add((data[p] << 16) | (data[p + 1] << 8) | data[p + 2]);
+        return [...seen].sort().join();
+      });
+    await expect.poll(async () => (await colours()).split(',').length, { timeout: 10_000 }).toBeGreaterThan(8);
+    // Coloured by the flow itself: Braess is over capacity everywhere, the flows still differ.
+    const byLoad = await colours();
+    await page.getByTestId('link-flow-colour-flow').click();
+    await expect.poll(colours).not.toBe(byLoad);
+    expect(await page.getByTestId('link-flow-legend').locator('..').textContent()).toMatch(/veh\/h/);
     const before = await viewport.locator('g.link line').evaluateAll((lines) => lines.map((line) => line.getAttribute('stroke-width')).join());
     for (let k = 0; k < 6; k++) await page.keyboard.press('ArrowRight');
     await expect.poll(() => viewport.locator('g.link line').evaluateAll((lines) => lines.map((line) => line.getAttribute('stroke-width')).join())).not.toBe(before);

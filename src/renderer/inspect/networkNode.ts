@@ -27,6 +27,8 @@ export interface NodeInspection {
   totalMass: number;
   /** Whether any routing choice here has a value (a trained policy's frames). */
   hasValues: boolean;
+  /** The frames carry values, but not one per routing choice (a learner whose agents are something else): none is shown. */
+  valuesUnmatched: boolean;
 }
 
 export function inspectNode(scene: NetworkScene, state: Float32Array | Float64Array, values: ArrayLike<number>, node: number): NodeInspection {
@@ -62,6 +64,7 @@ export function inspectNode(scene: NetworkScene, state: Float32Array | Float64Ar
     classes,
     totalMass,
     hasValues,
+    valuesUnmatched: values.length > 0 && !withValues,
   };
 }
 

@@ -101,6 +101,19 @@ export function vcGradientCss(): string {
   return `linear-gradient(to right, ${VC_STOPS.map(([at, [r, g, b]]) => `rgb(${r}, ${g}, ${b}) ${(at / top) * 100}%`).join(', ')})`;
 }
 
+/** The flow scale of the link-flow heat map: no flow (the panel's colour) to the episode's largest flow (bright cyan). */
+const NO_FLOW = [26, 33, 43] as const;
+const MOST_FLOW = [94, 234, 212] as const;
+
+/** The colour of `flow` on the scale 0..largest as [r, g, b] (square-root ramp, so small flows still show). */
+export function flowRgb(flow: number, largest: number): readonly [number, number, number] {
+  const f = largest > 0 && flow > 0 ? Math.sqrt(Math.min(1, flow / largest)) : 0;
+  const mix = (i: number) => Math.round(NO_FLOW[i] + (MOST_FLOW[i] - NO_FLOW[i]) * f);
+  return [mix(0), mix(1), mix(2)];
+}
+
+export const FLOW_GRADIENT_CSS = `linear-gradient(to right, rgb(${NO_FLOW.join(', ')}), rgb(${MOST_FLOW.join(', ')}))`;
+
 /** Node names as the TNTP files and the CLI's CSV number them (from 1). */
 export const nodeName = (node: number): string => String(node + 1);
 

@@ -59,6 +59,9 @@ describe('a clicked node', () => {
     const values = Float64Array.from(scene.agentClass, (_, agent) => -agent);
     const origin = inspectNode(scene, frame.state, values, 0);
     expect(origin.hasValues).toBe(true);
+    expect(origin.valuesUnmatched).toBe(false);
+    // Values of agents that are not the routing choices (say, teams by node) are not matched to them.
+    expect(inspectNode(scene, frame.state, new Float64Array(scene.agentClass.length + 1), 0)).toMatchObject({ hasValues: false, valuesUnmatched: true });
     const agents = origin.links.map((link) => scene.agentLink.findIndex((l, agent) => l === link.link && scene.agentClass[agent] === 0));
     expect(origin.classes[0].value).toEqual(agents.map((agent) => -agent));
   });
