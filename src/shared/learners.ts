@@ -29,6 +29,8 @@ export interface LearnerInfo {
   summary: string;
   /** The scenarios it trains on; absent: every scenario. */
   scenarios?: readonly ScenarioId[];
+  /** Its networks are tiny and run in plain JavaScript: no tensor backend is used. */
+  plainJavaScript?: true;
   /** Hops of the agent graph the policy sees: 0 = own observation, 1 = N^1. */
   policyRadius: 0 | 1;
   /** What the critic sees: own observation, the kappa-hop neighbourhood, or every agent. */
@@ -77,6 +79,7 @@ export const LEARNERS: Readonly<Record<LearnerId, LearnerInfo>> = {
     title: 'LTDE',
     summary: 'Mean-field actor-critic on a network of states: team policies by node, localized (kappa-hop) team Q-functions (LTDE paper).',
     scenarios: ['network-routing'],
+    plainJavaScript: true,
     policyRadius: 0,
     critic: 'neighbourhood',
     advantage: 'extended-value',
@@ -86,6 +89,7 @@ export const LEARNERS: Readonly<Record<LearnerId, LearnerInfo>> = {
     title: 'DADC',
     summary: 'Decentralised actor and critic on common information: every agent’s coordinator draws the same prescription (DADC paper).',
     scenarios: ['mabc', 'demand-response'],
+    plainJavaScript: true,
     policyRadius: 0,
     critic: 'global',
     advantage: 'global-value',
@@ -192,6 +196,12 @@ const HYPERPARAMETER_FIELDS = {
   lrApproximator: num(0.05, 1e-7, 1, 'DADC: Adam learning rate of the AIS approximator (fastest timescale; >= lrCritic >= lrActor).', ['dadc']),
   approximatorSteps: int(5, 1, 10_000, 'DADC: approximator gradient steps per iteration.', ['dadc']),
   actorSteps: int(5, 1, 10_000, 'DADC: actor gradient steps per iteration.', ['dadc']),
+  prescriptions: choice(
+    'boltzmann',
+    ['boltzmann', 'opportunities'],
+    'DADC: the coordinator’s prescription space: boltzmann (a Gaussian over Boltzmann logits per agent, local state and action) or opportunities (a categorical over the scenario’s deterministic prescriptions; mabc: which devices may transmit, the paper’s appendix E.1, plus neither).',
+    ['dadc'],
+  ),
   sharePrescription: flag(false, 'DADC: one prescription for every agent (exchangeable agents, the paper’s demand response) instead of one block per agent.', ['dadc']),
   replaySize: int(1_000_000, 1, 10_000_000, 'SAC: transitions (one step of one copy, all agents) the replay buffer keeps, oldest dropped first.', SAC),
   batchSize: int(256, 1, 65_536, 'SAC: transitions per gradient update.', SAC),
@@ -355,7 +365,7 @@ const DADC_DEFAULT: Overrides = {
  * reference code: `reference-code` is `paper`.
  */
 const DADC_PAPER: Readonly<Partial<Record<ScenarioId, Overrides>>> = {
-  mabc: { ...DADC_DEFAULT, numEnvs: 1, rolloutSteps: 300, lrApproximator: 0.08, lrCritic: 0.01, lrActor: 0.01 },
+  mabc: { ...DADC_DEFAULT, prescriptions: 'opportunities', numEnvs: 1, rolloutSteps: 300, lrApproximator: 0.08, lrCritic: 0.01, lrActor: 0.01 },
   'demand-response': { ...DADC_DEFAULT, framework: 'ppo', numEnvs: 1, rolloutSteps: 200, sharePrescription: true },
 };
 
@@ -449,13 +459,16 @@ export function resolveLearnerConfig<L extends LearnerId>(
     }
     config[name] = coerceParam(`learner ${learner}: setting`, spec, raw);
   }
-  if (learner === 'dadc') checkTimescales(config);
+  if (learner === 'dadc') checkDadc(scenario, config);
   // Every field learner L reads is set above, each checked against its spec.
   return config as unknown as LearnerConfig<L>;
 }
 
-/** DADC's three timescales: the approximator learns fastest, the actor slowest. */
-function checkTimescales(config: Readonly<Record<string, ParamValue>>): void {
+/** DADC's prescription space exists on the scenario, and its three timescales hold: the approximator learns fastest, the actor slowest. */
+function checkDadc(scenario: ScenarioId, config: Readonly<Record<string, ParamValue>>): void {
+  if (config.prescriptions === 'opportunities' && scenario !== 'mabc') {
+    throw new ParamError('prescriptions', `learner dadc: prescriptions=opportunities needs a scenario with a finite set of prescriptions (mabc), not ${scenario}`);
+  }
   const { lrApproximator, lrCritic, lrActor } = config as Record<string, number>;
   if (lrCritic > lrApproximator || lrActor > lrCritic) {
     throw new ParamError('lrActor', `learner dadc: the learning rates must keep the timescales lrApproximator >= lrCritic >= lrActor; got ${lrApproximator}, ${lrCritic}, ${lrActor}`);

@@ -42,6 +42,7 @@ describe('learners of their own shape in the training job', () => {
       expect(resumed).toMatchObject({ status: 'finished', iterations: 3, envSteps: straight.envSteps });
       expect(recorded(stopped.runId)).toEqual(recorded(straight.runId));
       expect(Number.isFinite(store.getRun(straight.runId)!.lastEvalReturn)).toBe(true);
+      expect(store.getRun(straight.runId)!.backend).toBe(`plain JavaScript (${request.learner} uses no tensor backend)`);
 
       const evaluation = await evaluateRun(store, straight.runId, 2, 7);
       expect(evaluation.episodes).toHaveLength(2);
