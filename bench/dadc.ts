@@ -11,8 +11,10 @@ import { parseArgs } from 'node:util';
 import { Dadc } from '../src/main/rl/learners/dadc/dadc.ts';
 import { planDemandResponse } from '../src/main/sim/planner/demandResponsePlanner.ts';
 import { planMabc } from '../src/main/sim/planner/mabcPlanner.ts';
-import { DADC_PRESET_IDS, DADC_SCENARIOS, resolveDadcConfig, type DadcPresetId, type DadcScenario } from '../src/shared/dadc.ts';
-import { resolveParams } from '../src/shared/scenarios.ts';
+import { LEARNERS, PRESET_IDS, resolveLearnerConfig } from '../src/shared/learners.ts';
+import { resolveParams, type ScenarioId } from '../src/shared/scenarios.ts';
+
+const DADC_SCENARIOS = LEARNERS.dadc.scenarios!;
 
 const EVAL_EPISODES = 200;
 const EVAL_SEED = 1_000_000_007;
@@ -23,7 +25,7 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[low] + (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]) * (at - low);
 }
 
-function optimum(scenario: DadcScenario): number {
+function optimum(scenario: ScenarioId): number {
   if (scenario === 'mabc') {
     const params = resolveParams('mabc');
     return planMabc(params, params.discount).value;
@@ -32,7 +34,7 @@ function optimum(scenario: DadcScenario): number {
   return planDemandResponse(params, params.discount).value;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       scenario: { type: 'string', default: 'mabc' },
@@ -45,19 +47,19 @@ function main(): void {
   });
   const scenario = DADC_SCENARIOS.find((id) => id === values.scenario);
   if (!scenario) throw new Error(`--scenario must be one of ${DADC_SCENARIOS.join(', ')}`);
-  const preset = DADC_PRESET_IDS.find((id) => id === values.preset) as DadcPresetId | undefined;
-  if (!preset) throw new Error(`--preset must be one of ${DADC_PRESET_IDS.join(', ')}`);
+  const preset = PRESET_IDS.find((id) => id === values.preset);
+  if (!preset) throw new Error(`--preset must be one of ${PRESET_IDS.join(', ')}`);
   const settings = Object.fromEntries(values.set.map((pair) => pair.split('=', 2)));
-  const config = resolveDadcConfig(scenario, preset, settings);
+  const config = resolveLearnerConfig('dadc', scenario, preset, settings);
   const [seeds, iterations, every] = [values.seeds, values.iterations, values.every].map(Number);
   const best = optimum(scenario);
   const curves: number[][] = [];
   const started = performance.now();
   for (let seed = 1; seed <= seeds; seed++) {
-    const dadc = new Dadc(scenario, {}, config, seed);
+    const dadc = new Dadc({ learner: 'dadc', scenario, scenarioParams: {}, config, seed });
     const curve: number[] = [];
     for (let k = 1; k <= iterations; k++) {
-      dadc.iterate();
+      await dadc.iterate();
       if (k % every === 0) curve.push(dadc.evaluate(EVAL_EPISODES, EVAL_SEED).meanDiscountedReturn);
     }
     curves.push(curve);
@@ -73,4 +75,4 @@ function main(): void {
   );
 }
 
-main();
+await main();

@@ -20,7 +20,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LEARNER_IDS, resolveLearnerConfig, type LearnerId } from '../src/shared/learners.ts';
+import { LEARNER_IDS, learnerTrainsOn, resolveLearnerConfig, type LearnerId } from '../src/shared/learners.ts';
 import { SCENARIO_IDS, type ScenarioId } from '../src/shared/scenarios.ts';
 import { selectBackend } from '../src/main/rl/nn/backend.ts';
 import { evaluatePolicy } from '../src/main/rl/core/evaluation.ts';
@@ -31,7 +31,7 @@ import { chromiumMissing, launchChromium } from './chromium.ts';
 import { readSweepResults, SweepReportError, type CurvePoint, type RunResult } from './sweepResults.ts';
 
 const EVAL_EPISODES = 4;
-const COLORS: Record<LearnerId, string> = { ippo: '#8ab4f8', mappo: '#f6c26b', cppo: '#c58af9', dppo: '#81c995', dpo: '#f28b82', dmpo: '#4dd0e1' };
+const COLORS: Record<LearnerId, string> = { ippo: '#8ab4f8', mappo: '#f6c26b', cppo: '#c58af9', dppo: '#81c995', dpo: '#f28b82', dmpo: '#4dd0e1', ltde: '#ff8a65', dadc: '#aed581' };
 
 async function trainOne(learner: LearnerId, scenario: ScenarioId, seed: number, envSteps: number, evalEvery: number): Promise<RunResult> {
   const trainer = await createUpdatePool({ threads: 2 });
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   let report = '';
   for (const scenario of scenarios) {
-    for (const learner of learners) {
+    for (const learner of learners.filter((id) => learnerTrainsOn(id, scenario))) {
       for (const seed of seeds) {
         const result = await trainOne(learner, scenario, seed, envSteps, evalEvery);
         process.stderr.write(`${scenario} ${learner} seed ${seed}: final return ${result.finalReturn.toFixed(1)} in ${result.seconds.toFixed(0)} s\n`);

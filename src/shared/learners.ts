@@ -14,7 +14,7 @@
  */
 import { coerceParam, ParamError, type ParamSpec, type ParamValue, type ScenarioId } from './scenarios.ts';
 
-export const LEARNER_IDS = ['ippo', 'mappo', 'cppo', 'dppo', 'dpo', 'dmpo'] as const;
+export const LEARNER_IDS = ['ippo', 'mappo', 'cppo', 'dppo', 'dpo', 'dmpo', 'ltde', 'dadc'] as const;
 export type LearnerId = (typeof LEARNER_IDS)[number];
 export const PRESET_IDS = ['default', 'paper', 'reference-code'] as const;
 export type LearnerPresetId = (typeof PRESET_IDS)[number];
@@ -27,6 +27,10 @@ export interface LearnerInfo {
   id: LearnerId;
   title: string;
   summary: string;
+  /** The scenarios it trains on; absent: every scenario. */
+  scenarios?: readonly ScenarioId[];
+  /** Its networks are tiny and run in plain JavaScript: no tensor backend is used. */
+  plainJavaScript?: true;
   /** Hops of the agent graph the policy sees: 0 = own observation, 1 = N^1. */
   policyRadius: 0 | 1;
   /** What the critic sees: own observation, the kappa-hop neighbourhood, or every agent. */
@@ -70,7 +74,32 @@ export const LEARNERS: Readonly<Record<LearnerId, LearnerInfo>> = {
     critic: 'neighbourhood',
     advantage: 'extended-value',
   },
+  ltde: {
+    id: 'ltde',
+    title: 'LTDE',
+    summary: 'Mean-field actor-critic on a network of states: team policies by node, localized (kappa-hop) team Q-functions (LTDE paper).',
+    scenarios: ['network-routing'],
+    plainJavaScript: true,
+    policyRadius: 0,
+    critic: 'neighbourhood',
+    advantage: 'extended-value',
+  },
+  dadc: {
+    id: 'dadc',
+    title: 'DADC',
+    summary: 'Decentralised actor and critic on common information: every agent’s coordinator draws the same prescription (DADC paper).',
+    scenarios: ['mabc', 'demand-response'],
+    plainJavaScript: true,
+    policyRadius: 0,
+    critic: 'global',
+    advantage: 'global-value',
+  },
 };
+
+/** Whether `learner` trains on `scenario`. */
+export function learnerTrainsOn(learner: LearnerId, scenario: ScenarioId): boolean {
+  return LEARNERS[learner].scenarios?.includes(scenario) ?? true;
+}
 
 /** A hyperparameter: the scenario ParamSpec shape, its catalogue name, and which learners read it. */
 export type HyperparameterSpec = ParamSpec & { name: HyperparameterName; learners?: readonly LearnerId[] };
@@ -92,6 +121,9 @@ const flag = <const L extends readonly LearnerId[] | undefined = undefined>(valu
 
 const EXTENDED = ['dppo', 'dmpo'] as const;
 const PPO_CLIP = ['ippo', 'mappo', 'cppo', 'dppo', 'dmpo'] as const;
+/** The learners of the PPO family (one OnPolicyRun: rollouts, GAE, epochs of minibatch updates). */
+export const PPO_FAMILY = ['ippo', 'mappo', 'cppo', 'dppo', 'dpo', 'dmpo'] as const satisfies readonly LearnerId[];
+export type PpoFamilyId = (typeof PPO_FAMILY)[number];
 
 /**
  * Every hyperparameter, declared once: kind, default, range and doc. Defaults here are the
@@ -99,28 +131,28 @@ const PPO_CLIP = ['ippo', 'mappo', 'cppo', 'dppo', 'dmpo'] as const;
  * derived from this table, so a misspelt field is a compile error.
  */
 const HYPERPARAMETER_FIELDS = {
-  numEnvs: int(1, 1, 1024, 'Environment copies stepped together while collecting a rollout.'),
-  rolloutSteps: int(3000, 1, 1_000_000, 'Steps per environment copy collected each iteration (the batch is numEnvs x rolloutSteps per agent).'),
-  kappa: int(3, 1, 1000, 'Radius (graph hops) of the neighbourhood N^kappa an extended critic sees.', EXTENDED),
+  numEnvs: int(1, 1, 1024, 'Environment copies stepped together while collecting a rollout.', [...PPO_FAMILY, 'dadc']),
+  rolloutSteps: int(3000, 1, 1_000_000, 'Steps per environment copy collected each iteration (the batch is numEnvs x rolloutSteps per agent).', [...PPO_FAMILY, 'dadc']),
+  kappa: int(3, 1, 1000, 'Radius (graph hops) of the neighbourhood N^kappa an extended critic sees (LTDE: road hops of the nodes a team critic sees and its actor sums over).', [...EXTENDED, 'ltde']),
   gamma: num(0.99, 0, 1, 'Discount factor.'),
-  gaeLambda: num(0.5, 0, 1, 'GAE lambda.'),
+  gaeLambda: num(0.5, 0, 1, 'GAE lambda (DADC: of the actor’s advantages over the critic’s TD errors).', [...PPO_FAMILY, 'dadc']),
   lrActor: num(5e-4, 1e-7, 1, 'Actor Adam learning rate.'),
   lrCritic: num(5e-4, 1e-7, 1, 'Critic Adam learning rate.'),
-  epochs: int(10, 1, 1000, 'Passes over the batch per update.'),
-  minibatches: int(1, 1, 4096, 'Minibatches per epoch (1: full batch).'),
-  criticEpochs: int(10, 1, 1000, 'Passes of the critic over the batch per update.'),
-  clipEpsilon: num(0.2, 0, 10, 'PPO clip range epsilon (clip = fixed).', PPO_CLIP),
+  epochs: int(10, 1, 1000, 'Passes over the batch per update.', PPO_FAMILY),
+  minibatches: int(1, 1, 4096, 'Minibatches per epoch (1: full batch).', PPO_FAMILY),
+  criticEpochs: int(10, 1, 1000, 'Passes of the critic over the batch per update.', PPO_FAMILY),
+  clipEpsilon: num(0.2, 0, 10, 'PPO clip range epsilon (clip = fixed; DADC: with framework ppo).', [...PPO_CLIP, 'dadc']),
   clip: choice('fixed', ['fixed', 'per-agent-count'], 'fixed: epsilon as given; per-agent-count: epsilon = clipAlpha / N (seed 004).', PPO_CLIP),
   clipAlpha: num(0.2, 0, 1000, 'alpha of the per-agent-count clip, epsilon = alpha / N.', PPO_CLIP),
   ratio: choice('independent', ['independent', 'joint'], 'independent: per-agent ratios; joint: clip the product of all agents’ ratios with one centralised advantage (JR-PPO).', PPO_CLIP),
-  targetKl: num(0.01, 0, 100, 'Early stop of the epoch loop when mean KL(old||new) exceeds 1.5 x targetKl (0: never).'),
-  entropyCoef: num(0, 0, 10, 'Entropy bonus coefficient.'),
-  initialLogStd: num(-0.5, -10, 5, 'Initial state-independent log std of Gaussian policies.'),
-  shareParameters: flag(false, 'One set of actor and critic weights shared by all agents (off: each agent its own).'),
-  normaliseAdvantages: flag(true, 'Normalise advantages per agent over the batch.'),
+  targetKl: num(0.01, 0, 100, 'Early stop of the epoch loop when mean KL(old||new) exceeds 1.5 x targetKl (0: never).', PPO_FAMILY),
+  entropyCoef: num(0, 0, 10, 'Entropy bonus coefficient.', PPO_FAMILY),
+  initialLogStd: num(-0.5, -10, 5, 'Initial state-independent log std of Gaussian policies (DADC: of the coordinator’s Gaussian over the prescription).', [...PPO_FAMILY, 'dadc']),
+  shareParameters: flag(false, 'One set of actor and critic weights shared by all agents (off: each agent its own).', PPO_FAMILY),
+  normaliseAdvantages: flag(true, 'Normalise advantages per agent over the batch.', PPO_FAMILY),
   neighbourAggregation: choice('mean-value', ['mean-value', 'sum-advantage'], 'mean-value: the paper’s V~_i = (1/n) sum over N^kappa; sum-advantage: the reference code’s sum of neighbour advantages.', EXTENDED),
-  rewardScale: num(1, 1e-9, 1e9, 'Learning reward = clip(reward x rewardScale, -rewardClip, rewardClip); records keep the raw reward.'),
-  rewardClip: num(1e9, 0, 1e9, 'Clip of the scaled learning reward.'),
+  rewardScale: num(1, 1e-9, 1e9, 'Learning reward = clip(reward x rewardScale, -rewardClip, rewardClip); records keep the raw reward.', [...PPO_FAMILY, 'ltde']),
+  rewardClip: num(1e9, 0, 1e9, 'Clip of the scaled learning reward.', PPO_FAMILY),
   evalEvery: int(1, 0, 1_000_000, 'Iterations between evaluations (0: never).'),
   evalEpisodes: int(1, 1, 1000, 'Episodes per evaluation (deterministic policy).'),
   checkpointEvery: int(1, 1, 1_000_000, 'Iterations between periodic checkpoints.'),
@@ -140,6 +172,20 @@ const HYPERPARAMETER_FIELDS = {
   modelWarmupEpisodes: int(50, 0, 1_000_000, 'DMPO: real episodes collected before model data is used.', ['dmpo']),
   modelBufferEpisodes: int(15, 1, 10_000, 'DMPO: FIFO of real episodes the model trains on.', ['dmpo']),
   modelBatchWindows: int(256, 1, 65_536, 'DMPO: 4-step training windows per model training step (the reference code’s model batch size).', ['dmpo']),
+  width: int(64, 1, 100_000, 'LTDE: width M of every two-layer ReLU network (actor energies and team critics).', ['ltde']),
+  radius: num(20, 1e-6, 1e6, 'LTDE: radius R of the projection balls, |W - W(0)|_inf <= R / sqrt(M).', ['ltde']),
+  temperature: num(1, 1e-6, 1e6, 'LTDE: temperature tau of the energy-based policy softmax(tau f).', ['ltde']),
+  teamVehicles: int(5, 1, 100_000, 'LTDE: vehicles n per team and class whose draws form the team action h(s).', ['ltde']),
+  episodesPerIteration: int(8, 1, 100_000, 'LTDE: training episodes collected per iteration (their steps are the batch B).', ['ltde']),
+  criticBaseline: flag(true, 'LTDE: subtract the team-Q sum with the team’s action replaced by its mean (a control variate; off: the paper’s estimator).', ['ltde']),
+  criticSteps: int(15_000, 1, 10_000_000, 'LTDE: TD steps per team critic and iteration (Algorithm 1); DADC: critic gradient steps per iteration.', ['ltde', 'dadc']),
+  framework: choice('actor-critic', ['actor-critic', 'ppo'], 'DADC: the coordinator’s actor-critic framework: the policy gradient, or PPO’s clipped surrogate.', ['dadc']),
+  aisSize: int(5, 1, 256, 'DADC: size H of the approximate information state (the paper: 5).', ['dadc']),
+  aisLambda: num(0.5, 0, 1, 'DADC: lambda of the AIS loss lambda * smoothL1(reward) + (1 - lambda) * NLL(next AIS).', ['dadc']),
+  lrApproximator: num(0.05, 1e-7, 1, 'DADC: Adam learning rate of the AIS approximator (fastest timescale; >= lrCritic >= lrActor).', ['dadc']),
+  approximatorSteps: int(5, 1, 10_000, 'DADC: approximator gradient steps per iteration.', ['dadc']),
+  actorSteps: int(5, 1, 10_000, 'DADC: actor gradient steps per iteration.', ['dadc']),
+  sharePrescription: flag(false, 'DADC: one prescription for every agent (exchangeable agents, the paper’s demand response) instead of one block per agent.', ['dadc']),
 } as const satisfies Record<string, Field>;
 
 type Fields = typeof HYPERPARAMETER_FIELDS;
@@ -263,8 +309,48 @@ export function learnerHyperparameters(learner: LearnerId): HyperparameterSpec[]
   return HYPERPARAMETERS.filter((spec) => spec.learners === undefined || spec.learners.includes(learner));
 }
 
+/**
+ * LTDE on network-routing: the paper gives no numbers for routing, so every preset is
+ * Headway's, from a short sweep on Braess (learning rates, discount, batch and team size,
+ * critic steps; seeds 1-3).
+ */
+const LTDE_ROW: Overrides = { kappa: 1, gamma: 0.8, lrActor: 0.002, lrCritic: 0.02, criticSteps: 15_000, episodesPerIteration: 8, rewardScale: 1 };
+
+/**
+ * DADC, Headway's default (measured on mabc, docs/dadc.md): four copies per batch, the
+ * timescales separated (0.05 > 0.03 > 0.02), Monte-Carlo advantages (GAE lambda 1: with
+ * lambda 0.95 and slower actors the coordinator settled near "never transmit").
+ */
+const DADC_DEFAULT: Overrides = {
+  framework: 'actor-critic',
+  numEnvs: 4,
+  rolloutSteps: 100,
+  gamma: 0.9,
+  lrApproximator: 0.05,
+  lrCritic: 0.03,
+  lrActor: 0.02,
+  criticSteps: 10,
+  gaeLambda: 1,
+};
+/**
+ * DADC, the paper's appendix E where it gives a value (actor-critic; AIS of 5; Adam 0.08 for
+ * the approximator and 0.01 for the critic and the actor; batch 300 for multi-access
+ * broadcast, 200 for demand response, which it trains with PPO; gamma 0.9). It has no
+ * reference code: `reference-code` is `paper`.
+ */
+const DADC_PAPER: Readonly<Partial<Record<ScenarioId, Overrides>>> = {
+  mabc: { ...DADC_DEFAULT, numEnvs: 1, rolloutSteps: 300, lrApproximator: 0.08, lrCritic: 0.01, lrActor: 0.01 },
+  'demand-response': { ...DADC_DEFAULT, framework: 'ppo', numEnvs: 1, rolloutSteps: 200, sharePrescription: true },
+};
+
 /** The preset's values for one learner and scenario, before explicit settings. */
 export function presetValues(learner: LearnerId, scenario: ScenarioId, preset: LearnerPresetId): Overrides {
+  if (learner === 'ltde') return LTDE_ROW;
+  if (learner === 'dadc') {
+    // Exchangeable agents (the paper's demand response): one prescription for all.
+    const shared: Overrides = scenario === 'demand-response' ? { sharePrescription: true } : {};
+    return preset === 'default' ? { ...DADC_DEFAULT, ...shared } : (DADC_PAPER[scenario] ?? { ...DADC_DEFAULT, ...shared });
+  }
   const reference = learner === 'dmpo' ? DMPO_REFERENCE[scenario] : DPPO_REFERENCE[scenario];
   const paper = { ...PAPER[scenario], ...(learner === 'dpo' ? DPO_OWN : {}) };
   switch (preset) {
@@ -288,6 +374,9 @@ export function resolveLearnerConfig<L extends LearnerId>(
   preset: LearnerPresetId = 'default',
   given: Readonly<Record<string, unknown>> = {},
 ): LearnerConfig<L> {
+  if (!learnerTrainsOn(learner, scenario)) {
+    throw new ParamError('scenario', `learner ${learner} trains on ${LEARNERS[learner].scenarios!.join(', ')} only, not ${scenario}`);
+  }
   const specs = learnerHyperparameters(learner);
   const byName = new Map<string, HyperparameterSpec>(specs.map((spec) => [spec.name, spec]));
   const config: Record<string, ParamValue> = {};
@@ -308,6 +397,15 @@ export function resolveLearnerConfig<L extends LearnerId>(
     }
     config[name] = coerceParam(`learner ${learner}: setting`, spec, raw);
   }
+  if (learner === 'dadc') checkTimescales(config);
   // Every field learner L reads is set above, each checked against its spec.
   return config as unknown as LearnerConfig<L>;
+}
+
+/** DADC's three timescales: the approximator learns fastest, the actor slowest. */
+function checkTimescales(config: Readonly<Record<string, ParamValue>>): void {
+  const { lrApproximator, lrCritic, lrActor } = config as Record<string, number>;
+  if (lrCritic > lrApproximator || lrActor > lrCritic) {
+    throw new ParamError('lrActor', `learner dadc: the learning rates must keep the timescales lrApproximator >= lrCritic >= lrActor; got ${lrApproximator}, ${lrCritic}, ${lrActor}`);
+  }
 }

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { issuesToFieldErrors, MAX_SEED, MAX_TRAIN_ITERATIONS, type FieldError } from './apiJobs.ts';
-import { LEARNER_IDS, PRESET_IDS, resolveLearnerConfig, type LearnerId, type LearnerPresetId } from './learners.ts';
+import { LEARNER_IDS, learnerTrainsOn, PRESET_IDS, resolveLearnerConfig, type LearnerId, type LearnerPresetId } from './learners.ts';
 import { withSortedKeys, type RunStatus } from './runs.ts';
 import { ParamError, resolveParams, SCENARIO_IDS, type ScenarioId } from './scenarios.ts';
 
@@ -101,9 +101,13 @@ export function validateSweep(input: unknown): ValidatedSweep {
       errors.set(`${field}\n${error.message}`, { field, message: error.message });
     }
   };
+  if (sweepCells(sweep).length === 0) {
+    const field = 'learners';
+    errors.set(field, { field, message: `no learner of [${sweep.learners.join(', ')}] trains on a scenario of [${sweep.scenarios.join(', ')}]` });
+  }
   for (const scenario of sweep.scenarios) {
     for (const [key, value] of Object.entries(sweep.param)) check(`param.${key}`, () => resolveParams(scenario, { [key]: value }));
-    for (const learner of sweep.learners) {
+    for (const learner of sweep.learners.filter((id) => learnerTrainsOn(id, scenario))) {
       for (const preset of sweep.presets) {
         for (const [key, value] of Object.entries(sweep.set)) check(`set.${key}`, () => resolveLearnerConfig(learner, scenario, preset, { [key]: value }));
       }
@@ -112,11 +116,15 @@ export function validateSweep(input: unknown): ValidatedSweep {
   return errors.size === 0 ? { ok: true, sweep } : { ok: false, errors: [...errors.values()] };
 }
 
-/** The grid in a fixed order (scenario, learner, preset, seed): runs of one group start together. */
+/**
+ * The grid in a fixed order (scenario, learner, preset, seed): runs of one group start
+ * together. Pairs of a learner and a scenario it does not train on (ltde off
+ * network-routing, dadc off mabc and demand-response) are left out.
+ */
 export function sweepCells(sweep: SweepFile): SweepCell[] {
   const cells: SweepCell[] = [];
   for (const scenario of sweep.scenarios) {
-    for (const learner of sweep.learners) {
+    for (const learner of sweep.learners.filter((id) => learnerTrainsOn(id, scenario))) {
       for (const preset of sweep.presets) {
         for (const seed of sweep.seeds) cells.push({ key: `${scenario}/${learner}/${seed}/${preset}`, scenario, learner, seed, preset });
       }

@@ -11,7 +11,7 @@
  *   'best' whenever an evaluation beats every earlier one.
  */
 import type { CheckpointChoice } from '../../shared/api.ts';
-import { resolveLearnerConfig, type LearnerConfig, type LearnerId, type LearnerPresetId } from '../../shared/learners.ts';
+import { LEARNERS, resolveLearnerConfig, type LearnerConfig, type LearnerId, type LearnerPresetId } from '../../shared/learners.ts';
 import type { JsonObject, RunDetail } from '../../shared/runs.ts';
 import { resolveParams, type ScenarioId } from '../../shared/scenarios.ts';
 import { decodeState, encodeState } from '../rl/core/checkpoint.ts';
@@ -101,11 +101,11 @@ export async function startTraining(store: RunStore, request: NewTrainingRun, ho
       seed: request.seed,
       preset: request.preset,
       // which backend and why: "webgpu on NVIDIA ... (self-check passed ...)"
-      backend: backend.description,
+      backend: backendInUse(request.learner, backend.description),
       appVersion: APP_VERSION,
       tags: request.tags,
     });
-    hooks.onStart?.(run, backend.description, request.budget.iterations ?? null);
+    hooks.onStart?.(run, backendInUse(request.learner, backend.description), request.budget.iterations ?? null);
     return await trainLoop(store, run, learner, request.budget, hooks);
   } finally {
     await pool.close();
@@ -120,7 +120,7 @@ export async function resumeTraining(store: RunStore, runId: number, hooks: Trai
   try {
     const learner = learnerOf(run, pool);
     if (checkpoint) learner.restore(decodeState(checkpoint.data));
-    hooks.onStart?.(run, pool.backend.description, stored.budget.iterations ?? null);
+    hooks.onStart?.(run, backendInUse(run.algo as LearnerId, pool.backend.description), stored.budget.iterations ?? null);
     return await trainLoop(store, run, learner, stored.budget, hooks);
   } finally {
     await pool.close();
@@ -185,6 +185,11 @@ function learnerOf(run: RunDetail, pool: UpdatePool): Learner {
     { learner: run.algo as LearnerId, scenario: run.scenario as ScenarioId, scenarioParams: run.params, config: stored.learner, seed: run.seed },
     pool,
   );
+}
+
+/** What the run records as its backend: the tensor backend, or that the learner uses none. */
+function backendInUse(learner: LearnerId, tensorBackend: string): string {
+  return LEARNERS[learner].plainJavaScript ? `plain JavaScript (${learner} uses no tensor backend)` : tensorBackend;
 }
 
 function checkBudget(budget: TrainingBudget): void {

@@ -8,7 +8,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
 import { isJobEnded, type ApiEvent, type JobInfo, type TrainConfigInput } from '../../shared/api.ts';
 import type { BackendChoice } from '../../shared/backends.ts';
-import { LEARNERS, learnerHyperparameters, PRESET_IDS, presetValues, type LearnerId, type LearnerPresetId } from '../../shared/learners.ts';
+import { LEARNER_IDS, LEARNERS, learnerHyperparameters, learnerTrainsOn, PRESET_IDS, presetValues, type LearnerId, type LearnerPresetId } from '../../shared/learners.ts';
 import { SCENARIOS, type ParamValue, type ScenarioId } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
 import { useJobValidation } from '../composables/useJobValidation.ts';
@@ -74,6 +74,8 @@ export const useTrainStore = defineStore('train', () => {
   });
 
   const learnerInfo = computed(() => LEARNERS[learner.value]);
+  /** The learners that train on the chosen scenario. */
+  const learnerChoices = computed(() => LEARNER_IDS.filter((id) => learnerTrainsOn(id, scenario.value)));
 
   function typed(values: Record<string, string | boolean>): Record<string, ParamValue> {
     const out: Record<string, ParamValue> = {};
@@ -117,6 +119,8 @@ export const useTrainStore = defineStore('train', () => {
     scenario.value = id;
     params.value = {};
     errors.value = {};
+    // A learner of other scenarios (LTDE, DADC) gives way to the first that trains here.
+    if (!learnerTrainsOn(learner.value, id)) setLearner(learnerChoices.value[0]);
   }
 
   function setParam(name: string, value: string | boolean | undefined): void {
@@ -218,6 +222,7 @@ export const useTrainStore = defineStore('train', () => {
     paramFields,
     settingFields,
     learnerInfo,
+    learnerChoices,
     valid,
     job,
     running,

@@ -11,13 +11,7 @@ import { NeighbourhoodGather } from '../../sim/graph.ts';
 import type { RngStreams } from '../../sim/rng.ts';
 import { AgentNetworks } from '../nn/agentNetworks.ts';
 import { argmax, sampleCategorical, type PolicyHead } from './distributions.ts';
-import type { TrainedPolicy } from './learner.ts';
-
-/** Actor head outputs of one step, [n, E, out], and the Gaussian log std per agent. */
-export interface PolicyOutput {
-  output: Float32Array;
-  logStd: Float32Array | null;
-}
+import type { PolicyOutput, TrainedPolicy } from './trainedPolicy.ts';
 
 export interface ActorCriticOptions {
   /** Hops of N^kappa for a neighbourhood critic. */

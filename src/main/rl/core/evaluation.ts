@@ -8,7 +8,7 @@ import type { BatchedEnv } from '../../sim/env.ts';
 import { createEnv } from '../../sim/index.ts';
 import { EpisodeStats, type EpisodeMetrics } from '../../sim/metrics.ts';
 import { StepFrame } from '../../sim/stepFrame.ts';
-import type { PolicyOutput } from './actorCritic.ts';
+import type { PolicyOutput } from './trainedPolicy.ts';
 import { actionParamWidth, smoothedSoftmax, type PolicyHead } from './distributions.ts';
 import { mean } from './iteration.ts';
 import type { Learner } from './learner.ts';
@@ -117,8 +117,17 @@ function summariseEvaluation(episodes: EpisodeMetrics[]): EvaluationResult {
   const meanReturn = mean(returns);
   const stdReturn = Math.sqrt(mean(returns.map((r) => (r - meanReturn) ** 2)));
   const metrics: Record<string, number> = {};
-  for (const key of Object.keys(episodes[0] ?? {}) as (keyof EpisodeMetrics)[]) {
-    metrics[key] = mean(episodes.map((e) => Number(e[key])));
-  }
+  const flat = episodes.map(flatMetrics);
+  for (const key of Object.keys(flat[0] ?? {})) metrics[key] = mean(flat.map((e) => e[key]));
   return { episodes, meanReturn, stdReturn, metrics };
+}
+
+/** An episode's metrics as named numbers: a scenario's own group (routing) as 'routing/steadyTstt' ... */
+function flatMetrics(episode: EpisodeMetrics): Record<string, number> {
+  const flat: Record<string, number> = {};
+  for (const [key, value] of Object.entries(episode)) {
+    if (typeof value === 'object' && value !== null) for (const [name, inner] of Object.entries(value)) flat[`${key}/${name}`] = Number(inner);
+    else flat[key] = Number(value);
+  }
+  return flat;
 }

@@ -10,14 +10,13 @@
  * team networks, DADC's coordinators, off-policy learners with replay) implement Learner
  * directly and reuse the core's parts (TrainingEnvs, evaluation, checkpoints).
  */
-import { LEARNERS, type Hyperparameters, type LearnerConfig, type LearnerId } from '../../../shared/learners.ts';
+import { LEARNERS, type LearnerConfig, type LearnerId, type PpoFamilyId } from '../../../shared/learners.ts';
 import type { ScenarioId } from '../../../shared/scenarios.ts';
-import type { BatchedEnv, EnvSpec } from '../../sim/env.ts';
 import { underPrefix, type TypedArray } from '../../sim/snapshot.ts';
 import { parameterGroupArrays, restoreParameterGroups } from '../nn/parameters.ts';
-import { ActorCritic, type PolicyOutput } from './actorCritic.ts';
+import { ActorCritic } from './actorCritic.ts';
 import type { LearnerState } from './checkpoint.ts';
-import type { PolicyHead } from './distributions.ts';
+import type { TrainedPolicy } from './trainedPolicy.ts';
 import { IterationClock, type IterationMetrics, type IterationResult } from './iteration.ts';
 import { checkpointMisfit, collectRollout, learningRewardOf, RolloutBuffer, TrainingEnvs, type TransitionObserver } from './rollout.ts';
 
@@ -29,29 +28,6 @@ export interface LearnerSetup<L extends LearnerId = LearnerId> {
   /** The resolved learner configuration (resolveLearnerConfig). */
   config: LearnerConfig<L>;
   seed: number;
-}
-
-/**
- * A learner's policy as evaluation, stored episodes and run policies use it: it acts on any
- * batch of copies of the scenario it was trained on.
- */
-export interface TrainedPolicy {
-  /** The scenario's agents and observations it was built for. */
-  readonly spec: EnvSpec;
-  /** How its action distribution is stored in frames (categorical logits or Gaussian mean and log std). */
-  readonly head: PolicyHead;
-  /**
-   * The policy as evaluated and deployed, on every copy of `env` (a copy of its scenario):
-   * writes the actions [E, n] and returns the head outputs [n, E, width] behind them. A
-   * policy with memory (recurrent, common-information) starts afresh in copies whose
-   * env.steps is 0.
-   */
-  decide(env: BatchedEnv, actions: Float64Array): PolicyOutput;
-  /** Each agent's value estimate in every copy of `env`, [n, E] (NaN where the learner has none). */
-  values(env: BatchedEnv): Float32Array;
-  /** The first non-finite trainable parameter, described ("actor weights of agent 3 are not finite"), or null. */
-  nonFiniteParameter(): string | null;
-  dispose(): void;
 }
 
 /** A learner: what training jobs, evaluation, benchmarks and tests drive. */
@@ -82,8 +58,8 @@ export class OnPolicyRun {
   /** Times the current iteration (restarted by collect). */
   clock = new IterationClock();
 
-  constructor(readonly setup: LearnerSetup) {
-    const config: Partial<Hyperparameters> & LearnerConfig = setup.config;
+  constructor(readonly setup: LearnerSetup<PpoFamilyId>) {
+    const config: LearnerConfig<PpoFamilyId> & { kappa?: number } = setup.config;
     this.envs = new TrainingEnvs(setup.scenario, setup.scenarioParams, config.numEnvs, setup.seed);
     this.policy = new ActorCritic(this.envs.env.spec, LEARNERS[setup.learner], { ...config, seed: setup.seed });
     this.rollout = new RolloutBuffer(this.policy.agents, config.rolloutSteps, config.numEnvs, this.policy.networks, this.policy.head);

@@ -15,7 +15,8 @@ import { createEnv } from '../../sim/index.ts';
 import { RngStreams } from '../../sim/rng.ts';
 import { addPrefixed, restoreArrays, underPrefix, type SnapshotArrays, type TypedArray } from '../../sim/snapshot.ts';
 import type { AgentNetworks } from '../nn/agentNetworks.ts';
-import type { ActorCritic, PolicyOutput } from './actorCritic.ts';
+import type { ActorCritic } from './actorCritic.ts';
+import type { PolicyOutput } from './trainedPolicy.ts';
 import type { PolicyHead } from './distributions.ts';
 
 /** Seeds of training episodes are drawn seed + EPISODE_SEED_STRIDE * k (evaluation's lie apart). */

@@ -1,17 +1,18 @@
 /**
  * The learners by id. The PPO family runs its programs over the shared OnPolicyRun: IPPO,
  * MAPPO, CPPO and DPPO are the PPO family's program (ppo.ts), DPO its penalised surrogate
- * (dpo.ts), DMPO DPPO with local models and branched rollouts (dmpo/).
+ * (dpo.ts), DMPO DPPO with local models and branched rollouts (dmpo/). LTDE (ltde.ts, team
+ * networks on a road network) and DADC (dadc/, coordinators on common information) are
+ * learners of their own shape.
  */
-import type { LearnerId } from '../../../shared/learners.ts';
+import type { LearnerId, PpoFamilyId } from '../../../shared/learners.ts';
 import { OnPolicyLearner, OnPolicyRun, type Learner, type LearnerProgram, type LearnerSetup } from '../core/learner.ts';
 import type { UpdatePool } from '../parallel/updatePool.ts';
+import { Dadc } from './dadc/dadc.ts';
 import { Dmpo } from './dmpo/dmpo.ts';
 import { Dpo } from './dpo.ts';
+import { Ltde } from './ltde.ts';
 import { PpoFamily } from './ppo.ts';
-
-/** The learners that run a program over an OnPolicyRun. */
-export type OnPolicyLearnerId = 'ippo' | 'mappo' | 'cppo' | 'dppo' | 'dpo' | 'dmpo';
 
 export function createLearner(setup: LearnerSetup, pool: UpdatePool): Learner {
   switch (setup.learner) {
@@ -22,16 +23,20 @@ export function createLearner(setup: LearnerSetup, pool: UpdatePool): Learner {
     case 'dpo':
     case 'dmpo':
       return createOnPolicyLearner(configured(setup, setup.learner), pool);
+    case 'ltde':
+      return new Ltde(configured(setup, 'ltde'));
+    case 'dadc':
+      return new Dadc(configured(setup, 'dadc'));
   }
 }
 
 /** A learner of the PPO family, with its run and actor-critic open to inspection (tests, benchmarks). */
-export function createOnPolicyLearner(setup: LearnerSetup<OnPolicyLearnerId>, pool: UpdatePool): OnPolicyLearner {
+export function createOnPolicyLearner(setup: LearnerSetup<PpoFamilyId>, pool: UpdatePool): OnPolicyLearner {
   const run = new OnPolicyRun(setup);
   return new OnPolicyLearner(setup, run, programOf(setup, run, pool));
 }
 
-function programOf(setup: LearnerSetup<OnPolicyLearnerId>, run: OnPolicyRun, pool: UpdatePool): LearnerProgram {
+function programOf(setup: LearnerSetup<PpoFamilyId>, run: OnPolicyRun, pool: UpdatePool): LearnerProgram {
   switch (setup.learner) {
     case 'ippo':
     case 'mappo':

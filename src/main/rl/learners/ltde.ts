@@ -29,49 +29,22 @@
  * variate depends on the state and the other teams' actions only, so the estimator stays
  * unbiased; without it (the paper's estimator) the gradient is far noisier.
  */
-import { averageInto, cloneTwoLayer, createTwoLayerNet, evaluateTwoLayer, addFeatures, projectedStep, type TwoLayerNet } from '../core/twoLayerNet.ts';
+import type { LearnerConfig } from '../../../shared/learners.ts';
+import type { BatchedEnv } from '../../sim/env.ts';
+import { createEnv } from '../../sim/index.ts';
 import { RngStreams } from '../../sim/rng.ts';
-import { LOGIT_LIMIT, type RoutingEnv } from '../../sim/routing.ts';
+import { LOGIT_LIMIT, RoutingEnv } from '../../sim/routing.ts';
+import { underPrefix, type TypedArray } from '../../sim/snapshot.ts';
+import type { LearnerState } from '../core/checkpoint.ts';
+import type { PolicyHead } from '../core/distributions.ts';
+import { IterationClock, type IterationResult } from '../core/iteration.ts';
+import type { Learner, LearnerSetup } from '../core/learner.ts';
+import type { PolicyOutput, TrainedPolicy } from '../core/trainedPolicy.ts';
+import { checkpointMisfit } from '../core/rollout.ts';
+import { averageInto, cloneTwoLayer, createTwoLayerNet, evaluateTwoLayer, addFeatures, projectedStep, type TwoLayerNet } from '../core/twoLayerNet.ts';
 
-export interface LtdeConfig {
-  /** Localization: road hops of the neighbourhood N_s^k a critic sees and an actor sums over. */
-  kappa: number;
-  /** Width M of every two-layer network. */
-  width: number;
-  /** Radius R of the projection balls (|W - W(0)|_inf <= R / sqrt(M)). */
-  radius: number;
-  /** Temperature tau of the energy-based policy. */
-  temperature: number;
-  /** Vehicles n per team and class whose draws form the team action h(s). */
-  teamVehicles: number;
-  gamma: number;
-  lrActor: number;
-  lrCritic: number;
-  /** TD steps T_critic per team and iteration (Algorithm 1). */
-  criticSteps: number;
-  /** Episodes collected per iteration (their steps are the batch B). */
-  episodes: number;
-  /** Learning reward = team reward x rewardScale. */
-  rewardScale: number;
-  baseline: boolean;
-  seed: number;
-}
-
-/** Defaults from a short sweep on Braess (learning rates, discount, batch and team size, critic steps; seeds 1-3). */
-export const LTDE_DEFAULTS: Omit<LtdeConfig, 'seed'> = {
-  kappa: 1,
-  width: 64,
-  radius: 20,
-  temperature: 1,
-  teamVehicles: 5,
-  gamma: 0.8,
-  lrActor: 0.002,
-  lrCritic: 0.02,
-  criticSteps: 15_000,
-  episodes: 8,
-  rewardScale: 1,
-  baseline: true,
-};
+/** LTDE's settings (the learner catalogue, src/shared/learners.ts, documents each). */
+export type LtdeConfig = LearnerConfig<'ltde'>;
 
 /** A team: the node, its routing choices (agents), and what its critic reads. */
 interface Team {
@@ -90,20 +63,82 @@ interface Team {
   averageCritic: TwoLayerNet;
 }
 
-export interface LtdeIterationMetrics {
-  /** Mean raw return (sum over agents and steps) of the iteration's training episodes. */
-  trainReturn: number;
-  /** Mean squared TD residual over the last tenth of the critic steps. */
-  criticResidual: number;
-  /** Steady-state TSTT of the deterministic (mean-field) policy after the update. */
-  evalTstt: number;
+/**
+ * The teams' actors as a policy: a vehicle of class d at node s takes outgoing link a with
+ * probability pi_s(a) (the mean-field limit of infinitely many vehicles per team), so a
+ * routing choice's action is the log of its share. Stored frames carry that logit as a
+ * Gaussian mean with standard deviation 0. The team critics are re-estimated for every
+ * iteration's policy on its own batch, so there is no value per state to report: NaN.
+ */
+export class LtdePolicy implements TrainedPolicy {
+  readonly head: PolicyHead = { kind: 'gaussian', actionSize: 1 };
+  /** pi of every agent after probabilitiesAt. */
+  readonly probabilities: Float64Array;
+  private readonly logits: Float64Array;
+  private readonly deterministicLogStd: Float32Array;
+
+  constructor(
+    readonly spec: RoutingEnv['spec'],
+    readonly teams: readonly Team[],
+    private readonly temperature: number,
+  ) {
+    this.probabilities = new Float64Array(spec.nAgents);
+    this.logits = new Float64Array(spec.nAgents);
+    this.deterministicLogStd = new Float32Array(spec.nAgents).fill(-Infinity);
+  }
+
+  /** pi of every agent from observations obs[offset ...]: the softmax of tau f over each class's links at its node. */
+  probabilitiesAt(obs: Float64Array, offset: number): Float64Array {
+    const { obsDim } = this.spec;
+    const { logits, probabilities } = this;
+    for (const team of this.teams) {
+      for (const i of team.agents) logits[i] = this.temperature * evaluateTwoLayer(team.actor, obs, offset + i * obsDim);
+      for (let g = 0; g + 1 < team.groupStart.length; g++) {
+        let largest = -Infinity;
+        for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) largest = Math.max(largest, logits[team.agents[k]]);
+        let total = 0;
+        for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) total += Math.exp(logits[team.agents[k]] - largest);
+        for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) probabilities[team.agents[k]] = Math.exp(logits[team.agents[k]] - largest) / total;
+      }
+    }
+    return probabilities;
+  }
+
+  /** Routes every copy by pi itself: each choice's logit is log pi (the scenario's softmax then splits exactly by pi). */
+  decide(env: BatchedEnv, actions: Float64Array): PolicyOutput {
+    const { nAgents, obsDim } = this.spec;
+    const envs = env.numEnvs;
+    const output = new Float32Array(nAgents * envs);
+    for (let e = 0; e < envs; e++) {
+      const pi = this.probabilitiesAt(env.obs, e * nAgents * obsDim);
+      for (let i = 0; i < nAgents; i++) {
+        const logit = logShare(pi[i]);
+        actions[e * nAgents + i] = logit;
+        output[i * envs + e] = logit;
+      }
+    }
+    return { output, logStd: this.deterministicLogStd };
+  }
+
+  values(env: BatchedEnv): Float32Array {
+    return new Float32Array(this.spec.nAgents * env.numEnvs).fill(NaN);
+  }
+
+  nonFiniteParameter(): string | null {
+    const team = this.teams.find((t) => !t.actor.weights.every(Number.isFinite));
+    return team ? `actor weights of the team at node ${team.node + 1} are not finite` : null;
+  }
+
+  dispose(): void {}
 }
 
-export class Ltde {
+export class Ltde implements Learner {
+  readonly policy: LtdePolicy;
+  private readonly env: RoutingEnv;
+  private readonly config: LtdeConfig;
   private readonly teams: Team[];
   private readonly rng = new RngStreams(1);
   private readonly logits: Float64Array;
-  private readonly probabilities: Float64Array;
   /** The batch: per sample (episode step), every agent's observation, pi and h, the team rewards and the node masses. */
   private readonly horizon: number;
   private readonly samples: number;
@@ -116,18 +151,19 @@ export class Ltde {
   private readonly direction: Float64Array;
   iteration = 0;
 
-  constructor(
-    private readonly env: RoutingEnv,
-    private readonly config: LtdeConfig,
-  ) {
-    if (env.numEnvs !== 1) throw new Error('LTDE steps one routing environment copy');
-    this.rng.seed(0, config.seed);
+  constructor(readonly setup: LearnerSetup<'ltde'>) {
+    const env = createEnv(setup.scenario, setup.scenarioParams, 1);
+    if (!(env instanceof RoutingEnv)) throw new Error(`ltde trains on network-routing, not ${setup.scenario}`);
+    if (env.spec.nAgents === 0) throw new Error(`network-routing with policy '${String(env.spec.params.policy)}' has no routing agents to train; use policy=agents`);
+    this.env = env;
+    this.config = setup.config;
+    this.rng.seed(0, setup.seed);
     const { nAgents, obsDim, horizon } = env.spec;
     this.horizon = horizon;
-    this.samples = config.episodes * horizon;
-    this.teams = buildTeams(env, config, this.rng);
+    this.samples = this.config.episodesPerIteration * horizon;
+    this.teams = buildTeams(env, this.config, this.rng);
+    this.policy = new LtdePolicy(env.spec, this.teams, this.config.temperature);
     this.logits = new Float64Array(nAgents);
-    this.probabilities = new Float64Array(nAgents);
     this.obs = new Float64Array(this.samples * nAgents * obsDim);
     this.pi = new Float64Array(this.samples * nAgents);
     this.h = new Float64Array(this.samples * nAgents);
@@ -139,46 +175,70 @@ export class Ltde {
     this.direction = new Float64Array(Math.max(largestActor, ...this.teams.map((team) => team.critic.weights.length)));
   }
 
+  /** Environment steps of training: every iteration's episodes, whole. */
+  get envSteps(): number {
+    return this.iteration * this.samples;
+  }
+
   /** One iteration: collect episodes with sampled team actions, estimate every Q_s (Algorithm 1), step every actor (Algorithm 2). */
-  iterate(): LtdeIterationMetrics {
+  async iterate(): Promise<IterationResult> {
+    const clock = new IterationClock();
     const trainReturn = this.collect();
+    clock.rolloutDone();
     const criticResidual = this.fitCritics();
     this.stepActors();
     this.iteration++;
-    return { trainReturn, criticResidual, evalTstt: this.evaluate() };
+    const metrics = {
+      'train/episodes': this.config.episodesPerIteration,
+      'train/episodeReturn': trainReturn,
+      // Mean squared TD residual over the last tenth of the critic steps.
+      'loss/critic': criticResidual,
+      'routing/steadyTstt': this.steadyTstt(),
+      ...clock.metrics(this.samples),
+    };
+    return { iteration: this.iteration, envSteps: this.envSteps, metrics };
   }
 
-  /** Steady-state TSTT of an episode routed by pi itself (no sampling). */
-  evaluate(): number {
+  /** Steady-state TSTT of an episode routed by pi itself (the deterministic, mean-field policy). */
+  steadyTstt(): number {
     const { env } = this;
     env.reset(0);
     while (!env.allDone()) {
-      this.policy(env.obs, 0);
-      for (let i = 0; i < this.logits.length; i++) this.logits[i] = Math.max(-LOGIT_LIMIT, Math.log(this.probabilities[i]));
+      const pi = this.policy.probabilitiesAt(env.obs, 0);
+      for (let i = 0; i < pi.length; i++) this.logits[i] = logShare(pi[i]);
       env.step(this.logits);
     }
     return env.steadyTstt();
   }
 
-  /** pi of every agent from observations obs[offset ...]: the softmax of tau f over each class's links at its node. */
-  private policy(obs: Float64Array, offset: number): void {
-    const { obsDim } = this.env.spec;
-    for (const team of this.teams) {
-      for (const i of team.agents) this.logits[i] = this.config.temperature * evaluateTwoLayer(team.actor, obs, offset + i * obsDim);
-      for (let g = 0; g + 1 < team.groupStart.length; g++) {
-        let largest = -Infinity;
-        for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) largest = Math.max(largest, this.logits[team.agents[k]]);
-        let total = 0;
-        for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) total += Math.exp(this.logits[team.agents[k]] - largest);
-        for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) this.probabilities[team.agents[k]] = Math.exp(this.logits[team.agents[k]] - largest) / total;
-      }
-    }
+  /** The actors' weights and the random stream; critics start afresh every iteration (Algorithm 2, line 5). */
+  state(): LearnerState {
+    const arrays: Record<string, TypedArray> = {};
+    this.teams.forEach((team, k) => (arrays[`team${k}.actor`] = team.actor.weights.slice()));
+    const random = this.rng.snapshot();
+    for (const [key, array] of Object.entries(random)) arrays[`rng.${key}`] = array.slice();
+    return { meta: { learner: 'ltde', iteration: this.iteration, envSteps: this.envSteps }, arrays };
   }
+
+  restore(state: LearnerState): void {
+    const { meta, arrays } = state;
+    if (meta.learner !== 'ltde') throw new Error(`checkpoint is of learner ${String(meta.learner)}, not ltde`);
+    this.teams.forEach((team, k) => {
+      const weights = arrays[`team${k}.actor`];
+      if (!weights || weights.length !== team.actor.weights.length) throw new Error(checkpointMisfit(`team${k}.actor`));
+      team.actor.weights.set(weights);
+    });
+    this.rng.restore(underPrefix(arrays, 'rng.'));
+    this.iteration = Number(meta.iteration);
+  }
+
+  dispose(): void {}
 
   /** h(s) of sample l: the shares of n draws from pi_s per class. */
   private drawTeamActions(l: number): void {
     const { nAgents } = this.env.spec;
     const n = this.config.teamVehicles;
+    const { probabilities } = this.policy;
     for (const team of this.teams) {
       for (let g = 0; g + 1 < team.groupStart.length; g++) {
         const first = team.groupStart[g];
@@ -187,7 +247,7 @@ export class Ltde {
         for (let draw = 0; draw < n; draw++) {
           let u = this.rng.uniform(0);
           let k = first;
-          while (k < end - 1 && (u -= this.probabilities[team.agents[k]]) >= 0) k++;
+          while (k < end - 1 && (u -= probabilities[team.agents[k]]) >= 0) k++;
           this.h[l * nAgents + team.agents[k]] += 1 / n;
         }
       }
@@ -198,14 +258,13 @@ export class Ltde {
     const { env, config, teams } = this;
     const { nAgents, obsDim } = env.spec;
     let totalReturn = 0;
-    for (let episode = 0; episode < config.episodes; episode++) {
-      env.reset(this.config.seed + this.iteration * config.episodes + episode);
+    for (let episode = 0; episode < config.episodesPerIteration; episode++) {
+      env.reset(this.setup.seed + this.iteration * config.episodesPerIteration + episode);
       for (let t = 0; t < this.horizon; t++) {
         const l = episode * this.horizon + t;
         this.obs.set(env.obs, l * nAgents * obsDim);
         this.mass.set(env.nodeMass, l * env.nodeMass.length);
-        this.policy(env.obs, 0);
-        this.pi.set(this.probabilities, l * nAgents);
+        this.pi.set(this.policy.probabilitiesAt(env.obs, 0), l * nAgents);
         this.drawTeamActions(l);
         // The scenario's softmax of log h routes exactly the drawn shares (a share of 0 leaks e^-10 of the largest).
         for (let i = 0; i < nAgents; i++) this.logits[i] = this.h[l * nAgents + i] > 0 ? Math.log(this.h[l * nAgents + i]) : -LOGIT_LIMIT;
@@ -218,7 +277,7 @@ export class Ltde {
         });
       }
     }
-    return totalReturn / config.episodes;
+    return totalReturn / config.episodesPerIteration;
   }
 
   /** Critic input zeta_s^k of sample l into this.input; `meanTeam` >= 0 puts pi instead of h for that team's agents. */
@@ -250,7 +309,7 @@ export class Ltde {
       team.averageCritic.weights.set(team.critic.initial);
       const gradient = this.direction.subarray(0, team.critic.weights.length);
       for (let t = 0; t < config.criticSteps; t++) {
-        const episode = this.rng.integer(0, 0, config.episodes - 1);
+        const episode = this.rng.integer(0, 0, config.episodesPerIteration - 1);
         const l = episode * this.horizon + this.rng.integer(0, 0, transitions - 1);
         const next = evaluateTwoLayer(team.critic, this.criticInput(team, l + 1, null));
         const current = evaluateTwoLayer(team.critic, this.criticInput(team, l, null));
@@ -282,7 +341,7 @@ export class Ltde {
         for (const y of team.neighbours) {
           const other = teams[y];
           qSum += evaluateTwoLayer(other.averageCritic, this.criticInput(other, l, null));
-          if (config.baseline) baseline += evaluateTwoLayer(other.averageCritic, this.criticInput(other, l, team));
+          if (config.criticBaseline) baseline += evaluateTwoLayer(other.averageCritic, this.criticInput(other, l, team));
         }
         const weight = (config.temperature * (qSum - baseline) * config.teamVehicles) / ((1 - config.gamma) * B);
         for (const i of team.agents) {
@@ -293,6 +352,11 @@ export class Ltde {
       projectedStep(team.actor, gradient, config.lrActor, config.radius);
     }
   }
+}
+
+/** The routing logit that splits a class by share p (log p, within the scenario's logit range). */
+function logShare(p: number): number {
+  return Math.max(-LOGIT_LIMIT, Math.log(p));
 }
 
 /** Teams (nodes with routing choices), their kappa-hop neighbourhoods on the road graph, critic layouts and networks. */

@@ -1,17 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { decodeState, encodeState } from '../../../../src/main/rl/core/checkpoint.ts';
 import { Dadc } from '../../../../src/main/rl/learners/dadc/dadc.ts';
-import { resolveDadcConfig, type DadcConfig } from '../../../../src/shared/dadc.ts';
+import { evaluatePolicy } from '../../../../src/main/rl/core/evaluation.ts';
+import type { IterationResult } from '../../../../src/main/rl/core/iteration.ts';
+import { resolveLearnerConfig, type LearnerPresetId } from '../../../../src/shared/learners.ts';
 import { DadcNetworks } from '../../../../src/main/rl/learners/dadc/networks.ts';
 import { Tape } from '../../../../src/main/rl/learners/dadc/tape.ts';
 
-/** The default preset on mabc. */
-const SMALL: DadcConfig = resolveDadcConfig('mabc');
+const resolveDadcConfig = (scenario: 'mabc' | 'demand-response', preset: LearnerPresetId = 'default', settings: Record<string, unknown> = {}) =>
+  resolveLearnerConfig('dadc', scenario, preset, settings);
+
+/** DADC with the default preset (and `settings`) on a scenario. */
+function dadcOn(scenario: 'mabc' | 'demand-response', scenarioParams: Record<string, unknown>, settings: Record<string, unknown>, seed: number): Dadc {
+  return new Dadc({ learner: 'dadc', scenario, scenarioParams, config: resolveDadcConfig(scenario, 'default', settings), seed });
+}
+
+/** An iteration's metrics without its timings (which differ from run to run). */
+const untimed = ({ metrics, ...rest }: IterationResult) => ({ ...rest, metrics: Object.fromEntries(Object.entries(metrics).filter(([name]) => !name.startsWith('time/'))) });
 
 describe('dadc', () => {
-  it('every agent draws the same prescription from its copy of the common stream, and acts on its own', () => {
-    const dadc = new Dadc('mabc', {}, { ...SMALL, rolloutSteps: 20 }, 4);
-    dadc.iterate();
+  it('every agent draws the same prescription from its copy of the common stream, and acts on its own', async () => {
+    const dadc = dadcOn('mabc', {}, { rolloutSteps: 20 }, 4);
+    await dadc.iterate();
     dadc.collect();
     const [first, second] = dadc.agents;
     expect(Array.from(second.window.theta)).toEqual(Array.from(first.window.theta));
@@ -52,9 +62,10 @@ describe('dadc', () => {
     }
   });
 
-  it('improves clearly on multi-access broadcast within 30 short iterations', () => {
-    const dadc = new Dadc('mabc', {}, SMALL, 1);
-    const rewards = Array.from({ length: 30 }, () => dadc.iterate()['train/meanReward']);
+  it('improves clearly on multi-access broadcast within 30 short iterations', async () => {
+    const dadc = dadcOn('mabc', {}, {}, 1);
+    const rewards: number[] = [];
+    for (let k = 0; k < 30; k++) rewards.push((await dadc.iterate()).metrics['train/meanReward']);
     const start = (rewards[0] + rewards[1] + rewards[2]) / 3;
     const end = rewards.slice(-5).reduce((a, b) => a + b, 0) / 5;
     // The first prescriptions lose about 0.15 per step; the optimum earns about 0.09 per step.
@@ -64,18 +75,22 @@ describe('dadc', () => {
 
   for (const framework of ['actor-critic', 'ppo'] as const) {
     for (const scenario of ['mabc', 'demand-response'] as const) {
-      it(`${framework} on ${scenario}: two iterations, finite metrics, exact resume`, () => {
-        const config = { ...SMALL, framework, rolloutSteps: 30, numEnvs: 2, sharePrescription: scenario === 'demand-response' };
+      it(`${framework} on ${scenario}: two iterations, finite metrics, exact resume`, async () => {
+        const settings = { framework, rolloutSteps: 30, numEnvs: 2 };
         const params = scenario === 'demand-response' ? { agents: 10 } : {};
-        const dadc = new Dadc(scenario, params, config, 5);
-        dadc.iterate();
+        const dadc = dadcOn(scenario, params, settings, 5);
+        await dadc.iterate();
         const saved = decodeState(encodeState(dadc.state()));
-        const next = dadc.iterate();
-        for (const [name, value] of Object.entries(next)) if (name !== 'train/episodeReturn' && name !== 'train/discountedReturn') expect(Number.isFinite(value), name).toBe(true);
-        const resumed = new Dadc(scenario, params, config, 5);
+        const next = await dadc.iterate();
+        for (const [name, value] of Object.entries(next.metrics)) if (name !== 'train/episodeReturn' && name !== 'train/discountedReturn') expect(Number.isFinite(value), name).toBe(true);
+        const resumed = dadcOn(scenario, params, settings, 5);
         resumed.restore(saved);
-        expect(resumed.iterate()).toEqual(next);
+        expect(untimed(await resumed.iterate())).toEqual(untimed(next));
         expect(resumed.iteration).toBe(2);
+        // The deployed policy (mean prescription, most probable action) in the core's evaluation: finite, repeatable.
+        const deployed = evaluatePolicy(resumed, 2);
+        expect(Number.isFinite(deployed.meanReturn)).toBe(true);
+        expect(evaluatePolicy(resumed, 2).meanReturn).toBe(deployed.meanReturn);
         // Evaluation on the mean prescription: finite, and the same for the same seed.
         const evaluation = resumed.evaluate(3, 9);
         expect(Number.isFinite(evaluation.meanDiscountedReturn)).toBe(true);
@@ -95,6 +110,6 @@ describe('dadc', () => {
   });
 
   it('refuses a traffic scenario by name', () => {
-    expect(() => new Dadc('ring', {}, SMALL, 1)).toThrow('dadc needs a scenario with local and common information and discrete actions (mabc, demand-response), not ring');
+    expect(() => resolveLearnerConfig('dadc', 'ring')).toThrow('learner dadc trains on mabc, demand-response only, not ring');
   });
 });

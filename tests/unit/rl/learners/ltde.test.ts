@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addFeatures, averageInto, cloneTwoLayer, createTwoLayerNet, evaluateTwoLayer, projectedStep } from '../../../../src/main/rl/core/twoLayerNet.ts';
-import { Ltde, LTDE_DEFAULTS } from '../../../../src/main/rl/learners/ltde.ts';
+import { resolveLearnerConfig } from '../../../../src/shared/learners.ts';
+import { Ltde } from '../../../../src/main/rl/learners/ltde.ts';
 import { RngStreams } from '../../../../src/main/sim/rng.ts';
 import { RoutingEnv } from '../../../../src/main/sim/routing.ts';
 
@@ -35,13 +36,14 @@ describe('the LTDE paper’s two-layer network', () => {
 });
 
 describe('ltde on Braess', () => {
-  it('improves the mean-field policy clearly within 20 iterations, to below the user equilibrium', () => {
+  it('improves the mean-field policy clearly within 20 iterations, to below the user equilibrium', async () => {
     const env = new RoutingEnv({ network: 'braess' });
     // A fifth of the default critic steps keeps the test short.
-    const ltde = new Ltde(env, { ...LTDE_DEFAULTS, criticSteps: 3000, lrCritic: 0.01, seed: 1 });
-    const before = ltde.evaluate();
+    const config = resolveLearnerConfig('ltde', 'network-routing', 'default', { criticSteps: 3000, lrCritic: 0.01 });
+    const ltde = new Ltde({ learner: 'ltde', scenario: 'network-routing', scenarioParams: { network: 'braess' }, config, seed: 1 });
+    const before = ltde.steadyTstt();
     let after = before;
-    for (let k = 0; k < 20; k++) after = ltde.iterate().evalTstt;
+    for (let k = 0; k < 20; k++) after = (await ltde.iterate()).metrics['routing/steadyTstt'];
     // Measured: 627 -> 541 (UE 552, SO 498).
     expect(after).toBeLessThan(0.9 * before);
     expect(after).toBeLessThan(env.reference('ue').tstt);

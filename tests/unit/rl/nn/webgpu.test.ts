@@ -16,7 +16,7 @@ import { AgentNetworks, type AgentNetworksConfig } from '../../../../src/main/rl
 import { probeBackend, selectBackend } from '../../../../src/main/rl/nn/backend.ts';
 import { createUpdatePool, type UpdatePool } from '../../../../src/main/rl/parallel/updatePool.ts';
 import { RngStreams } from '../../../../src/main/sim/rng.ts';
-import { LEARNER_IDS, resolveLearnerConfig } from '../../../../src/shared/learners.ts';
+import { PPO_FAMILY, resolveLearnerConfig } from '../../../../src/shared/learners.ts';
 
 // Dawn reads the Vulkan driver list when it starts: where the user has chosen none, use
 // the SwiftShader driver that Debian's chromium package ships.
@@ -135,7 +135,7 @@ describe.skipIf(unavailable !== null)(`webgpu backend${unavailable === null ? ''
   // Tiny: 4 vehicles, one shared network (one parameter group), 16 steps, one epoch.
   const SMALL = { numEnvs: 1, rolloutSteps: 16, epochs: 1, criticEpochs: 1, minibatches: 1, shareParameters: true };
   const SMALL_DMPO = { ...SMALL, nTraj: 4, modelRolloutLength: 2, modelSteps: 3, modelStepsWarmup: 3, modelWarmupEpisodes: 1, innerIterations: 1, modelUsage: 1 };
-  for (const learner of LEARNER_IDS) {
+  for (const learner of PPO_FAMILY) {
     it(`trains ${learner} two iterations with finite metrics and no tensor leak`, async () => {
       const settings = learner === 'dmpo' ? SMALL_DMPO : SMALL;
       const agent = createLearner(

@@ -31,19 +31,23 @@
  * infinite-horizon problem) are left out of the TD and next-AIS losses rather than
  * bootstrapped across episodes.
  */
-import type { DadcConfig } from '../../../../shared/dadc.ts';
-import type { ScenarioId } from '../../../../shared/scenarios.ts';
+import type { LearnerConfig } from '../../../../shared/learners.ts';
 import { createEnv } from '../../../sim/index.ts';
 import { RngStreams } from '../../../sim/rng.ts';
 import { addPrefixed, restoreArrays, underPrefix, type SnapshotArrays, type TypedArray } from '../../../sim/snapshot.ts';
 import { TabularEnv } from '../../../sim/tabular.ts';
 import { sampleCategorical } from '../../core/distributions.ts';
-import { mean, type IterationMetrics } from '../../core/iteration.ts';
+import { IterationClock, mean, type IterationResult } from '../../core/iteration.ts';
 import type { LearnerState } from '../../core/checkpoint.ts';
+import type { Learner, LearnerSetup } from '../../core/learner.ts';
 import { checkpointMisfit, TrainingEnvs } from '../../core/rollout.ts';
 import { adamStep, zeroMoments, type AdamMoments } from '../../nn/adam.ts';
 import { DadcNetworks, gaussianLogDensity, NETWORK_PARTS, seedGaussianGradient, smoothL1, smoothL1Slope, type NetworkPart } from './networks.ts';
+import { DadcPolicy } from './policy.ts';
 import { Tape, type Matrix } from './tape.ts';
+
+/** DADC's settings (the learner catalogue, src/shared/learners.ts, documents each). */
+export type DadcConfig = LearnerConfig<'dadc'>;
 import { AgentWindow } from './window.ts';
 
 
@@ -80,7 +84,9 @@ class DadcAgent {
   }
 }
 
-export class Dadc {
+export class Dadc implements Learner {
+  readonly policy: DadcPolicy;
+  readonly config: DadcConfig;
   readonly envs: TrainingEnvs;
   readonly env: TabularEnv;
   readonly agents: DadcAgent[];
@@ -92,12 +98,9 @@ export class Dadc {
   iteration = 0;
   envSteps = 0;
 
-  constructor(
-    readonly scenario: ScenarioId,
-    readonly scenarioParams: Readonly<Record<string, unknown>>,
-    readonly config: DadcConfig,
-    readonly seed: number,
-  ) {
+  constructor(readonly setup: LearnerSetup<'dadc'>) {
+    const { scenario, scenarioParams, config, seed } = setup;
+    this.config = config;
     this.envs = new TrainingEnvs(scenario, scenarioParams, config.numEnvs, seed);
     const env = this.envs.env;
     if (!(env instanceof TabularEnv) || env.spec.action.kind !== 'discrete') {
@@ -111,11 +114,18 @@ export class Dadc {
     this.runningDiscounted = new Float64Array(config.numEnvs);
     this.runningSteps = new Int32Array(config.numEnvs);
     for (const agent of this.agents) agent.window.observe(0, env.obs, agent.index, nAgents, obsDim);
+    this.policy = new DadcPolicy(
+      env.spec,
+      this.agents.map((agent) => agent.networks),
+      { size: this.prescriptionSize, localStates: env.localStates, shared: config.sharePrescription },
+    );
   }
 
-  iterate(): IterationMetrics {
+  async iterate(): Promise<IterationResult> {
+    const clock = new IterationClock();
     const episodes = this.collect();
-    const metrics: IterationMetrics = {};
+    clock.rolloutDone();
+    const metrics: Record<string, number> = {};
     for (const agent of this.agents) {
       const approximator = this.updateApproximator(agent);
       const critic = this.updateCritic(agent);
@@ -123,16 +133,18 @@ export class Dadc {
       agent.window.carryOver();
       if (agent.index === 0) Object.assign(metrics, { 'loss/approximator': approximator, 'loss/critic': critic, 'loss/actor': actor });
     }
+    const samples = this.config.rolloutSteps * this.config.numEnvs;
     this.iteration += 1;
-    this.envSteps += this.config.rolloutSteps * this.config.numEnvs;
-    return {
-      ...metrics,
+    this.envSteps += samples;
+    Object.assign(metrics, {
       'train/episodes': episodes.returns.length,
       'train/episodeReturn': mean(episodes.returns),
       'train/discountedReturn': mean(episodes.discounted),
       'train/meanReward': episodes.rewardSum / (this.config.rolloutSteps * this.config.numEnvs),
       'prescription/std': mean(Array.from(this.agents[0].networks.logStd.value, Math.exp)),
-    };
+      ...clock.metrics(samples),
+    });
+    return { iteration: this.iteration, envSteps: this.envSteps, metrics };
   }
 
   /** 1. Every agent picks theta_t from its copy of the common stream and its action from its local information; the copies step. */
@@ -313,7 +325,7 @@ export class Dadc {
    * Returns the mean plain and discounted (gamma) team return.
    */
   evaluate(episodes: number, seed: number): { meanReturn: number; meanDiscountedReturn: number } {
-    const env = createEnv(this.scenario, this.scenarioParams, episodes).reset(seed) as TabularEnv;
+    const env = createEnv(this.setup.scenario, this.setup.scenarioParams, episodes).reset(seed) as TabularEnv;
     const { nAgents, obsDim, horizon } = env.spec;
     const width = env.spec.action.kind === 'discrete' ? env.spec.action.n : 0;
     const { aisSize: h, gamma } = this.config;
@@ -375,6 +387,8 @@ export class Dadc {
     const copied = Object.fromEntries(Object.entries(arrays).map(([key, array]) => [key, array.slice()]));
     return { meta: { learner: 'dadc', iteration: this.iteration, envSteps: this.envSteps, episodeCounter, adamSteps }, arrays: copied };
   }
+
+  dispose(): void {}
 
   restore(state: LearnerState): void {
     const { meta, arrays } = state;
