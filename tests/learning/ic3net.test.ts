@@ -1,35 +1,21 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluatePolicy } from '../../src/main/rl/core/evaluation.ts';
-import { Ic3net, type Ic3netConfig } from '../../src/main/rl/learners/ic3net/ic3net.ts';
+import { Ic3net } from '../../src/main/rl/learners/ic3net/ic3net.ts';
 import { selectBackend } from '../../src/main/rl/nn/backend.ts';
+import { resolveLearnerConfig } from '../../src/shared/learners.ts';
 import { randomPolicyReturn } from './learning.helpers.ts';
 
 beforeAll(async () => {
   await selectBackend('auto');
 });
 
-const CONFIG: Ic3netConfig = {
-  ic3netVariant: 'paper',
-  numEnvs: 8,
-  rolloutSteps: 20,
-  gamma: 0.99,
-  gaeLambda: 0.95,
-  lrActor: 3e-3,
-  valueCoef: 0.5,
-  entropyCoef: 0.01,
-  bpttSteps: 20,
-  initialLogStd: -0.5,
-  normaliseAdvantages: true,
-  rewardScale: 1 / 2000,
-  rewardClip: 2,
-};
-
 describe('IC3Net learning on CACC catch-up', () => {
-  it('its policy gets far above the random policy within 150 short iterations', async () => {
+  it('its default preset (paper variant, 8 x 20-step rollouts, lr 3e-3) gets far above the random policy within 150 short iterations', async () => {
     const seed = 1;
     const episodes = 8;
     const random = randomPolicyReturn(Array.from({ length: episodes }, (_, k) => seed + 500_000 + k));
-    const learner = new Ic3net({ learner: 'ic3net' as never, scenario: 'cacc-catchup', scenarioParams: {}, config: CONFIG as never, seed }, CONFIG);
+    const config = resolveLearnerConfig('ic3net', 'cacc-catchup', 'default');
+    const learner = new Ic3net({ learner: 'ic3net', scenario: 'cacc-catchup', scenarioParams: {}, config, seed });
     const initial = evaluatePolicy(learner, episodes).meanReturn;
     let best = -Infinity;
     // Evaluate every 25 iterations (4,000 env steps per agent); stop once far above random.

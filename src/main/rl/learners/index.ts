@@ -2,8 +2,8 @@
  * The learners by id. The PPO family runs its programs over the shared OnPolicyRun: IPPO,
  * MAPPO, CPPO and DPPO are the PPO family's program (ppo.ts), DPO its penalised surrogate
  * (dpo.ts), DMPO DPPO with local models and branched rollouts (dmpo/). LTDE (ltde.ts, team
- * networks on a road network) and DADC (dadc/, coordinators on common information) are
- * learners of their own shape.
+ * networks on a road network), DADC (dadc/, coordinators on common information) and IC3Net
+ * (ic3net/, communicating recurrent agents) are learners of their own shape.
  */
 import type { LearnerId, PpoFamilyId } from '../../../shared/learners.ts';
 import { OnPolicyLearner, OnPolicyRun, type Learner, type LearnerProgram, type LearnerSetup } from '../core/learner.ts';
@@ -11,6 +11,7 @@ import type { UpdatePool } from '../parallel/updatePool.ts';
 import { Dadc } from './dadc/dadc.ts';
 import { Dmpo } from './dmpo/dmpo.ts';
 import { Dpo } from './dpo.ts';
+import { Ic3net } from './ic3net/ic3net.ts';
 import { Ltde } from './ltde.ts';
 import { PpoFamily } from './ppo.ts';
 
@@ -27,6 +28,8 @@ export function createLearner(setup: LearnerSetup, pool: UpdatePool): Learner {
       return new Ltde(configured(setup, 'ltde'));
     case 'dadc':
       return new Dadc(configured(setup, 'dadc'));
+    case 'ic3net':
+      return new Ic3net(configured(setup, 'ic3net'));
   }
 }
 

@@ -2,12 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeState, encodeState } from '../../../../src/main/rl/core/checkpoint.ts';
 import { evaluatePolicy } from '../../../../src/main/rl/core/evaluation.ts';
-import { Ic3net, type Ic3netConfig } from '../../../../src/main/rl/learners/ic3net/ic3net.ts';
+import { Ic3net } from '../../../../src/main/rl/learners/ic3net/ic3net.ts';
 import { HIDDEN_SIZE, Ic3netNetworks, type Ic3netVariant, type TapeState } from '../../../../src/main/rl/learners/ic3net/networks.ts';
 import { TensorTape, type Node } from '../../../../src/main/rl/learners/ic3net/tensorTape.ts';
 import { selectBackend } from '../../../../src/main/rl/nn/backend.ts';
 import { createEnv } from '../../../../src/main/sim/index.ts';
 import { RngStreams } from '../../../../src/main/sim/rng.ts';
+import { resolveLearnerConfig } from '../../../../src/shared/learners.ts';
 import type { ScenarioId } from '../../../../src/shared/scenarios.ts';
 
 beforeAll(async () => {
@@ -18,31 +19,14 @@ const VARIANTS: readonly Ic3netVariant[] = ['reference-code', 'paper'];
 const TRAFFIC: readonly ScenarioId[] = ['cacc-catchup', 'cacc-slowdown', 'ring', 'figure-eight'];
 
 /** Tiny budgets: 2 copies, 16 steps, BPTT chunks of 6 (so a chunk boundary falls inside the rollout). */
-function tinyConfig(variant: Ic3netVariant): Ic3netConfig {
-  return {
-    ic3netVariant: variant,
-    numEnvs: 2,
-    rolloutSteps: 16,
-    gamma: 0.99,
-    gaeLambda: 0.95,
-    lrActor: 1e-3,
-    valueCoef: 0.5,
-    entropyCoef: 0.01,
-    bpttSteps: 6,
-    initialLogStd: -0.5,
-    normaliseAdvantages: true,
-    rewardScale: 0.01,
-    rewardClip: 5,
-  };
-}
+const TINY = { numEnvs: 2, rolloutSteps: 16, bpttSteps: 6 };
 
 /** Short episodes: some end inside every rollout (truncation bootstraps run) and evaluations stay quick. */
 const SHORT_EPISODES = { horizon: 12 };
 
 function createIc3net(scenario: ScenarioId, variant: Ic3netVariant): Ic3net {
-  const config = tinyConfig(variant);
-  // Until the catalogue lists ic3net, the setup's learner id and config are given as they will read.
-  return new Ic3net({ learner: 'ic3net' as never, scenario, scenarioParams: SHORT_EPISODES, config: config as never, seed: 3 }, config);
+  const config = resolveLearnerConfig('ic3net', scenario, 'default', { ...TINY, ic3netVariant: variant });
+  return new Ic3net({ learner: 'ic3net', scenario, scenarioParams: SHORT_EPISODES, config, seed: 3 });
 }
 
 /**

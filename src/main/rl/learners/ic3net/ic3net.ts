@@ -18,33 +18,17 @@
 import type { LearnerState } from '../../core/checkpoint.ts';
 import { normalisePerAgent } from '../../core/advantages.ts';
 import { episodeSummary, IterationClock, type IterationResult } from '../../core/iteration.ts';
+import type { LearnerConfig } from '../../../../shared/learners.ts';
 import type { Learner, LearnerSetup } from '../../core/learner.ts';
 import { checkpointMisfit, learningRewardOf, TrainingEnvs } from '../../core/rollout.ts';
 import { adamStep } from '../../nn/adam.ts';
 import { parameterGroupArrays, restoreParameterGroups } from '../../nn/parameters.ts';
 import { restoreArrays, underPrefix, type TypedArray } from '../../../sim/snapshot.ts';
 import * as tf from '@tensorflow/tfjs-core';
-import { HIDDEN_SIZE, Ic3netNetworks, type Ic3netVariant, type RecurrentState } from './networks.ts';
+import { HIDDEN_SIZE, Ic3netNetworks, type RecurrentState } from './networks.ts';
 import { disposeState, Ic3netPolicy } from './policy.ts';
 import { Ic3netRollout } from './rollout.ts';
 import { ic3netGradient } from './update.ts';
-
-/** The hyperparameters IC3Net reads (the learner catalogue documents each). */
-export interface Ic3netConfig {
-  readonly ic3netVariant: Ic3netVariant;
-  readonly numEnvs: number;
-  readonly rolloutSteps: number;
-  readonly gamma: number;
-  readonly gaeLambda: number;
-  readonly lrActor: number;
-  readonly valueCoef: number;
-  readonly entropyCoef: number;
-  readonly bpttSteps: number;
-  readonly initialLogStd: number;
-  readonly normaliseAdvantages: boolean;
-  readonly rewardScale: number;
-  readonly rewardClip: number;
-}
 
 export class Ic3net implements Learner {
   readonly policy: Ic3netPolicy;
@@ -56,11 +40,10 @@ export class Ic3net implements Learner {
   private readonly learningReward: (reward: number) => number;
   /** The training copies' recurrent state between steps (paper variant), else null. */
   private trainingState: RecurrentState | null;
+  private readonly config: LearnerConfig<'ic3net'>;
 
-  constructor(
-    readonly setup: LearnerSetup,
-    private readonly config: Ic3netConfig,
-  ) {
+  constructor(readonly setup: LearnerSetup<'ic3net'>) {
+    const config = (this.config = setup.config);
     this.envs = new TrainingEnvs(setup.scenario, setup.scenarioParams, config.numEnvs, setup.seed);
     const { spec } = this.envs.env;
     this.networks = new Ic3netNetworks(spec, config.ic3netVariant, config.initialLogStd, setup.seed);

@@ -7,9 +7,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BatchedEnv, EnvSpec } from '../../../sim/env.ts';
 import { NeighbourhoodGather } from '../../../sim/graph.ts';
-import { greedyActions, type PolicyOutput } from '../../core/actorCritic.ts';
+import { greedyActions } from '../../core/actorCritic.ts';
 import { argmax, type PolicyHead } from '../../core/distributions.ts';
-import type { TrainedPolicy } from '../../core/learner.ts';
+import type { PolicyOutput, TrainedPolicy } from '../../core/trainedPolicy.ts';
 import type { Ic3netNetworks, RecurrentState } from './networks.ts';
 import { TensorTape } from './tensorTape.ts';
 
