@@ -25,7 +25,9 @@ describe('IC3Net learning on CACC catch-up', () => {
     }
     learner.dispose();
     // Measured here (seed 1): random about -2.4e5, the untrained policy about -1.7e5; after
-    // 100 iterations (16k env steps per agent) about -3e4.
+    // 100 iterations (16k env steps per agent) about -3e4. Not every seed gets there this
+    // fast: with seeds 2 and 3 the deterministic policy was still the untrained one after
+    // 24k and 16k env steps (one actor-critic step per batch settles on holding speed).
     expect(random).toBeLessThan(-2e5);
     expect(best).toBeGreaterThan(random / 3);
     expect(best).toBeGreaterThan(initial);
