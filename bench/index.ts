@@ -10,7 +10,9 @@ import { storeBench } from './store.ts';
 import { compareBench } from './compare.ts';
 import { replayBench } from './replay.ts';
 import { uiBench } from './ui.ts';
-import { backendDoctor } from '../src/main/cli/backends.ts';
+import { backendDoctor, measureBackend, type BackendSpeed } from '../src/main/cli/backends.ts';
+import { formulationFor, UPDATE_FORMULATIONS } from '../src/main/rl/nn/formulation.ts';
+import { backendChecksPath } from '../src/main/store/paths.ts';
 import { BENCH_PARTS, type BenchPart } from '../src/main/cli/bench.ts';
 
 export { BENCH_PARTS, type BenchPart };
@@ -94,13 +96,23 @@ export function formatBenchReport(report: BenchReport): string {
 }
 
 /**
- * The reference DPPO update on every backend that loads and passes its self-check here (the
- * `headway backends` measurement: the size measured is in each entry; smaller on cpu and
- * software adapters). A WebGPU adapter counts only where Dawn finds one (VK_ICD_FILENAMES).
+ * The reference DPPO update on every backend that loads and passes its self-check here, in
+ * each formulation (per-agent and batched; `headway backends` measures only the one a backend
+ * trains with): the size measured is in each entry, smaller on cpu, for the batched
+ * formulation on CPU backends, and on software adapters. A WebGPU adapter counts only where
+ * Dawn finds one (VK_ICD_FILENAMES).
  */
 async function updateByBackend(log: (line: string) => void): Promise<Record<string, unknown>> {
-  const { backends } = await backendDoctor(true, log);
-  return Object.fromEntries(
-    backends.filter((row) => row.speed !== null).map((row) => [row.backend, { device: row.device, software: row.software, largestError: row.selfCheck?.largestError, ...row.speed }]),
-  );
+  const { backends } = await backendDoctor(false, log);
+  const checkCache = backendChecksPath();
+  const figures: Record<string, unknown> = {};
+  for (const row of backends.filter((candidate) => candidate.selfCheck?.passed === true)) {
+    const formulations: Record<string, BackendSpeed> = {};
+    for (const formulation of UPDATE_FORMULATIONS) {
+      log(`${row.backend}, ${formulation}...`);
+      formulations[formulation] = await measureBackend(row.backend, row.software, checkCache, formulation);
+    }
+    figures[row.backend] = { device: row.device, software: row.software, largestError: row.selfCheck?.largestError, trainsWith: formulationFor({ backend: row.backend, device: row.device ?? '' }), ...formulations };
+  }
+  return figures;
 }

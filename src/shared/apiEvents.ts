@@ -7,6 +7,7 @@
  */
 import type { DisturbanceRequest, JobInfo } from './apiJobs.ts';
 import type { ParamValue, ScenarioId } from './scenarios.ts';
+import type { SceneSpec } from './scene.ts';
 import type { StringStabilitySummary } from './stringStability.ts';
 
 // ---------------------------------------------------------------------------------------
@@ -63,6 +64,8 @@ export interface EpisodeSpec {
    * its own copy of the road.
    */
   copies?: number;
+  /** What the view draws instead of a road (network-routing, mabc, demand-response; scene.ts); null for the road scenarios. */
+  scene: SceneSpec | null;
 }
 
 /** Bits of Frame.flags. */
@@ -100,6 +103,8 @@ export interface Frame {
   value: Float64Array;
   /** [nAgents * actionParamDim] the policy's action distribution (see EpisodeSpec.actionParamDim); empty when none. */
   actionParams: Float64Array;
+  /** The scene's state (scene.ts: per-link flow and time, node masses and splits; or the tabular columns); empty for roads. */
+  state: Float64Array;
 }
 
 /** The numeric arrays of a Frame in wire order, with their element type. */
@@ -115,6 +120,7 @@ export const FRAME_ARRAYS = [
   ['rewardTerms', 'f64'],
   ['value', 'f64'],
   ['actionParams', 'f64'],
+  ['state', 'f64'],
 ] as const satisfies readonly (readonly [keyof Frame, 'f64' | 'u8'])[];
 
 export type MetricsScope = 'episode' | 'iteration';

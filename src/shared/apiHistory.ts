@@ -98,4 +98,7 @@ export interface EpisodeTraces {
   reward: string;
   /** [frame] 1 where a frame of the stride window [k * stride, (k + 1) * stride) is flagged as a collision. */
   collided: string;
+  /** Values of the scene state per frame (src/shared/scene.ts; 0 for roads), and the series [frame][nState]: per-link flow over time for replay. */
+  nState: number;
+  state: string;
 }

@@ -194,6 +194,12 @@ const HYPERPARAMETER_FIELDS = {
   lrApproximator: num(0.05, 1e-7, 1, 'DADC: Adam learning rate of the AIS approximator (fastest timescale; >= lrCritic >= lrActor).', ['dadc']),
   approximatorSteps: int(5, 1, 10_000, 'DADC: approximator gradient steps per iteration.', ['dadc']),
   actorSteps: int(5, 1, 10_000, 'DADC: actor gradient steps per iteration.', ['dadc']),
+  prescriptions: choice(
+    'boltzmann',
+    ['boltzmann', 'opportunities'],
+    'DADC: the coordinator’s prescription space: boltzmann (a Gaussian over Boltzmann logits per agent, local state and action) or opportunities (a categorical over the scenario’s deterministic prescriptions; mabc: which devices may transmit, the paper’s appendix E.1, plus neither).',
+    ['dadc'],
+  ),
   sharePrescription: flag(false, 'DADC: one prescription for every agent (exchangeable agents, the paper’s demand response) instead of one block per agent.', ['dadc']),
   ic3netVariant: choice('paper', ['paper', 'reference-code'], 'IC3Net: paper (Singh et al.: LSTM, learned send gate, mean of the sending neighbours’ hidden states) or reference-code (the DMPO authors’ feed-forward version, gates open). Default paper: it learns faster here (README).', ['ic3net']),
   valueCoef: num(0.5, 0, 1000, 'IC3Net: weight of the value MSE in the one actor-critic loss.', ['ic3net']),
@@ -351,7 +357,7 @@ const DADC_DEFAULT: Overrides = {
  * reference code: `reference-code` is `paper`.
  */
 const DADC_PAPER: Readonly<Partial<Record<ScenarioId, Overrides>>> = {
-  mabc: { ...DADC_DEFAULT, numEnvs: 1, rolloutSteps: 300, lrApproximator: 0.08, lrCritic: 0.01, lrActor: 0.01 },
+  mabc: { ...DADC_DEFAULT, prescriptions: 'opportunities', numEnvs: 1, rolloutSteps: 300, lrApproximator: 0.08, lrCritic: 0.01, lrActor: 0.01 },
   'demand-response': { ...DADC_DEFAULT, framework: 'ppo', numEnvs: 1, rolloutSteps: 200, sharePrescription: true },
 };
 
@@ -430,13 +436,16 @@ export function resolveLearnerConfig<L extends LearnerId>(
     }
     config[name] = coerceParam(`learner ${learner}: setting`, spec, raw);
   }
-  if (learner === 'dadc') checkTimescales(config);
+  if (learner === 'dadc') checkDadc(scenario, config);
   // Every field learner L reads is set above, each checked against its spec.
   return config as unknown as LearnerConfig<L>;
 }
 
-/** DADC's three timescales: the approximator learns fastest, the actor slowest. */
-function checkTimescales(config: Readonly<Record<string, ParamValue>>): void {
+/** DADC's prescription space exists on the scenario, and its three timescales hold: the approximator learns fastest, the actor slowest. */
+function checkDadc(scenario: ScenarioId, config: Readonly<Record<string, ParamValue>>): void {
+  if (config.prescriptions === 'opportunities' && scenario !== 'mabc') {
+    throw new ParamError('prescriptions', `learner dadc: prescriptions=opportunities needs a scenario with a finite set of prescriptions (mabc), not ${scenario}`);
+  }
   const { lrApproximator, lrCritic, lrActor } = config as Record<string, number>;
   if (lrCritic > lrApproximator || lrActor > lrCritic) {
     throw new ParamError('lrActor', `learner dadc: the learning rates must keep the timescales lrApproximator >= lrCritic >= lrActor; got ${lrApproximator}, ${lrCritic}, ${lrActor}`);

@@ -7,6 +7,7 @@
  */
 import type { Disturbance } from './disturbance.ts';
 import type { ParamValue, ScenarioId } from './scenarios.ts';
+import type { SceneSpec } from './scene.ts';
 
 export const RUN_STATUSES = ['running', 'stopped', 'finished', 'failed', 'interrupted'] as const;
 /**
@@ -211,6 +212,8 @@ export interface StoredEpisodeSpec {
   checkpointId?: number | null;
   /** Set for a fork of another episode. */
   fork?: EpisodeFork | null;
+  /** The scene of a scenario without vehicles (src/shared/scene.ts), whose state each frame stores; null or absent for roads. */
+  scene?: SceneSpec | null;
   /** The disturbances the episode was played with (none for training and evaluation episodes). */
   disturbances?: readonly Disturbance[];
 }
@@ -260,6 +263,8 @@ export interface TrajectoryFrame {
   actionParams: Float32Array;
   /** [nAgents, rewardTermNames.length] */
   rewardTerms: Float32Array;
+  /** The scene's state (src/shared/scene.ts); empty for roads. */
+  state: Float32Array;
 }
 
 /** One step handed to an episode recorder: same fields as a frame, any numeric arrays. */
@@ -278,4 +283,6 @@ export interface TrajectoryStepInput {
   obs: ArrayLike<number>;
   actionParams: ArrayLike<number>;
   rewardTerms: ArrayLike<number>;
+  /** The scene's state (src/shared/scene.ts); absent for roads. */
+  state?: ArrayLike<number>;
 }

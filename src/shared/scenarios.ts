@@ -10,12 +10,15 @@
 export const SCENARIO_IDS = ['cacc-catchup', 'cacc-slowdown', 'ring', 'figure-eight', 'network-routing', 'mabc', 'demand-response'] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
-/** Scenarios without vehicles on a road (the DADC paper's): their trajectories are tables; the app has no view of them yet. */
+/** Scenarios without vehicles on a road (the DADC paper's): their trajectories are tables; the app draws them as schematics (src/shared/scene.ts). */
 export const TABULAR_SCENARIO_IDS = ['mabc', 'demand-response'] as const satisfies readonly ScenarioId[];
 /** The scenarios with vehicles on roads (a road network too): the golden learner tests run on these. */
 export const ROAD_SCENARIO_IDS = SCENARIO_IDS.filter((id) => !(TABULAR_SCENARIO_IDS as readonly string[]).includes(id));
 
 export type ParamValue = number | boolean | string | null;
+
+/** The road networks built into network-routing (src/main/sim/network/builtin.ts); its `network` parameter also takes a TNTP file. */
+export const BUILTIN_NETWORKS = ['braess', 'grid-3x3', 'grid-5x5'] as const;
 
 interface ParamBase {
   name: string;
@@ -43,6 +46,8 @@ export interface EnumParamSpec extends ParamBase {
 export interface TextParamSpec extends ParamBase {
   kind: 'text';
   default: string;
+  /** Values the forms offer to pick (any other text is allowed too). */
+  suggestions?: readonly string[];
 }
 export type ParamSpec = NumberParamSpec | BooleanParamSpec | EnumParamSpec | TextParamSpec;
 
@@ -149,6 +154,7 @@ const SCENARIO_FIELDS = {
     network: {
       kind: 'text',
       default: 'braess',
+      suggestions: BUILTIN_NETWORKS,
       doc: 'Road network: braess, grid-3x3, grid-5x5, or the path of a TNTP file NAME_net.tntp (NAME_trips.tntp beside it; NAME_node.tntp optional).',
     },
     policy: {

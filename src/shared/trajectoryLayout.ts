@@ -6,12 +6,14 @@
  *   position[nV] speed[nV] accel[nV] gap[nV] vehicleAction[nV]
  *   agentAction[nA] reward[nA] value[nA]
  *   obs[nA * obsDim] actionParams[nA * actionParamDim] rewardTerms[nA * nRewardTerms]
+ *   state[nState]   (the scene's state, src/shared/scene.ts; none for roads)
  *   flags[1]   (bit 0 collided, bit 1 terminated, bit 2 truncated; exact as float32)
  *
  * so frame i of a block starts at float i * floatsPerStep and a frame's arrays are views
  * into the block (no copying on read). float32 keeps positions to about 0.5 mm on a 5 km road.
  */
-import type { TrajectoryFrame } from './runs.ts';
+import type { StoredEpisodeSpec, TrajectoryFrame } from './runs.ts';
+import { sceneStateLength } from './scene.ts';
 
 export interface TrajectoryShape {
   nVehicles: number;
@@ -19,6 +21,14 @@ export interface TrajectoryShape {
   obsDim: number;
   actionParamDim: number;
   nRewardTerms: number;
+  /** Values of the scene's state per frame (0 for roads). */
+  nState: number;
+}
+
+/** The layout of a stored episode's frames. */
+export function trajectoryShape(spec: Pick<StoredEpisodeSpec, 'nVehicles' | 'nAgents' | 'obsDim' | 'actionParamDim' | 'rewardTermNames' | 'scene'>): TrajectoryShape {
+  const { nVehicles, nAgents, obsDim, actionParamDim } = spec;
+  return { nVehicles, nAgents, obsDim, actionParamDim, nRewardTerms: spec.rewardTermNames.length, nState: sceneStateLength(spec.scene, nAgents) };
 }
 
 export const TRAJECTORY_FLAG = { collided: 1, terminated: 2, truncated: 4 } as const;
@@ -32,7 +42,7 @@ export class TrajectoryLayout {
   protected readonly flagsOffset: number;
 
   constructor(readonly shape: TrajectoryShape) {
-    const { nVehicles: nV, nAgents: nA, obsDim, actionParamDim, nRewardTerms } = shape;
+    const { nVehicles: nV, nAgents: nA, obsDim, actionParamDim, nRewardTerms, nState } = shape;
     const lengths: ReadonlyArray<readonly [TrajectoryArrayField, number]> = [
       ['position', nV],
       ['speed', nV],
@@ -45,6 +55,7 @@ export class TrajectoryLayout {
       ['obs', nA * obsDim],
       ['actionParams', nA * actionParamDim],
       ['rewardTerms', nA * nRewardTerms],
+      ['state', nState],
     ];
     let offset = 0;
     this.fields = lengths.map(([field, length]) => {

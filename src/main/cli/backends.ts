@@ -2,11 +2,13 @@
  * `headway backends [--json]`: the backend doctor. Every tensor backend with whether it is
  * installed, whether it loads here, its device (WebGPU adapter, CUDA GPU or CPU), its
  * self-check against the cpu backend (largest error), and its speed on the reference DPPO
- * update; then the backend 'auto' picks and why.
+ * update in the formulation it trains with (batched on GPUs, per-agent on CPUs); then the
+ * backend 'auto' picks and why.
  */
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { BACKEND_CHOICES, probeBackend, selectBackend, type BackendName, type BackendProbe } from '../rl/nn/backend.ts';
+import type { UpdateFormulation } from '../rl/nn/formulation.ts';
 import { REFERENCE_AGENTS, REFERENCE_SIZE, timeReferenceUpdate, type ReferenceSize } from '../rl/parallel/referenceUpdate.ts';
 import { createUpdatePool } from '../rl/parallel/updatePool.ts';
 import { backendChecksPath } from '../store/paths.ts';
@@ -24,6 +26,8 @@ export interface BackendSpeed {
   readonly samplesPerAgent: number;
   readonly epochs: number;
   readonly threads: number;
+  /** How the update's gradient evaluations ran: the backend's own (batched on GPUs), unless forced. */
+  readonly formulation: UpdateFormulation;
 }
 
 export interface BackendDoctorRow extends BackendProbe {
@@ -45,8 +49,9 @@ export function registerBackendsCommand(program: Command): void {
     .option('--no-speed', 'skip the speed measurement (seconds to minutes per backend)')
     .addHelpText(
       'after',
-      `\nSpeed: GFLOP/s on the reference DPPO update (${REFERENCE_AGENTS} agents, ${REFERENCE_SIZE.samplesPerAgent} samples, ${REFERENCE_SIZE.epochs} epochs); ` +
-        `on cpu ${CPU_SIZE.samplesPerAgent} samples and ${CPU_SIZE.epochs} epoch, on software WebGPU adapters ${SOFTWARE_SIZE.samplesPerAgent} and ${SOFTWARE_SIZE.epochs} (the size measured is printed).` +
+      `\nSpeed: GFLOP/s on the reference DPPO update (${REFERENCE_AGENTS} agents, ${REFERENCE_SIZE.samplesPerAgent} samples, ${REFERENCE_SIZE.epochs} epochs) ` +
+        'in the formulation the backend trains with (batched on GPUs, per-agent on CPUs); ' +
+        `on cpu and for batched updates on a CPU ${CPU_SIZE.samplesPerAgent} samples and ${CPU_SIZE.epochs} epoch, on software WebGPU adapters ${SOFTWARE_SIZE.samplesPerAgent} and ${SOFTWARE_SIZE.epochs} (the size measured is printed).` +
         '\nWebGPU on Linux without a GPU: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (SwiftShader, from the chromium package).',
     )
     .action(async (options: { json?: boolean; speed: boolean }) => {
@@ -61,19 +66,26 @@ export async function backendDoctor(measureSpeed: boolean, log: (line: string) =
   for (const backend of BACKEND_CHOICES.filter((choice): choice is BackendName => choice !== 'auto')) {
     log(`${backend}...`);
     const probe = await probeBackend(backend, checkCache);
-    const speed = measureSpeed && probe.selfCheck?.passed === true ? await measure(backend, probe.software, checkCache) : null;
+    const speed = measureSpeed && probe.selfCheck?.passed === true ? await measureBackend(backend, probe.software, checkCache) : null;
     backends.push({ ...probe, speed });
   }
   const auto = await selectBackend('auto', { checkCache });
   return { backends, auto: auto.description };
 }
 
-async function measure(backend: BackendName, software: boolean, checkCache: string): Promise<BackendSpeed> {
-  const size = software ? SOFTWARE_SIZE : backend === 'cpu' ? CPU_SIZE : REFERENCE_SIZE;
-  const pool = await createUpdatePool({ backend, threads: availableParallelism(), checkCache });
+/**
+ * The reference update's speed on `backend` (its self-check passed), in `formulation` or the
+ * backend's own. Smaller sizes where the full update takes minutes: the cpu backend, software
+ * adapters, and the batched formulation on a CPU backend (wasm runs batched matMuls in a
+ * scalar loop).
+ */
+export async function measureBackend(backend: BackendName, software: boolean, checkCache: string | null, formulation?: UpdateFormulation): Promise<BackendSpeed> {
+  const pool = await createUpdatePool({ backend, threads: availableParallelism(), checkCache, formulation });
   try {
+    const onCpu = pool.backend.device === 'CPU';
+    const size = software ? SOFTWARE_SIZE : backend === 'cpu' || (onCpu && pool.formulation === 'batched') ? CPU_SIZE : REFERENCE_SIZE;
     const { gflopPerUpdate, seconds } = await timeReferenceUpdate(pool, size);
-    return { gflops: round(gflopPerUpdate / seconds[0]), seconds: round(seconds[0]), agents: REFERENCE_AGENTS, ...size, threads: pool.threads };
+    return { gflops: round(gflopPerUpdate / seconds[0]), seconds: round(seconds[0]), agents: REFERENCE_AGENTS, ...size, threads: pool.threads, formulation: pool.formulation };
   } finally {
     await pool.close();
   }
@@ -83,7 +95,7 @@ export function formatBackendDoctor(report: BackendDoctorReport): string {
   const rows = [['backend', 'installed', 'loads', 'device', 'self-check (largest error)', 'GFLOP/s (update measured)']];
   for (const row of report.backends) {
     const check = row.selfCheck === null ? '-' : `${row.selfCheck.passed ? 'passed' : 'FAILED'} (${row.selfCheck.largestError.toExponential(1)})`;
-    const speed = row.speed === null ? '-' : `${row.speed.gflops} (${row.speed.agents} agents x ${row.speed.samplesPerAgent} samples x ${plural(row.speed.epochs, 'epoch')}, ${plural(row.speed.threads, 'thread')}: ${row.speed.seconds} s)`;
+    const speed = row.speed === null ? '-' : `${row.speed.gflops} (${row.speed.formulation}, ${row.speed.agents} agents x ${row.speed.samplesPerAgent} samples x ${plural(row.speed.epochs, 'epoch')}, ${plural(row.speed.threads, 'thread')}: ${row.speed.seconds} s)`;
     rows.push([row.backend, row.installed ? 'yes' : 'no', row.loads ? 'yes' : 'no', row.device ?? '-', check, speed]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));

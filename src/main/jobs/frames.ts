@@ -8,6 +8,7 @@ import { FRAME_ARRAYS, FrameFlag, type EpisodeSpec, type Frame } from '../../sha
 import type { EpisodeInfo, StoredEpisodeSpec } from '../../shared/runs.ts';
 import { isScenarioId } from '../../shared/scenarios.ts';
 import { DT, VEHICLE_LENGTH, type BatchedEnv } from '../sim/env.ts';
+import { sceneOf, sceneStateLengthOf, writeSceneState } from '../sim/scene.ts';
 
 /** CACC: a collision is a headway below 1 m (shared/specs/scenarios.md section 1). */
 const CACC_COLLISION_HEADWAY = 1;
@@ -38,6 +39,7 @@ export function episodeSpec(env: BatchedEnv, jobId: string, episode: number, see
     edges: spec.graph.edges.map(([a, b]) => [a, b] as [number, number]),
     actionParamDim: 0,
     source,
+    scene: sceneOf(env),
   };
 }
 
@@ -66,6 +68,7 @@ export function storedEpisodeSpec(
     edges: spec.graph.edges.map(([a, b]) => [a, b] as [number, number]),
     roadLength: Number.isFinite(roadLength) ? roadLength : null,
     vehicleLength: VEHICLE_LENGTH,
+    scene: sceneOf(env),
   };
 }
 
@@ -117,6 +120,8 @@ export function captureFrame(env: BatchedEnv, jobId: string, episode: number, ep
   const { applied } = env.disturbances;
   for (let v = 0; v < nVehicles; v++) if (applied[v] !== 0) flags[v] |= FrameFlag.disturbed;
   const step = env.steps[0];
+  const state = new Float64Array(sceneStateLengthOf(env));
+  writeSceneState(env, 0, state);
   return {
     jobId,
     episode,
@@ -137,6 +142,7 @@ export function captureFrame(env: BatchedEnv, jobId: string, episode: number, ep
     rewardTerms: env.rewardTerms.slice(0, nAgents * rewardTermNames.length),
     value: new Float64Array(0),
     actionParams: new Float64Array(0),
+    state,
   };
 }
 
@@ -169,5 +175,6 @@ export function displayEpisodeSpec(info: EpisodeInfo, jobId: string): EpisodeSpe
     edges: info.edges.map(([a, b]) => [a, b] as [number, number]),
     actionParamDim: info.actionParamDim,
     source: { kind: 'evaluation', runId: info.runId, iteration: info.iteration },
+    scene: info.scene,
   };
 }

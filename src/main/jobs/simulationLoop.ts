@@ -294,12 +294,13 @@ export class SimulationLoop {
     }
   }
 
-  /** The episode's metrics as numbers (flags as 0/1). */
+  /** The episode's metrics as numbers (flags as 0/1; a scenario's group of figures, routing's TSTT and its ratios, by their own names). */
   private episodeValues(): Record<string, number> {
     const values: Record<string, number> = {};
     for (const [key, value] of Object.entries(this.stats.result())) {
       if (typeof value === 'number') values[key] = value;
       else if (typeof value === 'boolean') values[key] = value ? 1 : 0;
+      else if (typeof value === 'object') for (const [name, figure] of Object.entries(value)) if (typeof figure === 'number') values[name] = figure;
     }
     return values;
   }

@@ -154,6 +154,7 @@ export class EvaluationDisplay {
       rewardTerms: Float64Array.from(stored.rewardTerms, (r) => (Number.isNaN(r) ? 0 : r)),
       value: Float64Array.from(stored.value),
       actionParams: Float64Array.from(stored.actionParams),
+      state: Float64Array.from(stored.state),
     };
     this.lastFrame = frame;
     this.emit({ type: 'frame', frame });

@@ -99,9 +99,12 @@ export class RunHistory {
     const reward = new Float32Array(frames);
     const collided = new Float32Array(frames);
     const rewardRange = layout.fieldRange('reward');
+    const stateRange = layout.fieldRange('state');
+    const state = new Float32Array(frames * stateRange.length);
     for (let k = 0; k < frames; k++) {
       const at = k * stride * layout.floatsPerStep;
       for (let f = 0; f < fields.length; f++) series[f].set(records.subarray(at + ranges[f], at + ranges[f] + nV), k * nV);
+      state.set(records.subarray(at + stateRange.offset, at + stateRange.offset + stateRange.length), k * stateRange.length);
       let sum = 0;
       for (let a = 0; a < rewardRange.length; a++) {
         const r = records[at + rewardRange.offset + a];
@@ -125,6 +128,8 @@ export class RunHistory {
       accel: encodeFloat32(series[3]),
       reward: encodeFloat32(reward),
       collided: encodeFloat32(collided),
+      nState: stateRange.length,
+      state: encodeFloat32(state),
     };
   }
 

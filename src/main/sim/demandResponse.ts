@@ -62,6 +62,8 @@ export class DemandResponseEnv extends TabularEnv {
         agentColumns: AGENT_COLUMNS,
         copyColumns: COPY_COLUMNS,
         discount: params.discount,
+        // The paper coordinates the loads with a continuous (Gaussian) prescription.
+        opportunities: null,
       },
       numEnvs,
     );

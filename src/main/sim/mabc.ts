@@ -34,6 +34,22 @@ const N_AGENT_COLUMNS = AGENT_COLUMNS.length;
 const N_COPY_COLUMNS = COPY_COLUMNS.length;
 const OBS_DIM = 5;
 
+/**
+ * Opportunity prescriptions (the DADC paper's coordinator for this problem, appendix E.1):
+ * neither device, device 1, device 2, or both get the opportunity to transmit; a device
+ * transmits when it has the opportunity and holds a packet. [choice][device][buffer] ->
+ * action. The paper lists the last three only; with them alone the coordinator's best value
+ * is 0.615989 (value iteration restricted to them, paper's parameters), against 0.878824 with
+ * every prescription. Adding "neither" restores 0.878824: holding back when the channel is
+ * believed busy is part of the optimum.
+ */
+const OPPORTUNITIES = [
+  [[0, 0], [0, 0]],
+  [[0, 1], [0, 0]],
+  [[0, 0], [0, 1]],
+  [[0, 1], [0, 1]],
+] as const;
+
 /** P(S_0 = busy): the stationary busy share of the channel chain. */
 export function stationaryBusy(stayIdle: number, stayBusy: number): number {
   const leave = 2 - stayIdle - stayBusy;
@@ -63,6 +79,7 @@ export class MabcEnv extends TabularEnv {
         agentColumns: AGENT_COLUMNS,
         copyColumns: COPY_COLUMNS,
         discount: params.discount,
+        opportunities: OPPORTUNITIES,
       },
       numEnvs,
     );

@@ -6,8 +6,9 @@
  */
 import type { TrajectoryStepInput } from '../../shared/runs.ts';
 import type { BatchedEnv } from './env.ts';
+import { sceneStateLengthOf, writeSceneState } from './scene.ts';
 
-export type StepFrameArrays = TrajectoryStepInput & { [K in Exclude<keyof TrajectoryStepInput, 'collided' | 'terminated' | 'truncated'>]: Float64Array };
+export type StepFrameArrays = TrajectoryStepInput & { [K in Exclude<keyof TrajectoryStepInput, 'collided' | 'terminated' | 'truncated'>]-?: Float64Array };
 
 export class StepFrame {
   readonly frame: StepFrameArrays;
@@ -29,10 +30,12 @@ export class StepFrame {
       obs: new Float64Array(nAgents * obsDim),
       actionParams: new Float64Array(nAgents * actionParamDim),
       rewardTerms: new Float64Array(nAgents * spec.rewardTermNames.length),
+      // Sized by the first fillState, which sees the env (its scene's state).
+      state: new Float64Array(0),
     };
   }
 
-  /** Copies copy `copy`'s vehicles, observations, reward terms and end flags into the frame. */
+  /** Copies copy `copy`'s vehicles, observations, reward terms, scene state and end flags into the frame. */
   fillState(env: BatchedEnv, copy: number): StepFrameArrays {
     const { nAgents, nVehicles, obsDim } = this.spec;
     const terms = this.spec.rewardTermNames.length;
@@ -45,6 +48,9 @@ export class StepFrame {
     frame.vehicleAction.set(env.action.subarray(v0, v0 + nVehicles));
     frame.obs.set(env.obs.subarray(copy * nAgents * obsDim, (copy + 1) * nAgents * obsDim));
     frame.rewardTerms.set(env.rewardTerms.subarray(copy * nAgents * terms, (copy + 1) * nAgents * terms));
+    const stateLength = sceneStateLengthOf(env);
+    if (frame.state.length !== stateLength) frame.state = new Float64Array(stateLength);
+    writeSceneState(env, copy, frame.state);
     frame.collided = env.collided[copy] === 1;
     frame.terminated = env.terminated[copy] === 1;
     frame.truncated = env.truncated[copy] === 1;

@@ -26,6 +26,11 @@ export interface TabularLayout {
   copyColumns: readonly string[];
   /** Discount of the reported discounted return and of the planner. */
   discount: number;
+  /**
+   * A finite set of deterministic prescriptions its paper's coordinator chooses among:
+   * opportunities[c][agent][local state] is the agent's action under choice c; null if none.
+   */
+  opportunities: readonly (readonly (readonly number[])[])[] | null;
 }
 
 export abstract class TabularEnv extends BatchedEnv {
@@ -34,11 +39,12 @@ export abstract class TabularEnv extends BatchedEnv {
   readonly discount: number;
   /** Values of the local information (observation field 0). */
   readonly localStates: number;
+  readonly opportunities: TabularLayout['opportunities'];
   readonly agentState: Float64Array;
   readonly copyState: Float64Array;
 
   protected constructor(layout: TabularLayout, numEnvs: number) {
-    const { agentColumns, copyColumns, discount, localStates, ...rest } = layout;
+    const { agentColumns, copyColumns, discount, localStates, opportunities, ...rest } = layout;
     super(
       {
         ...rest,
@@ -57,6 +63,7 @@ export abstract class TabularEnv extends BatchedEnv {
     this.copyColumns = copyColumns;
     this.discount = discount;
     this.localStates = localStates;
+    this.opportunities = opportunities;
     this.agentState = new Float64Array(numEnvs * rest.nAgents * agentColumns.length);
     this.copyState = new Float64Array(numEnvs * copyColumns.length);
   }

@@ -6,7 +6,8 @@
  */
 import type Database from 'better-sqlite3';
 import type { EpisodeInfo, EpisodeKind, StoredEpisodeSpec, TrajectoryFrame } from '../../shared/runs.ts';
-import { TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
+import { sceneStateLength } from '../../shared/scene.ts';
+import { TrajectoryLayout, trajectoryShape } from '../../shared/trajectoryLayout.ts';
 import { asBuffer, iso, type Connection } from './connection.ts';
 import { EpisodeWriter, type EpisodeSink, type EpisodeSummary, type StoredChunk } from './episodeWriter.ts';
 import { InvalidRecordError, StoreError, toStoreError } from './errors.ts';
@@ -52,7 +53,7 @@ interface EpisodeRow {
 /** The StoredEpisodeSpec fields kept as JSON in episodes.env. */
 type EpisodeEnvJson = Pick<
   StoredEpisodeSpec,
-  'params' | 'dt' | 'horizon' | 'action' | 'obsNames' | 'rewardTermNames' | 'agentVehicle' | 'vehicleKind' | 'edges' | 'roadLength' | 'vehicleLength'
+  'params' | 'dt' | 'horizon' | 'action' | 'obsNames' | 'rewardTermNames' | 'agentVehicle' | 'vehicleKind' | 'edges' | 'roadLength' | 'vehicleLength' | 'scene'
 >;
 
 /** An unfinished episode's writer, as read for the liveness checks. */
@@ -103,7 +104,7 @@ export class Episodes {
   begin(runId: number, spec: StoredEpisodeSpec, options: { chunkSteps?: number } = {}): EpisodeWriter {
     return this.connection.guard(`begin an episode of run ${runId}`, () => {
       checkEpisodeSpec(spec);
-      const codec = new TrajectoryCodec({ ...spec, nRewardTerms: spec.rewardTermNames.length });
+      const codec = new TrajectoryCodec(trajectoryShape(spec));
       const chunkSteps = options.chunkSteps ?? codec.defaultChunkSteps();
       if (!Number.isSafeInteger(chunkSteps) || chunkSteps < 1) throw new InvalidRecordError(`chunkSteps must be a positive integer, got ${chunkSteps}`);
       if (this.sql.runExists.get(runId) === undefined) throw this.connection.runNotFound(runId);
@@ -120,6 +121,7 @@ export class Episodes {
         // JSON has no Infinity: an open road is null.
         roadLength: spec.roadLength !== null && Number.isFinite(spec.roadLength) ? spec.roadLength : null,
         vehicleLength: spec.vehicleLength,
+        scene: spec.scene ?? null,
       };
       const id = this.sql.insertEpisode.get({
         runId,
@@ -185,6 +187,8 @@ export class Episodes {
           obsDim: episode.obs_dim,
           actionParamDim: episode.action_param_dim,
           nRewardTerms: episode.n_reward_terms,
+          // Episodes stored before scenes had none: no state.
+          nState: sceneStateLength((JSON.parse(episode.env) as EpisodeEnvJson).scene, episode.n_agents),
         });
         const end = Math.min(to, episode.steps);
         const steps = Math.max(0, end - from);
@@ -340,6 +344,7 @@ function toEpisodeInfo(row: EpisodeRow): EpisodeInfo {
     edges: env.edges,
     roadLength: env.roadLength,
     vehicleLength: env.vehicleLength,
+    scene: env.scene ?? null,
     checkpointId: row.checkpoint_id,
     fork: row.parent_step === null ? null : { parentEpisodeId: row.parent_episode_id, step: row.parent_step, policy: row.fork_policy ?? '' },
     disturbances: JSON.parse(row.disturbances),

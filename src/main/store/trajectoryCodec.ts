@@ -14,6 +14,8 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
 
 /** Chunks aim at this many bytes: big enough that a replay range costs one or two reads, small enough to load instantly. */
 const TARGET_CHUNK_BYTES = 256 * 1024;
+/** What an input without the optional state (a road's frame) stores. */
+const EMPTY: readonly number[] = [];
 
 export class TrajectoryCodec extends TrajectoryLayout {
   /** Steps per chunk for this layout, near TARGET_CHUNK_BYTES. */
@@ -24,7 +26,7 @@ export class TrajectoryCodec extends TrajectoryLayout {
   /** Writes one step's record at float offset `at` of `target`, checking every array's length. */
   encode(step: TrajectoryStepInput, target: Float32Array, at: number): void {
     for (const [field, offset, length] of this.fields) {
-      const values = step[field];
+      const values = step[field] ?? EMPTY;
       if (values.length !== length) {
         throw new InvalidRecordError(`${field} has ${values.length} values, the episode's layout needs ${length}`);
       }

@@ -274,15 +274,18 @@ export function divergingColor(value: number, limit: number, out: Uint8ClampedAr
   out[at + 3] = 255;
 }
 
+/** Writes the RGBA colour of a value into out[at..at+3]. */
+export type CellColour = (value: number, out: Uint8ClampedArray, at: number) => void;
+
 /**
- * A heat map of rows[r][frame] (one row per platoon member, the front at the top) as an
- * image of frames x rows pixels scaled onto the plot, coloured on the scale -limit..limit.
+ * A heat map of rows[r][frame] (the first row at the top: a platoon's front, a network's
+ * first link) as an image of frames x rows pixels scaled onto the plot, each cell coloured by `colour`.
  */
-export function drawHeatmap(g: CanvasRenderingContext2D, area: PlotArea, rows: readonly Float32Array[], frames: number, limit: number): void {
+export function drawHeatmap(g: CanvasRenderingContext2D, area: PlotArea, rows: readonly Float32Array[], frames: number, colour: CellColour): void {
   if (rows.length === 0 || frames === 0) return;
   const image = new ImageData(frames, rows.length);
   rows.forEach((row, r) => {
-    for (let k = 0; k < frames; k++) divergingColor(row[k], limit, image.data, 4 * (r * frames + k));
+    for (let k = 0; k < frames; k++) colour(row[k], image.data, 4 * (r * frames + k));
   });
   const layer = document.createElement('canvas');
   layer.width = frames;

@@ -7,7 +7,7 @@ import type { EpisodeStepBlock, EpisodeTraces } from '../../shared/api.ts';
 import { decodeFloat32 } from '../../shared/base64.ts';
 import type { EpisodeInfo, TrajectoryFrame } from '../../shared/runs.ts';
 import { isScenarioId } from '../../shared/scenarios.ts';
-import { TRAJECTORY_FLAG, TrajectoryLayout } from '../../shared/trajectoryLayout.ts';
+import { TRAJECTORY_FLAG, TrajectoryLayout, trajectoryShape } from '../../shared/trajectoryLayout.ts';
 import type { SceneEpisode } from '../scene/SceneView.ts';
 import { forkLabel } from './fork.ts';
 
@@ -16,9 +16,10 @@ export const CACC_TARGET = { headway: 20, speed: 15 } as const;
 
 export const isCacc = (scenario: string): boolean => scenario.startsWith('cacc-');
 
-/** What the 3D view needs of a stored episode; null for a scenario this build does not know. */
+/** What the 3D view needs of a stored episode; null for a scenario this build does not know or one drawn as a scene. */
 export function sceneEpisodeOf(info: EpisodeInfo): SceneEpisode | null {
-  if (!isScenarioId(info.scenario)) return null;
+  // A scenario without vehicles is drawn by its own view, not the 3D road.
+  if (!isScenarioId(info.scenario) || info.scene) return null;
   return {
     scenario: info.scenario,
     nVehicles: info.nVehicles,
@@ -30,13 +31,7 @@ export function sceneEpisodeOf(info: EpisodeInfo): SceneEpisode | null {
 }
 
 export function layoutOf(info: EpisodeInfo): TrajectoryLayout {
-  return new TrajectoryLayout({
-    nVehicles: info.nVehicles,
-    nAgents: info.nAgents,
-    obsDim: info.obsDim,
-    actionParamDim: info.actionParamDim,
-    nRewardTerms: info.rewardTermNames.length,
-  });
+  return new TrajectoryLayout(trajectoryShape(info));
 }
 
 /** The float32 records of a step block from the api. */
@@ -83,6 +78,9 @@ export interface DecodedTraces {
   gap: Float32Array;
   accel: Float32Array;
   collided: Float32Array;
+  /** [frame][nState] the scene's state (src/shared/scene.ts); empty for roads. */
+  nState: number;
+  state: Float32Array;
   /** returnSoFar[k]: the episode return up to frame k (exact at stride 1, else the strided sum scaled by the stride). */
   returnSoFar: Float64Array;
 }
@@ -110,6 +108,8 @@ export function decodeTraces(traces: EpisodeTraces): DecodedTraces {
     gap: decodeFloat32(traces.gap),
     accel: decodeFloat32(traces.accel),
     collided: decodeFloat32(traces.collided),
+    nState: traces.nState,
+    state: decodeFloat32(traces.state),
     returnSoFar,
   };
 }

@@ -16,7 +16,7 @@ import {
   straightPoint,
   type RoadPoint,
 } from '../../shared/geometry.ts';
-import { ROAD_SCENARIO_IDS, SCENARIO_IDS, SCENARIOS, type ScenarioId } from '../../shared/scenarios.ts';
+import type { ScenarioId } from '../../shared/scenarios.ts';
 import { COLORS } from './colors.ts';
 
 export const LANE_WIDTH = 3.6;
@@ -390,19 +390,10 @@ export function buildRoad(scenario: ScenarioId, roadLength: number | null): Road
     case 'cacc-slowdown':
       return straightRoad();
     case 'network-routing':
-      throw new Error('network-routing has no 3D view yet: run it with the headway command line (simulate, train)');
     case 'mabc':
     case 'demand-response':
-      throw new Error(`the 3D view has no scene for ${scenario} (no road): its trajectories are tables`);
+      throw new Error(`the 3D view has no road for ${scenario}: its episodes carry a scene (src/shared/scene.ts), drawn by its own view`);
   }
 }
-
-/** Scenarios the app's 3D view can show, offered by its Simulate and Train forms (the others run from the command line until they have a view). */
-export const VIEWED_SCENARIO_IDS = ROAD_SCENARIO_IDS.filter((id) => id !== 'network-routing');
-
-/** What the forms say of the scenarios they leave out. */
-export const UNVIEWED_SCENARIOS_NOTE = `${SCENARIO_IDS.filter((id) => !(VIEWED_SCENARIO_IDS as readonly ScenarioId[]).includes(id))
-  .map((id) => SCENARIOS[id].title)
-  .join(', ')} have no view in the app yet: simulate and train them with \`headway simulate\` and \`headway train\`.`;
 
 export { CONFLICT_ZONE_HALF_LENGTH };

@@ -55,6 +55,7 @@ export class StressSource {
       agentVehicle: Array.from({ length: n }, (_, v) => v),
       edges,
       copies,
+      scene: null,
     };
     const spacing = RING_LENGTH / this.perCopy;
     this.position = Float64Array.from({ length: n }, (_, v) => (v % this.perCopy) * spacing);
@@ -104,6 +105,7 @@ export class StressSource {
       rewardTerms: new Float64Array(0),
       value: new Float64Array(0),
       actionParams: new Float64Array(0),
+      state: new Float64Array(0),
     };
   }
 

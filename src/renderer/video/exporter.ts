@@ -91,7 +91,9 @@ export async function exportEpisodeVideo(
   const first = episodes[0].info;
   const sceneEpisodes = episodes.map(({ info }) => {
     const scene = sceneEpisodeOf(info);
-    if (scene === null) throw new Error(`episode ${info.id}: unknown scenario ${info.scenario}`);
+    if (scene === null) {
+      throw new Error(info.scene ? `episode ${info.id}: video export films the 3D road, and ${info.scenario} has none (it is drawn as a scene)` : `episode ${info.id}: unknown scenario ${info.scenario}`);
+    }
     return scene;
   });
   const lastStep = Math.max(...episodes.map(({ info }) => info.steps - 1));

@@ -34,14 +34,14 @@ describe('headway backends', () => {
   it('prints a table, the notes and the pick', () => {
     const report: BackendDoctorReport = {
       backends: [
-        { backend: 'webgpu', installed: true, loads: true, device: 'SwiftShader driver 5.0.0', software: true, selfCheck: { passed: true, largestError: 9.9e-8, cached: false }, note: 'software emulation: used only when asked for', speed: { gflops: 0.01, seconds: 4.2, agents: 22, samplesPerAgent: 30, epochs: 1, threads: 1 } },
+        { backend: 'webgpu', installed: true, loads: true, device: 'SwiftShader driver 5.0.0', software: true, selfCheck: { passed: true, largestError: 9.9e-8, cached: false }, note: 'software emulation: used only when asked for', speed: { gflops: 0.01, seconds: 4.2, agents: 22, samplesPerAgent: 30, epochs: 1, threads: 1, formulation: 'batched' } },
         { backend: 'tensorflow', installed: false, loads: false, device: null, software: false, selfCheck: null, note: 'not installed', speed: null },
       ],
       auto: 'wasm on CPU (first choice)',
     };
     const text = formatBackendDoctor(report);
     expect(text).toContain('webgpu      yes        yes    SwiftShader driver 5.0.0  passed (9.9e-8)');
-    expect(text).toContain('0.01 (22 agents x 30 samples x 1 epoch, 1 thread: 4.2 s)');
+    expect(text).toContain('0.01 (batched, 22 agents x 30 samples x 1 epoch, 1 thread: 4.2 s)');
     expect(text).toContain('tensorflow: not installed');
     expect(text).toMatch(/auto picks: wasm on CPU \(first choice\)\n$/);
   });

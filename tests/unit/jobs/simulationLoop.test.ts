@@ -28,6 +28,17 @@ function harness(input: Omit<SimulateConfigInput, 'kind'>) {
 }
 
 describe('the live simulation loop', () => {
+  it("reports routing's steady-state TSTT and its ratios among the episode's metrics, and streams the network's state", () => {
+    const h = harness({ scenario: 'network-routing', params: { network: 'braess', policy: 'ue' }, speed: 'max' });
+    h.loop.start();
+    h.advance(200);
+    const [metrics] = h.metrics();
+    expect(metrics.values.tsttOverUe).toBeCloseTo(1, 4);
+    // Braess: UE 552, SO 498.
+    expect(metrics.values.tsttOverSo).toBeCloseTo(552 / 498, 3);
+    expect(h.frames().at(-1)!.state.length).toBeGreaterThan(0);
+  });
+
   it('announces the episode and its reset frame, then runs at real time', () => {
     const h = harness({ scenario: 'ring', params: { preset: 'uncontrolled', length: 230 } });
     h.loop.start();

@@ -115,7 +115,7 @@ function fakeApi(parent: EpisodeInfo, answer: (config: JobConfigInput) => JobInf
       const frames = Math.ceil(STEPS / stride);
       const empty = encodeFloat32(new Float32Array(frames * parent.nVehicles));
       const one = encodeFloat32(new Float32Array(frames));
-      return { episodeId, steps: STEPS, stride, frames, nVehicles: parent.nVehicles, position: empty, speed: empty, gap: empty, accel: empty, reward: one, collided: one };
+      return { episodeId, steps: STEPS, stride, frames, nVehicles: parent.nVehicles, position: empty, speed: empty, gap: empty, accel: empty, reward: one, collided: one, nState: 0, state: '' };
     },
     validateJob: async () => [],
     startJob: async (config: JobConfigInput) => {

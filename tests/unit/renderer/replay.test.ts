@@ -208,7 +208,7 @@ function fakeHistoryApi(info: EpisodeInfo) {
       const frames = Math.ceil(STEPS / stride);
       const reward = new Float32Array(frames).map((_, k) => (k === 0 ? 0 : N_VEHICLES));
       const empty = encodeFloat32(new Float32Array(frames * N_VEHICLES));
-      return { episodeId, steps: STEPS, stride, frames, nVehicles: N_VEHICLES, position: empty, speed: empty, gap: empty, accel: empty, reward: encodeFloat32(reward), collided: encodeFloat32(new Float32Array(frames)) };
+      return { episodeId, steps: STEPS, stride, frames, nVehicles: N_VEHICLES, position: empty, speed: empty, gap: empty, accel: empty, reward: encodeFloat32(reward), collided: encodeFloat32(new Float32Array(frames)), nState: 0, state: '' };
     },
     onEvent: () => () => undefined,
   } as unknown as HeadwayApi;
@@ -273,6 +273,8 @@ describe('replay store', () => {
       accel: encodeFloat32(new Float32Array(3)),
       reward: encodeFloat32(new Float32Array([0, 1, 2])),
       collided: encodeFloat32(new Float32Array(3)),
+      nState: 0,
+      state: '',
     });
     expect(Array.from(traces.returnSoFar)).toEqual([0, 2, 6]);
   });

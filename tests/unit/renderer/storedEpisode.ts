@@ -26,6 +26,7 @@ export function storedEpisode(overrides: Partial<EpisodeInfo> = {}): EpisodeInfo
     vehicleLength: 5,
     checkpointId: null,
     fork: null,
+    scene: null,
     disturbances: [],
     steps: 701,
     complete: true,

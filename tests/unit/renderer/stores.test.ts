@@ -117,6 +117,7 @@ function ringEpisode(jobId: string, episode = 0): EpisodeSpec {
     edges: Array.from({ length: n }, (_, i) => [i, (i + 1) % n] as [number, number]),
     actionParamDim: 2,
     source: { kind: 'evaluation', runId: 1, iteration: 3 },
+    scene: null,
   };
 }
 
@@ -142,6 +143,7 @@ function ringFrame(jobId: string, step: number, episode = 0): Frame {
     rewardTerms: Float64Array.from({ length: 2 * n }, (_, k) => k / 2),
     value: Float64Array.from({ length: n }, (_, v) => 10 - v),
     actionParams: Float64Array.from({ length: 2 * n }, (_, k) => (k % 2 === 0 ? k / 100 : 0.5)),
+    state: new Float64Array(0),
   };
 }
 

@@ -5,7 +5,7 @@ import type { ApiResult, EpisodeStepBlock, EpisodeTraces, MetricColumns, RunOver
 import { decodeFloat32, decodeBase64, encodeBase64 } from '../../../src/shared/base64.ts';
 import type { RunDetail } from '../../../src/shared/runs.ts';
 import type { SweepSummary } from '../../../src/shared/sweep.ts';
-import { TrajectoryLayout } from '../../../src/shared/trajectoryLayout.ts';
+import { TrajectoryLayout, trajectoryShape } from '../../../src/shared/trajectoryLayout.ts';
 import { RunStore } from '../../../src/main/store/index.ts';
 import { RunHistory } from '../../../src/main/services/history.ts';
 import { JobRunner } from '../../../src/main/services/jobs.ts';
@@ -108,7 +108,7 @@ describe('history api', () => {
 
   it('serves step ranges of an episode as the stored records, across chunk boundaries', async () => {
     const spec = episodeSpecFor(5);
-    const layout = new TrajectoryLayout({ ...spec, nRewardTerms: spec.rewardTermNames.length });
+    const layout = new TrajectoryLayout(trajectoryShape(spec));
     const block = await call<EpisodeStepBlock>('readEpisodeSteps', { episodeId, from: 60, to: 70 });
     expect(block).toMatchObject({ from: 60, steps: 10, floatsPerStep: layout.floatsPerStep });
     const records = decodeFloat32(block.records);

@@ -163,6 +163,7 @@ function sampleFrame(nVehicles: number, nAgents: number, obsDim: number, nTerms:
     rewardTerms: ramp(nAgents * nTerms, 2),
     value: ramp(nAgents, -3),
     actionParams: ramp(nAgents * 2, 0.01),
+    state: ramp(3, 0.75),
   };
 }
 

@@ -131,7 +131,8 @@ function backwardLayers(layout: MlpLayout, params: Float32Array, batch: MlpBatch
   return tf.concat(pieces.map((piece) => tf.reshape(piece, [-1])));
 }
 
-async function readAndDispose(tensor: tf.Tensor): Promise<Float32Array> {
+/** Reads a tensor back asynchronously (the only read webgpu offers under Node), then frees it. */
+export async function readAndDispose(tensor: tf.Tensor): Promise<Float32Array> {
   try {
     return await tensor.data<'float32'>();
   } finally {

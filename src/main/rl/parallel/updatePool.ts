@@ -8,6 +8,9 @@
  * keeps the parameters: a request carries copies of a run's parameters and batch rows as
  * transferable typed arrays, and the updated parameters come back the same way. Results are
  * identical to the single-thread path (same code, same order of operations per group).
+ *
+ * The formulation (per-agent or batched, nn/formulation.ts) follows the backend unless
+ * forced; on webgpu the one device worker evaluates all groups in one batched op per layer.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -15,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AgentNetworks, NetworkParameters } from '../nn/agentNetworks.ts';
 import { selectBackend, type BackendChoice, type BackendReport } from '../nn/backend.ts';
+import { formulationFor, type UpdateFormulation } from '../nn/formulation.ts';
 import type { ParameterGroup } from '../nn/parameters.ts';
 import {
   actorBatchAgents,
@@ -41,6 +45,8 @@ export interface UpdatePool {
   readonly threads: number;
   /** The backend the arithmetic runs on. */
   readonly backend: BackendReport;
+  /** How gradient evaluations run there (nn/formulation.ts). */
+  readonly formulation: UpdateFormulation;
   /** Policy update of every agent; statistics per agent after the update. */
   updateActors(networks: AgentNetworks, batch: ActorBatch, loss: ActorLoss, schedule: UpdateSchedule): Promise<ActorAgentStats[]>;
   /** Value (MSE) update of every agent's critic. */
@@ -55,6 +61,8 @@ export interface UpdatePoolOptions {
   readonly backend?: BackendChoice;
   /** The backends' self-check cache file (see backendCheck.ts); null or absent: in memory only. */
   readonly checkCache?: string | null;
+  /** Forces a formulation (tests, benchmarks); default: formulationFor the backend, batched on GPUs. */
+  readonly formulation?: UpdateFormulation;
 }
 
 /**
@@ -67,24 +75,28 @@ export async function createUpdatePool(options: UpdatePoolOptions = {}): Promise
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
   const checkCache = options.checkCache ?? null;
   const chosen = await selectBackend(options.backend ?? 'auto', { checkCache });
+  const formulation = options.formulation ?? formulationFor(chosen);
   if (chosen.backend === 'webgpu') {
     const acting = await selectBackend('auto', { synchronous: true, checkCache });
-    const report = { ...chosen, description: `${chosen.description}; acting on ${acting.backend}` };
-    return WorkerPool.start(1, { backend: 'webgpu', checkCache }, report);
+    const report = { ...chosen, description: `${chosen.description}; ${formulation} updates; acting on ${acting.backend}` };
+    return WorkerPool.start(1, { backend: 'webgpu', checkCache }, report, formulation);
   }
-  if (threads === 1) return new LocalUpdates(chosen);
-  return WorkerPool.start(threads, { backend: chosen.backend, checkCache }, chosen);
+  if (threads === 1) return new LocalUpdates(chosen, formulation);
+  return WorkerPool.start(threads, { backend: chosen.backend, checkCache }, chosen, formulation);
 }
 
 class LocalUpdates implements UpdatePool {
   readonly threads = 1;
 
-  constructor(readonly backend: BackendReport) {}
+  constructor(
+    readonly backend: BackendReport,
+    readonly formulation: UpdateFormulation,
+  ) {}
 
   async updateActors(networks: AgentNetworks, batch: ActorBatch, loss: ActorLoss, schedule: UpdateSchedule): Promise<ActorAgentStats[]> {
     checkActorBatch(batch, networks.head, networks.agents, networks.actor.layout.shape.inputSize);
     const { actor } = networks;
-    const stats = await updateActorGroups({ ...jobBase(actor, actor.groups, 0, batch, schedule), head: networks.head, loss, agentCount: networks.agents });
+    const stats = await updateActorGroups({ ...jobBase(actor, actor.groups, 0, batch, schedule, this.formulation), head: networks.head, loss, agentCount: networks.agents });
     actor.markChanged();
     return stats;
   }
@@ -92,7 +104,7 @@ class LocalUpdates implements UpdatePool {
   async updateCritics(networks: AgentNetworks, batch: CriticBatch, schedule: UpdateSchedule): Promise<CriticAgentStats[]> {
     checkCriticBatch(batch, networks.agents, networks.critic.layout.shape.inputSize);
     const { critic } = networks;
-    const stats = await updateCriticGroups(jobBase(critic, critic.groups, 0, batch, schedule));
+    const stats = await updateCriticGroups(jobBase(critic, critic.groups, 0, batch, schedule, this.formulation));
     critic.markChanged();
     return stats;
   }
@@ -100,8 +112,8 @@ class LocalUpdates implements UpdatePool {
   async close(): Promise<void> {}
 }
 
-function jobBase<Batch>(network: NetworkParameters, groups: ParameterGroup[], firstAgent: number, batch: Batch, schedule: UpdateSchedule) {
-  return { shape: network.layout.shape, groups, firstAgent, agentsPerGroup: network.agentsPerGroup, batch, schedule };
+function jobBase<Batch>(network: NetworkParameters, groups: ParameterGroup[], firstAgent: number, batch: Batch, schedule: UpdateSchedule, formulation: UpdateFormulation) {
+  return { shape: network.layout.shape, groups, firstAgent, agentsPerGroup: network.agentsPerGroup, batch, schedule, formulation };
 }
 
 /** A contiguous run of parameter groups given to one worker. */
@@ -121,6 +133,7 @@ class WorkerPool implements UpdatePool {
   private constructor(
     private readonly workers: Worker[],
     readonly backend: BackendReport,
+    readonly formulation: UpdateFormulation,
   ) {
     for (const worker of workers) {
       worker.on('message', (reply: WorkerReply) => this.settle(reply));
@@ -134,11 +147,11 @@ class WorkerPool implements UpdatePool {
   }
 
   /** Workers on the backend the calling thread has already selected and checked (`report`). */
-  static async start(threads: number, config: WorkerConfig, report: BackendReport): Promise<WorkerPool> {
+  static async start(threads: number, config: WorkerConfig, report: BackendReport, formulation: UpdateFormulation): Promise<WorkerPool> {
     const workers = Array.from({ length: threads }, () => new Worker(updateWorkerEntry(), { workerData: config }));
     try {
       await Promise.all(workers.map(awaitStartup));
-      return new WorkerPool(workers, report);
+      return new WorkerPool(workers, report, formulation);
     } catch (error) {
       await Promise.all(workers.map((worker) => worker.terminate()));
       throw error;
@@ -152,7 +165,7 @@ class WorkerPool implements UpdatePool {
     return this.dispatch(actor, (groups, firstAgent, agents) => ({
       kind: 'actor',
       job: {
-        ...jobBase(actor, groups, firstAgent, actorBatchAgents(batch, head, inputSize, firstAgent, agents, true), schedule),
+        ...jobBase(actor, groups, firstAgent, actorBatchAgents(batch, head, inputSize, firstAgent, agents, true), schedule, this.formulation),
         head,
         loss,
         agentCount: networks.agents,
@@ -166,7 +179,7 @@ class WorkerPool implements UpdatePool {
     checkCriticBatch(batch, networks.agents, inputSize);
     return this.dispatch(critic, (groups, firstAgent, agents) => ({
       kind: 'critic',
-      job: jobBase(critic, groups, firstAgent, criticBatchAgents(batch, inputSize, firstAgent, agents, true), schedule),
+      job: jobBase(critic, groups, firstAgent, criticBatchAgents(batch, inputSize, firstAgent, agents, true), schedule, this.formulation),
     }));
   }
 

@@ -1,18 +1,18 @@
 /**
- * The fast update path (hand-written loss gradients, explicit backward pass through fused
- * kernels) against a plain tfjs autodiff formulation of the same losses: values and every
- * parameter's gradient must agree for both heads and both policy losses, and for the critic.
+ * The update's gradient evaluations (hand-written loss gradients, explicit backward passes:
+ * the per-agent fused path and the batched one) against a plain tfjs autodiff formulation of
+ * the same losses: values and every parameter's gradient must agree for both heads and both
+ * policy losses, and for the critic.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { tsImport } from 'tsx/esm/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RngStreams } from '../../../../src/main/sim/rng.ts';
 import { selectBackend } from '../../../../src/main/rl/nn/backend.ts';
-import { createMlpBatch, disposeMlpBatch } from '../../../../src/main/rl/nn/fastMlp.ts';
-import { policyGradientStep, valueGradientStep } from '../../../../src/main/rl/core/optimiser.ts';
+import { groupGradients, UPDATE_FORMULATIONS, type UpdateFormulation } from '../../../../src/main/rl/nn/formulation.ts';
 import { initialParameters, MlpLayout } from '../../../../src/main/rl/nn/parameters.ts';
 import { CATEGORICAL_SMOOTHING, headOutputSize, type PolicyHead } from '../../../../src/main/rl/core/distributions.ts';
-import { PolicyLoss, PolicyStatistics, type ActorLoss, type PolicyRows } from '../../../../src/main/rl/core/losses.ts';
+import { evaluateValueLoss, PolicyLoss, PolicyStatistics, type ActorLoss, type PolicyRows } from '../../../../src/main/rl/core/losses.ts';
 
 const SAMPLES = 48;
 const AGENTS = 2; // one shared group of two agents: per-agent settings and old log stds index by row
@@ -178,22 +178,42 @@ function referenceGradient(layout: MlpLayout, params: Float32Array, lossOf: (ten
   });
 }
 
-async function fastPolicyGradient(problem: Problem, head: PolicyHead, loss: ActorLoss): Promise<{ loss: number; gradient: Float32Array }> {
-  const { layout, params, inputs, rows } = problem;
-  const rowCount = AGENTS * SAMPLES;
-  const batch = createMlpBatch(inputs, rowCount, INPUT);
+/** One gradient evaluation of a single group through `formulation`; the loss's dLoss/dOutput by hand. */
+async function evaluationGradient(
+  formulation: UpdateFormulation,
+  layout: MlpLayout,
+  params: Float32Array,
+  inputs: Float32Array,
+  rowCount: number,
+  outputGradient: (output: Float32Array) => Float32Array,
+): Promise<Float32Array> {
+  const engine = groupGradients(formulation, layout, inputs, 1, rowCount, true);
   try {
     const gradient = new Float32Array(layout.size);
-    const dOutput = {
-      output: new Float32Array(rowCount * headOutputSize(head)),
-      logStd: head.kind === 'gaussian' ? new Float32Array(head.actionSize) : null,
-    };
-    const evaluation = await policyGradientStep(layout, new PolicyLoss(head, loss, AGENTS), params, batch, rows, dOutput, gradient, null);
-    if (evaluation === null) throw new Error('no early stop was asked for');
-    return { loss: evaluation.loss, gradient };
+    const identity = Int32Array.from({ length: rowCount }, (_, r) => r);
+    const [written] = await engine.step([params], [identity], [true], (_, output) => outputGradient(output), [gradient]);
+    expect(written).toBe(true);
+    return gradient;
   } finally {
-    disposeMlpBatch(batch);
+    engine.dispose();
   }
+}
+
+async function fastPolicyGradient(problem: Problem, head: PolicyHead, loss: ActorLoss, formulation: UpdateFormulation): Promise<{ loss: number; gradient: Float32Array }> {
+  const { layout, params, inputs, rows } = problem;
+  const rowCount = AGENTS * SAMPLES;
+  const dOutput = {
+    output: new Float32Array(rowCount * headOutputSize(head)),
+    logStd: head.kind === 'gaussian' ? new Float32Array(head.actionSize) : null,
+  };
+  const logStd = head.kind === 'gaussian' ? params.subarray(layout.extraOffset) : null;
+  let value = NaN;
+  const gradient = await evaluationGradient(formulation, layout, params, inputs, rowCount, (output) => {
+    value = new PolicyLoss(head, loss, AGENTS).evaluate(rows, output, logStd, dOutput, null).loss;
+    return dOutput.output;
+  });
+  if (dOutput.logStd !== null) gradient.set(dOutput.logStd, layout.extraOffset);
+  return { loss: value, gradient };
 }
 
 function expectClose(actual: Float32Array, expected: Float32Array, relative = 1e-4): void {
@@ -214,12 +234,12 @@ const LOSSES: ActorLoss[] = [
   { kind: 'dpo', agentCount: 3, beta1: [0.3, 0.05], beta2: 0.2, entropyCoefficient: 0.02 },
 ];
 
-describe('fast-path policy gradients equal tfjs autodiff', () => {
+describe('policy gradients of both formulations equal tfjs autodiff', () => {
   for (const head of HEADS) {
     for (const loss of LOSSES) {
-      it(`${head.kind} head, ${loss.kind} loss`, async () => {
+      it.each(UPDATE_FORMULATIONS)(`${head.kind} head, ${loss.kind} loss, %s`, async (formulation) => {
         const problem = policyProblem(head, head.kind === 'gaussian' ? 11 : 12);
-        const fast = await fastPolicyGradient(problem, head, loss);
+        const fast = await fastPolicyGradient(problem, head, loss, formulation);
         const reference = referenceGradient(problem.layout, problem.params, (tensors) => referencePolicyLoss(problem, head, loss, tensors));
         expect(Math.abs(fast.loss - reference.loss)).toBeLessThan(1e-4 * Math.max(1, Math.abs(reference.loss)));
         expectClose(fast.gradient, reference.gradient);
@@ -247,8 +267,8 @@ describe('fast-path policy gradients equal tfjs autodiff', () => {
   });
 });
 
-describe('fast-path value gradient equals tfjs autodiff', () => {
-  it('MSE on returns', async () => {
+describe('value gradients of both formulations equal tfjs autodiff', () => {
+  it.each(UPDATE_FORMULATIONS)('MSE on returns, %s', async (formulation) => {
     const rng = new RngStreams(1);
     rng.seed(0, 5);
     const rows = 3 * SAMPLES;
@@ -256,11 +276,13 @@ describe('fast-path value gradient equals tfjs autodiff', () => {
     const params = initialParameters(layout, 5);
     const inputs = randomArray(rng, rows * 7, 2);
     const returns = randomArray(rng, rows, 3);
-    const batch = createMlpBatch(inputs, rows, 7);
-    const gradient = new Float32Array(layout.size);
     const rowIndex = Int32Array.from({ length: rows }, (_, r) => r);
-    const fastLoss = await valueGradientStep(layout, params, batch, { rowIndex, samplesPerAgent: SAMPLES, returns }, new Float32Array(rows), gradient, null);
-    disposeMlpBatch(batch);
+    const dOutput = new Float32Array(rows);
+    let fastLoss = NaN;
+    const gradient = await evaluationGradient(formulation, layout, params, inputs, rows, (output) => {
+      fastLoss = evaluateValueLoss({ rowIndex, samplesPerAgent: SAMPLES, returns }, output, dOutput, null);
+      return dOutput;
+    });
     const reference = referenceGradient(layout, params, (tensors) =>
       tf.mean(tf.square(tf.sub(tf.reshape(mlp(layout, tensors, tf.tensor2d(inputs, [rows, 7])), [rows]), tf.tensor1d(returns)))) as tf.Scalar,
     );

@@ -5,7 +5,9 @@ import { evaluatePolicy } from '../../../../src/main/rl/core/evaluation.ts';
 import type { IterationResult } from '../../../../src/main/rl/core/iteration.ts';
 import { resolveLearnerConfig, type LearnerPresetId } from '../../../../src/shared/learners.ts';
 import { DadcNetworks } from '../../../../src/main/rl/learners/dadc/networks.ts';
-import { Tape } from '../../../../src/main/rl/learners/dadc/tape.ts';
+import { Matrix, Tape } from '../../../../src/main/rl/learners/dadc/tape.ts';
+import { opportunitySpace } from '../../../../src/main/rl/learners/dadc/coordinator.ts';
+import { argmax } from '../../../../src/main/rl/core/distributions.ts';
 
 const resolveDadcConfig = (scenario: 'mabc' | 'demand-response', preset: LearnerPresetId = 'default', settings: Record<string, unknown> = {}) =>
   resolveLearnerConfig('dadc', scenario, preset, settings);
@@ -32,6 +34,51 @@ describe('dadc', () => {
     // The prescription differs from step to step (it is drawn), the private streams differ between agents.
     expect(first.window.theta.slice(0, 8)).not.toEqual(first.window.theta.slice(8 * 4, 8 * 5));
     expect(first.private.uniform(0)).not.toBe(second.private.uniform(0));
+  });
+
+  it('with the paper’s opportunity prescriptions on mabc: one common choice, devices transmit when they may and hold a packet', async () => {
+    const dadc = dadcOn('mabc', {}, { prescriptions: 'opportunities', rolloutSteps: 20 }, 4);
+    await dadc.iterate();
+    const [first, second] = dadc.agents;
+    expect(Array.from(second.window.theta)).toEqual(Array.from(first.window.theta));
+    const rows = first.window.theta.length / 4;
+    for (let r = 0; r < rows; r++) expect(Array.from(first.window.theta.slice(4 * r, 4 * r + 4)).sort()).toEqual([0, 0, 0, 1]);
+    const space = opportunitySpace(dadc.env.opportunities!, 2);
+    const logits = new Float64Array(2);
+    // Choices: neither device may transmit, device 1 may, device 2 may, both may.
+    const may = [[false, false], [true, false], [false, true], [true, true]];
+    for (let c = 0; c < 4; c++) {
+      const theta = Float64Array.from([0, 1, 2, 3], (k) => (k === c ? 1 : 0));
+      for (const device of [0, 1]) {
+        for (const buffer of [0, 1]) {
+          space.actionLogits(theta, 0, device, buffer, logits, 0);
+          expect(argmax(logits, 0, 2), `choice ${c} device ${device} buffer ${buffer}`).toBe(may[c][device] && buffer === 1 ? 1 : 0);
+        }
+      }
+    }
+    expect(() => resolveLearnerConfig('dadc', 'demand-response', 'default', { prescriptions: 'opportunities' })).toThrow('prescriptions=opportunities needs a scenario with a finite set of prescriptions (mabc), not demand-response');
+  });
+
+  it('differentiates the categorical coordinator’s log-probability exactly (against central differences)', () => {
+    const space = opportunitySpace([[[0, 1]], [[0, 0]], [[1, 1]]], 2);
+    const head = new Matrix(Float64Array.of(0.3, -0.2, 1.1, -0.5, 0.4, 0.0), 2, 3, true);
+    const theta = Float64Array.of(0, 0, 1, 1, 0, 0);
+    const weight = [0.7, -1.3];
+    const total = () => {
+      const out = new Float64Array(2);
+      space.logDensity(theta, head, head, out);
+      return weight[0] * out[0] + weight[1] * out[1];
+    };
+    space.seedGradient(theta, head, head, weight);
+    for (let k = 0; k < 6; k++) {
+      const saved = head.value[k];
+      head.value[k] = saved + 1e-6;
+      const up = total();
+      head.value[k] = saved - 1e-6;
+      const down = total();
+      head.value[k] = saved;
+      expect(head.grad[k]).toBeCloseTo((up - down) / 2e-6, 6);
+    }
   });
 
   it('differentiates its networks correctly (the tape against central differences)', () => {

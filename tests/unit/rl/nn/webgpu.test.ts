@@ -91,14 +91,14 @@ describe.skipIf(unavailable !== null)(`webgpu backend${unavailable === null ? ''
     }
   });
 
-  it('runs the update with no tensor leak', async () => {
+  it.each(['per-agent', 'batched'] as const)('runs the %s update with no tensor leak', async (formulation) => {
     // the batch's old outputs come from inference, which reads synchronously
     await selectBackend('cpu');
     const networks = new AgentNetworks(config);
     const { actor } = batches(networks);
     await selectBackend('webgpu', { checkCache });
     const { layout, groups, agentsPerGroup } = networks.actor;
-    const job = { shape: layout.shape, groups, firstAgent: 0, agentsPerGroup, batch: actor, schedule, head: config.head, loss: { kind: 'ppo-clip', clipEpsilon: 0.2 }, agentCount: AGENTS } as const;
+    const job = { shape: layout.shape, groups, firstAgent: 0, agentsPerGroup, batch: actor, schedule, head: config.head, loss: { kind: 'ppo-clip', clipEpsilon: 0.2 }, agentCount: AGENTS, formulation } as const;
     await updateActorGroups(job);
     const tensors = tf.memory().numTensors;
     const stats = await updateActorGroups(job);
@@ -107,14 +107,16 @@ describe.skipIf(unavailable !== null)(`webgpu backend${unavailable === null ? ''
     networks.dispose();
   });
 
-  it("its first update equals the cpu backend's to 1e-4", async () => {
+  it("its first update (batched) equals the cpu backend's (per-agent) to 1e-4", async () => {
     const device = await deviceWorker();
     expect(device.backend.backend).toBe('webgpu');
+    expect(device.formulation).toBe('batched');
     expect(device.threads).toBe(1);
     // the calling thread acts, so it reads synchronously: never on webgpu
     expect(tf.getBackend()).not.toBe('webgpu');
     const cpu = await createUpdatePool({ threads: 1, backend: 'cpu' });
     pools.push(cpu);
+    expect(cpu.formulation).toBe('per-agent');
     const onDevice = new AgentNetworks(config);
     const onCpu = new AgentNetworks(config);
     const data = batches(onCpu);

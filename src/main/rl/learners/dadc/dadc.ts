@@ -36,13 +36,14 @@ import { createEnv } from '../../../sim/index.ts';
 import { RngStreams } from '../../../sim/rng.ts';
 import { addPrefixed, restoreArrays, underPrefix, type SnapshotArrays, type TypedArray } from '../../../sim/snapshot.ts';
 import { TabularEnv } from '../../../sim/tabular.ts';
-import { sampleCategorical } from '../../core/distributions.ts';
+import { argmax, sampleCategorical } from '../../core/distributions.ts';
 import { IterationClock, mean, type IterationResult } from '../../core/iteration.ts';
 import type { LearnerState } from '../../core/checkpoint.ts';
 import type { Learner, LearnerSetup } from '../../core/learner.ts';
 import { checkpointMisfit, TrainingEnvs } from '../../core/rollout.ts';
 import { adamStep, zeroMoments, type AdamMoments } from '../../nn/adam.ts';
-import { DadcNetworks, gaussianLogDensity, NETWORK_PARTS, seedGaussianGradient, smoothL1, smoothL1Slope, type NetworkPart } from './networks.ts';
+import { boltzmannSpace, opportunitySpace, type PrescriptionSpace } from './coordinator.ts';
+import { DadcNetworks, NETWORK_PARTS, smoothL1, smoothL1Slope, type NetworkPart } from './networks.ts';
 import { DadcPolicy } from './policy.ts';
 import { Tape, type Matrix } from './tape.ts';
 
@@ -91,7 +92,10 @@ export class Dadc implements Learner {
   readonly env: TabularEnv;
   readonly agents: DadcAgent[];
   /** Prescription parameters: (one block, or one per agent) x local states x actions. */
-  readonly prescriptionSize: number;
+  /** The coordinator's prescription space (config.prescriptions). */
+  readonly space: PrescriptionSpace;
+  /** One agent's action logits (scratch). */
+  private readonly actionLogits: Float64Array;
   private readonly actions: Float64Array;
   private readonly runningDiscounted: Float64Array;
   private readonly runningSteps: Int32Array;
@@ -108,8 +112,10 @@ export class Dadc implements Learner {
     }
     this.env = env;
     const { nAgents, obsDim, action } = env.spec;
-    this.prescriptionSize = (config.sharePrescription ? 1 : nAgents) * env.localStates * action.n;
-    this.agents = Array.from({ length: nAgents }, (_, k) => new DadcAgent(k, config, { common: obsDim - 1, prescription: this.prescriptionSize }, seed));
+    if (config.prescriptions === 'opportunities' && env.opportunities === null) throw new Error(`${scenario} offers no opportunity prescriptions; use prescriptions=boltzmann`);
+    this.space = config.prescriptions === 'opportunities' ? opportunitySpace(env.opportunities!, action.n) : boltzmannSpace(env, config.sharePrescription);
+    this.actionLogits = new Float64Array(action.n);
+    this.agents = Array.from({ length: nAgents }, (_, k) => new DadcAgent(k, config, { common: obsDim - 1, prescription: this.space.size }, seed));
     this.actions = new Float64Array(config.numEnvs * nAgents);
     this.runningDiscounted = new Float64Array(config.numEnvs);
     this.runningSteps = new Int32Array(config.numEnvs);
@@ -117,7 +123,7 @@ export class Dadc implements Learner {
     this.policy = new DadcPolicy(
       env.spec,
       this.agents.map((agent) => agent.networks),
-      { size: this.prescriptionSize, localStates: env.localStates, shared: config.sharePrescription },
+      this.space,
     );
   }
 
@@ -151,18 +157,15 @@ export class Dadc implements Learner {
   collect(): { returns: number[]; discounted: number[]; rewardSum: number } {
     const { env, config, agents } = this;
     const { nAgents, obsDim } = env.spec;
-    const width = env.spec.action.kind === 'discrete' ? env.spec.action.n : 0;
     const returns: number[] = [];
     const discounted: number[] = [];
     let rewardSum = 0;
     for (let t = 0; t < config.rolloutSteps; t++) {
       for (const agent of agents) {
         const theta = this.coordinate(agent, t);
-        const block = config.sharePrescription ? 0 : agent.index;
         for (let e = 0; e < config.numEnvs; e++) {
           const local = env.obs[(e * nAgents + agent.index) * obsDim];
-          const at = e * this.prescriptionSize + (block * env.localStates + local) * width;
-          this.actions[e * nAgents + agent.index] = sampleCategorical(theta, at, width, agent.private.uniform(0));
+          this.actions[e * nAgents + agent.index] = this.passiveAction(theta, e, agent.index, local, agent.private);
         }
       }
       env.step(this.actions);
@@ -190,14 +193,10 @@ export class Dadc implements Learner {
     const { window, networks } = agent;
     const tape = new Tape(false);
     const x = networks.encode(tape, window.hiddenMatrix(tape), window.commonMatrix(tape, t), window.previousMatrix(tape));
-    const meanTheta = networks.actorMean(tape, x);
-    const p = this.prescriptionSize;
-    const theta = new Float64Array(this.config.numEnvs * p);
-    for (let e = 0; e < this.config.numEnvs; e++) {
-      for (let k = 0; k < p; k++) theta[e * p + k] = meanTheta.value[e * p + k] + Math.exp(networks.logStd.value[k]) * agent.common.normal(e);
-    }
+    const head = networks.actorMean(tape, x);
+    const theta = new Float64Array(this.config.numEnvs * this.space.size);
     const logProbability = new Float64Array(this.config.numEnvs);
-    gaussianLogDensity(theta, meanTheta, networks.logStd, logProbability);
+    this.space.sample(head, networks.logStd, agent.common, theta, logProbability);
     window.act(t, x.value, theta, logProbability);
     return theta;
   }
@@ -273,7 +272,7 @@ export class Dadc implements Learner {
     const fixed = new Tape(false);
     const everyAis = window.unroll(fixed, networks);
     const ais = fixed.rowsOf(everyAis, 0, rows);
-    const values = networks.q(fixed, everyAis, networks.actorMean(fixed, everyAis)).value;
+    const values = this.space.stateValues(networks.actorMean(fixed, everyAis), (theta) => networks.q(fixed, everyAis, theta).value);
     const advantage = new Float64Array(rows);
     for (let e = 0; e < copies; e++) {
       let running = 0;
@@ -295,7 +294,7 @@ export class Dadc implements Learner {
       networks.zeroGradients('actor');
       const tape = new Tape();
       const meanTheta: Matrix = networks.actorMean(tape, tape.constant(ais.value, rows, h));
-      gaussianLogDensity(window.theta, meanTheta, networks.logStd, logProbability);
+      this.space.logDensity(window.theta, meanTheta, networks.logStd, logProbability);
       loss = 0;
       for (let r = 0; r < rows; r++) {
         const a = advantage[r];
@@ -311,7 +310,7 @@ export class Dadc implements Learner {
         }
       }
       // d loss / d(mean, logStd) = sum_r weight_r * d log psi_r: seeded, then through the actor's layers.
-      seedGaussianGradient(window.theta, meanTheta, networks.logStd, weight);
+      this.space.seedGradient(window.theta, meanTheta, networks.logStd, weight);
       tape.backward();
       agent.adam('actor', lrActor);
     }
@@ -320,16 +319,17 @@ export class Dadc implements Learner {
 
   /**
    * The team's return over `episodes` fresh episodes (copies seeded from `seed`) with the
-   * coordinator acting on its mean prescription (no exploration noise in theta); each agent
-   * still draws its action from the Boltzmann prescription, from its own evaluation stream.
+   * coordinator acting on its greedy prescription (the mean theta, or the most probable
+   * opportunity); each agent still draws its action from a Boltzmann prescription, from its own
+   * evaluation stream.
    * Returns the mean plain and discounted (gamma) team return.
    */
   evaluate(episodes: number, seed: number): { meanReturn: number; meanDiscountedReturn: number } {
     const env = createEnv(this.setup.scenario, this.setup.scenarioParams, episodes).reset(seed) as TabularEnv;
     const { nAgents, obsDim, horizon } = env.spec;
-    const width = env.spec.action.kind === 'discrete' ? env.spec.action.n : 0;
     const { aisSize: h, gamma } = this.config;
-    const p = this.prescriptionSize;
+    const p = this.space.size;
+    const theta = new Float64Array(episodes * p);
     const states = this.agents.map((agent) => {
       const stream = new RngStreams(1);
       stream.seed(0, seed + PRIVATE_SEED_OFFSET + agent.index);
@@ -345,14 +345,10 @@ export class Dadc implements Learner {
         for (let e = 0; e < episodes; e++) for (let c = 1; c < obsDim; c++) common[e * (obsDim - 1) + c - 1] = env.obs[(e * nAgents + k) * obsDim + c];
         const tape = new Tape(false);
         const x = agent.networks.encode(tape, tape.constant(state.hidden, episodes, h), tape.constant(common, episodes, obsDim - 1), tape.constant(state.previous, episodes, p));
-        const theta = agent.networks.actorMean(tape, x).value;
+        this.space.greedy(agent.networks.actorMean(tape, x), theta);
         state.hidden.set(x.value);
         state.previous.set(theta);
-        const block = this.config.sharePrescription ? 0 : k;
-        for (let e = 0; e < episodes; e++) {
-          const local = env.obs[(e * nAgents + k) * obsDim];
-          actions[e * nAgents + k] = sampleCategorical(theta, e * p + (block * env.localStates + local) * width, width, state.stream.uniform(0));
-        }
+        for (let e = 0; e < episodes; e++) actions[e * nAgents + k] = this.passiveAction(theta, e, k, env.obs[(e * nAgents + k) * obsDim], state.stream);
       });
       env.step(actions);
       for (let e = 0; e < episodes; e++) {
@@ -361,6 +357,13 @@ export class Dadc implements Learner {
       }
     }
     return { meanReturn: total / episodes, meanDiscountedReturn: discounted / episodes };
+  }
+
+  /** Agent k's action in local state `local` under row e of theta: drawn from its private stream (boltzmann), or the prescription's own (opportunities). */
+  private passiveAction(theta: Float64Array, e: number, k: number, local: number, stream: RngStreams): number {
+    const width = this.actionLogits.length;
+    this.space.actionLogits(theta, e, k, local, this.actionLogits, 0);
+    return this.space.stochasticActions ? sampleCategorical(this.actionLogits, 0, width, stream.uniform(0)) : argmax(this.actionLogits, 0, width);
   }
 
   /** Everything needed to continue exactly: every agent's parameters, Adam moments, streams and window; the environments. */

@@ -1,8 +1,8 @@
 /**
  * DADC's coordinators as a deployed policy: every agent runs its own coordinator on the
- * common information (its AIS is its memory), takes the mean prescription parameters theta
- * (no exploration noise), and acts by the prescription's most probable action for its own
- * local information. Deterministic like every learner's evaluation; the team still needs no
+ * common information (its AIS is its memory), takes the greedy prescription (the mean theta,
+ * or the most probable opportunity; no exploration), and acts by the prescription's most
+ * probable action for its own local information. Deterministic like every learner's evaluation; the team still needs no
  * communication, since every coordinator computes the same theta from the same common data.
  * Stored frames carry each agent's prescription row (the logits it acted on) and the
  * coordinator's Q(X_t, theta_t) of that decision as its value.
@@ -10,6 +10,7 @@
 import type { BatchedEnv, EnvSpec } from '../../../sim/env.ts';
 import { argmax, type PolicyHead } from '../../core/distributions.ts';
 import type { PolicyOutput, TrainedPolicy } from '../../core/trainedPolicy.ts';
+import type { PrescriptionSpace } from './coordinator.ts';
 import type { DadcNetworks } from './networks.ts';
 import { Tape } from './tape.ts';
 
@@ -28,8 +29,7 @@ export class DadcPolicy implements TrainedPolicy {
   constructor(
     readonly spec: EnvSpec,
     private readonly networks: readonly DadcNetworks[],
-    /** The prescription's layout: (one block, or one per agent) x local states x actions. */
-    private readonly prescription: { size: number; localStates: number; shared: boolean },
+    private readonly space: PrescriptionSpace,
   ) {
     if (spec.action.kind !== 'discrete') throw new Error('dadc acts on discrete actions');
     this.head = { kind: 'categorical', actionCount: spec.action.n };
@@ -39,8 +39,9 @@ export class DadcPolicy implements TrainedPolicy {
     const { nAgents, obsDim } = this.spec;
     const envs = env.numEnvs;
     const width = this.head.kind === 'categorical' ? this.head.actionCount : 1;
-    const { size: p, localStates, shared } = this.prescription;
+    const p = this.space.size;
     this.prepare(envs);
+    const theta = new Float64Array(envs * p);
     const output = new Float32Array(nAgents * envs * width);
     const common = new Float64Array(envs * (obsDim - 1));
     this.networks.forEach((networks, k) => {
@@ -55,16 +56,13 @@ export class DadcPolicy implements TrainedPolicy {
       }
       const tape = new Tape(false);
       const x = networks.encode(tape, tape.constant(hidden, envs, h), tape.constant(common, envs, obsDim - 1), tape.constant(previous, envs, p));
-      const theta = networks.actorMean(tape, x);
-      const q = networks.q(tape, x, theta).value;
+      this.space.greedy(networks.actorMean(tape, x), theta);
+      const q = networks.q(tape, x, tape.constant(theta, envs, p)).value;
       hidden.set(x.value);
-      previous.set(theta.value);
-      const block = shared ? 0 : k;
+      previous.set(theta);
       for (let e = 0; e < envs; e++) {
-        const local = env.obs[(e * nAgents + k) * obsDim];
-        const row = e * p + (block * localStates + local) * width;
         const out = (k * envs + e) * width;
-        for (let a = 0; a < width; a++) output[out + a] = theta.value[row + a];
+        this.space.actionLogits(theta, e, k, env.obs[(e * nAgents + k) * obsDim], output, out);
         actions[e * nAgents + k] = argmax(output, out, width);
         this.lastValues[k * envs + e] = q[e];
       }
@@ -92,7 +90,7 @@ export class DadcPolicy implements TrainedPolicy {
   private prepare(envs: number): void {
     if (envs === this.copies) return;
     this.copies = envs;
-    this.memory = this.networks.map((networks) => ({ hidden: new Float64Array(envs * networks.shape.ais), previous: new Float64Array(envs * this.prescription.size) }));
+    this.memory = this.networks.map((networks) => ({ hidden: new Float64Array(envs * networks.shape.ais), previous: new Float64Array(envs * this.space.size) }));
     this.lastValues = new Float32Array(this.spec.nAgents * envs).fill(NaN);
   }
 }

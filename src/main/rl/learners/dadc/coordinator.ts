@@ -1,0 +1,140 @@
+/**
+ * The coordinator's prescription space: what its actor head outputs, how theta is drawn from
+ * it, and how each passive agent acts on theta. Two spaces (the DADC paper uses both):
+ *
+ * - `boltzmann`: theta is a real vector of Boltzmann logits per (agent block, local state,
+ *   action), drawn from a Gaussian around the head's output (the generic parameterised
+ *   prescription of the paper's section 5); an agent samples its action from
+ *   softmax(theta[block, own local state, :]).
+ * - `opportunities`: a finite set of deterministic prescriptions chosen by a categorical
+ *   over the head's logits; theta is the one-hot of the choice. The paper's multi-access
+ *   broadcast actor is this (appendix E.1): which devices get the opportunity to transmit
+ *   (the scenario's list: sim/mabc.ts), and a device transmits when it has it and holds a packet.
+ */
+import type { TabularEnv } from '../../../sim/tabular.ts';
+import { gaussianLogDensity, seedGaussianGradient } from './networks.ts';
+import { Matrix } from './tape.ts';
+
+/** Per copy, the draws a coordinator may take from its copy of the common stream. */
+export interface CommonDraws {
+  uniform(copy: number): number;
+  normal(copy: number): number;
+}
+
+export interface PrescriptionSpace {
+  /** Width of theta (what the AIS encoder and the critic read) and of the actor's head. */
+  readonly size: number;
+  /** Whether the head's Gaussian log std is trained (boltzmann). */
+  readonly gaussian: boolean;
+  /** Draws theta [E, size] from the head [E, size] with each copy's common stream; their log-probabilities into logProbability. */
+  sample(head: Matrix, logStd: Matrix, draws: CommonDraws, theta: Float64Array, logProbability: Float64Array): void;
+  /** The deterministic theta of the head (the mean, or the most probable choice). */
+  greedy(head: Matrix, theta: Float64Array): void;
+  /** log psi(theta_r | head_r) of every row, into out. */
+  logDensity(theta: ArrayLike<number>, head: Matrix, logStd: Matrix, out: Float64Array): void;
+  /** Adds weight[r] * d log psi(theta_r) / d(head, logStd) to their gradients. */
+  seedGradient(theta: ArrayLike<number>, head: Matrix, logStd: Matrix, weight: ArrayLike<number>): void;
+  /** Agent k's action logits in local state `local` under row e of theta, into out[at ..]. */
+  actionLogits(theta: ArrayLike<number>, e: number, agent: number, local: number, out: Float32Array | Float64Array, at: number): void;
+  /** Whether agents sample their action from the logits (boltzmann) or take the most probable (opportunities: deterministic). */
+  readonly stochasticActions: boolean;
+  /** V(X) of every row: Q at the mean theta (boltzmann), or the expectation of Q over the choices (opportunities); q evaluates Q(X, theta rows). */
+  stateValues(head: Matrix, q: (theta: Matrix) => Float64Array): Float64Array;
+}
+
+/** Boltzmann logits per (block, local state, action), one block for all agents when shared. */
+export function boltzmannSpace(env: TabularEnv, shared: boolean): PrescriptionSpace {
+  const width = env.spec.action.kind === 'discrete' ? env.spec.action.n : 0;
+  const size = (shared ? 1 : env.spec.nAgents) * env.localStates * width;
+  return {
+    size,
+    gaussian: true,
+    stochasticActions: true,
+    sample(head, logStd, draws, theta, logProbability) {
+      for (let e = 0; e < head.rows; e++) {
+        for (let k = 0; k < size; k++) theta[e * size + k] = head.value[e * size + k] + Math.exp(logStd.value[k]) * draws.normal(e);
+      }
+      gaussianLogDensity(theta, head, logStd, logProbability);
+    },
+    greedy: (head, theta) => theta.set(head.value),
+    stateValues: (head, q) => q(head),
+    logDensity: gaussianLogDensity,
+    seedGradient: seedGaussianGradient,
+    actionLogits(theta, e, agent, local, out, at) {
+      const from = e * size + ((shared ? 0 : agent) * env.localStates + local) * width;
+      for (let a = 0; a < width; a++) out[at + a] = theta[from + a];
+    },
+  };
+}
+
+/** Logit of an action a deterministic prescription does not take (its probability underflows). */
+const EXCLUDED = -30;
+
+/**
+ * A categorical choice among deterministic prescriptions: actions[c][agent][local state] is
+ * the action agent `agent` takes in `local` under choice c.
+ */
+export function opportunitySpace(actions: readonly (readonly (readonly number[])[])[], actionCount: number): PrescriptionSpace {
+  const size = actions.length;
+  const probabilities = new Float64Array(size);
+  const softmaxRow = (head: Matrix, r: number) => {
+    let largest = -Infinity;
+    for (let c = 0; c < size; c++) largest = Math.max(largest, head.value[r * size + c]);
+    let total = 0;
+    for (let c = 0; c < size; c++) total += probabilities[c] = Math.exp(head.value[r * size + c] - largest);
+    for (let c = 0; c < size; c++) probabilities[c] /= total;
+    return probabilities;
+  };
+  const chosen = (theta: ArrayLike<number>, r: number) => {
+    for (let c = 0; c < size; c++) if (theta[r * size + c] === 1) return c;
+    throw new Error('an opportunity prescription is a one-hot row');
+  };
+  return {
+    size,
+    gaussian: false,
+    stochasticActions: false,
+    sample(head, _logStd, draws, theta, logProbability) {
+      for (let e = 0; e < head.rows; e++) {
+        const p = softmaxRow(head, e);
+        let u = draws.uniform(e);
+        let c = 0;
+        while (c < size - 1 && (u -= p[c]) >= 0) c++;
+        theta.fill(0, e * size, (e + 1) * size);
+        theta[e * size + c] = 1;
+        logProbability[e] = Math.log(p[c]);
+      }
+    },
+    stateValues(head, q) {
+      const values = new Float64Array(head.rows);
+      for (let c = 0; c < size; c++) {
+        const oneHot = new Float64Array(head.rows * size);
+        for (let r = 0; r < head.rows; r++) oneHot[r * size + c] = 1;
+        const qc = q(new Matrix(oneHot, head.rows, size));
+        for (let r = 0; r < head.rows; r++) values[r] += softmaxRow(head, r)[c] * qc[r];
+      }
+      return values;
+    },
+    greedy(head, theta) {
+      theta.fill(0);
+      for (let e = 0; e < head.rows; e++) {
+        const p = softmaxRow(head, e);
+        theta[e * size + p.indexOf(Math.max(...p))] = 1;
+      }
+    },
+    logDensity(theta, head, _logStd, out) {
+      for (let r = 0; r < head.rows; r++) out[r] = Math.log(softmaxRow(head, r)[chosen(theta, r)]);
+    },
+    seedGradient(theta, head, _logStd, weight) {
+      for (let r = 0; r < head.rows; r++) {
+        if (weight[r] === 0) continue;
+        const p = softmaxRow(head, r);
+        const c = chosen(theta, r);
+        for (let k = 0; k < size; k++) head.grad[r * size + k] += weight[r] * ((k === c ? 1 : 0) - p[k]);
+      }
+    },
+    actionLogits(theta, e, agent, local, out, at) {
+      const action = actions[chosen(theta, e)][agent][local];
+      for (let a = 0; a < actionCount; a++) out[at + a] = a === action ? 0 : EXCLUDED;
+    },
+  };
+}
