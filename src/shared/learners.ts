@@ -14,7 +14,7 @@
  */
 import { coerceParam, ParamError, type ParamSpec, type ParamValue, type ScenarioId } from './scenarios.ts';
 
-export const LEARNER_IDS = ['ippo', 'mappo', 'cppo', 'dppo', 'dpo', 'dmpo', 'ltde', 'dadc', 'dsac'] as const;
+export const LEARNER_IDS = ['ippo', 'mappo', 'cppo', 'dppo', 'dpo', 'dmpo', 'ltde', 'dadc', 'dsac', 'ic3net'] as const;
 export type LearnerId = (typeof LEARNER_IDS)[number];
 export const PRESET_IDS = ['default', 'paper', 'reference-code'] as const;
 export type LearnerPresetId = (typeof PRESET_IDS)[number];
@@ -103,6 +103,15 @@ export const LEARNERS: Readonly<Record<LearnerId, LearnerInfo>> = {
     critic: 'neighbourhood',
     advantage: 'extended-value',
   },
+  ic3net: {
+    id: 'ic3net',
+    title: 'IC3Net',
+    summary: 'Communicating agents: own observation, hidden state, messages from graph neighbours behind a learned gate; one actor-critic step per batch (the DMPO paper’s baseline).',
+    scenarios: ['cacc-catchup', 'cacc-slowdown', 'ring', 'figure-eight'],
+    policyRadius: 1,
+    critic: 'own',
+    advantage: 'own',
+  },
 };
 
 /** Whether `learner` trains on `scenario`. */
@@ -142,13 +151,13 @@ const SAC = ['dsac'] as const;
  * derived from this table, so a misspelt field is a compile error.
  */
 const HYPERPARAMETER_FIELDS = {
-  numEnvs: int(1, 1, 1024, 'Environment copies stepped together while collecting a rollout.', [...PPO_FAMILY, 'dadc', ...SAC]),
-  rolloutSteps: int(3000, 1, 1_000_000, 'Steps per environment copy collected each iteration (the batch is numEnvs x rolloutSteps per agent).', [...PPO_FAMILY, 'dadc', ...SAC]),
+  numEnvs: int(1, 1, 1024, 'Environment copies stepped together while collecting a rollout.', [...PPO_FAMILY, 'dadc', ...SAC, 'ic3net']),
+  rolloutSteps: int(3000, 1, 1_000_000, 'Steps per environment copy collected each iteration (the batch is numEnvs x rolloutSteps per agent).', [...PPO_FAMILY, 'dadc', ...SAC, 'ic3net']),
   kappa: int(3, 1, 1000, 'Radius (graph hops) of the neighbourhood N^kappa an extended critic sees (LTDE: road hops of the nodes a team critic sees and its actor sums over).', [...EXTENDED, 'ltde', ...SAC]),
   gamma: num(0.99, 0, 1, 'Discount factor.'),
-  gaeLambda: num(0.5, 0, 1, 'GAE lambda (DADC: of the actor’s advantages over the critic’s TD errors).', [...PPO_FAMILY, 'dadc']),
-  lrActor: num(5e-4, 1e-7, 1, 'Actor Adam learning rate.'),
-  lrCritic: num(5e-4, 1e-7, 1, 'Critic Adam learning rate.'),
+  gaeLambda: num(0.5, 0, 1, 'GAE lambda (DADC: of the actor’s advantages over the critic’s TD errors).', [...PPO_FAMILY, 'dadc', 'ic3net']),
+  lrActor: num(5e-4, 1e-7, 1, 'Actor Adam learning rate (IC3Net: of every weight, one Adam).'),
+  lrCritic: num(5e-4, 1e-7, 1, 'Critic Adam learning rate.', [...PPO_FAMILY, 'ltde', 'dadc', ...SAC]),
   epochs: int(10, 1, 1000, 'Passes over the batch per update.', PPO_FAMILY),
   minibatches: int(1, 1, 4096, 'Minibatches per epoch (1: full batch).', PPO_FAMILY),
   criticEpochs: int(10, 1, 1000, 'Passes of the critic over the batch per update.', PPO_FAMILY),
@@ -157,13 +166,13 @@ const HYPERPARAMETER_FIELDS = {
   clipAlpha: num(0.2, 0, 1000, 'alpha of the per-agent-count clip, epsilon = alpha / N.', PPO_CLIP),
   ratio: choice('independent', ['independent', 'joint'], 'independent: per-agent ratios; joint: clip the product of all agents’ ratios with one centralised advantage (JR-PPO).', PPO_CLIP),
   targetKl: num(0.01, 0, 100, 'Early stop of the epoch loop when mean KL(old||new) exceeds 1.5 x targetKl (0: never).', PPO_FAMILY),
-  entropyCoef: num(0, 0, 10, 'Entropy bonus coefficient.', PPO_FAMILY),
-  initialLogStd: num(-0.5, -10, 5, 'Initial state-independent log std of Gaussian policies (DADC: of the coordinator’s Gaussian over the prescription).', [...PPO_FAMILY, 'dadc']),
+  entropyCoef: num(0, 0, 10, 'Entropy bonus coefficient (IC3Net: of the action and the gate).', [...PPO_FAMILY, 'ic3net']),
+  initialLogStd: num(-0.5, -10, 5, 'Initial state-independent log std of Gaussian policies (DADC: of the coordinator’s Gaussian over the prescription).', [...PPO_FAMILY, 'dadc', 'ic3net']),
   shareParameters: flag(false, 'One set of actor and critic weights shared by all agents (off: each agent its own).', PPO_FAMILY),
-  normaliseAdvantages: flag(true, 'Normalise advantages per agent over the batch.', PPO_FAMILY),
+  normaliseAdvantages: flag(true, 'Normalise advantages per agent over the batch.', [...PPO_FAMILY, 'ic3net']),
   neighbourAggregation: choice('mean-value', ['mean-value', 'sum-advantage'], 'mean-value: the paper’s V~_i = (1/n) sum over N^kappa; sum-advantage: the reference code’s sum of neighbour advantages.', EXTENDED),
-  rewardScale: num(1, 1e-9, 1e9, 'Learning reward = clip(reward x rewardScale, -rewardClip, rewardClip); records keep the raw reward.', [...PPO_FAMILY, 'ltde', ...SAC]),
-  rewardClip: num(1e9, 0, 1e9, 'Clip of the scaled learning reward.', [...PPO_FAMILY, ...SAC]),
+  rewardScale: num(1, 1e-9, 1e9, 'Learning reward = clip(reward x rewardScale, -rewardClip, rewardClip); records keep the raw reward.', [...PPO_FAMILY, 'ltde', ...SAC, 'ic3net']),
+  rewardClip: num(1e9, 0, 1e9, 'Clip of the scaled learning reward.', [...PPO_FAMILY, ...SAC, 'ic3net']),
   evalEvery: int(1, 0, 1_000_000, 'Iterations between evaluations (0: never).'),
   evalEpisodes: int(1, 1, 1000, 'Episodes per evaluation (deterministic policy).'),
   checkpointEvery: int(1, 1, 1_000_000, 'Iterations between periodic checkpoints.'),
@@ -212,6 +221,9 @@ const HYPERPARAMETER_FIELDS = {
   initialAlpha: num(0.2, 1e-6, 100, 'SAC: each agent’s temperature alpha before learning.', SAC),
   targetEntropy: num(0.2, 0, 100, 'SAC: policy entropy (nats) the temperature steers toward; uniform over CACC’s 4 actions is ln 4 = 1.39.', SAC),
   gradientClipNorm: num(5, 1e-6, 1e9, 'SAC: each network’s gradient is scaled down to this L2 norm when longer.', SAC),
+  ic3netVariant: choice('paper', ['paper', 'reference-code'], 'IC3Net: paper (Singh et al.: LSTM, learned send gate, mean of the sending neighbours’ hidden states) or reference-code (the DMPO authors’ feed-forward version, gates open). Default paper: it learns faster here (README).', ['ic3net']),
+  valueCoef: num(0.5, 0, 1000, 'IC3Net: weight of the value MSE in the one actor-critic loss.', ['ic3net']),
+  bpttSteps: int(20, 1, 1_000_000, 'IC3Net paper variant: steps per truncated-BPTT chunk of the rollout.', ['ic3net']),
 } as const satisfies Record<string, Field>;
 
 type Fields = typeof HYPERPARAMETER_FIELDS;
@@ -404,10 +416,31 @@ const SAC_DEFAULT: Overrides = {
 };
 const SAC_PRESETS: Readonly<Record<LearnerPresetId, Overrides>> = { paper: SAC_PAPER, 'reference-code': SAC_REFERENCE, default: SAC_DEFAULT };
 
+/**
+ * IC3Net's default (measured, README): short rollouts, so its one actor-critic step per batch
+ * comes often, at a larger rate; CACC's reward scale as the other learners' default. Neither
+ * DMPO table gives IC3Net's own values: `paper` and `reference-code` take the tables' shared
+ * (DPPO) rows with the variant of that name.
+ */
+const IC3NET_DEFAULT: Overrides = { ic3netVariant: 'paper', numEnvs: 4, rolloutSteps: 50, bpttSteps: 25, lrActor: 3e-3, gaeLambda: 0.95, entropyCoef: 0.01 };
+const IC3NET_CACC_DEFAULT: Overrides = { ...IC3NET_DEFAULT, numEnvs: 8, rolloutSteps: 20, bpttSteps: 20, rewardScale: 1 / 2000, rewardClip: 2 };
+
+function ic3netPreset(scenario: ScenarioId, preset: LearnerPresetId): Overrides {
+  switch (preset) {
+    case 'reference-code':
+      return { ...DPPO_REFERENCE[scenario], ic3netVariant: 'reference-code' };
+    case 'paper':
+      return { ...PAPER[scenario], ic3netVariant: 'paper' };
+    case 'default':
+      return scenario === 'cacc-catchup' || scenario === 'cacc-slowdown' ? IC3NET_CACC_DEFAULT : IC3NET_DEFAULT;
+  }
+}
+
 /** The preset's values for one learner and scenario, before explicit settings. */
 export function presetValues(learner: LearnerId, scenario: ScenarioId, preset: LearnerPresetId): Overrides {
   if (learner === 'dsac') return SAC_PRESETS[preset];
   if (learner === 'ltde') return LTDE_ROW;
+  if (learner === 'ic3net') return ic3netPreset(scenario, preset);
   if (learner === 'dadc') {
     // Exchangeable agents (the paper's demand response): one prescription for all.
     const shared: Overrides = scenario === 'demand-response' ? { sharePrescription: true } : {};

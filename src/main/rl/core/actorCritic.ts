@@ -73,23 +73,9 @@ export class ActorCritic implements TrainedPolicy {
     }
   }
 
-  /**
-   * Samples every agent's action from `policy` (one step of `envs` copies) with `rng`'s
-   * stream 0: into `actions` at agent-major rows (i, t, e) of a [n, steps, E] buffer, and into
-   * the environment's [E, n] array.
-   */
+  /** Samples every agent's action from one step's `policy` (sampleHeadActions). */
   sampleActions(policy: PolicyOutput, rng: RngStreams, envs: number, steps: number, t: number, actions: Float32Array, envActions: Float64Array): void {
-    const { head } = this;
-    const width = head.kind === 'categorical' ? head.actionCount : 1;
-    for (let i = 0; i < this.agents; i++) {
-      for (let e = 0; e < envs; e++) {
-        const out = (i * envs + e) * width;
-        const action =
-          head.kind === 'categorical' ? sampleCategorical(policy.output, out, width, rng.uniform(0)) : policy.output[out] + Math.exp(policy.logStd![i]) * rng.normal(0);
-        actions[i * steps * envs + t * envs + e] = action;
-        envActions[e * this.agents + i] = action;
-      }
-    }
+    sampleHeadActions(this.head, this.agents, policy, rng, envs, steps, t, actions, envActions);
   }
 
   /**
@@ -101,13 +87,7 @@ export class ActorCritic implements TrainedPolicy {
     const inputs = (this.actorScratch = sized(this.actorScratch, this.agents * envs * this.actorInputSize));
     this.actorGather.gatherAgentMajor(env.obs, env.spec.obsDim, envs, inputs, envs, 0);
     const policy = this.act(inputs, envs);
-    const width = this.head.kind === 'categorical' ? this.head.actionCount : 1;
-    for (let i = 0; i < this.agents; i++) {
-      for (let e = 0; e < envs; e++) {
-        const out = (i * envs + e) * width;
-        actions[e * this.agents + i] = this.head.kind === 'categorical' ? argmax(policy.output, out, width) : policy.output[out];
-      }
-    }
+    greedyActions(this.head, this.agents, policy, envs, actions);
     return policy;
   }
 
@@ -130,6 +110,44 @@ export class ActorCritic implements TrainedPolicy {
 
   dispose(): void {
     this.networks.dispose();
+  }
+}
+
+/**
+ * Samples every agent's action from `policy` (one step of `envs` copies, head outputs
+ * [n, E, width]) with `rng`'s stream 0: into `actions` at agent-major rows (i, t, e) of a
+ * [n, steps, E] buffer, and into the environment's [E, n] array.
+ */
+export function sampleHeadActions(
+  head: PolicyHead,
+  agents: number,
+  policy: PolicyOutput,
+  rng: RngStreams,
+  envs: number,
+  steps: number,
+  t: number,
+  actions: Float32Array,
+  envActions: Float64Array,
+): void {
+  const width = head.kind === 'categorical' ? head.actionCount : 1;
+  for (let i = 0; i < agents; i++) {
+    for (let e = 0; e < envs; e++) {
+      const out = (i * envs + e) * width;
+      const action = head.kind === 'categorical' ? sampleCategorical(policy.output, out, width, rng.uniform(0)) : policy.output[out] + Math.exp(policy.logStd![i]) * rng.normal(0);
+      actions[i * steps * envs + t * envs + e] = action;
+      envActions[e * agents + i] = action;
+    }
+  }
+}
+
+/** The deterministic actions (Gaussian mean, most probable discrete action) of head outputs [n, E, width], into [E, n]. */
+export function greedyActions(head: PolicyHead, agents: number, policy: PolicyOutput, envs: number, actions: Float64Array): void {
+  const width = head.kind === 'categorical' ? head.actionCount : 1;
+  for (let i = 0; i < agents; i++) {
+    for (let e = 0; e < envs; e++) {
+      const out = (i * envs + e) * width;
+      actions[e * agents + i] = head.kind === 'categorical' ? argmax(policy.output, out, width) : policy.output[out];
+    }
   }
 }
 

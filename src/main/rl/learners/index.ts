@@ -2,8 +2,8 @@
  * The learners by id. The PPO family runs its programs over the shared OnPolicyRun: IPPO,
  * MAPPO, CPPO and DPPO are the PPO family's program (ppo.ts), DPO its penalised surrogate
  * (dpo.ts), DMPO DPPO with local models and branched rollouts (dmpo/). LTDE (ltde.ts, team
- * networks on a road network) and DADC (dadc/, coordinators on common information) are
- * learners of their own shape.
+ * networks on a road network), DADC (dadc/, coordinators on common information) and IC3Net
+ * (ic3net/, communicating recurrent agents) are learners of their own shape.
  */
 import type { LearnerId, PpoFamilyId } from '../../../shared/learners.ts';
 import { OnPolicyLearner, OnPolicyRun, type Learner, type LearnerProgram, type LearnerSetup } from '../core/learner.ts';
@@ -12,6 +12,7 @@ import { Dadc } from './dadc/dadc.ts';
 import { Dmpo } from './dmpo/dmpo.ts';
 import { Dpo } from './dpo.ts';
 import { Dsac } from './dsac/dsac.ts';
+import { Ic3net } from './ic3net/ic3net.ts';
 import { Ltde } from './ltde.ts';
 import { PpoFamily } from './ppo.ts';
 
@@ -30,6 +31,8 @@ export function createLearner(setup: LearnerSetup, pool: UpdatePool): Learner {
       return new Dadc(configured(setup, 'dadc'));
     case 'dsac':
       return new Dsac(configured(setup, 'dsac'));
+    case 'ic3net':
+      return new Ic3net(configured(setup, 'ic3net'));
   }
 }
 
