@@ -13,8 +13,8 @@ import type { ModelSystem } from '../../../../../src/main/rl/learners/dmpo/gcnLa
 import { LocalModels, type LocalModelConfig } from '../../../../../src/main/rl/learners/dmpo/localModel.ts';
 import { AgentGraph } from '../../../../../src/main/sim/graph.ts';
 import { createEnv } from '../../../../../src/main/sim/index.ts';
-import { RngStreams } from '../../../../../src/main/sim/rng.ts';
 import { resolveLearnerConfig } from '../../../../../src/shared/learners.ts';
+import { randomEpisode, rngFrom } from './dmpo.helpers.ts';
 
 // tfjs-core ships its gradient definitions only as unbundled ES modules; the autodiff
 // reference needs these.
@@ -32,25 +32,6 @@ beforeAll(async () => {
 
 const DISCRETE = { kind: 'discrete', n: 3 } as const;
 const CONTINUOUS = { kind: 'continuous', low: -1, high: 1 } as const;
-
-function rngFrom(seed: number): RngStreams {
-  const rng = new RngStreams(1);
-  rng.seed(0, seed);
-  return rng;
-}
-
-/** A synthetic episode with random values (terminals included), for the math tests. */
-function randomEpisode(system: ModelSystem, length: number, seed: number): RealEpisode {
-  const rng = rngFrom(seed);
-  const n = system.graph.n;
-  return {
-    length,
-    observations: Float32Array.from({ length: (length + 1) * n * system.obsDim }, () => rng.normal(0)),
-    actions: Float32Array.from({ length: length * n }, () => (system.action.kind === 'discrete' ? rng.integer(0, 0, system.action.n - 1) : rng.normal(0))),
-    rewards: Float32Array.from({ length: length * n }, () => rng.normal(0)),
-    terminals: Uint8Array.from({ length: length * n }, () => (rng.uniform(0) < 0.3 ? 1 : 0)),
-  };
-}
 
 /** Random discrete or uniform continuous actions for every agent of every copy. */
 function randomActions(env: ReturnType<typeof createEnv>, seed: number): (observations: Float64Array, actions: Float64Array) => void {
