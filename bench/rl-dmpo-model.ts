@@ -16,6 +16,7 @@
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { selectBackend, type BackendChoice } from '../src/main/rl/nn/backend.ts';
+import { formulationFor, type UpdateFormulation } from '../src/main/rl/nn/formulation.ts';
 import { recordEpisodes } from '../src/main/rl/learners/dmpo/episodes.ts';
 import { LocalModels } from '../src/main/rl/learners/dmpo/localModel.ts';
 import { createEnv } from '../src/main/sim/index.ts';
@@ -30,6 +31,8 @@ export interface DmpoModelBenchOptions {
   readonly rolloutTrajectories?: number;
   readonly rolloutSteps?: number;
   readonly backend?: BackendChoice;
+  /** The models' fit formulation; default: formulationFor the backend. */
+  readonly formulation?: UpdateFormulation;
 }
 
 export interface DmpoScenarioFigures {
@@ -51,6 +54,7 @@ export interface DmpoPresetFigures {
 
 export interface DmpoModelBenchFigures {
   readonly backend: string;
+  readonly formulation: UpdateFormulation;
   /** 1-minute load average before the runs: other work on the machine slows them. */
   readonly loadAverageBefore: number;
   readonly repeats: number;
@@ -63,9 +67,10 @@ const SEED = 2024;
 export async function dmpoModelBench(options: DmpoModelBenchOptions = {}): Promise<DmpoModelBenchFigures> {
   const repeats = options.repeats ?? 3;
   const backend = await selectBackend(options.backend ?? 'auto');
+  const formulation = options.formulation ?? formulationFor(backend);
   const loadAverageBefore = loadavg()[0];
   const trainingSteps = options.trainingSteps ?? 20;
-  const modelsOn = (id: 'ring' | 'cacc-catchup', windowsPerBatch: number | undefined) => {
+  const modelsOn = async (id: 'ring' | 'cacc-catchup', windowsPerBatch: number | undefined) => {
     // Two episodes are data enough for timing; the ring's 3000-step episodes are cut to 1000.
     const env = createEnv(id, id === 'ring' ? { horizon: 1000 } : {}, 2);
     const rng = new RngStreams(1);
@@ -81,23 +86,27 @@ export async function dmpoModelBench(options: DmpoModelBenchOptions = {}): Promi
       ...(options.rolloutSteps === undefined ? {} : { rolloutSteps: options.rolloutSteps }),
       // Never stop early: every timed run does the same work.
       modelErrorThreshold: 0,
-    });
+    }, formulation);
     for (const episode of episodes) models.addEpisode(episode);
-    models.train(2); // warm-up: JIT, wasm memory growth
+    await models.train(2); // warm-up: JIT, wasm memory growth, shader compilation
     return { env, models };
   };
-  const trainingStepsPerSecond = (models: LocalModels): number => round3(trainingSteps / median(Array.from({ length: repeats }, () => models.train(trainingSteps).seconds)));
-  const atDefaultPreset = (id: 'ring' | 'cacc-catchup'): DmpoPresetFigures => {
-    const windowsPerBatch = Number(resolveLearnerConfig('dmpo', id, 'default').modelBatchWindows);
-    return { windowsPerBatch, trainingStepsPerSecond: trainingStepsPerSecond(modelsOn(id, windowsPerBatch).models) };
+  const trainingStepsPerSecond = async (models: LocalModels): Promise<number> => {
+    const seconds: number[] = [];
+    for (let k = 0; k < repeats; k++) seconds.push((await models.train(trainingSteps)).seconds);
+    return round3(trainingSteps / median(seconds));
   };
-  const scenario = (id: 'ring' | 'cacc-catchup'): DmpoScenarioFigures => {
-    const { env, models } = modelsOn(id, options.windowsPerBatch);
+  const atDefaultPreset = async (id: 'ring' | 'cacc-catchup'): Promise<DmpoPresetFigures> => {
+    const windowsPerBatch = Number(resolveLearnerConfig('dmpo', id, 'default').modelBatchWindows);
+    return { windowsPerBatch, trainingStepsPerSecond: await trainingStepsPerSecond((await modelsOn(id, windowsPerBatch)).models) };
+  };
+  const scenario = async (id: 'ring' | 'cacc-catchup'): Promise<DmpoScenarioFigures> => {
+    const { env, models } = await modelsOn(id, options.windowsPerBatch);
     const action = env.spec.action;
     const agents = env.spec.nAgents;
     const policy = (observations: Float32Array, batch: number): Float32Array =>
       Float32Array.from({ length: batch * agents }, (_, k) => (action.kind === 'discrete' ? k % action.n : observations[k * env.spec.obsDim] - 0.5));
-    const stepsPerSecond = trainingStepsPerSecond(models);
+    const stepsPerSecond = await trainingStepsPerSecond(models);
     models.branchedRollout(policy, { steps: 1 });
     const { rolloutTrajectories, rolloutSteps } = models.config;
     const rolloutSeconds = median(
@@ -121,10 +130,11 @@ export async function dmpoModelBench(options: DmpoModelBenchOptions = {}): Promi
   };
   return {
     backend: backend.description,
+    formulation,
     loadAverageBefore: round3(loadAverageBefore),
     repeats,
-    scenarios: { ring: scenario('ring'), 'cacc-catchup': scenario('cacc-catchup') },
-    defaultPreset: { ring: atDefaultPreset('ring'), 'cacc-catchup': atDefaultPreset('cacc-catchup') },
+    scenarios: { ring: await scenario('ring'), 'cacc-catchup': await scenario('cacc-catchup') },
+    defaultPreset: { ring: await atDefaultPreset('ring'), 'cacc-catchup': await atDefaultPreset('cacc-catchup') },
   };
 }
 

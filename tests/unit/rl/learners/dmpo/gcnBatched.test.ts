@@ -1,16 +1,19 @@
 /**
  * DMPO's local models in the batched formulation (gcnBatched.ts) against today's per-agent
  * path (gcn.ts), on the cpu backend: the same loss terms and every agent's gradient to 1e-4,
- * on neighbourhoods of different sizes (the zero padding), and no tensor left behind.
+ * on neighbourhoods of different sizes (the zero padding), the weights after training steps,
+ * and no tensor left behind.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NetworkedGcn } from '../../../../../src/main/rl/learners/dmpo/gcn.ts';
 import { BatchedGcn } from '../../../../../src/main/rl/learners/dmpo/gcnBatched.ts';
 import type { ModelSystem } from '../../../../../src/main/rl/learners/dmpo/gcnLayout.ts';
+import { LocalModels } from '../../../../../src/main/rl/learners/dmpo/localModel.ts';
 import { selectBackend } from '../../../../../src/main/rl/nn/backend.ts';
+import type { UpdateFormulation } from '../../../../../src/main/rl/nn/formulation.ts';
 import { AgentGraph } from '../../../../../src/main/sim/graph.ts';
-import { randomWindows } from './dmpo.helpers.ts';
+import { randomEpisode, randomWindows } from './dmpo.helpers.ts';
 
 beforeAll(async () => {
   await selectBackend('cpu');
@@ -51,4 +54,25 @@ describe('DMPO local models: the batched formulation', () => {
       });
     });
   }
+
+  it('trains LocalModels to the same weights as the per-agent path (Adam, clipping, validation), leaving no tensor behind', async () => {
+    const system = { graph: AgentGraph.chain(3), obsDim: 2, action: DISCRETE };
+    const config = { seed: 11, windowsPerBatch: 8, validationWindows: 8, validateEvery: 2, modelErrorThreshold: 0 };
+    const trained = async (formulation: UpdateFormulation) => {
+      const models = new LocalModels(system, config, formulation);
+      expect(models.formulation).toBe(formulation);
+      models.addEpisode(randomEpisode(system, 20, 1));
+      const before = tf.memory().numTensors;
+      const report = await models.train(3);
+      expect(tf.memory().numTensors).toBe(before);
+      return { report, parameters: models.parameters };
+    };
+    const perAgent = await trained('per-agent');
+    const batched = await trained('batched');
+    expect(batched.report.steps).toBe(3);
+    expect(Math.abs(batched.report.loss - perAgent.report.loss)).toBeLessThan(1e-5 * perAgent.report.loss);
+    batched.parameters.forEach((params, i) => {
+      for (let k = 0; k < params.length; k++) expect(Math.abs(params[k] - perAgent.parameters[i][k])).toBeLessThan(1e-4);
+    });
+  });
 });
