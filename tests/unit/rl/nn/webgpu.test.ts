@@ -147,10 +147,17 @@ describe.skipIf(unavailable !== null)(`webgpu backend${unavailable === null ? ''
     const reference = gcn.lossAndGradients(parameters, batch, 10);
     await selectBackend('webgpu', { checkCache });
     const batched = new BatchedGcn(gcn);
-    await batched.lossAndGradients(parameters, batch, 10);
-    const tensors = tf.memory().numTensors;
-    const { errors, gradients } = await batched.lossAndGradients(parameters, batch, 10);
-    expect(tf.memory().numTensors).toBe(tensors);
+    let fit: Awaited<ReturnType<BatchedGcn['lossAndGradients']>>;
+    try {
+      await batched.lossAndGradients(parameters, batch, 10);
+      const tensors = tf.memory().numTensors;
+      fit = await batched.lossAndGradients(parameters, batch, 10);
+      expect(tf.memory().numTensors).toBe(tensors);
+    } finally {
+      // the tests after this one act on this thread, which must read synchronously, as the device worker's pool set it up
+      await selectBackend('auto', { synchronous: true, checkCache });
+    }
+    const { errors, gradients } = fit;
     expect(largestRelativeError([errors.loss, errors.stateMse, errors.rewardMse, errors.doneLoss], [reference.errors.loss, reference.errors.stateMse, reference.errors.rewardMse, reference.errors.doneLoss])).toBeLessThan(1e-4);
     gradients.forEach((gradient, i) => expect(largestRelativeError(gradient, reference.gradients[i]), `agent ${i}`).toBeLessThan(1e-4));
   });
