@@ -11,12 +11,18 @@
  * The data are random-action episodes. Timings on a shared machine are noisy: each figure is
  * the median of `repeats` runs, reported with the 1-minute load average before the runs.
  *
- * Standalone: `npx tsx bench/rl-dmpo-model.ts` prints the figures as JSON.
+ * - one model-fit step per formulation (dmpoModelStepBench): per-agent (gcn.ts) against
+ *   batched (gcnBatched.ts) on the same windows, per backend.
+ *
+ * Standalone: `npx tsx bench/rl-dmpo-model.ts` prints the figures as JSON; `--step` only the
+ * model step per formulation on cpu and wasm, `--step --webgpu` the batched step on webgpu.
  */
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { selectBackend, type BackendChoice } from '../src/main/rl/nn/backend.ts';
-import { recordEpisodes } from '../src/main/rl/learners/dmpo/episodes.ts';
+import { formulationFor, UPDATE_FORMULATIONS, type UpdateFormulation } from '../src/main/rl/nn/formulation.ts';
+import { recordEpisodes, type RealEpisode } from '../src/main/rl/learners/dmpo/episodes.ts';
+import { BatchedGcn } from '../src/main/rl/learners/dmpo/gcnBatched.ts';
 import { LocalModels } from '../src/main/rl/learners/dmpo/localModel.ts';
 import { createEnv } from '../src/main/sim/index.ts';
 import { RngStreams } from '../src/main/sim/rng.ts';
@@ -30,6 +36,8 @@ export interface DmpoModelBenchOptions {
   readonly rolloutTrajectories?: number;
   readonly rolloutSteps?: number;
   readonly backend?: BackendChoice;
+  /** The models' fit formulation; default: formulationFor the backend. */
+  readonly formulation?: UpdateFormulation;
 }
 
 export interface DmpoScenarioFigures {
@@ -51,6 +59,7 @@ export interface DmpoPresetFigures {
 
 export interface DmpoModelBenchFigures {
   readonly backend: string;
+  readonly formulation: UpdateFormulation;
   /** 1-minute load average before the runs: other work on the machine slows them. */
   readonly loadAverageBefore: number;
   readonly repeats: number;
@@ -63,17 +72,11 @@ const SEED = 2024;
 export async function dmpoModelBench(options: DmpoModelBenchOptions = {}): Promise<DmpoModelBenchFigures> {
   const repeats = options.repeats ?? 3;
   const backend = await selectBackend(options.backend ?? 'auto');
+  const formulation = options.formulation ?? formulationFor(backend);
   const loadAverageBefore = loadavg()[0];
   const trainingSteps = options.trainingSteps ?? 20;
-  const modelsOn = (id: 'ring' | 'cacc-catchup', windowsPerBatch: number | undefined) => {
-    // Two episodes are data enough for timing; the ring's 3000-step episodes are cut to 1000.
-    const env = createEnv(id, id === 'ring' ? { horizon: 1000 } : {}, 2);
-    const rng = new RngStreams(1);
-    rng.seed(0, SEED);
-    const action = env.spec.action;
-    const episodes = recordEpisodes(env, SEED, (_observations, actions) => {
-      for (let k = 0; k < actions.length; k++) actions[k] = action.kind === 'discrete' ? rng.integer(0, 0, action.n - 1) : 2 * rng.uniform(0) - 1;
-    });
+  const modelsOn = async (id: 'ring' | 'cacc-catchup', windowsPerBatch: number | undefined) => {
+    const { env, episodes } = randomActionEpisodes(id);
     const models = LocalModels.forEnv(env.spec, {
       seed: SEED,
       ...(windowsPerBatch === undefined ? {} : { windowsPerBatch }),
@@ -81,23 +84,27 @@ export async function dmpoModelBench(options: DmpoModelBenchOptions = {}): Promi
       ...(options.rolloutSteps === undefined ? {} : { rolloutSteps: options.rolloutSteps }),
       // Never stop early: every timed run does the same work.
       modelErrorThreshold: 0,
-    });
+    }, formulation);
     for (const episode of episodes) models.addEpisode(episode);
-    models.train(2); // warm-up: JIT, wasm memory growth
+    await models.train(2); // warm-up: JIT, wasm memory growth, shader compilation
     return { env, models };
   };
-  const trainingStepsPerSecond = (models: LocalModels): number => round3(trainingSteps / median(Array.from({ length: repeats }, () => models.train(trainingSteps).seconds)));
-  const atDefaultPreset = (id: 'ring' | 'cacc-catchup'): DmpoPresetFigures => {
-    const windowsPerBatch = Number(resolveLearnerConfig('dmpo', id, 'default').modelBatchWindows);
-    return { windowsPerBatch, trainingStepsPerSecond: trainingStepsPerSecond(modelsOn(id, windowsPerBatch).models) };
+  const trainingStepsPerSecond = async (models: LocalModels): Promise<number> => {
+    const seconds: number[] = [];
+    for (let k = 0; k < repeats; k++) seconds.push((await models.train(trainingSteps)).seconds);
+    return round3(trainingSteps / median(seconds));
   };
-  const scenario = (id: 'ring' | 'cacc-catchup'): DmpoScenarioFigures => {
-    const { env, models } = modelsOn(id, options.windowsPerBatch);
+  const atDefaultPreset = async (id: 'ring' | 'cacc-catchup'): Promise<DmpoPresetFigures> => {
+    const windowsPerBatch = Number(resolveLearnerConfig('dmpo', id, 'default').modelBatchWindows);
+    return { windowsPerBatch, trainingStepsPerSecond: await trainingStepsPerSecond((await modelsOn(id, windowsPerBatch)).models) };
+  };
+  const scenario = async (id: 'ring' | 'cacc-catchup'): Promise<DmpoScenarioFigures> => {
+    const { env, models } = await modelsOn(id, options.windowsPerBatch);
     const action = env.spec.action;
     const agents = env.spec.nAgents;
     const policy = (observations: Float32Array, batch: number): Float32Array =>
       Float32Array.from({ length: batch * agents }, (_, k) => (action.kind === 'discrete' ? k % action.n : observations[k * env.spec.obsDim] - 0.5));
-    const stepsPerSecond = trainingStepsPerSecond(models);
+    const stepsPerSecond = await trainingStepsPerSecond(models);
     models.branchedRollout(policy, { steps: 1 });
     const { rolloutTrajectories, rolloutSteps } = models.config;
     const rolloutSeconds = median(
@@ -121,11 +128,76 @@ export async function dmpoModelBench(options: DmpoModelBenchOptions = {}): Promi
   };
   return {
     backend: backend.description,
+    formulation,
     loadAverageBefore: round3(loadAverageBefore),
     repeats,
-    scenarios: { ring: scenario('ring'), 'cacc-catchup': scenario('cacc-catchup') },
-    defaultPreset: { ring: atDefaultPreset('ring'), 'cacc-catchup': atDefaultPreset('cacc-catchup') },
+    scenarios: { ring: await scenario('ring'), 'cacc-catchup': await scenario('cacc-catchup') },
+    defaultPreset: { ring: await atDefaultPreset('ring'), 'cacc-catchup': await atDefaultPreset('cacc-catchup') },
   };
+}
+
+/** Two random-action episodes of a scenario: data enough for timing (the ring's 3000-step episodes are cut to 1000). */
+function randomActionEpisodes(id: 'ring' | 'cacc-catchup'): { env: ReturnType<typeof createEnv>; episodes: RealEpisode[] } {
+  const env = createEnv(id, id === 'ring' ? { horizon: 1000 } : {}, 2);
+  const rng = new RngStreams(1);
+  rng.seed(0, SEED);
+  const action = env.spec.action;
+  const episodes = recordEpisodes(env, SEED, (_observations, actions) => {
+    for (let k = 0; k < actions.length; k++) actions[k] = action.kind === 'discrete' ? rng.integer(0, 0, action.n - 1) : 2 * rng.uniform(0) - 1;
+  });
+  return { env, episodes };
+}
+
+export interface DmpoModelStepOptions {
+  /** Backend and formulation pairs to measure; default: per-agent and batched on cpu and wasm. */
+  readonly runs?: readonly { readonly backend: BackendChoice; readonly formulation: UpdateFormulation }[];
+  /** Windows of the step (each windowSteps = 4 open-loop steps of all 22 agents). */
+  readonly windows?: number;
+  readonly repeats?: number;
+}
+
+export interface DmpoModelStepFigures {
+  readonly backend: string;
+  readonly formulation: UpdateFormulation;
+  readonly agents: number;
+  readonly windows: number;
+  readonly windowSteps: number;
+  /** Median seconds of one loss-and-gradients evaluation of all agents' models (after one warm-up). */
+  readonly secondsPerStep: number;
+}
+
+/**
+ * One model-fit step (loss and every agent's gradient, no Adam) on the ring's 22 agents, in
+ * each backend and formulation asked for: the per-agent path reads synchronously, so on
+ * webgpu only the batched one runs.
+ */
+export async function dmpoModelStepBench(options: DmpoModelStepOptions = {}): Promise<DmpoModelStepFigures[]> {
+  const runs = options.runs ?? (['cpu', 'wasm'] as const).flatMap((backend) => UPDATE_FORMULATIONS.map((formulation) => ({ backend, formulation })));
+  const windows = options.windows ?? 32;
+  const repeats = options.repeats ?? 3;
+  const { env, episodes } = randomActionEpisodes('ring');
+  const models = LocalModels.forEnv(env.spec, { seed: SEED, bufferEpisodes: episodes.length });
+  for (const episode of episodes) models.addEpisode(episode);
+  const rng = new RngStreams(1);
+  rng.seed(0, SEED);
+  const batch = models.episodes.sampleWindows(windows, models.config.windowSteps, rng, 0);
+  const { gcn, parameters } = models;
+  const batched = new BatchedGcn(gcn);
+  const figures: DmpoModelStepFigures[] = [];
+  for (const { backend, formulation } of runs) {
+    const report = await selectBackend(backend);
+    const step = async (): Promise<number> => {
+      const start = performance.now();
+      if (formulation === 'batched') await batched.lossAndGradients(parameters, batch, 10);
+      else gcn.lossAndGradients(parameters, batch, 10);
+      return (performance.now() - start) / 1000;
+    };
+    await step(); // warm-up: JIT, memory growth, shader compilation
+    const seconds: number[] = [];
+    for (let k = 0; k < repeats; k++) seconds.push(await step());
+    figures.push({ backend: report.description, formulation, agents: gcn.agents, windows, windowSteps: batch.steps, secondsPerStep: round3(median(seconds)) });
+  }
+  return figures;
 }
 
 function median(values: number[]): number {
@@ -138,5 +210,9 @@ function round3(value: number): number {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.stdout.write(`${JSON.stringify(await dmpoModelBench(), null, 2)}\n`);
+  // --step: only the per-formulation model step (webgpu too with --webgpu: needs an adapter, e.g. VK_ICD_FILENAMES).
+  const figures = process.argv.includes('--step')
+    ? await dmpoModelStepBench(process.argv.includes('--webgpu') ? { runs: [{ backend: 'webgpu', formulation: 'batched' }], windows: 8, repeats: 2 } : {})
+    : await dmpoModelBench();
+  process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
 }

@@ -65,6 +65,11 @@ const requireHere = createRequire(import.meta.url);
 /** The last selection, reused while its backend stays active and the same choice is asked for. */
 let active: { key: string; report: BackendReport } | null = null;
 
+/** The backend active on this thread as its last selection reported it; null when none was selected (or another was set since). */
+export function activeBackend(): BackendReport | null {
+  return active !== null && tf.getBackend() === active.report.backend ? active.report : null;
+}
+
 /**
  * Activates a backend and reports it. 'auto' walks the preference order; any other choice
  * forces that backend and throws BackendUnavailableError when it cannot start or fails its

@@ -11,12 +11,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ActorBatch, CriticBatch } from '../../../../src/main/rl/core/batches.ts';
 import { evaluatePolicy } from '../../../../src/main/rl/core/evaluation.ts';
 import { updateActorGroups } from '../../../../src/main/rl/core/optimiser.ts';
+import { NetworkedGcn } from '../../../../src/main/rl/learners/dmpo/gcn.ts';
+import { BatchedGcn } from '../../../../src/main/rl/learners/dmpo/gcnBatched.ts';
 import { createLearner } from '../../../../src/main/rl/learners/index.ts';
 import { AgentNetworks, type AgentNetworksConfig } from '../../../../src/main/rl/nn/agentNetworks.ts';
 import { probeBackend, selectBackend } from '../../../../src/main/rl/nn/backend.ts';
 import { createUpdatePool, type UpdatePool } from '../../../../src/main/rl/parallel/updatePool.ts';
+import { AgentGraph } from '../../../../src/main/sim/graph.ts';
 import { RngStreams } from '../../../../src/main/sim/rng.ts';
 import { PPO_FAMILY, resolveLearnerConfig } from '../../../../src/shared/learners.ts';
+import { randomWindows } from '../learners/dmpo/dmpo.helpers.ts';
 
 // Dawn reads the Vulkan driver list when it starts: where the user has chosen none, use
 // the SwiftShader driver that Debian's chromium package ships.
@@ -132,6 +136,30 @@ describe.skipIf(unavailable !== null)(`webgpu backend${unavailable === null ? ''
     }
     onDevice.dispose();
     onCpu.dispose();
+  });
+
+  it("DMPO's local models: the batched fit on the device equals the per-agent fit on cpu to 1e-4, with no tensor leak", async () => {
+    const system = { graph: AgentGraph.chain(4), obsDim: 2, action: { kind: 'discrete', n: 3 } } as const;
+    const gcn = new NetworkedGcn(system);
+    const parameters = gcn.initialParameters(5);
+    const batch = randomWindows(system, 3, 8, 3);
+    await selectBackend('cpu');
+    const reference = gcn.lossAndGradients(parameters, batch, 10);
+    await selectBackend('webgpu', { checkCache });
+    const batched = new BatchedGcn(gcn);
+    let fit: Awaited<ReturnType<BatchedGcn['lossAndGradients']>>;
+    try {
+      await batched.lossAndGradients(parameters, batch, 10);
+      const tensors = tf.memory().numTensors;
+      fit = await batched.lossAndGradients(parameters, batch, 10);
+      expect(tf.memory().numTensors).toBe(tensors);
+    } finally {
+      // the tests after this one act on this thread, which must read synchronously, as the device worker's pool set it up
+      await selectBackend('auto', { synchronous: true, checkCache });
+    }
+    const { errors, gradients } = fit;
+    expect(largestRelativeError([errors.loss, errors.stateMse, errors.rewardMse, errors.doneLoss], [reference.errors.loss, reference.errors.stateMse, reference.errors.rewardMse, reference.errors.doneLoss])).toBeLessThan(1e-4);
+    gradients.forEach((gradient, i) => expect(largestRelativeError(gradient, reference.gradients[i]), `agent ${i}`).toBeLessThan(1e-4));
   });
 
   // Tiny: 4 vehicles, one shared network (one parameter group), 16 steps, one epoch.

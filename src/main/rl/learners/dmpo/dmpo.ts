@@ -28,6 +28,8 @@ import type { LearnerState } from '../../core/checkpoint.ts';
 import { episodeSummary, type IterationMetrics } from '../../core/iteration.ts';
 import type { LearnerProgram, LearnerSetup, OnPolicyRun } from '../../core/learner.ts';
 import { RolloutBuffer } from '../../core/rollout.ts';
+import { activeBackend } from '../../nn/backend.ts';
+import { formulationFor } from '../../nn/formulation.ts';
 import type { UpdatePool } from '../../parallel/updatePool.ts';
 import { PpoFamily } from '../ppo.ts';
 import { RealEpisodeRecorder } from './episodes.ts';
@@ -52,6 +54,9 @@ export class Dmpo implements LearnerProgram {
     const { config, seed } = setup;
     const { spec } = run.policy;
     this.dppo = new PpoFamily(setup, run, pool);
+    // The models fit on this thread, in the formulation of the backend it runs on (on webgpu
+    // that is the synchronous acting backend: the device belongs to the update worker).
+    const here = activeBackend();
     this.models = LocalModels.forEnv(spec, {
       learningRate: config.lrModel,
       rewardCoefficient: config.modelRewardCoef,
@@ -63,7 +68,7 @@ export class Dmpo implements LearnerProgram {
       rolloutTrajectories: config.nTraj,
       rolloutSteps: config.modelRolloutLength,
       seed: seed + 17,
-    });
+    }, here === null ? 'per-agent' : formulationFor(here));
     this.recorder = new RealEpisodeRecorder(config.numEnvs, spec.nAgents, spec.obsDim, spec.horizon, run.learningReward);
     this.innerRng.seed(0, seed + 29);
   }
@@ -74,7 +79,7 @@ export class Dmpo implements LearnerProgram {
     for (const { episode } of this.recorder.takeCompleted()) this.models.addEpisode(episode);
     const metrics = episodeSummary(episodes);
     const modelReady = this.models.episodes.size >= Math.max(1, config.modelWarmupEpisodes);
-    if (modelReady) Object.assign(metrics, modelMetrics(this.models.train()));
+    if (modelReady) Object.assign(metrics, modelMetrics(await this.models.train()));
     const klLimit = 1.5 * config.targetKl;
     let updates = 0;
     let modelUpdates = 0;

@@ -28,6 +28,24 @@ export interface AgentTensors {
   readonly head: Dense;
 }
 
+/** One dense layer as plain arrays: weight row-major [rows, columns], bias [columns]. */
+export interface DenseArrays {
+  readonly weight: Float32Array;
+  readonly rows: number;
+  readonly columns: number;
+  readonly bias: Float32Array | null;
+  readonly relu: boolean;
+}
+
+/** One agent's padded model as plain arrays, in AgentTensors' structure. */
+export interface AgentArrays {
+  readonly edgePath: readonly DenseArrays[];
+  readonly message: DenseArrays | null;
+  readonly action: DenseArrays;
+  readonly nodeLayers: readonly DenseArrays[];
+  readonly head: DenseArrays;
+}
+
 /** The shapes packing needs: the agents' layouts and the joint input and output widths. */
 export class GcnPacking {
   constructor(
@@ -43,14 +61,28 @@ export class GcnPacking {
 
   /** Agent `agent`'s model as padded tensors from its flat vector; `withTransposes` adds what the backward pass needs. */
   agentTensors(layout: AgentLayout, agent: number, params: Float32Array, withTransposes: boolean): AgentTensors {
+    const arrays = this.agentArrays(layout, agent, params);
+    const dense = (layer: DenseArrays, transposed: boolean): Dense => ({
+      weight: tf.tensor3d(layer.weight, [1, layer.rows, layer.columns]),
+      bias: layer.bias === null ? null : tf.tensor1d(layer.bias),
+      transposed: transposed ? tf.tensor3d(transpose(layer.weight, layer.rows, layer.columns), [1, layer.columns, layer.rows]) : null,
+      relu: layer.relu,
+    });
+    return {
+      edgePath: arrays.edgePath.map((layer) => dense(layer, withTransposes)),
+      message: arrays.message === null ? null : dense(arrays.message, withTransposes),
+      // The backward pass stops at node layer 0's action rows: no transpose.
+      action: dense(arrays.action, false),
+      nodeLayers: arrays.nodeLayers.map((layer) => dense(layer, withTransposes)),
+      head: dense(arrays.head, withTransposes),
+    };
+  }
+
+  /** Agent `agent`'s model as padded arrays from its flat vector (see the file header of gcn.ts). */
+  agentArrays(layout: AgentLayout, agent: number, params: Float32Array): AgentArrays {
     const { obsDim, agents, actionWidth, architecture } = this;
     const degree = layout.neighbours.length;
-    const make = (weight: Float32Array, rows: number, columns: number, bias: Float32Array | null, relu: boolean): Dense => ({
-      weight: tf.tensor3d(weight, [1, rows, columns]),
-      bias: bias === null ? null : tf.tensor1d(bias),
-      transposed: withTransposes ? tf.tensor3d(transpose(weight, rows, columns), [1, columns, rows]) : null,
-      relu,
-    });
+    const make = (weight: Float32Array, rows: number, columns: number, bias: Float32Array | null, relu: boolean): DenseArrays => ({ weight, rows, columns, bias, relu });
     const encoderSize = architecture.nodeEncoderSize;
     const nodeLayers = layout.node.layout.layers;
     const node0 = nodeLayers[0];
@@ -62,8 +94,8 @@ export class GcnPacking {
     action.set(actionRows, agent * actionWidth * nodeWidth);
     const node0Bias = params.subarray(layout.node.offset + node0.biasOffset, layout.node.offset + node0.biasOffset + nodeWidth);
 
-    const edgePath: Dense[] = [];
-    let message: Dense | null = null;
+    const edgePath: DenseArrays[] = [];
+    let message: DenseArrays | null = null;
     if (degree > 0) {
       // All encoders of the agent's edges in one matrix over the joint state: edge k's input
       // columns are [h_self, h_neighbour k].
@@ -133,7 +165,7 @@ export class GcnPacking {
       edgePath,
       message,
       // The forward adds the message matMul before the ReLU, so this matMul itself is linear.
-      action: { weight: tf.tensor3d(action, [1, agents * actionWidth, nodeWidth]), bias: tf.tensor1d(node0Bias.slice()), transposed: null, relu: false },
+      action: make(action, agents * actionWidth, nodeWidth, node0Bias.slice(), false),
       nodeLayers: nodeDense,
       head: make(head, headLayer.inputSize, this.outputWidth, headBias, false),
     };

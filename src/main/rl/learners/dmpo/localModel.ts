@@ -11,15 +11,21 @@
  * broadcast their predictions), loss = MSE(s) + rewardCoefficient * MSE(r) + BCE(d), one Adam
  * step per agent on its own weights. Every `validateEvery` steps the models are validated on
  * fresh windows; training stops once MSE(s)/Var(s) < modelErrorThreshold.
+ *
+ * The loss and gradients come from one of two formulations (nn/formulation.ts) of the same
+ * model: per-agent (gcn.ts, fused 2-D kernels: wasm, cpu) or batched (gcnBatched.ts, one
+ * batched op per layer for all agents: GPU backends); both give the same numbers.
  */
 import type { EnvSpec } from '../../../sim/env.ts';
 import { RngStreams } from '../../../sim/rng.ts';
 import { addPrefixed, underPrefix, type SnapshotArrays, type TypedArray } from '../../../sim/snapshot.ts';
 import { adamStep, clipGradientNorm, zeroMoments } from '../../nn/adam.ts';
+import type { UpdateFormulation } from '../../nn/formulation.ts';
 import { parameterGroupArrays, restoreParameterGroups, type ParameterGroup } from '../../nn/parameters.ts';
 import { branchedRollout, type BranchedRolloutOptions, type ModelPolicy, type ModelRollout } from './branchedRollout.ts';
 import { EpisodeFifo, type RealEpisode } from './episodes.ts';
 import { NetworkedGcn, relativeError, type WindowBatch, type WindowErrors } from './gcn.ts';
+import { BatchedGcn } from './gcnBatched.ts';
 import { SPEC_ARCHITECTURE, type GcnArchitecture, type ModelSystem, type ParameterSegment } from './gcnLayout.ts';
 
 export interface LocalModelConfig {
@@ -109,11 +115,15 @@ export class LocalModels {
   readonly episodes: EpisodeFifo;
   private readonly groups: ParameterGroup[];
   private readonly rng = new RngStreams(2);
+  /** The batched formulation of `gcn`'s fit; null when fitting per agent. */
+  private readonly batched: BatchedGcn | null;
   private trainCalls = 0;
 
-  constructor(system: ModelSystem, config: Partial<LocalModelConfig> = {}) {
+  /** `formulation`: how the fit computes (formulationFor the backend the models train on; per-agent by default). */
+  constructor(system: ModelSystem, config: Partial<LocalModelConfig> = {}, formulation: UpdateFormulation = 'per-agent') {
     this.config = validated({ ...DEFAULT_LOCAL_MODEL_CONFIG, ...config });
     this.gcn = new NetworkedGcn(system, this.config.architecture);
+    this.batched = formulation === 'batched' ? new BatchedGcn(this.gcn) : null;
     this.episodes = new EpisodeFifo(this.config.bufferEpisodes, this.gcn.agents, this.gcn.obsDim);
     this.groups = this.gcn.initialParameters(this.config.seed).map((params) => ({ params, moments: zeroMoments(params.length) }));
     this.rng.seed(WINDOW_STREAM, this.config.seed);
@@ -121,8 +131,13 @@ export class LocalModels {
   }
 
   /** The models of an environment's agents. */
-  static forEnv(spec: Pick<EnvSpec, 'graph' | 'obsDim' | 'action'>, config: Partial<LocalModelConfig> = {}): LocalModels {
-    return new LocalModels({ graph: spec.graph, obsDim: spec.obsDim, action: spec.action }, config);
+  static forEnv(spec: Pick<EnvSpec, 'graph' | 'obsDim' | 'action'>, config: Partial<LocalModelConfig> = {}, formulation: UpdateFormulation = 'per-agent'): LocalModels {
+    return new LocalModels({ graph: spec.graph, obsDim: spec.obsDim, action: spec.action }, config, formulation);
+  }
+
+  /** The formulation the fit computes in. */
+  get formulation(): UpdateFormulation {
+    return this.batched === null ? 'per-agent' : 'batched';
   }
 
   /** Each agent's flat parameter vector (live: changes with training). */
@@ -180,7 +195,7 @@ export class LocalModels {
    * steps are done (default: warmupMaxSteps on the first call, maxSteps after), then reports
    * the models' errors on validation windows.
    */
-  train(maxSteps: number = this.trainCalls === 0 ? this.config.warmupMaxSteps : this.config.maxSteps): ModelTrainingReport {
+  async train(maxSteps: number = this.trainCalls === 0 ? this.config.warmupMaxSteps : this.config.maxSteps): Promise<ModelTrainingReport> {
     if (!Number.isInteger(maxSteps) || maxSteps < 0) throw new Error(`maxSteps must be a non-negative integer, got ${maxSteps}`);
     const started = performance.now();
     this.trainCalls += 1;
@@ -189,23 +204,24 @@ export class LocalModels {
     let steps = 0;
     while (steps < maxSteps) {
       const batch = this.sampleTrainingWindows();
-      const { gradients } = this.gcn.lossAndGradients(this.parameters, batch, rewardCoefficient);
+      const { gradients } = this.batched === null ? this.gcn.lossAndGradients(this.parameters, batch, rewardCoefficient) : await this.batched.lossAndGradients(this.parameters, batch, rewardCoefficient);
       this.groups.forEach((group, i) => {
         clipGradientNorm(gradients[i], gradientClipNorm);
         adamStep(group.params, gradients[i], group.moments, { learningRate });
       });
       steps += 1;
-      validation = steps % validateEvery === 0 ? this.validate() : null;
+      validation = steps % validateEvery === 0 ? await this.validate() : null;
       if (validation !== null && validation.stateError < modelErrorThreshold) break;
     }
-    validation ??= this.validate();
+    validation ??= await this.validate();
     return { ...validation, steps, converged: validation.stateError < modelErrorThreshold, seconds: (performance.now() - started) / 1000 };
   }
 
   /** The models' errors on fresh windows from the FIFO. */
-  validate(): ModelValidation {
+  async validate(): Promise<ModelValidation> {
     const windows = this.episodes.sampleWindows(this.config.validationWindows, this.config.windowSteps, this.rng, WINDOW_STREAM);
-    const errors = this.gcn.evaluate(this.parameters, windows, this.config.rewardCoefficient);
+    const { rewardCoefficient } = this.config;
+    const errors = this.batched === null ? this.gcn.evaluate(this.parameters, windows, rewardCoefficient) : await this.batched.evaluate(this.parameters, windows, rewardCoefficient);
     return { ...errors, stateError: relativeError(errors.stateMse, errors.stateVariance), rewardError: relativeError(errors.rewardMse, errors.rewardVariance) };
   }
 

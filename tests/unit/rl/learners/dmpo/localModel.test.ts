@@ -13,8 +13,8 @@ import type { ModelSystem } from '../../../../../src/main/rl/learners/dmpo/gcnLa
 import { LocalModels, type LocalModelConfig } from '../../../../../src/main/rl/learners/dmpo/localModel.ts';
 import { AgentGraph } from '../../../../../src/main/sim/graph.ts';
 import { createEnv } from '../../../../../src/main/sim/index.ts';
-import { RngStreams } from '../../../../../src/main/sim/rng.ts';
 import { resolveLearnerConfig } from '../../../../../src/shared/learners.ts';
+import { randomEpisode, rngFrom } from './dmpo.helpers.ts';
 
 // tfjs-core ships its gradient definitions only as unbundled ES modules; the autodiff
 // reference needs these.
@@ -32,25 +32,6 @@ beforeAll(async () => {
 
 const DISCRETE = { kind: 'discrete', n: 3 } as const;
 const CONTINUOUS = { kind: 'continuous', low: -1, high: 1 } as const;
-
-function rngFrom(seed: number): RngStreams {
-  const rng = new RngStreams(1);
-  rng.seed(0, seed);
-  return rng;
-}
-
-/** A synthetic episode with random values (terminals included), for the math tests. */
-function randomEpisode(system: ModelSystem, length: number, seed: number): RealEpisode {
-  const rng = rngFrom(seed);
-  const n = system.graph.n;
-  return {
-    length,
-    observations: Float32Array.from({ length: (length + 1) * n * system.obsDim }, () => rng.normal(0)),
-    actions: Float32Array.from({ length: length * n }, () => (system.action.kind === 'discrete' ? rng.integer(0, 0, system.action.n - 1) : rng.normal(0))),
-    rewards: Float32Array.from({ length: length * n }, () => rng.normal(0)),
-    terminals: Uint8Array.from({ length: length * n }, () => (rng.uniform(0) < 0.3 ? 1 : 0)),
-  };
-}
 
 /** Random discrete or uniform continuous actions for every agent of every copy. */
 function randomActions(env: ReturnType<typeof createEnv>, seed: number): (observations: Float64Array, actions: Float64Array) => void {
@@ -233,28 +214,28 @@ describe('DMPO local models: the model', () => {
 });
 
 describe('DMPO local models: training', () => {
-  it('leaks no tensors across training, validation and rollouts, and is deterministic in its seed', () => {
+  it('leaks no tensors across training, validation and rollouts, and is deterministic in its seed', async () => {
     const system = { graph: AgentGraph.chain(3), obsDim: 2, action: DISCRETE };
     const config: Partial<LocalModelConfig> = { seed: 11, windowsPerBatch: 8, validateEvery: 3 };
-    const run = () => {
+    const run = async () => {
       const models = new LocalModels(system, config);
       models.addEpisode(randomEpisode(system, 20, 1));
       const counts: number[] = [];
       for (let k = 0; k < 3; k++) {
-        models.train(7);
-        models.validate();
+        await models.train(7);
+        await models.validate();
         models.branchedRollout(() => new Float32Array(4 * 3), { trajectories: 4, steps: 3 });
         counts.push(tf.memory().numTensors);
       }
       return { counts, parameters: models.parameters.map((p) => Array.from(p)) };
     };
     const before = tf.memory().numTensors;
-    const first = run();
+    const first = await run();
     expect(first.counts).toEqual([before, before, before]);
-    expect(run().parameters).toEqual(first.parameters);
+    expect((await run()).parameters).toEqual(first.parameters);
   });
 
-  it('learns cacc-catchup from random-action episodes with the default preset: validation state error below 10% of the variance', () => {
+  it('learns cacc-catchup from random-action episodes with the default preset: validation state error below 10% of the variance', async () => {
     const env = createEnv('cacc-catchup', {}, 15);
     const episodes = recordEpisodes(env, 21, randomActions(env, 2), caccLearningReward);
     const models = LocalModels.forEnv(env.spec, {
@@ -265,9 +246,9 @@ describe('DMPO local models: training', () => {
       modelErrorThreshold: 0.1,
     });
     for (const episode of episodes) models.addEpisode(episode);
-    const before = models.validate();
+    const before = await models.validate();
     // Measured here: under 0.1 after about 500 steps (0.07 after 1000).
-    const report = models.train(1500);
+    const report = await models.train(1500);
     expect(before.stateError).toBeGreaterThan(0.5);
     expect(report.converged).toBe(true);
     expect(report.stateError).toBeLessThan(0.1);
@@ -277,12 +258,12 @@ describe('DMPO local models: training', () => {
     expect(relativeError(confirmation.rewardMse, confirmation.rewardVariance)).toBeLessThan(1);
   }, 120_000);
 
-  it('fits the ring (continuous actions)', () => {
+  it('fits the ring (continuous actions)', async () => {
     const env = createEnv('ring', { horizon: 400 }, 3);
     const models = LocalModels.forEnv(env.spec, { seed: 5, learningRate: 2e-3, windowsPerBatch: 32, modelErrorThreshold: 0.1 });
     for (const episode of recordEpisodes(env, 8, randomActions(env, 4))) models.addEpisode(episode);
-    const before = models.validate();
-    const report = models.train(600);
+    const before = await models.validate();
+    const report = await models.train(600);
     expect(report.stateError).toBeLessThan(Math.min(0.1, before.stateError / 3));
   });
 });
@@ -291,16 +272,16 @@ describe('DMPO local models: branched rollouts', () => {
   const system = { graph: AgentGraph.chain(3), obsDim: 2, action: DISCRETE };
   const policy = (observations: Float32Array, batch: number) => Float32Array.from({ length: batch * 3 }, (_, k) => (observations[k * 2] > 0 ? 1 : (k % 3)));
 
-  function trainedModels(): { models: LocalModels; episode: RealEpisode } {
+  async function trainedModels(): Promise<{ models: LocalModels; episode: RealEpisode }> {
     const models = new LocalModels(system, { seed: 2, windowsPerBatch: 16 });
     const episode = randomEpisode(system, 30, 6);
     models.addEpisode(episode);
-    models.train(20);
+    await models.train(20);
     return { models, episode };
   }
 
-  it('produces finite transitions in the rollout-buffer layout', () => {
-    const { models } = trainedModels();
+  it('produces finite transitions in the rollout-buffer layout', async () => {
+    const { models } = await trainedModels();
     const rollout = models.branchedRollout(policy, { trajectories: 16, steps: 5 });
     expect(rollout.observations).toHaveLength(5 * 16 * 3 * 2);
     expect(rollout.actions).toHaveLength(5 * 16 * 3);
@@ -311,8 +292,8 @@ describe('DMPO local models: branched rollouts', () => {
     expect(Array.from(rollout.actions.subarray(0, 3))).toEqual(Array.from(policy(rollout.observations.subarray(0, 6), 1)));
   });
 
-  it('continues in the model while no rollout ends', () => {
-    const { models } = trainedModels();
+  it('continues in the model while no rollout ends', async () => {
+    const { models } = await trainedModels();
     for (let i = 0; i < 3; i++) setSegment(models, i, 'head.bias', (k, current) => (k === DONE_OUTPUT ? -50 : current));
     const rollout = models.branchedRollout(policy, { trajectories: 8, steps: 4 });
     expect(rollout.dones.every((d) => d === 0)).toBe(true);
@@ -325,8 +306,8 @@ describe('DMPO local models: branched rollouts', () => {
     }
   });
 
-  it('restarts an ended rollout from a real state, with the done on every agent', () => {
-    const { models, episode } = trainedModels();
+  it('restarts an ended rollout from a real state, with the done on every agent', async () => {
+    const { models, episode } = await trainedModels();
     // Agent 1 alone predicts certain termination: every rollout ends at every step.
     setSegment(models, 1, 'head.bias', (k, current) => (k === DONE_OUTPUT ? 50 : current));
     const rollout = models.branchedRollout(policy, { trajectories: 8, steps: 4 });

@@ -1,0 +1,96 @@
+/**
+ * The DMPO local models' training loss on a window batch, in plain arithmetic from the
+ * joint outputs of every step, and its gradient with respect to those outputs: shared by
+ * both formulations of the model's forward and backward passes (gcn.ts, gcnBatched.ts).
+ */
+import type { WindowBatch, WindowErrors } from './gcn.ts';
+
+/** The joint output's shape: n agents, obsDim features each, outputWidth = n * (obsDim + 2) columns. */
+export interface JointShape {
+  readonly agents: number;
+  readonly obsDim: number;
+  readonly outputWidth: number;
+}
+
+/**
+ * Loss terms from the outputs of every step; with `outputGradients`, also writes
+ * dLoss/dOutput per step ([rows, outputWidth], the state part before the recurrent terms).
+ */
+export function windowLoss(shape: JointShape, batch: WindowBatch, outputs: readonly Float32Array[], rewardCoefficient: number, outputGradients: Float32Array[] | null): WindowErrors {
+  const { agents, obsDim, outputWidth } = shape;
+  const rows = batch.windows;
+  const stateColumns = agents * obsDim;
+  const stateCount = batch.steps * rows * stateColumns;
+  const agentCount = batch.steps * rows * agents;
+  const stateVariance = meanFeatureVariance(batch.nextObservations, obsDim);
+  const rewardVariance = meanFeatureVariance(batch.rewards, 1);
+  let stateSse = 0;
+  let rewardSse = 0;
+  let doneSum = 0;
+  // The predicted state after step t: the start state plus the predicted deltas so far.
+  const predicted = batch.startObservations.slice();
+  for (let t = 0; t < batch.steps; t++) {
+    const output = outputs[t];
+    const gradient = outputGradients?.[t];
+    for (let r = 0; r < rows; r++) {
+      for (let k = 0; k < stateColumns; k++) {
+        predicted[r * stateColumns + k] += output[r * outputWidth + k];
+        const error = predicted[r * stateColumns + k] - batch.nextObservations[(t * rows + r) * stateColumns + k];
+        stateSse += error * error;
+        if (gradient !== undefined) gradient[r * outputWidth + k] = (2 * error) / stateCount;
+      }
+      for (let i = 0; i < agents; i++) {
+        const target = (t * rows + r) * agents + i;
+        const rewardError = output[r * outputWidth + stateColumns + i] - batch.rewards[target];
+        rewardSse += rewardError * rewardError;
+        const logit = output[r * outputWidth + stateColumns + agents + i];
+        const label = batch.terminals[target];
+        doneSum += softplus(logit) - label * logit;
+        if (gradient !== undefined) {
+          gradient[r * outputWidth + stateColumns + i] = (2 * rewardCoefficient * rewardError) / agentCount;
+          gradient[r * outputWidth + stateColumns + agents + i] = (sigmoid(logit) - label) / agentCount;
+        }
+      }
+    }
+  }
+  const stateMse = stateSse / stateCount;
+  const rewardMse = rewardSse / agentCount;
+  const doneLoss = doneSum / agentCount;
+  return { stateMse, stateVariance, rewardMse, rewardVariance, doneLoss, loss: stateMse + rewardCoefficient * rewardMse + doneLoss };
+}
+
+
+export /** Splits each row of a [rows, width] array at `at`: left [rows, at], right [rows, width - at]. */
+function splitColumns(values: Float32Array, rows: number, width: number, at: number): { left: Float32Array; right: Float32Array } {
+  const left = new Float32Array(rows * at);
+  const right = new Float32Array(rows * (width - at));
+  for (let r = 0; r < rows; r++) {
+    left.set(values.subarray(r * width, r * width + at), r * at);
+    right.set(values.subarray(r * width + at, (r + 1) * width), r * (width - at));
+  }
+  return { left, right };
+}
+
+/** Population variance of each of `features` interleaved features, averaged over features. */
+function meanFeatureVariance(values: Float32Array, features: number): number {
+  const count = values.length / features;
+  let total = 0;
+  for (let f = 0; f < features; f++) {
+    let sum = 0;
+    for (let k = f; k < values.length; k += features) sum += values[k];
+    const mean = sum / count;
+    let squares = 0;
+    for (let k = f; k < values.length; k += features) squares += (values[k] - mean) ** 2;
+    total += squares / count;
+  }
+  return total / features;
+}
+
+export function sigmoid(x: number): number {
+  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+}
+
+/** log(1 + e^x) without overflow. */
+function softplus(x: number): number {
+  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+}

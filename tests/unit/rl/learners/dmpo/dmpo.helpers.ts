@@ -1,0 +1,32 @@
+/** Synthetic data for the DMPO local models' tests. */
+import type { RealEpisode } from '../../../../../src/main/rl/learners/dmpo/episodes.ts';
+import type { WindowBatch } from '../../../../../src/main/rl/learners/dmpo/gcn.ts';
+import type { ModelSystem } from '../../../../../src/main/rl/learners/dmpo/gcnLayout.ts';
+import { LocalModels } from '../../../../../src/main/rl/learners/dmpo/localModel.ts';
+import { RngStreams } from '../../../../../src/main/sim/rng.ts';
+
+export function rngFrom(seed: number): RngStreams {
+  const rng = new RngStreams(1);
+  rng.seed(0, seed);
+  return rng;
+}
+
+/** A synthetic episode with random values (terminals included), for the math tests. */
+export function randomEpisode(system: ModelSystem, length: number, seed: number): RealEpisode {
+  const rng = rngFrom(seed);
+  const n = system.graph.n;
+  return {
+    length,
+    observations: Float32Array.from({ length: (length + 1) * n * system.obsDim }, () => rng.normal(0)),
+    actions: Float32Array.from({ length: length * n }, () => (system.action.kind === 'discrete' ? rng.integer(0, 0, system.action.n - 1) : rng.normal(0))),
+    rewards: Float32Array.from({ length: length * n }, () => rng.normal(0)),
+    terminals: Uint8Array.from({ length: length * n }, () => (rng.uniform(0) < 0.3 ? 1 : 0)),
+  };
+}
+
+/** `windows` windows of `steps` transitions from a random episode (seeded by `seed`). */
+export function randomWindows(system: ModelSystem, seed: number, windows: number, steps: number): WindowBatch {
+  const fifo = new LocalModels(system, { bufferEpisodes: 1 }).episodes;
+  fifo.add(randomEpisode(system, steps + 6, seed));
+  return fifo.sampleWindows(windows, steps, rngFrom(seed + 1), 0);
+}
