@@ -385,8 +385,8 @@ const OBSERVATION_UNITS: Readonly<Record<string, ObservationUnit>> = {
   // network-routing's fields are ratios already (their scales differ per node and class).
   'class mass at node / class demand per step': { quantity: 'mass waiting / demand per step', unit: 'ratio', scale: 1 },
   'link volume/capacity': { quantity: 'volume/capacity', unit: 'ratio', scale: 1 },
-  'link time / route free-flow time': { quantity: 'link time / free-flow route time', unit: 'ratio', scale: 1 },
-  'route free-flow time via link / route free-flow time': { quantity: 'free-flow detour factor', unit: 'ratio', scale: 1 },
+  'link time / class trip time scale': { quantity: 'link time / longest free-flow trip of the class', unit: 'ratio', scale: 1 },
+  'route free-flow time via link / class trip time scale': { quantity: 'free-flow time to the destination via the link / longest free-flow trip of the class', unit: 'ratio', scale: 1 },
   'own buffer B^j': { quantity: 'packets in own buffer', unit: 'packets', scale: 1 },
   'previous action A^1': { quantity: 'device 1 transmitted last step', unit: '0/1', scale: 1 },
   'previous action A^2': { quantity: 'device 2 transmitted last step', unit: '0/1', scale: 1 },

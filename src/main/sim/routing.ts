@@ -24,7 +24,9 @@
  *   close a link; the baselines' splits do.
  * - Observation of an agent (class d, link a from node s), each from the previous step:
  *   its class's mass at s over the class's demand per step, the link's volume/capacity, its
- *   time and its free-flow route time to d, each over the free-flow route time from s to d.
+ *   time and its free-flow route time to d, each over the class's trip time scale: the
+ *   longest free-flow time from an origin of the class to d. (Not the route time from s:
+ *   a link of zero free-flow time into d, as Braess's x-cost links, made that ratio 1e9.)
  *   The learners' critics see the agents within kappa hops of the agent graph: the agents of
  *   the same class at the same node and at the link's end node.
  */
@@ -41,7 +43,7 @@ const MIN_AUTO_HORIZON = 20;
 const AUTO_HORIZON_HOPS = 8;
 /** Gap the baselines' and the metrics' reference assignments are solved to. */
 const REFERENCE_GAP = 1e-5;
-const OBS_NAMES = ['class mass at node / class demand per step', 'link volume/capacity', 'link time / route free-flow time', 'route free-flow time via link / route free-flow time'] as const;
+const OBS_NAMES = ['class mass at node / class demand per step', 'link volume/capacity', 'link time / class trip time scale', 'route free-flow time via link / class trip time scale'] as const;
 
 /** The routing choices of a network: agent i picks link agentLink[i] for destination class agentClass[i]. */
 interface Choices {
@@ -149,6 +151,8 @@ export class RoutingEnv extends BatchedEnv {
   private readonly freeFlowTime: Float64Array;
   /** Demand per step of each class (vehicles). */
   readonly classDemand: Float64Array;
+  /** Per class, the longest free-flow time from one of its origins to its destination: the scale of its time observations. */
+  private readonly classTimeScale: Float64Array;
   private readonly references = new Map<AssignmentObjective, AssignmentResult>();
   /** Scratch of one step: node mass after the hop [class, node]; cost of each node's outgoing links. */
   private readonly arriving: Float64Array;
@@ -202,7 +206,12 @@ export class RoutingEnv extends BatchedEnv {
     const N = network.nodeCount;
     this.freeFlowTime = freeFlow.dist.slice();
     this.classDemand = new Float64Array(D);
-    network.odRate.forEach((rate, i) => (this.classDemand[network.destinationIndex[network.odDestination[i]]] += rate * this.stepHours));
+    this.classTimeScale = new Float64Array(D);
+    network.odRate.forEach((rate, i) => {
+      const d = network.destinationIndex[network.odDestination[i]];
+      this.classDemand[d] += rate * this.stepHours;
+      this.classTimeScale[d] = Math.max(this.classTimeScale[d], this.freeFlowTime[d * N + network.odOrigin[i]]);
+    });
     this.fixedSplits =
       this.policy === 'agents' ? null : splitsOf(network, this.policy === 'shortest-path' ? null : this.reference(this.policy).destinationFlows, freeFlow);
     this.arriving = new Float64Array(D * N);
@@ -363,12 +372,12 @@ export class RoutingEnv extends BatchedEnv {
       const d = agentClass[i];
       const a = agentLink[i];
       const s = network.linkFrom[a];
-      const routeTime = freeFlowTime[d * N + s];
+      const timeScale = this.classTimeScale[d];
       const o = (e * nAgents + i) * obsDim;
       this.obs[o] = this.nodeMass[e * D * N + d * N + s] / this.classDemand[d];
       this.obs[o + 1] = this.linkFlow[e * network.linkCount + a] / network.capacity[a];
-      this.obs[o + 2] = this.linkTimes[e * network.linkCount + a] / routeTime;
-      this.obs[o + 3] = (network.freeFlowTime[a] + freeFlowTime[d * N + network.linkTo[a]]) / routeTime;
+      this.obs[o + 2] = this.linkTimes[e * network.linkCount + a] / timeScale;
+      this.obs[o + 3] = (network.freeFlowTime[a] + freeFlowTime[d * N + network.linkTo[a]]) / timeScale;
     }
   }
 }
