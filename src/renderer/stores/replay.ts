@@ -190,6 +190,12 @@ export const useReplayStore = defineStore('replay', () => {
     }
   }
 
+  /** Moves the cursor to the step at `time` seconds (a click on a chart over the episode). */
+  function seekTime(time: number): void {
+    const info = episode.value;
+    if (info) void seek(time / info.dt);
+  }
+
   /** Moves the cursor to `target` (clamped) and shows it there: a jump, timed for the scrub latency. */
   function seek(target: number): Promise<void> {
     const track = primary.value;
@@ -467,6 +473,7 @@ export const useReplayStore = defineStore('replay', () => {
     openBeside,
     closeEpisode,
     seek,
+    seekTime,
     stepBy,
     play,
     pause,
