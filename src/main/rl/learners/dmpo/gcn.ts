@@ -49,7 +49,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { RngStreams } from '../../../sim/rng.ts';
 import { initialParameters } from '../../nn/parameters.ts';
 import { AgentLayout, blockSeed, SPEC_ARCHITECTURE, type Block, type GcnArchitecture, type ModelSystem, type ParameterSegment } from './gcnLayout.ts';
-import { sigmoid, splitColumns, windowLoss } from './gcnLoss.ts';
+import { sigmoid, splitColumns, windowLoss, type WindowBatch, type WindowErrors } from './gcnLoss.ts';
 import { GcnPacking, type AgentTensors, type Dense } from './gcnPacking.ts';
 
 /** The model's output for a batch of rows: row-major [rows, n * obsDim], [rows, n], [rows, n]. */
@@ -59,37 +59,7 @@ export interface ModelPrediction {
   readonly doneProbabilities: Float32Array;
 }
 
-/**
- * Open-loop training windows: `steps` consecutive real transitions from `windows` start
- * states. Layouts are step-major so that each step is one contiguous block.
- */
-export interface WindowBatch {
-  readonly windows: number;
-  readonly steps: number;
-  /** [windows, n, obsDim]. */
-  readonly startObservations: Float32Array;
-  /** [steps, windows, n]: the real actions. */
-  readonly actions: Float32Array;
-  /** [steps, windows, n, obsDim]: the real next observations. */
-  readonly nextObservations: Float32Array;
-  /** [steps, windows, n]. */
-  readonly rewards: Float32Array;
-  /** [steps, windows, n]: 1 where the transition ended the episode for real. */
-  readonly terminals: Float32Array;
-}
-
-/** The model's errors on a window batch (means over steps, windows, agents and features). */
-export interface WindowErrors {
-  readonly stateMse: number;
-  /** Variance of the target observations per feature (pooled over steps, windows, agents), averaged over features. */
-  readonly stateVariance: number;
-  readonly rewardMse: number;
-  readonly rewardVariance: number;
-  /** Binary cross-entropy of the done predictions. */
-  readonly doneLoss: number;
-  /** MSE(s) + rewardCoefficient * MSE(r) + BCE(d): the training loss. */
-  readonly loss: number;
-}
+export type { WindowBatch, WindowErrors };
 
 /** Keeps the reported ratio finite on constant data (the reference code's guard). */
 const VARIANCE_GUARD = 1e-7;

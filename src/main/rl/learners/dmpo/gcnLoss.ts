@@ -3,7 +3,38 @@
  * joint outputs of every step, and its gradient with respect to those outputs: shared by
  * both formulations of the model's forward and backward passes (gcn.ts, gcnBatched.ts).
  */
-import type { WindowBatch, WindowErrors } from './gcn.ts';
+
+/**
+ * Open-loop training windows: `steps` consecutive real transitions from `windows` start
+ * states. Layouts are step-major so that each step is one contiguous block.
+ */
+export interface WindowBatch {
+  readonly windows: number;
+  readonly steps: number;
+  /** [windows, n, obsDim]. */
+  readonly startObservations: Float32Array;
+  /** [steps, windows, n]: the real actions. */
+  readonly actions: Float32Array;
+  /** [steps, windows, n, obsDim]: the real next observations. */
+  readonly nextObservations: Float32Array;
+  /** [steps, windows, n]. */
+  readonly rewards: Float32Array;
+  /** [steps, windows, n]: 1 where the transition ended the episode for real. */
+  readonly terminals: Float32Array;
+}
+
+/** The model's errors on a window batch (means over steps, windows, agents and features). */
+export interface WindowErrors {
+  readonly stateMse: number;
+  /** Variance of the target observations per feature (pooled over steps, windows, agents), averaged over features. */
+  readonly stateVariance: number;
+  readonly rewardMse: number;
+  readonly rewardVariance: number;
+  /** Binary cross-entropy of the done predictions. */
+  readonly doneLoss: number;
+  /** MSE(s) + rewardCoefficient * MSE(r) + BCE(d): the training loss. */
+  readonly loss: number;
+}
 
 /** The joint output's shape: n agents, obsDim features each, outputWidth = n * (obsDim + 2) columns. */
 export interface JointShape {
