@@ -12,6 +12,7 @@
  *   (the scenario's list: sim/mabc.ts), and a device transmits when it has it and holds a packet.
  */
 import type { TabularEnv } from '../../../sim/tabular.ts';
+import { argmax } from '../../core/distributions.ts';
 import { gaussianLogDensity, seedGaussianGradient } from './networks.ts';
 import { Matrix } from './tape.ts';
 
@@ -105,21 +106,21 @@ export function opportunitySpace(actions: readonly (readonly (readonly number[])
       }
     },
     stateValues(head, q) {
+      const choiceProbabilities = new Float64Array(head.rows * size);
+      for (let r = 0; r < head.rows; r++) choiceProbabilities.set(softmaxRow(head, r), r * size);
       const values = new Float64Array(head.rows);
       for (let c = 0; c < size; c++) {
         const oneHot = new Float64Array(head.rows * size);
         for (let r = 0; r < head.rows; r++) oneHot[r * size + c] = 1;
         const qc = q(new Matrix(oneHot, head.rows, size));
-        for (let r = 0; r < head.rows; r++) values[r] += softmaxRow(head, r)[c] * qc[r];
+        for (let r = 0; r < head.rows; r++) values[r] += choiceProbabilities[r * size + c] * qc[r];
       }
       return values;
     },
     greedy(head, theta) {
       theta.fill(0);
-      for (let e = 0; e < head.rows; e++) {
-        const p = softmaxRow(head, e);
-        theta[e * size + p.indexOf(Math.max(...p))] = 1;
-      }
+      // The most probable choice is the largest logit.
+      for (let e = 0; e < head.rows; e++) theta[e * size + argmax(head.value, e * size, size)] = 1;
     },
     logDensity(theta, head, _logStd, out) {
       for (let r = 0; r < head.rows; r++) out[r] = Math.log(softmaxRow(head, r)[chosen(theta, r)]);

@@ -24,7 +24,6 @@ export class DadcPolicy implements TrainedPolicy {
   readonly head: PolicyHead;
   private memory: Memory[] = [];
   private copies = -1;
-  private lastValues: Float32Array = new Float32Array(0);
 
   constructor(
     readonly spec: EnvSpec,
@@ -57,22 +56,31 @@ export class DadcPolicy implements TrainedPolicy {
       const tape = new Tape(false);
       const x = networks.encode(tape, tape.constant(hidden, envs, h), tape.constant(common, envs, obsDim - 1), tape.constant(previous, envs, p));
       this.space.greedy(networks.actorMean(tape, x), theta);
-      const q = networks.q(tape, x, tape.constant(theta, envs, p)).value;
       hidden.set(x.value);
       previous.set(theta);
       for (let e = 0; e < envs; e++) {
         const out = (k * envs + e) * width;
         this.space.actionLogits(theta, e, k, env.obs[(e * nAgents + k) * obsDim], output, out);
         actions[e * nAgents + k] = argmax(output, out, width);
-        this.lastValues[k * envs + e] = q[e];
       }
     });
     return { output, logStd: null };
   }
 
-  /** The coordinators' Q(X_t, theta_t) of the last decision on these copies (the AIS is the policy's memory). */
+  /**
+   * The coordinators' Q(X_t, theta_t) of the last decision on these copies: the memory holds
+   * exactly that decision's AIS and theta. NaN before a decision on this many copies.
+   */
   values(env: BatchedEnv): Float32Array {
-    return env.numEnvs === this.copies ? this.lastValues.slice() : new Float32Array(this.spec.nAgents * env.numEnvs).fill(NaN);
+    const envs = env.numEnvs;
+    const values = new Float32Array(this.spec.nAgents * envs).fill(NaN);
+    if (envs !== this.copies) return values;
+    this.networks.forEach((networks, k) => {
+      const { hidden, previous } = this.memory[k];
+      const tape = new Tape(false);
+      values.set(networks.q(tape, tape.constant(hidden, envs, networks.shape.ais), tape.constant(previous, envs, this.space.size)).value, k * envs);
+    });
+    return values;
   }
 
   nonFiniteParameter(): string | null {
@@ -91,6 +99,5 @@ export class DadcPolicy implements TrainedPolicy {
     if (envs === this.copies) return;
     this.copies = envs;
     this.memory = this.networks.map((networks) => ({ hidden: new Float64Array(envs * networks.shape.ais), previous: new Float64Array(envs * this.space.size) }));
-    this.lastValues = new Float32Array(this.spec.nAgents * envs).fill(NaN);
   }
 }
