@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeState, encodeState } from '../../../../src/main/rl/core/checkpoint.ts';
 import { evaluatePolicy } from '../../../../src/main/rl/core/evaluation.ts';
+import { straightAndResumed } from './resume.helpers.ts';
 import { Dsac } from '../../../../src/main/rl/learners/dsac/dsac.ts';
 import { ReplayBuffer } from '../../../../src/main/rl/learners/dsac/replay.ts';
 import { SacAgents } from '../../../../src/main/rl/learners/dsac/sacAgents.ts';
@@ -114,19 +114,8 @@ describe('dsac on cacc-catchup', () => {
   });
 
   it('continues bit-identically after a checkpoint (replay, targets, alpha, Adam, random streams)', async () => {
-    const straight = make();
-    const interrupted = make();
-    for (let k = 0; k < 2; k++) {
-      await straight.iterate();
-      await interrupted.iterate();
-    }
-    const blob = encodeState(interrupted.state());
-    interrupted.dispose();
-    const resumed = make();
-    resumed.restore(decodeState(blob));
-    for (let k = 0; k < 2; k++) {
-      const a = await straight.iterate();
-      const b = await resumed.iterate();
+    const { straight, resumed, pairs } = await straightAndResumed(make);
+    for (const [a, b] of pairs) {
       expect(b.iteration).toBe(a.iteration);
       expect(b.envSteps).toBe(a.envSteps);
       for (const key of ['loss/actor', 'loss/critic', 'alpha', 'entropy', 'q/mean', 'train/episodeReturn']) {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeGae, normalisePerAgent, aggregateNeighbourAdvantages } from '../../../../src/main/rl/core/advantages.ts';
 import { decodeState, encodeState } from '../../../../src/main/rl/core/checkpoint.ts';
+import { straightAndResumed } from './resume.helpers.ts';
 import { selectBackend } from '../../../../src/main/rl/nn/backend.ts';
 import { evaluatePolicy } from '../../../../src/main/rl/core/evaluation.ts';
 import { createOnPolicyLearner } from '../../../../src/main/rl/learners/index.ts';
@@ -116,19 +117,8 @@ describe('checkpoint and resume', () => {
         { learner, scenario: 'ring', scenarioParams: { horizon: 100 }, config: resolveLearnerConfig(learner, 'ring', 'default', { ...settingsOf(learner), rolloutSteps: 60 }), seed: 5 },
         trainer,
       );
-    const straight = make();
-    const interrupted = make();
-    for (let k = 0; k < 2; k++) {
-      await straight.iterate();
-      await interrupted.iterate();
-    }
-    const blob = encodeState(interrupted.state());
-    interrupted.dispose();
-    const resumed = make();
-    resumed.restore(decodeState(blob));
-    for (let k = 0; k < 2; k++) {
-      const a = await straight.iterate();
-      const b = await resumed.iterate();
+    const { straight, resumed, pairs } = await straightAndResumed(make);
+    for (const [a, b] of pairs) {
       expect(b.iteration).toBe(a.iteration);
       for (const key of keys) {
         if (Number.isNaN(a.metrics[key])) expect(b.metrics[key]).toBeNaN();
