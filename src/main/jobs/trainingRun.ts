@@ -87,8 +87,8 @@ export async function startTraining(store: RunStore, request: NewTrainingRun, ho
   const config = resolveLearnerConfig(request.learner, request.scenario, request.preset, request.settings);
   checkBudget(request.budget);
   const threads = request.threads ?? 2;
-  const pool = await createUpdatePool({ threads, backend: request.backend ?? 'auto', checkCache: backendChecksPath() });
-  const backend = pool.backend;
+  const pool = await poolFor(request.learner, threads, request.backend ?? 'auto');
+  const backend = backendInUse(request.learner, pool.backend.description);
   try {
     const learner = createLearner({ learner: request.learner, scenario: request.scenario, scenarioParams: params, config, seed: request.seed }, pool);
     const stored: StoredRunConfig = { learner: config, budget: request.budget, threads };
@@ -101,11 +101,11 @@ export async function startTraining(store: RunStore, request: NewTrainingRun, ho
       seed: request.seed,
       preset: request.preset,
       // which backend and why: "webgpu on NVIDIA ... (self-check passed ...)"
-      backend: backendInUse(request.learner, backend.description),
+      backend,
       appVersion: APP_VERSION,
       tags: request.tags,
     });
-    hooks.onStart?.(run, backendInUse(request.learner, backend.description), request.budget.iterations ?? null);
+    hooks.onStart?.(run, backend, request.budget.iterations ?? null);
     return await trainLoop(store, run, learner, request.budget, hooks);
   } finally {
     await pool.close();
@@ -116,7 +116,7 @@ export async function startTraining(store: RunStore, request: NewTrainingRun, ho
 export async function resumeTraining(store: RunStore, runId: number, hooks: TrainingHooks = {}, backendChoice: BackendChoice = 'auto'): Promise<TrainingOutcome> {
   const { run, checkpoint } = store.resumeRun(runId);
   const stored = run.config as unknown as StoredRunConfig;
-  const pool = await createUpdatePool({ threads: stored.threads, backend: backendChoice, checkCache: backendChecksPath() });
+  const pool = await poolFor(run.algo as LearnerId, stored.threads, backendChoice);
   try {
     const learner = learnerOf(run, pool);
     if (checkpoint) learner.restore(decodeState(checkpoint.data));
@@ -185,6 +185,11 @@ function learnerOf(run: RunDetail, pool: UpdatePool): Learner {
     { learner: run.algo as LearnerId, scenario: run.scenario as ScenarioId, scenarioParams: run.params, config: stored.learner, seed: run.seed },
     pool,
   );
+}
+
+/** The update pool of a run: worker threads only for learners that update through it. */
+function poolFor(learner: LearnerId, threads: number, backend: BackendChoice): Promise<UpdatePool> {
+  return createUpdatePool({ threads: LEARNERS[learner].plainJavaScript ? 1 : threads, backend, checkCache: backendChecksPath() });
 }
 
 /** What the run records as its backend: the tensor backend, or that the learner uses none. */

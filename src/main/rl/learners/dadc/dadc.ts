@@ -325,45 +325,42 @@ export class Dadc implements Learner {
    * Returns the mean plain and discounted (gamma) team return.
    */
   evaluate(episodes: number, seed: number): { meanReturn: number; meanDiscountedReturn: number } {
-    const env = createEnv(this.setup.scenario, this.setup.scenarioParams, episodes).reset(seed) as TabularEnv;
-    const { nAgents, obsDim, horizon } = env.spec;
-    const { aisSize: h, gamma } = this.config;
-    const p = this.space.size;
-    const theta = new Float64Array(episodes * p);
-    const states = this.agents.map((agent) => {
+    const env = createEnv(this.setup.scenario, this.setup.scenarioParams, episodes).reset(seed);
+    const streams = this.agents.map((agent) => {
       const stream = new RngStreams(1);
       stream.seed(0, seed + PRIVATE_SEED_OFFSET + agent.index);
-      return { stream, hidden: new Float64Array(episodes * h), previous: new Float64Array(episodes * p) };
+      return stream;
     });
+    const policy = new DadcPolicy(
+      env.spec,
+      this.agents.map((agent) => agent.networks),
+      this.space,
+      (k, logits, width) => this.chooseAction(logits, width, streams[k]),
+    );
+    const { nAgents, horizon } = env.spec;
     const actions = new Float64Array(episodes * nAgents);
-    const common = new Float64Array(episodes * (obsDim - 1));
     let total = 0;
     let discounted = 0;
     for (let t = 0; t < horizon; t++) {
-      this.agents.forEach((agent, k) => {
-        const state = states[k];
-        for (let e = 0; e < episodes; e++) for (let c = 1; c < obsDim; c++) common[e * (obsDim - 1) + c - 1] = env.obs[(e * nAgents + k) * obsDim + c];
-        const tape = new Tape(false);
-        const x = agent.networks.encode(tape, tape.constant(state.hidden, episodes, h), tape.constant(common, episodes, obsDim - 1), tape.constant(state.previous, episodes, p));
-        this.space.greedy(agent.networks.actorMean(tape, x), theta);
-        state.hidden.set(x.value);
-        state.previous.set(theta);
-        for (let e = 0; e < episodes; e++) actions[e * nAgents + k] = this.passiveAction(theta, e, k, env.obs[(e * nAgents + k) * obsDim], state.stream);
-      });
+      policy.decide(env, actions);
       env.step(actions);
       for (let e = 0; e < episodes; e++) {
         total += env.rawReward[e * nAgents];
-        discounted += gamma ** t * env.rawReward[e * nAgents];
+        discounted += this.config.gamma ** t * env.rawReward[e * nAgents];
       }
     }
     return { meanReturn: total / episodes, meanDiscountedReturn: discounted / episodes };
   }
 
-  /** Agent k's action in local state `local` under row e of theta: drawn from its private stream (boltzmann), or the prescription's own (opportunities). */
+  /** Agent k's action in local state `local` under row e of theta (see chooseAction). */
   private passiveAction(theta: Float64Array, e: number, k: number, local: number, stream: RngStreams): number {
-    const width = this.actionLogits.length;
     this.space.actionLogits(theta, e, k, local, this.actionLogits, 0);
-    return this.space.stochasticActions ? sampleCategorical(this.actionLogits, 0, width, stream.uniform(0)) : argmax(this.actionLogits, 0, width);
+    return this.chooseAction(this.actionLogits, this.actionLogits.length, stream);
+  }
+
+  /** Drawn from the agent's private stream (boltzmann), or the prescription's own action (opportunities). */
+  private chooseAction(logits: Float64Array, width: number, stream: RngStreams): number {
+    return this.space.stochasticActions ? sampleCategorical(logits, 0, width, stream.uniform(0)) : argmax(logits, 0, width);
   }
 
   /** Everything needed to continue exactly: every agent's parameters, Adam moments, streams and window; the environments. */

@@ -20,18 +20,27 @@ interface Memory {
   previous: Float64Array;
 }
 
+/** Agent k's action from its prescription's action logits (`width` of them). */
+export type ActionChoice = (agent: number, logits: Float64Array, width: number) => number;
+
+const mostProbable: ActionChoice = (_agent, logits, width) => argmax(logits, 0, width);
+
 export class DadcPolicy implements TrainedPolicy {
   readonly head: PolicyHead;
   private memory: Memory[] = [];
   private copies = -1;
+  private readonly logits: Float64Array;
 
+  /** `choose` picks each agent's action from its prescription (default: the most probable). */
   constructor(
     readonly spec: EnvSpec,
     private readonly networks: readonly DadcNetworks[],
     private readonly space: PrescriptionSpace,
+    private readonly choose: ActionChoice = mostProbable,
   ) {
     if (spec.action.kind !== 'discrete') throw new Error('dadc acts on discrete actions');
     this.head = { kind: 'categorical', actionCount: spec.action.n };
+    this.logits = new Float64Array(spec.action.n);
   }
 
   decide(env: BatchedEnv, actions: Float64Array): PolicyOutput {
@@ -59,9 +68,9 @@ export class DadcPolicy implements TrainedPolicy {
       hidden.set(x.value);
       previous.set(theta);
       for (let e = 0; e < envs; e++) {
-        const out = (k * envs + e) * width;
-        this.space.actionLogits(theta, e, k, env.obs[(e * nAgents + k) * obsDim], output, out);
-        actions[e * nAgents + k] = argmax(output, out, width);
+        this.space.actionLogits(theta, e, k, env.obs[(e * nAgents + k) * obsDim], this.logits, 0);
+        output.set(this.logits, (k * envs + e) * width);
+        actions[e * nAgents + k] = this.choose(k, this.logits, width);
       }
     });
     return { output, logStd: null };
