@@ -28,7 +28,7 @@ import { createLearner } from '../src/main/rl/learners/index.ts';
 import { createUpdatePool } from '../src/main/rl/parallel/updatePool.ts';
 import { RunStore, StoreError } from '../src/main/store/index.ts';
 import { chromiumMissing, launchChromium } from './chromium.ts';
-import { readSweepResults, SweepReportError, type CurvePoint, type RunResult } from './sweepResults.ts';
+import { iterationFacts, readSweepResults, SweepReportError, type CurvePoint, type ModelErrors, type RunResult } from './sweepResults.ts';
 
 const EVAL_EPISODES = 4;
 const COLORS: Record<LearnerId, string> = { ippo: '#8ab4f8', mappo: '#f6c26b', cppo: '#c58af9', dppo: '#81c995', dpo: '#f28b82', dmpo: '#4dd0e1', ltde: '#ff8a65', dadc: '#aed581', dsac: '#ffb74d', ic3net: '#fdd663' };
@@ -38,13 +38,18 @@ async function trainOne(learner: LearnerId, scenario: ScenarioId, seed: number, 
   const started = performance.now();
   try {
     const agent = createLearner({ learner, scenario, scenarioParams: {}, config: resolveLearnerConfig(learner, scenario, 'default'), seed }, trainer);
+    let trainingSeconds = 0;
+    let modelErrors: ModelErrors | undefined;
     const evaluate = (): CurvePoint => {
       const { meanReturn, metrics } = evaluatePolicy(agent, EVAL_EPISODES);
-      return { envSteps: agent.envSteps, evalReturn: meanReturn, collisionRate: metrics.collision };
+      return { envSteps: agent.envSteps, evalReturn: meanReturn, collisionRate: metrics.collision, seconds: trainingSeconds };
     };
     const curve: CurvePoint[] = [evaluate()];
     while (agent.envSteps < envSteps) {
-      const { iteration } = await agent.iterate();
+      const { iteration, metrics } = await agent.iterate();
+      const facts = iterationFacts(metrics);
+      trainingSeconds += facts.seconds;
+      modelErrors = facts.modelErrors ?? modelErrors;
       if (iteration % evalEvery === 0 || agent.envSteps >= envSteps) {
         const point = evaluate();
         curve.push(point);
@@ -52,7 +57,7 @@ async function trainOne(learner: LearnerId, scenario: ScenarioId, seed: number, 
       }
     }
     agent.dispose();
-    return { learner, scenario, seed, curve, finalReturn: curve[curve.length - 1].evalReturn, seconds: (performance.now() - started) / 1000 };
+    return { learner, scenario, seed, curve, finalReturn: curve[curve.length - 1].evalReturn, seconds: (performance.now() - started) / 1000, ...(modelErrors ? { modelErrors } : {}) };
   } finally {
     await trainer.close();
   }
@@ -61,22 +66,35 @@ async function trainOne(learner: LearnerId, scenario: ScenarioId, seed: number, 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs: readonly number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
 
-/** The seeds' curves on a shared env-step grid (each seed's last value at or before each step). */
-function seedBand(runs: RunResult[]): { envSteps: number; mean: number; min: number; max: number }[] {
-  const grid = [...new Set(runs.flatMap((r) => r.curve.map((p) => p.envSteps)))].sort((a, b) => a - b);
-  return grid.map((step) => {
-    const values = runs.map((r) => [...r.curve].reverse().find((p) => p.envSteps <= step)!.evalReturn);
-    return { envSteps: step, mean: mean(values), min: Math.min(...values), max: Math.max(...values) };
+/** A chart's horizontal axis: env steps, or training minutes (wall clock of rollouts and updates). */
+interface Axis {
+  label: string;
+  at(point: CurvePoint): number;
+}
+const ENV_STEPS: Axis = { label: 'environment steps', at: (p) => p.envSteps };
+const TRAINING_MINUTES: Axis = { label: 'training minutes (rollouts and updates; evaluations excluded)', at: (p) => (p.seconds ?? NaN) / 60 };
+
+/** The seeds' curves on a shared grid of the axis (each seed's last value at or before each point). */
+function seedBand(runs: RunResult[], axis: Axis = ENV_STEPS): { at: number; mean: number; min: number; max: number }[] {
+  const grid = [...new Set(runs.flatMap((r) => r.curve.map(axis.at)))].sort((a, b) => a - b);
+  return grid.map((at) => {
+    const values = runs.map((r) => ([...r.curve].reverse().find((p) => axis.at(p) <= at) ?? r.curve[0]).evalReturn);
+    return { at, mean: mean(values), min: Math.min(...values), max: Math.max(...values) };
   });
 }
 
-function chartSvg(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]>): string {
+/** Where the seeds' mean curve first reaches `target` on the axis (after the start); undefined when it never does. */
+function reached(runs: RunResult[], target: number, axis: Axis): number | undefined {
+  return seedBand(runs, axis).find((p) => p.at > 0 && p.mean >= target)?.at;
+}
+
+function chartSvg(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]>, axis: Axis): string {
   const width = 900;
   const height = 520;
   const margin = { left: 90, right: 160, top: 40, bottom: 60 };
-  const bands = [...byLearner].map(([learner, runs]) => ({ learner, band: seedBand(runs) }));
+  const bands = [...byLearner].map(([learner, runs]) => ({ learner, band: seedBand(runs, axis) }));
   const all = bands.flatMap((b) => b.band);
-  const xMax = Math.max(...all.map((p) => p.envSteps), 1);
+  const xMax = Math.max(...all.map((p) => p.at), 1);
   const yMin = Math.min(...all.map((p) => p.min));
   const yMax = Math.max(...all.map((p) => p.max));
   const x = (v: number) => margin.left + (v / xMax) * (width - margin.left - margin.right);
@@ -84,23 +102,23 @@ function chartSvg(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]>):
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">`,
     `<rect width="100%" height="100%" fill="#14171c"/>`,
-    `<text x="${margin.left}" y="24" fill="#e8eaed" font-size="16">${scenario}: evaluation return vs environment steps (mean, min-max over seeds)</text>`,
+    `<text x="${margin.left}" y="24" fill="#e8eaed" font-size="16">${scenario}: evaluation return vs ${axis.label.split(' (')[0]} (mean, min-max over seeds)</text>`,
     `<line x1="${margin.left}" y1="${height - margin.bottom}" x2="${width - margin.right}" y2="${height - margin.bottom}" stroke="#5f6368"/>`,
     `<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${height - margin.bottom}" stroke="#5f6368"/>`,
   ];
   for (let k = 0; k <= 4; k++) {
     const xv = (xMax * k) / 4;
     const yv = yMin + ((yMax - yMin) * k) / 4;
-    parts.push(`<text x="${x(xv)}" y="${height - margin.bottom + 20}" fill="#9aa0a6" text-anchor="middle">${Math.round(xv).toLocaleString('en-US')}</text>`);
+    parts.push(`<text x="${x(xv)}" y="${height - margin.bottom + 20}" fill="#9aa0a6" text-anchor="middle">${(xMax > 100 ? Math.round(xv) : Number(xv.toPrecision(3))).toLocaleString('en-US')}</text>`);
     parts.push(`<text x="${margin.left - 8}" y="${y(yv) + 4}" fill="#9aa0a6" text-anchor="end">${yv.toPrecision(3)}</text>`);
   }
-  parts.push(`<text x="${(margin.left + width - margin.right) / 2}" y="${height - 15}" fill="#9aa0a6" text-anchor="middle">environment steps</text>`);
+  parts.push(`<text x="${(margin.left + width - margin.right) / 2}" y="${height - 15}" fill="#9aa0a6" text-anchor="middle">${axis.label}</text>`);
   bands.forEach(({ learner, band }, k) => {
     const color = COLORS[learner];
-    const upper = band.map((p) => `${x(p.envSteps)},${y(p.max)}`);
-    const lower = [...band].reverse().map((p) => `${x(p.envSteps)},${y(p.min)}`);
+    const upper = band.map((p) => `${x(p.at)},${y(p.max)}`);
+    const lower = [...band].reverse().map((p) => `${x(p.at)},${y(p.min)}`);
     parts.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15"/>`);
-    parts.push(`<polyline points="${band.map((p) => `${x(p.envSteps)},${y(p.mean)}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    parts.push(`<polyline points="${band.map((p) => `${x(p.at)},${y(p.mean)}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`);
     parts.push(`<rect x="${width - margin.right + 20}" y="${margin.top + k * 22}" width="14" height="4" fill="${color}"/>`);
     parts.push(`<text x="${width - margin.right + 40}" y="${margin.top + k * 22 + 6}" fill="#e8eaed">${learner}</text>`);
   });
@@ -111,17 +129,28 @@ function chartSvg(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]>):
 /** Evaluations averaged at the end of a run: single deterministic evaluations swing. */
 const LAST_EVALUATIONS = 3;
 
+/** The learners whose final return the others' sample efficiency is measured against: DPPO (the PPO family's decentralised learner) and DSAC (the SAC base learner of DMPO on CACC). */
+const REFERENCES = ['dppo', 'dsac'] as const satisfies readonly LearnerId[];
+
 function reportTable(scenario: ScenarioId, budget: number, byLearner: Map<LearnerId, RunResult[]>): string {
-  const dppo = byLearner.get('dppo');
-  const dppoFinal = dppo ? mean(dppo.map((r) => r.finalReturn)) : null;
+  const references = REFERENCES.flatMap((id) => {
+    const runs = byLearner.get(id);
+    return runs ? [{ id, final: mean(runs.map((r) => r.finalReturn)) }] : [];
+  });
   const format = (value: number) => Math.round(value).toLocaleString('en-US');
+  const percent = (value: number) => `${(100 * value).toFixed(1)}%`;
   const lines = [
     `### ${scenario}`,
     '',
     `${budget.toLocaleString('en-US')} env steps per run.`,
     '',
-    `| learner | seeds | untrained eval return | final eval return (mean +- std) | mean of the last ${LAST_EVALUATIONS} evaluations | final collision rate | env steps to reach DPPO's final return | minutes per run |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    [
+      '| learner | seeds | untrained eval return | final eval return (mean +- std) |',
+      ` mean of the last ${LAST_EVALUATIONS} evaluations | final collision rate |`,
+      references.map((r) => ` env steps (training minutes) to reach ${r.id.toUpperCase()}'s final return |`).join(''),
+      ' final model error, state / reward | minutes per run |',
+    ].join(''),
+    `|---|---:|---:|---:|---:|---:|${references.map(() => '---:|').join('')}---:|---:|`,
   ];
   for (const [learner, runs] of byLearner) {
     const finals = runs.map((r) => r.finalReturn);
@@ -130,10 +159,16 @@ function reportTable(scenario: ScenarioId, budget: number, byLearner: Map<Learne
     const untrained = runs.every((r) => r.curve[0].envSteps === 0) ? format(mean(runs.map((r) => r.curve[0].evalReturn))) : 'not recorded';
     const finalCollisions = runs.map((r) => r.curve[r.curve.length - 1].collisionRate);
     const collisionRate = finalCollisions.every((rate) => rate !== undefined) ? mean(finalCollisions as number[]).toFixed(2) : 'not recorded';
-    const reach = dppoFinal === null ? null : seedBand(runs).find((p) => p.envSteps > 0 && p.mean >= dppoFinal)?.envSteps;
-    lines.push(
-      `| ${learner} | ${runs.length} | ${untrained} | ${format(mean(finals))} +- ${format(std(finals))} | ${format(mean(lastEvaluations))} | ${collisionRate} | ${reach === undefined ? 'not reached' : reach === null ? '-' : reach.toLocaleString('en-US')} | ${(mean(runs.map((r) => r.seconds)) / 60).toFixed(1)} |`,
-    );
+    const reach = references.map(({ final }) => {
+      const steps = reached(runs, final, ENV_STEPS);
+      if (steps === undefined) return 'not reached';
+      const minutes = runs.every((r) => r.curve.every((p) => p.seconds !== undefined)) ? ` (${reached(runs, final, TRAINING_MINUTES)?.toFixed(1)})` : '';
+      return `${steps.toLocaleString('en-US')}${minutes}`;
+    });
+    const errors = runs.map((r) => r.modelErrors).filter((e) => e !== undefined);
+    const modelError = errors.length === runs.length ? `${percent(mean(errors.map((e) => e.state)))} / ${percent(mean(errors.map((e) => e.reward)))}` : '-';
+    const cells = [learner, runs.length, untrained, `${format(mean(finals))} +- ${format(std(finals))}`, format(mean(lastEvaluations)), collisionRate, ...reach, modelError, (mean(runs.map((r) => r.seconds)) / 60).toFixed(1)];
+    lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
 }
@@ -164,10 +199,15 @@ async function writeReport(out: string, results: readonly RunResult[], setting: 
       if (runs.length > 0) byLearner.set(learner, runs);
     }
     const budget = Math.max(...[...byLearner.values()].flat().map((r) => r.curve[r.curve.length - 1].envSteps));
-    const svg = join(out, `${scenario}.svg`);
-    writeFileSync(svg, chartSvg(scenario, byLearner));
-    const png = await toPng(svg, join(out, `${scenario}.png`));
-    sections.push(reportTable(scenario, budget, byLearner), '', png ? `![${scenario}](${scenario}.png)` : `![${scenario}](${scenario}.svg)`, '');
+    sections.push(reportTable(scenario, budget, byLearner), '');
+    const timed = [...byLearner.values()].flat().every((r) => r.curve.every((p) => p.seconds !== undefined));
+    const charts: [string, Axis][] = timed ? [['', ENV_STEPS], ['-time', TRAINING_MINUTES]] : [['', ENV_STEPS]];
+    for (const [suffix, axis] of charts) {
+      const name = `${scenario}${suffix}`;
+      writeFileSync(join(out, `${name}.svg`), chartSvg(scenario, byLearner, axis));
+      const png = await toPng(join(out, `${name}.svg`), join(out, `${name}.png`));
+      sections.push(png ? `![${name}](${name}.png)` : `![${name}](${name}.svg)`, '');
+    }
   }
   const report = sections.join('\n');
   writeFileSync(join(out, 'report.md'), report);

@@ -16,6 +16,14 @@ export interface CurvePoint {
   evalReturn: number;
   /** Fraction of the evaluation episodes that ended in a collision (absent in reports written before it was recorded). */
   collisionRate?: number;
+  /** Training wall time up to this evaluation (rollouts and updates, evaluations excluded), seconds; absent in reports written before it was recorded. */
+  seconds?: number;
+}
+
+/** A model-based learner's final model errors (MSE / variance on held-out real data, the DMPO paper's Figure 3). */
+export interface ModelErrors {
+  state: number;
+  reward: number;
 }
 
 export interface RunResult {
@@ -26,6 +34,24 @@ export interface RunResult {
   curve: CurvePoint[];
   finalReturn: number;
   seconds: number;
+  /** The model errors of the last iteration, for learners that fit models. */
+  modelErrors?: ModelErrors;
+}
+
+/** The metrics a learner reports its iteration's timings and model errors under. */
+export const ITERATION_METRICS = {
+  rolloutSeconds: 'time/rolloutSeconds',
+  updateSeconds: 'time/updateSeconds',
+  modelStateError: 'model/stateError',
+  modelRewardError: 'model/rewardError',
+} as const;
+
+/** Iteration metrics to what the report keeps of them: the iteration's training seconds and its model errors (when the learner fits models). */
+export function iterationFacts(metrics: Readonly<Record<string, number>>): { seconds: number; modelErrors?: ModelErrors } {
+  const seconds = (metrics[ITERATION_METRICS.rolloutSeconds] ?? 0) + (metrics[ITERATION_METRICS.updateSeconds] ?? 0);
+  const state = metrics[ITERATION_METRICS.modelStateError];
+  const reward = metrics[ITERATION_METRICS.modelRewardError];
+  return state === undefined || reward === undefined ? { seconds } : { seconds, modelErrors: { state, reward } };
 }
 
 /** The metric a training job records the evaluation's collision rate under (evaluation metrics are stored as eval/<name>). */
@@ -53,16 +79,23 @@ export function findSweep(store: RunStore, ref: string): SweepRecord {
   return sweep;
 }
 
-/** One run's learning curve as its training job recorded it. */
+/** One run's learning curve as its training job recorded it, with the training time up to each evaluation. */
 function runResult(store: RunStore, run: RunDetail & { algo: LearnerId; scenario: ScenarioId }): RunResult | null {
   const returns = store.metricSeries(run.id, TRAIN_METRICS.evalReturn);
   if (returns.length === 0) return null;
-  const collisions = new Map(store.metricSeries(run.id, EVAL_COLLISION).map((point) => [point.iteration, point.value]));
+  const byIteration = (name: string) => new Map(store.metricSeries(run.id, name).map((point) => [point.iteration, point.value]));
+  const collisions = byIteration(EVAL_COLLISION);
+  const rollout = store.metricSeries(run.id, ITERATION_METRICS.rolloutSeconds);
+  const update = byIteration(ITERATION_METRICS.updateSeconds);
   const curve = returns.map((point): CurvePoint => {
     const collisionRate = collisions.get(point.iteration);
-    return collisionRate === undefined ? { envSteps: point.envSteps, evalReturn: point.value } : { envSteps: point.envSteps, evalReturn: point.value, collisionRate };
+    const seconds = rollout.filter((p) => p.iteration <= point.iteration).reduce((sum, p) => sum + p.value + (update.get(p.iteration) ?? 0), 0);
+    return { envSteps: point.envSteps, evalReturn: point.value, ...(collisionRate === undefined ? {} : { collisionRate }), ...(rollout.length === 0 ? {} : { seconds }) };
   });
-  return { learner: run.algo, scenario: run.scenario, seed: run.seed, curve, finalReturn: curve[curve.length - 1].evalReturn, seconds: run.wallTimeS };
+  const state = store.metricSeries(run.id, ITERATION_METRICS.modelStateError).at(-1);
+  const reward = store.metricSeries(run.id, ITERATION_METRICS.modelRewardError).at(-1);
+  const modelErrors = state && reward ? { modelErrors: { state: state.value, reward: reward.value } } : {};
+  return { learner: run.algo, scenario: run.scenario, seed: run.seed, curve, finalReturn: curve[curve.length - 1].evalReturn, seconds: run.wallTimeS, ...modelErrors };
 }
 
 /** The results of the sweep's finished runs with an evaluation; the rest of the grid is listed in `leftOut`. */

@@ -19,12 +19,14 @@ const file = join(folder, 'runs.db');
 let store: RunStore;
 let sweepId = 0;
 
-/** A finished run of the grid: evaluations at iterations 2 and 4 (600 env steps an iteration), returns rising with the seed. */
+/** A finished run of the grid: evaluations at iterations 2 and 4 (600 env steps an iteration, 3 s of training), returns rising with the seed; DPPO's runs report model errors as a model-based learner would. */
 function trainedRun(algo: string, seed: number): number {
   const run = store.createRun({ scenario: 'cacc-catchup', params: {}, algo, config: { learner: { evalEpisodes: 2, evalEvery: 2 } }, seed, appVersion: '0.1.0' });
   for (let iteration = 1; iteration <= 4; iteration++) {
     const evaluation: Record<string, number> = iteration % 2 === 0 ? { 'eval/return': -100 + iteration * 10 + seed + (algo === 'dppo' ? 20 : 0), 'eval/collision': iteration === 2 ? 0.5 : 0 } : {};
-    store.recordIteration(run.id, { iteration, envSteps: iteration * 600, wallTimeS: iteration * 3, values: { 'train/episodeReturn': -90, ...evaluation } });
+    const timings = { 'time/rolloutSeconds': 1, 'time/updateSeconds': 2 };
+    const model = algo === 'dppo' ? { 'model/stateError': 0.1 / iteration, 'model/rewardError': 0.8 / iteration } : {};
+    store.recordIteration(run.id, { iteration, envSteps: iteration * 600, wallTimeS: iteration * 3, values: { 'train/episodeReturn': -90, ...timings, ...model, ...evaluation } });
   }
   store.updateStatus(run.id, 'finished');
   return run.id;
@@ -59,12 +61,14 @@ describe('the learning report from a sweep', () => {
       scenario: 'cacc-catchup',
       seed: 1,
       curve: [
-        { envSteps: 1200, evalReturn: -59, collisionRate: 0.5 },
-        { envSteps: 2400, evalReturn: -39, collisionRate: 0 },
+        { envSteps: 1200, evalReturn: -59, collisionRate: 0.5, seconds: 6 },
+        { envSteps: 2400, evalReturn: -39, collisionRate: 0, seconds: 12 },
       ],
       finalReturn: -39,
       seconds: 12,
+      modelErrors: { state: 0.025, reward: 0.2 },
     });
+    expect(results[2].modelErrors).toBeUndefined();
     expect(leftOut).toEqual(['cacc-catchup/ippo/2/default: failed']);
     expect(setting).toContain('Read from sweep');
     expect(setting).toContain('3 finished runs, 4 iterations per run, seeds 1, 2, presets default');
@@ -78,7 +82,7 @@ describe('the learning report from a sweep', () => {
     expect(() => readSweepResults(store, 'empty')).toThrow(/sweep \d+ "empty" has no finished run with an evaluation yet \(1 cells\); run it with `headway sweep` first/);
   });
 
-  it('writes report.md, results.json and a chart per scenario with learning-report.ts --db --sweep', async () => {
+  it('writes report.md, results.json and charts per scenario (by env steps and by training time) with learning-report.ts --db --sweep', async () => {
     const out = join(folder, 'report');
     const run = promisify(execFile);
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/learning-report.ts', '--db', file, '--sweep', 'grid', '--out', out], { cwd: ROOT });
@@ -86,10 +90,13 @@ describe('the learning report from a sweep', () => {
     expect(stdout.trim()).toBe(report.trim());
     expect(report).toContain('### cacc-catchup');
     expect(report).toContain('2,400 env steps per run.');
-    // DPPO: final returns -39 and -38 (mean -38.5, shown rounded); IPPO never reaches it. Learners in catalogue order.
-    expect(report).toMatch(/\| ippo \| 1 \| not recorded \| -59 \+- 0 \| -69 \| 0\.00 \| not reached \| 0\.2 \|\n\| dppo \| 2 \| not recorded \| -38 \+- 1 \| -48 \| 0\.00 \| 2,400 \| 0\.2 \|/);
+    // DPPO: final returns -39 and -38 (mean -38.5, shown rounded), reached at 2,400 env steps, 12 s (0.2 minutes) of training;
+    // IPPO never reaches it. Model errors of the last iteration (DPPO's runs only). Learners in catalogue order.
+    expect(report).toContain("| env steps (training minutes) to reach DPPO's final return | final model error, state / reward |");
+    expect(report).toMatch(/\| ippo \| 1 \| not recorded \| -59 \+- 0 \| -69 \| 0\.00 \| not reached \| - \| 0\.2 \|\n\| dppo \| 2 \| not recorded \| -38 \+- 1 \| -48 \| 0\.00 \| 2,400 \(0\.2\) \| 2\.5% \/ 20\.0% \| 0\.2 \|/);
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).toHaveLength(3);
     expect(existsSync(join(out, 'cacc-catchup.svg'))).toBe(true);
+    expect(readFileSync(join(out, 'cacc-catchup-time.svg'), 'utf8')).toContain('training minutes');
 
     const refused = await run(process.execPath, ['--import', 'tsx', 'bench/learning-report.ts', '--db', file, '--sweep', 'nope'], { cwd: ROOT }).catch((error: { code: number; stderr: string }) => error);
     expect(refused).toMatchObject({ code: 2 });
