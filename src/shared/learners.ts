@@ -88,7 +88,7 @@ export const LEARNERS: Readonly<Record<LearnerId, LearnerInfo>> = {
     id: 'dadc',
     title: 'DADC',
     summary: 'Decentralised actor and critic on common information: every agent’s coordinator draws the same prescription (DADC paper).',
-    scenarios: ['mabc', 'demand-response'],
+    scenarios: ['mabc', 'demand-response', 'cacc-catchup', 'cacc-slowdown'],
     plainJavaScript: true,
     policyRadius: 0,
     critic: 'global',
@@ -171,8 +171,8 @@ const HYPERPARAMETER_FIELDS = {
   shareParameters: flag(false, 'One set of actor and critic weights shared by all agents (off: each agent its own).', PPO_FAMILY),
   normaliseAdvantages: flag(true, 'Normalise advantages per agent over the batch.', [...PPO_FAMILY, 'ic3net']),
   neighbourAggregation: choice('mean-value', ['mean-value', 'sum-advantage'], 'mean-value: the paper’s V~_i = (1/n) sum over N^kappa; sum-advantage: the reference code’s sum of neighbour advantages.', EXTENDED),
-  rewardScale: num(1, 1e-9, 1e9, 'Learning reward = clip(reward x rewardScale, -rewardClip, rewardClip); records keep the raw reward.', [...PPO_FAMILY, 'ltde', ...SAC, 'ic3net']),
-  rewardClip: num(1e9, 0, 1e9, 'Clip of the scaled learning reward.', [...PPO_FAMILY, ...SAC, 'ic3net']),
+  rewardScale: num(1, 1e-9, 1e9, 'Learning reward = clip(reward x rewardScale, -rewardClip, rewardClip); records keep the raw reward (DADC: of the team reward).', [...PPO_FAMILY, 'ltde', ...SAC, 'ic3net', 'dadc']),
+  rewardClip: num(1e9, 0, 1e9, 'Clip of the scaled learning reward.', [...PPO_FAMILY, ...SAC, 'ic3net', 'dadc']),
   evalEvery: int(1, 0, 1_000_000, 'Iterations between evaluations (0: never).'),
   evalEpisodes: int(1, 1, 1000, 'Episodes per evaluation (deterministic policy).'),
   checkpointEvery: int(1, 1, 1_000_000, 'Iterations between periodic checkpoints.'),
@@ -207,8 +207,8 @@ const HYPERPARAMETER_FIELDS = {
   actorSteps: int(5, 1, 10_000, 'DADC: actor gradient steps per iteration.', ['dadc']),
   prescriptions: choice(
     'boltzmann',
-    ['boltzmann', 'opportunities'],
-    'DADC: the coordinator’s prescription space: boltzmann (a Gaussian over Boltzmann logits per agent, local state and action) or opportunities (a categorical over the scenario’s deterministic prescriptions; mabc: which devices may transmit, the paper’s appendix E.1, plus neither).',
+    ['boltzmann', 'opportunities', 'linear'],
+    'DADC: the coordinator’s prescription space: boltzmann (a Gaussian over Boltzmann logits per agent, local state and action), opportunities (a categorical over the scenario’s deterministic prescriptions; mabc: which devices may transmit, the paper’s appendix E.1, plus neither), or linear (a Gaussian over the weights of a linear softmax over the agent’s own observation: the CACC platoon, whose local information is continuous).',
     ['dadc'],
   ),
   sharePrescription: flag(false, 'DADC: one prescription for every agent (exchangeable agents, the paper’s demand response) instead of one block per agent.', ['dadc']),
@@ -380,6 +380,14 @@ const DADC_PAPER: Readonly<Partial<Record<ScenarioId, Overrides>>> = {
   mabc: { ...DADC_DEFAULT, prescriptions: 'opportunities', numEnvs: 1, rolloutSteps: 300, lrApproximator: 0.08, lrCritic: 0.01, lrActor: 0.01 },
   'demand-response': { ...DADC_DEFAULT, framework: 'ppo', numEnvs: 1, rolloutSteps: 200, sharePrescription: true },
 };
+/**
+ * DADC on the CACC platoon with delayed broadcast (rl/learners/dadc/information.ts; no paper
+ * values: every preset): linear prescriptions over the vehicle's own observation, one for all
+ * vehicles (24 parameters instead of 192: the observation already says where a vehicle
+ * stands), the PPO family's discount, and the team reward (the sum of 8 agents') scaled to
+ * about the PPO family's per-agent scale (0.01 / 8), collisions clipped like theirs.
+ */
+const DADC_CACC: Overrides = { ...DADC_DEFAULT, prescriptions: 'linear', sharePrescription: true, gamma: 0.99, gaeLambda: 0.95, rewardScale: 0.01 / 8, rewardClip: 10 };
 
 /**
  * Decentralised SAC on CACC (the DMPO paper's section 6.3 and the spec): Adam 3e-4, Polyak
@@ -444,6 +452,7 @@ export function presetValues(learner: LearnerId, scenario: ScenarioId, preset: L
   if (learner === 'dadc') {
     // Exchangeable agents (the paper's demand response): one prescription for all.
     const shared: Overrides = scenario === 'demand-response' ? { sharePrescription: true } : {};
+    if (scenario === 'cacc-catchup' || scenario === 'cacc-slowdown') return DADC_CACC;
     return preset === 'default' ? { ...DADC_DEFAULT, ...shared } : (DADC_PAPER[scenario] ?? { ...DADC_DEFAULT, ...shared });
   }
   const reference = learner === 'dmpo' ? DMPO_REFERENCE[scenario] : DPPO_REFERENCE[scenario];
@@ -497,10 +506,15 @@ export function resolveLearnerConfig<L extends LearnerId>(
   return config as unknown as LearnerConfig<L>;
 }
 
-/** DADC's prescription space exists on the scenario, and its three timescales hold: the approximator learns fastest, the actor slowest. */
+/** DADC's prescription space exists on the scenario (and fits its local information), and its three timescales hold: the approximator learns fastest, the actor slowest. */
 function checkDadc(scenario: ScenarioId, config: Readonly<Record<string, ParamValue>>): void {
   if (config.prescriptions === 'opportunities' && scenario !== 'mabc') {
     throw new ParamError('prescriptions', `learner dadc: prescriptions=opportunities needs a scenario with a finite set of prescriptions (mabc), not ${scenario}`);
+  }
+  const continuousLocal = scenario === 'cacc-catchup' || scenario === 'cacc-slowdown';
+  if (continuousLocal !== (config.prescriptions === 'linear')) {
+    const allowed = continuousLocal ? 'linear (its local information, the vehicle’s own observation, is continuous)' : 'boltzmann or opportunities (its local information is a discrete state)';
+    throw new ParamError('prescriptions', `learner dadc: prescriptions=${String(config.prescriptions)} does not fit ${scenario}; allowed: ${allowed}`);
   }
   const { lrApproximator, lrCritic, lrActor } = config as Record<string, number>;
   if (lrCritic > lrApproximator || lrActor > lrCritic) {

@@ -119,7 +119,7 @@ export function validateSweep(input: unknown): ValidatedSweep {
 /**
  * The grid in a fixed order (scenario, learner, preset, seed): runs of one group start
  * together. Pairs of a learner and a scenario it does not train on (ltde off
- * network-routing, dadc off mabc and demand-response) are left out.
+ * network-routing, dadc off mabc, demand-response and CACC) are left out.
  */
 export function sweepCells(sweep: SweepFile): SweepCell[] {
   const cells: SweepCell[] = [];

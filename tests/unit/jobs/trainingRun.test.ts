@@ -29,6 +29,7 @@ function recorded(runId: number): Record<string, number>[] {
 const REQUESTS: readonly NewTrainingRun[] = [
   { scenario: 'network-routing', scenarioParams: { network: 'braess' }, learner: 'ltde', preset: 'default', settings: { criticSteps: 500, episodesPerIteration: 2 }, seed: 3, budget: { iterations: 3 }, threads: 1 },
   { scenario: 'mabc', scenarioParams: {}, learner: 'dadc', preset: 'default', settings: { rolloutSteps: 40 }, seed: 3, budget: { iterations: 3 }, threads: 1 },
+  { scenario: 'cacc-catchup', scenarioParams: { horizon: 30 }, learner: 'dadc', preset: 'default', settings: { numEnvs: 2, rolloutSteps: 16 }, seed: 3, budget: { iterations: 3 }, threads: 1 },
   { scenario: 'cacc-catchup', scenarioParams: { horizon: 30 }, learner: 'ic3net', preset: 'default', settings: { numEnvs: 2, rolloutSteps: 16, bpttSteps: 8 }, seed: 5, budget: { iterations: 3 }, threads: 1 },
   {
     scenario: 'cacc-catchup',

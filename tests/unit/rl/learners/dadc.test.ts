@@ -8,6 +8,7 @@ import { DadcNetworks } from '../../../../src/main/rl/learners/dadc/networks.ts'
 import { Matrix, Tape } from '../../../../src/main/rl/learners/dadc/tape.ts';
 import { opportunitySpace } from '../../../../src/main/rl/learners/dadc/coordinator.ts';
 import { argmax } from '../../../../src/main/rl/core/distributions.ts';
+import type { MabcEnv } from '../../../../src/main/sim/mabc.ts';
 
 const resolveDadcConfig = (scenario: 'mabc' | 'demand-response', preset: LearnerPresetId = 'default', settings: Record<string, unknown> = {}) =>
   resolveLearnerConfig('dadc', scenario, preset, settings);
@@ -43,7 +44,7 @@ describe('dadc', () => {
     expect(Array.from(second.window.theta)).toEqual(Array.from(first.window.theta));
     const rows = first.window.theta.length / 4;
     for (let r = 0; r < rows; r++) expect(Array.from(first.window.theta.slice(4 * r, 4 * r + 4)).sort()).toEqual([0, 0, 0, 1]);
-    const space = opportunitySpace(dadc.env.opportunities!, 2);
+    const space = opportunitySpace((dadc.env as MabcEnv).opportunities!, 2);
     const logits = new Float64Array(2);
     // Choices: neither device may transmit, device 1 may, device 2 may, both may.
     const may = [[false, false], [true, false], [false, true], [true, true]];
@@ -51,7 +52,7 @@ describe('dadc', () => {
       const theta = Float64Array.from([0, 1, 2, 3], (k) => (k === c ? 1 : 0));
       for (const device of [0, 1]) {
         for (const buffer of [0, 1]) {
-          space.actionLogits(theta, 0, device, buffer, logits, 0);
+          space.actionLogits(theta, 0, device, [buffer], 0, logits, 0);
           expect(argmax(logits, 0, 2), `choice ${c} device ${device} buffer ${buffer}`).toBe(may[c][device] && buffer === 1 ? 1 : 0);
         }
       }
@@ -157,6 +158,6 @@ describe('dadc', () => {
   });
 
   it('refuses a traffic scenario by name', () => {
-    expect(() => resolveLearnerConfig('dadc', 'ring')).toThrow('learner dadc trains on mabc, demand-response only, not ring');
+    expect(() => resolveLearnerConfig('dadc', 'ring')).toThrow('learner dadc trains on mabc, demand-response, cacc-catchup, cacc-slowdown only, not ring');
   });
 });

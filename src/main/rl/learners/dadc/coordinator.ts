@@ -1,11 +1,19 @@
 /**
  * The coordinator's prescription space: what its actor head outputs, how theta is drawn from
- * it, and how each passive agent acts on theta. Two spaces (the DADC paper uses both):
+ * it, and how each passive agent acts on theta. Three spaces (the DADC paper uses the first
+ * and the last):
  *
  * - `boltzmann`: theta is a real vector of Boltzmann logits per (agent block, local state,
  *   action), drawn from a Gaussian around the head's output (the generic parameterised
  *   prescription of the paper's section 5); an agent samples its action from
  *   softmax(theta[block, own local state, :]).
+ * - `linear`: for a continuous local information (the CACC platoon's own observation), theta
+ *   holds the weights of a linear softmax per (agent block, action): logits_a = theta_a . [1, local],
+ *   drawn from a Gaussian like the Boltzmann logits. The paper's prescriptions map local
+ *   information to actions; binning CACC's five observation fields would need many bins per
+ *   field, most of them rarely visited, and the score-function gradient of a Gaussian over
+ *   every bin's logits drives the unvisited ones by noise alone (docs/dadc.md saw this on
+ *   mabc); the linear map has 4 x 6 parameters per block and generalises across states.
  * - `opportunities`: a finite set of deterministic prescriptions chosen by a categorical
  *   over the head's logits; theta is the one-hot of the choice. The paper's multi-access
  *   broadcast actor is this (appendix E.1): which devices get the opportunity to transmit
@@ -35,18 +43,19 @@ export interface PrescriptionSpace {
   logDensity(theta: ArrayLike<number>, head: Matrix, logStd: Matrix, out: Float64Array): void;
   /** Adds weight[r] * d log psi(theta_r) / d(head, logStd) to their gradients. */
   seedGradient(theta: ArrayLike<number>, head: Matrix, logStd: Matrix, weight: ArrayLike<number>): void;
-  /** Agent k's action logits in local state `local` under row e of theta, into out[at ..]. */
-  actionLogits(theta: ArrayLike<number>, e: number, agent: number, local: number, out: Float32Array | Float64Array, at: number): void;
+  /**
+   * Agent k's action logits under row e of theta, into out[at ..], from its local information:
+   * its observation row obs[row ..] (tabular: field 0, the local state's index; linear: every field).
+   */
+  actionLogits(theta: ArrayLike<number>, e: number, agent: number, obs: ArrayLike<number>, row: number, out: Float32Array | Float64Array, at: number): void;
   /** Whether agents sample their action from the logits (boltzmann) or take the most probable (opportunities: deterministic). */
   readonly stochasticActions: boolean;
   /** V(X) of every row: Q at the mean theta (boltzmann), or the expectation of Q over the choices (opportunities); q evaluates Q(X, theta rows). */
   stateValues(head: Matrix, q: (theta: Matrix) => Float64Array): Float64Array;
 }
 
-/** Boltzmann logits per (block, local state, action), one block for all agents when shared. */
-export function boltzmannSpace(env: TabularEnv, shared: boolean): PrescriptionSpace {
-  const width = env.spec.action.kind === 'discrete' ? env.spec.action.n : 0;
-  const size = (shared ? 1 : env.spec.nAgents) * env.localStates * width;
+/** A Gaussian over `size` real prescription parameters around the actor's head; `actionLogits` reads them. */
+function gaussianSpace(size: number, actionLogits: PrescriptionSpace['actionLogits']): PrescriptionSpace {
   return {
     size,
     gaussian: true,
@@ -61,11 +70,34 @@ export function boltzmannSpace(env: TabularEnv, shared: boolean): PrescriptionSp
     stateValues: (head, q) => q(head),
     logDensity: gaussianLogDensity,
     seedGradient: seedGaussianGradient,
-    actionLogits(theta, e, agent, local, out, at) {
-      const from = e * size + ((shared ? 0 : agent) * env.localStates + local) * width;
-      for (let a = 0; a < width; a++) out[at + a] = theta[from + a];
-    },
+    actionLogits,
   };
+}
+
+/** Boltzmann logits per (block, local state, action), one block for all agents when shared. */
+export function boltzmannSpace(env: TabularEnv, shared: boolean): PrescriptionSpace {
+  const width = env.spec.action.kind === 'discrete' ? env.spec.action.n : 0;
+  const size = (shared ? 1 : env.spec.nAgents) * env.localStates * width;
+  return gaussianSpace(size, (theta, e, agent, obs, row, out, at) => {
+    const from = e * size + ((shared ? 0 : agent) * env.localStates + obs[row]) * width;
+    for (let a = 0; a < width; a++) out[at + a] = theta[from + a];
+  });
+}
+
+/** Linear softmax weights per (block, action) over [1, the agent's `features` observation fields], one block for all agents when shared. */
+export function linearSpace(features: number, actionCount: number, agents: number, shared: boolean): PrescriptionSpace {
+  const perAction = 1 + features;
+  const block = actionCount * perAction;
+  const size = (shared ? 1 : agents) * block;
+  return gaussianSpace(size, (theta, e, agent, obs, row, out, at) => {
+    const from = e * size + (shared ? 0 : agent) * block;
+    for (let a = 0; a < actionCount; a++) {
+      const w = from + a * perAction;
+      let logit = theta[w];
+      for (let j = 0; j < features; j++) logit += theta[w + 1 + j] * obs[row + j];
+      out[at + a] = logit;
+    }
+  });
 }
 
 /** Logit of an action a deterministic prescription does not take (its probability underflows). */
@@ -133,8 +165,8 @@ export function opportunitySpace(actions: readonly (readonly (readonly number[])
         for (let k = 0; k < size; k++) head.grad[r * size + k] += weight[r] * ((k === c ? 1 : 0) - p[k]);
       }
     },
-    actionLogits(theta, e, agent, local, out, at) {
-      const action = actions[chosen(theta, e)][agent][local];
+    actionLogits(theta, e, agent, obs, row, out, at) {
+      const action = actions[chosen(theta, e)][agent][obs[row]];
       for (let a = 0; a < actionCount; a++) out[at + a] = a === action ? 0 : EXCLUDED;
     },
   };

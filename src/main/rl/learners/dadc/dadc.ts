@@ -5,9 +5,12 @@
  * Per agent: an AIS approximator (an RNN over the common observation Z_t and the previous
  * prescription parameters theta_{t-1}, trained with lambda * smoothL1(R_hat - R) +
  * (1 - lambda) * NLL of the next AIS under N(mean, I)), a critic Q(X_t, theta_t) trained by
- * TD, and a coordinator actor, a Gaussian over theta. theta parameterises a Boltzmann
- * prescription: agent k acts by softmax(theta[k, own local information, :]). The three parts
- * learn at three timescales (a >> b >> c: approximator fastest, actor slowest).
+ * TD, and a coordinator actor over theta. theta parameterises a prescription
+ * (coordinator.ts): agent k acts by softmax(theta[k, own local information, :]) on a discrete
+ * local state, or by a linear softmax over its own observation on the CACC platoon. What is
+ * common and what is local, and the team reward, come from the information structure
+ * (information.ts: the tabular scenarios' own, the platoon's delayed broadcast). The three
+ * parts learn at three timescales (a >> b >> c: approximator fastest, actor slowest).
  *
  * The common-information trick: every agent starts its networks from the same seed, draws
  * theta_t from its own copy of one common random stream (same seed), and learns from the
@@ -32,6 +35,7 @@
  * bootstrapped across episodes.
  */
 import type { LearnerConfig } from '../../../../shared/learners.ts';
+import type { BatchedEnv } from '../../../sim/env.ts';
 import { createEnv } from '../../../sim/index.ts';
 import { RngStreams } from '../../../sim/rng.ts';
 import { addPrefixed, restoreArrays, underPrefix, type SnapshotArrays, type TypedArray } from '../../../sim/snapshot.ts';
@@ -40,9 +44,10 @@ import { argmax, sampleCategorical } from '../../core/distributions.ts';
 import { IterationClock, mean, type IterationResult } from '../../core/iteration.ts';
 import type { LearnerState } from '../../core/checkpoint.ts';
 import type { Learner, LearnerSetup } from '../../core/learner.ts';
-import { checkpointMisfit, TrainingEnvs } from '../../core/rollout.ts';
+import { checkpointMisfit, learningRewardOf, TrainingEnvs } from '../../core/rollout.ts';
 import { adamStep, zeroMoments, type AdamMoments } from '../../nn/adam.ts';
-import { boltzmannSpace, opportunitySpace, type PrescriptionSpace } from './coordinator.ts';
+import { boltzmannSpace, linearSpace, opportunitySpace, type PrescriptionSpace } from './coordinator.ts';
+import { informationOf, teamReturn, teamReward, type InformationStructure } from './information.ts';
 import { DadcNetworks, NETWORK_PARTS, smoothL1, smoothL1Slope, type NetworkPart } from './networks.ts';
 import { DadcPolicy } from './policy.ts';
 import { Tape, type Matrix } from './tape.ts';
@@ -89,11 +94,15 @@ export class Dadc implements Learner {
   readonly policy: DadcPolicy;
   readonly config: DadcConfig;
   readonly envs: TrainingEnvs;
-  readonly env: TabularEnv;
+  readonly env: BatchedEnv;
   readonly agents: DadcAgent[];
-  /** Prescription parameters: (one block, or one per agent) x local states x actions. */
   /** The coordinator's prescription space (config.prescriptions). */
   readonly space: PrescriptionSpace;
+  /** Where the coordinators read the common information (information.ts). */
+  readonly information: InformationStructure;
+  /** One agent's Z_t in every copy (scratch). */
+  private readonly common: Float64Array;
+  private readonly learningReward: (reward: number) => number;
   /** One agent's action logits (scratch). */
   private readonly actionLogits: Float64Array;
   private readonly actions: Float64Array;
@@ -107,23 +116,24 @@ export class Dadc implements Learner {
     this.config = config;
     this.envs = new TrainingEnvs(scenario, scenarioParams, config.numEnvs, seed);
     const env = this.envs.env;
-    if (!(env instanceof TabularEnv) || env.spec.action.kind !== 'discrete') {
-      throw new Error(`dadc needs a scenario with local and common information and discrete actions (mabc, demand-response), not ${scenario}`);
-    }
     this.env = env;
-    const { nAgents, obsDim, action } = env.spec;
-    if (config.prescriptions === 'opportunities' && env.opportunities === null) throw new Error(`${scenario} offers no opportunity prescriptions; use prescriptions=boltzmann`);
-    this.space = config.prescriptions === 'opportunities' ? opportunitySpace(env.opportunities!, action.n) : boltzmannSpace(env, config.sharePrescription);
+    const { nAgents, action } = env.spec;
+    if (action.kind !== 'discrete') throw new Error(`dadc needs a scenario with discrete actions, not ${scenario}`);
+    this.space = prescriptionSpace(env, config);
+    this.information = informationOf(env, config.numEnvs);
+    this.common = new Float64Array(config.numEnvs * this.information.commonWidth);
+    this.learningReward = learningRewardOf(config);
     this.actionLogits = new Float64Array(action.n);
-    this.agents = Array.from({ length: nAgents }, (_, k) => new DadcAgent(k, config, { common: obsDim - 1, prescription: this.space.size }, seed));
+    this.agents = Array.from({ length: nAgents }, (_, k) => new DadcAgent(k, config, { common: this.information.commonWidth, prescription: this.space.size }, seed));
     this.actions = new Float64Array(config.numEnvs * nAgents);
     this.runningDiscounted = new Float64Array(config.numEnvs);
     this.runningSteps = new Int32Array(config.numEnvs);
-    for (const agent of this.agents) agent.window.observe(0, env.obs, agent.index, nAgents, obsDim);
+    this.observe(0);
     this.policy = new DadcPolicy(
       env.spec,
       this.agents.map((agent) => agent.networks),
       this.space,
+      (copies) => informationOf(env, copies),
     );
   }
 
@@ -164,28 +174,37 @@ export class Dadc implements Learner {
       for (const agent of agents) {
         const theta = this.coordinate(agent, t);
         for (let e = 0; e < config.numEnvs; e++) {
-          const local = env.obs[(e * nAgents + agent.index) * obsDim];
-          this.actions[e * nAgents + agent.index] = this.passiveAction(theta, e, agent.index, local, agent.private);
+          this.actions[e * nAgents + agent.index] = this.passiveAction(theta, e, agent.index, (e * nAgents + agent.index) * obsDim, agent.private);
         }
       }
       env.step(this.actions);
       for (let e = 0; e < config.numEnvs; e++) {
-        const reward = env.rawReward[e * nAgents];
+        const reward = teamReward(env, env.rawReward, e);
+        const learning = this.learningReward(teamReward(env, env.reward, e));
         rewardSum += reward;
         this.runningDiscounted[e] += config.gamma ** this.runningSteps[e]++ * reward;
         const ended = this.envs.addStep(e);
-        for (const agent of agents) agent.window.record(t, e, reward, ended !== null);
+        for (const agent of agents) agent.window.record(t, e, learning, ended !== null);
         if (ended !== null) {
-          returns.push(ended / nAgents);
+          returns.push(teamReturn(env, ended));
           discounted.push(this.runningDiscounted[e]);
           this.runningDiscounted[e] = 0;
           this.runningSteps[e] = 0;
         }
       }
       this.envs.resetEnded();
-      for (const agent of agents) agent.window.observe(t + 1, env.obs, agent.index, nAgents, obsDim);
+      this.observe(t + 1);
     }
     return { returns, discounted, rewardSum };
+  }
+
+  /** Every agent's window stores Z_t of the current state. */
+  private observe(t: number): void {
+    this.information.see(this.env);
+    for (const agent of this.agents) {
+      this.information.common(this.env, agent.index, this.common);
+      agent.window.observe(t, this.common);
+    }
   }
 
   /** The agent's X_t and its theta_t in every copy, theta drawn from its copy of the common stream; returns theta [E, P]. */
@@ -335,6 +354,7 @@ export class Dadc implements Learner {
       env.spec,
       this.agents.map((agent) => agent.networks),
       this.space,
+      (copies) => informationOf(env, copies),
       (k, logits, width) => this.chooseAction(logits, width, streams[k]),
     );
     const { nAgents, horizon } = env.spec;
@@ -345,16 +365,17 @@ export class Dadc implements Learner {
       policy.decide(env, actions);
       env.step(actions);
       for (let e = 0; e < episodes; e++) {
-        total += env.rawReward[e * nAgents];
-        discounted += this.config.gamma ** t * env.rawReward[e * nAgents];
+        const reward = teamReward(env, env.rawReward, e);
+        total += reward;
+        discounted += this.config.gamma ** t * reward;
       }
     }
     return { meanReturn: total / episodes, meanDiscountedReturn: discounted / episodes };
   }
 
-  /** Agent k's action in local state `local` under row e of theta (see chooseAction). */
-  private passiveAction(theta: Float64Array, e: number, k: number, local: number, stream: RngStreams): number {
-    this.space.actionLogits(theta, e, k, local, this.actionLogits, 0);
+  /** Agent k's action on its local information (its observation row at `row`) under row e of theta (see chooseAction). */
+  private passiveAction(theta: Float64Array, e: number, k: number, row: number, stream: RngStreams): number {
+    this.space.actionLogits(theta, e, k, this.env.obs, row, this.actionLogits, 0);
     return this.chooseAction(this.actionLogits, this.actionLogits.length, stream);
   }
 
@@ -381,6 +402,7 @@ export class Dadc implements Learner {
       addPrefixed(arrays, `${prefix}private.`, agent.private.snapshot());
       addPrefixed(arrays, `${prefix}window.`, agent.window.arrays());
     }
+    addPrefixed(arrays, 'information.', this.information.arrays());
     const { episodeCounter } = this.envs.snapshot(arrays);
     arrays.runningDiscounted = this.runningDiscounted;
     arrays.runningSteps = this.runningSteps;
@@ -410,11 +432,23 @@ export class Dadc implements Learner {
       agent.common.restore(underPrefix(arrays, `${prefix}common.`));
       agent.private.restore(underPrefix(arrays, `${prefix}private.`));
     }
+    restoreArrays(this.information.arrays(), underPrefix(arrays, 'information.'), (key) => checkpointMisfit(`information.${key}`));
     this.envs.restore(arrays, Number(meta.episodeCounter));
     restoreArrays({ runningDiscounted: this.runningDiscounted, runningSteps: this.runningSteps }, arrays as SnapshotArrays, checkpointMisfit);
     this.iteration = Number(meta.iteration);
     this.envSteps = Number(meta.envSteps);
   }
+}
+
+/** The prescription space config.prescriptions names, on the env's kind of local information. */
+function prescriptionSpace(env: BatchedEnv, config: DadcConfig): PrescriptionSpace {
+  const { nAgents, obsDim, action } = env.spec;
+  const actions = action.kind === 'discrete' ? action.n : 0;
+  if (config.prescriptions === 'linear') return linearSpace(obsDim, actions, nAgents, config.sharePrescription);
+  if (!(env instanceof TabularEnv)) throw new Error(`dadc: prescriptions=${config.prescriptions} needs a discrete local state (mabc, demand-response); use prescriptions=linear`);
+  if (config.prescriptions === 'boltzmann') return boltzmannSpace(env, config.sharePrescription);
+  if (env.opportunities === null) throw new Error(`${env.spec.scenario} offers no opportunity prescriptions; use prescriptions=boltzmann`);
+  return opportunitySpace(env.opportunities, actions);
 }
 
 function prefixed(arrays: Readonly<Record<string, TypedArray>>, prefix: string): Record<string, TypedArray> {

@@ -2,7 +2,9 @@
  * DADC's coordinators as a deployed policy: every agent runs its own coordinator on the
  * common information (its AIS is its memory), takes the greedy prescription (the mean theta,
  * or the most probable opportunity; no exploration), and acts by the prescription's most
- * probable action for its own local information. Deterministic like every learner's evaluation; the team still needs no
+ * probable action for its own local information (the common information comes from the
+ * information structure: information.ts; a delayed broadcast remembers the previous state's
+ * observations, so decide must see every state of an episode in order). Deterministic like every learner's evaluation; the team still needs no
  * communication, since every coordinator computes the same theta from the same common data.
  * Stored frames carry each agent's prescription row (the logits it acted on) and the
  * coordinator's Q(X_t, theta_t) of that decision as its value.
@@ -11,6 +13,7 @@ import type { BatchedEnv, EnvSpec } from '../../../sim/env.ts';
 import { argmax, type PolicyHead } from '../../core/distributions.ts';
 import type { PolicyOutput, TrainedPolicy } from '../../core/trainedPolicy.ts';
 import type { PrescriptionSpace } from './coordinator.ts';
+import type { InformationStructure } from './information.ts';
 import type { DadcNetworks } from './networks.ts';
 import { Tape } from './tape.ts';
 
@@ -29,13 +32,17 @@ export class DadcPolicy implements TrainedPolicy {
   readonly head: PolicyHead;
   private memory: Memory[] = [];
   private copies = -1;
+  private information: InformationStructure | null = null;
+  private theta = new Float64Array(0);
+  private common = new Float64Array(0);
   private readonly logits: Float64Array;
 
-  /** `choose` picks each agent's action from its prescription (default: the most probable). */
+  /** `informationFor` gives the information structure on that many copies; `choose` picks each agent's action from its prescription (default: the most probable). */
   constructor(
     readonly spec: EnvSpec,
     private readonly networks: readonly DadcNetworks[],
     private readonly space: PrescriptionSpace,
+    private readonly informationFor: (copies: number) => InformationStructure,
     private readonly choose: ActionChoice = mostProbable,
   ) {
     if (spec.action.kind !== 'discrete') throw new Error('dadc acts on discrete actions');
@@ -49,9 +56,11 @@ export class DadcPolicy implements TrainedPolicy {
     const width = this.head.kind === 'categorical' ? this.head.actionCount : 1;
     const p = this.space.size;
     this.prepare(envs);
-    const theta = new Float64Array(envs * p);
+    const { theta, common } = this;
+    const information = this.information!;
+    const commonWidth = information.commonWidth;
     const output = new Float32Array(nAgents * envs * width);
-    const common = new Float64Array(envs * (obsDim - 1));
+    information.see(env);
     this.networks.forEach((networks, k) => {
       const { hidden, previous } = this.memory[k];
       const h = networks.shape.ais;
@@ -60,15 +69,15 @@ export class DadcPolicy implements TrainedPolicy {
           hidden.fill(0, e * h, (e + 1) * h);
           previous.fill(0, e * p, (e + 1) * p);
         }
-        for (let c = 1; c < obsDim; c++) common[e * (obsDim - 1) + c - 1] = env.obs[(e * nAgents + k) * obsDim + c];
       }
+      information.common(env, k, common);
       const tape = new Tape(false);
-      const x = networks.encode(tape, tape.constant(hidden, envs, h), tape.constant(common, envs, obsDim - 1), tape.constant(previous, envs, p));
+      const x = networks.encode(tape, tape.constant(hidden, envs, h), tape.constant(common, envs, commonWidth), tape.constant(previous, envs, p));
       this.space.greedy(networks.actorMean(tape, x), theta);
       hidden.set(x.value);
       previous.set(theta);
       for (let e = 0; e < envs; e++) {
-        this.space.actionLogits(theta, e, k, env.obs[(e * nAgents + k) * obsDim], this.logits, 0);
+        this.space.actionLogits(theta, e, k, env.obs, (e * nAgents + k) * obsDim, this.logits, 0);
         output.set(this.logits, (k * envs + e) * width);
         actions[e * nAgents + k] = this.choose(k, this.logits, width);
       }
@@ -107,6 +116,9 @@ export class DadcPolicy implements TrainedPolicy {
   private prepare(envs: number): void {
     if (envs === this.copies) return;
     this.copies = envs;
+    this.information = this.informationFor(envs);
+    this.theta = new Float64Array(envs * this.space.size);
+    this.common = new Float64Array(envs * this.information.commonWidth);
     this.memory = this.networks.map((networks) => ({ hidden: new Float64Array(envs * networks.shape.ais), previous: new Float64Array(envs * this.space.size) }));
   }
 }

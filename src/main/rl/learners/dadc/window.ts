@@ -41,12 +41,9 @@ export class AgentWindow {
     this.previous = new Float64Array(copies * prescription);
   }
 
-  /** Stores Z_t: the common fields (all but field 0, the local information) of this agent's observation in every copy. */
-  observe(t: number, obs: Float64Array, agent: number, nAgents: number, obsDim: number): void {
-    for (let e = 0; e < this.copies; e++) {
-      const from = (e * nAgents + agent) * obsDim + 1;
-      for (let k = 0; k < this.commonWidth; k++) this.common[(t * this.copies + e) * this.commonWidth + k] = obs[from + k];
-    }
+  /** Stores Z_t of every copy ([E, commonWidth], from the information structure: information.ts). */
+  observe(t: number, common: Float64Array): void {
+    this.common.set(common, t * this.copies * this.commonWidth);
   }
 
   /** Stores the step's AIS and prescription as the recurrent state, and theta's log-probability. */
