@@ -25,7 +25,7 @@ function trainedRun(algo: string, seed: number): number {
   for (let iteration = 1; iteration <= 4; iteration++) {
     const evaluation: Record<string, number> = iteration % 2 === 0 ? { 'eval/return': -100 + iteration * 10 + seed + (algo === 'dppo' ? 20 : 0), 'eval/collision': iteration === 2 ? 0.5 : 0 } : {};
     const timings = { 'time/rolloutSeconds': 1, 'time/updateSeconds': 2 };
-    const model = algo === 'dppo' ? { 'model/stateError': 0.1 / iteration, 'model/rewardError': 0.8 / iteration } : {};
+    const model: Record<string, number> = algo === 'dppo' ? { 'model/stateError': 0.1 / iteration, 'model/rewardError': 0.8 / iteration } : {};
     store.recordIteration(run.id, { iteration, envSteps: iteration * 600, wallTimeS: iteration * 3, values: { 'train/episodeReturn': -90, ...timings, ...model, ...evaluation } });
   }
   store.updateStatus(run.id, 'finished');
