@@ -221,6 +221,7 @@ const HYPERPARAMETER_FIELDS = {
   initialAlpha: num(0.2, 1e-6, 100, 'SAC: each agent’s temperature alpha before learning.', SAC),
   targetEntropy: num(0.2, 0, 100, 'SAC: policy entropy (nats) the temperature steers toward; uniform over CACC’s 4 actions is ln 4 = 1.39.', SAC),
   gradientClipNorm: num(5, 1e-6, 1e9, 'SAC: each network’s gradient is scaled down to this L2 norm when longer.', SAC),
+  nSteps: int(1, 1, 1000, 'SAC: rewards summed along the stored episode before the critic target bootstraps (1: the one-step target; n: gamma^k-discounted rewards of the next n steps, fewer where the episode ended).', SAC),
   ic3netVariant: choice('paper', ['paper', 'reference-code'], 'IC3Net: paper (Singh et al.: LSTM, learned send gate, mean of the sending neighbours’ hidden states) or reference-code (the DMPO authors’ feed-forward version, gates open). Default paper: it learns faster here (README).', ['ic3net']),
   valueCoef: num(0.5, 0, 1000, 'IC3Net: weight of the value MSE in the one actor-critic loss.', ['ic3net']),
   bpttSteps: int(20, 1, 1_000_000, 'IC3Net paper variant: steps per truncated-BPTT chunk of the rollout.', ['ic3net']),

@@ -50,6 +50,57 @@ describe('replay buffer', () => {
   });
 });
 
+describe('n-step rows', () => {
+  // Two copies, one agent, obsDim 1. Copy 0: states 0 -> 1 -> 2 -> 3, terminated on the third
+  // step. Copy 1: 10 -> 11, reset (horizon) to 20 -> 21 -> 22. Reward = 100 x copy + step.
+  const filled = () => {
+    const replay = new ReplayBuffer(8, 1, 1, 2);
+    const steps = [
+      { obs: [0, 10], next: [1, 11], terminated: [0, 0] },
+      { obs: [1, 20], next: [2, 21], terminated: [0, 0] },
+      { obs: [2, 21], next: [3, 22], terminated: [1, 0] },
+    ];
+    steps.forEach((step, t) => replay.addStep(step.obs, [0, 1], [t, 100 + t], step.terminated, step.next, 2));
+    return replay;
+  };
+
+  it('follow a copy while its stored states continue, stopping at a reset, a terminal state and the newest step', () => {
+    const replay = filled();
+    // Slots: step t, copy e at 2t + e.
+    expect([0, 1, 2, 3, 4, 5].map((k) => replay.successor(k))).toEqual([2, -1, 4, 5, -1, -1]);
+    // Steps 3 and 4 wrap the ring (slots 6, 7, then 0, 1). Step 4 ends in the state step 1
+    // starts from, but step 1 is older: the newest step has no successor.
+    replay.addStep([9, 9], [0, 0], [0, 0], [0, 0], [9, 9], 2);
+    replay.addStep([9, 9], [0, 0], [0, 0], [0, 0], [1, 9], 2);
+    expect([replay.successor(6), replay.successor(0)]).toEqual([0, -1]);
+  });
+
+  it('sum the discounted rewards up to nSteps and bootstrap from the last state with gamma^m', () => {
+    const spec = { scenario: 'cacc-catchup', nAgents: 1, obsDim: 1, action: { kind: 'discrete', n: 4 }, graph: AgentGraph.chain(1) } as unknown as EnvSpec;
+    const agents = new SacAgents(spec, { kappa: 1, hiddenSizes: [4], initialAlpha: 0.1, seed: 1 });
+    const batch = new SacBatch(agents, 64);
+    const rng = new RngStreams(1);
+    rng.seed(0, 1);
+    batch.draw(filled(), rng, { gamma: 0.5, nSteps: 3 });
+    const expected: Record<number, { reward: number; next: number; terminated: number; discount: number }> = {
+      0: { reward: 0 + 0.5 * 1 + 0.25 * 2, next: 3, terminated: 1, discount: 0.125 },
+      1: { reward: 100, next: 11, terminated: 0, discount: 0.5 },
+      2: { reward: 1 + 0.5 * 2, next: 3, terminated: 1, discount: 0.25 },
+      3: { reward: 101 + 0.5 * 102, next: 22, terminated: 0, discount: 0.25 },
+      4: { reward: 2, next: 3, terminated: 1, discount: 0.5 },
+      5: { reward: 102, next: 22, terminated: 0, discount: 0.5 },
+    };
+    expect(new Set(batch.indices).size).toBe(6);
+    batch.indices.forEach((index, b) => {
+      const row = expected[index];
+      expect([batch.rewards[b], batch.nextObs[b], batch.terminated[b], batch.discounts[b]], `slot ${index}`).toEqual([row.reward, row.next, row.terminated, row.discount]);
+    });
+    // One step is the plain transition.
+    batch.draw(filled(), rng, { gamma: 0.5 });
+    batch.indices.forEach((index, b) => expect(batch.rewards[b]).toBe(index % 2 === 0 ? index / 2 : 100 + (index - 1) / 2));
+  });
+});
+
 describe('sacUpdate', () => {
   it('learns each agent’s best action of a one-step game, through its neighbourhood-sum critic', async () => {
     // Three agents on a chain, one-step episodes: agent i earns 1 for action (i + 1) mod 4.

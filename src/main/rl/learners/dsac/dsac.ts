@@ -51,7 +51,7 @@ export class Dsac implements Learner {
     this.envs = new TrainingEnvs(setup.scenario, setup.scenarioParams, config.numEnvs, seed);
     const { spec } = this.envs.env;
     this.policy = new SacAgents(spec, { kappa: config.kappa, hiddenSizes: HIDDEN_SIZES, initialAlpha: config.initialAlpha, seed });
-    this.replay = new ReplayBuffer(config.replaySize, spec.nAgents, spec.obsDim);
+    this.replay = new ReplayBuffer(config.replaySize, spec.nAgents, spec.obsDim, config.numEnvs);
     this.batch = new SacBatch(this.policy, config.batchSize);
     this.learningReward = learningRewardOf(config);
     this.updateRng.seed(0, seed + UPDATE_SEED_OFFSET);
