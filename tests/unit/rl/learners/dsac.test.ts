@@ -10,6 +10,7 @@ import { evaluateGroups } from '../../../../src/main/rl/nn/agentNetworks.ts';
 import { selectBackend } from '../../../../src/main/rl/nn/backend.ts';
 import type { EnvSpec } from '../../../../src/main/sim/env.ts';
 import { AgentGraph } from '../../../../src/main/sim/graph.ts';
+import { createEnv } from '../../../../src/main/sim/index.ts';
 import { RngStreams } from '../../../../src/main/sim/rng.ts';
 import { resolveLearnerConfig } from '../../../../src/shared/learners.ts';
 
@@ -164,8 +165,14 @@ describe('dsac on cacc-catchup', () => {
     learner.dispose();
   });
 
-  it('continues bit-identically after a checkpoint (replay, targets, alpha, Adam, random streams)', async () => {
-    const { straight, resumed, pairs } = await straightAndResumed(make);
+  // The second: held decisions (an iteration ends inside one) and n-step rows.
+  it.each([
+    ['one step per decision', SMALL],
+    ['decisions held 5 steps, 3-decision targets', { ...SMALL, rolloutSteps: 42, actionRepeat: 5, nSteps: 3 }],
+  ])('continues bit-identically after a checkpoint (replay, targets, alpha, Adam, random streams): %s', async (_, settings) => {
+    const tensors = tf.memory().numTensors;
+    const { straight, resumed, pairs } = await straightAndResumed(() => make(settings));
+    expect(tf.memory().numTensors).toBe(tensors);
     for (const [a, b] of pairs) {
       expect(b.iteration).toBe(a.iteration);
       expect(b.envSteps).toBe(a.envSteps);
@@ -177,6 +184,56 @@ describe('dsac on cacc-catchup', () => {
     expect(Array.from(resumed.policy.actor.groups[3].params)).toEqual(Array.from(straight.policy.actor.groups[3].params));
     expect(Array.from(resumed.policy.targets[1].groups[0].params)).toEqual(Array.from(straight.policy.targets[1].groups[0].params));
     expect(evaluatePolicy(resumed, 1).meanReturn).toBe(evaluatePolicy(straight, 1).meanReturn);
+  });
+
+  it('holds each decision actionRepeat steps: one replay transition per decision, its rewards discounted over the steps', async () => {
+    const learner = make({ ...SMALL, actionRepeat: 5, learningStarts: 0, rewardScale: 1 });
+    const { env } = learner.envs;
+    // Copy 0's raw rewards, step by step, as the learner's own collection sees them.
+    const rewards: number[] = [];
+    const step = env.step.bind(env);
+    env.step = (actions) => {
+      const ended = step(actions);
+      rewards.push(env.reward[0]);
+      return ended;
+    };
+    await learner.iterate();
+    expect(learner.replay.size).toBe((2 * 40) / 5);
+    const { gamma } = learner.setup.config;
+    // Copy 0's first decision is slot 0; its successor (the next decision) is slot 2.
+    const first = rewards.slice(0, 5).reduce((sum, r, k) => sum + gamma ** k * r, 0);
+    expect(learner.replay.rewards[0]).toBeCloseTo(first, 3);
+    expect(learner.replay.successor(0)).toBe(2);
+    learner.dispose();
+    expect(() => make({ ...SMALL, actionRepeat: 7 })).toThrow(/actionRepeat 7 does not divide the scenario's horizon of 50 steps/);
+  });
+
+  it('deploys the held policy: a copy keeps its actions between decisions, whatever its state', () => {
+    const env = createEnv('cacc-catchup', { horizon: 50 }, 2);
+    for (let e = 0; e < 2; e++) env.resetEnv(e, 7 + e);
+    const options = { kappa: 2, hiddenSizes: [16], initialAlpha: 0.1, seed: 3 };
+    const held = new SacAgents(env.spec, { ...options, actionRepeat: 3 });
+    const every = new SacAgents(env.spec, options);
+    const rng = new RngStreams(1);
+    rng.seed(0, 9);
+    const actions = new Float64Array(16);
+    const fresh = new Float64Array(16);
+    let previous = new Float64Array(16);
+    let changedBetweenDecisions = 0;
+    for (let t = 0; t < 12; t++) {
+      // Random states, so the greedy action changes from step to step.
+      for (let k = 0; k < env.obs.length; k++) env.obs[k] = 4 * rng.uniform(0) - 2;
+      held.decide(env, actions);
+      every.decide(env, fresh);
+      if (t % 3 === 0) expect(Array.from(actions)).toEqual(Array.from(fresh));
+      else {
+        expect(Array.from(actions)).toEqual(Array.from(previous));
+        if (Array.from(fresh).some((a, k) => a !== previous[k])) changedBetweenDecisions += 1;
+      }
+      previous = actions.slice();
+      env.step(actions);
+    }
+    expect(changedBetweenDecisions).toBeGreaterThan(0);
   });
 
   it('refuses a checkpoint of another learner or shape by name', async () => {
