@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 
 /** Learning starts in the second iteration; small batches keep each update cheap. */
-const SMALL = { numEnvs: 2, rolloutSteps: 40, learningStarts: 100, updatesPerStep: 0.1, batchSize: 32, replaySize: 1000 };
+const SMALL = { numEnvs: 2, rolloutSteps: 40, actionRepeat: 1, learningStarts: 100, updatesPerStep: 0.1, batchSize: 32, replaySize: 1000 };
 const make = (settings: Record<string, number> = SMALL, seed = 5) =>
   new Dsac({ learner: 'dsac', scenario: 'cacc-catchup', scenarioParams: { horizon: 50 }, config: resolveLearnerConfig('dsac', 'cacc-catchup', 'default', settings), seed });
 
