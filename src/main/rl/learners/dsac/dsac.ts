@@ -103,24 +103,25 @@ export class Dsac implements Learner {
   private collect(): number[] {
     const { env, sampler } = this.envs;
     const { nAgents, obsDim } = env.spec;
-    const { numEnvs, rolloutSteps, learningStarts, actionRepeat, gamma } = this.config;
+    const { numEnvs, rolloutSteps, learningStarts, gamma } = this.config;
     const width = this.policy.actionCount;
     const obsWidth = nAgents * obsDim;
     const finished: number[] = [];
     for (let t = 0; t < rolloutSteps; t++) {
-      const deciding = (e: number) => env.steps[e] % actionRepeat === 0;
-      if (env.steps.some((_, e) => deciding(e))) {
+      let anyDeciding = false;
+      for (let e = 0; e < numEnvs; e++) anyDeciding ||= this.deciding(e);
+      if (anyDeciding) {
         const random = this.envSteps + t * numEnvs < learningStarts;
         const logits = random ? null : this.policyLogits();
         for (let i = 0; i < nAgents; i++) {
           for (let e = 0; e < numEnvs; e++) {
-            if (!deciding(e)) continue;
+            if (!this.deciding(e)) continue;
             const u = sampler.uniform(0);
             this.heldActions[e * nAgents + i] = logits === null ? Math.min(width - 1, Math.floor(u * width)) : sampleCategorical(logits, (i * numEnvs + e) * width, width, u);
           }
         }
         for (let e = 0; e < numEnvs; e++) {
-          if (!deciding(e)) continue;
+          if (!this.deciding(e)) continue;
           this.heldObs.set(env.obs.subarray(e * obsWidth, (e + 1) * obsWidth), e * obsWidth);
           this.heldRewards.fill(0, e * nAgents, (e + 1) * nAgents);
           this.heldDiscount[e] = 1;
@@ -131,13 +132,18 @@ export class Dsac implements Learner {
         for (let k = e * nAgents; k < (e + 1) * nAgents; k++) this.heldRewards[k] += this.heldDiscount[e] * this.learningReward(env.reward[k]);
         this.heldDiscount[e] *= gamma;
         // s' of an ended copy is its final state: stored before resetEnded replaces it.
-        if ((env.terminated[e] | env.truncated[e]) === 1 || deciding(e)) this.storeDecision(e);
+        if ((env.terminated[e] | env.truncated[e]) === 1 || this.deciding(e)) this.storeDecision(e);
         const ended = this.envs.addStep(e);
         if (ended !== null) finished.push(ended);
       }
       this.envs.resetEnded();
     }
     return finished;
+  }
+
+  /** Whether copy e takes a new decision at its current step (else it holds its last one). */
+  private deciding(e: number): boolean {
+    return this.envs.env.steps[e] % this.config.actionRepeat === 0;
   }
 
   /** Copy e's decision that just ended, into the replay buffer. */
