@@ -221,6 +221,8 @@ const HYPERPARAMETER_FIELDS = {
   initialAlpha: num(0.2, 1e-6, 100, 'SAC: each agent’s temperature alpha before learning.', SAC),
   targetEntropy: num(0.2, 0, 100, 'SAC: policy entropy (nats) the temperature steers toward; uniform over CACC’s 4 actions is ln 4 = 1.39.', SAC),
   gradientClipNorm: num(5, 1e-6, 1e9, 'SAC: each network’s gradient is scaled down to this L2 norm when longer.', SAC),
+  actionRepeat: int(1, 1, 10_000, 'SAC: control steps each decision is held for, in training and evaluation (a copy decides when its step count is a multiple of it; must divide the horizon). The critics learn a decision’s value over its steps and bootstrap with gamma^actionRepeat.', SAC),
+  nSteps: int(1, 1, 1000, 'SAC: stored transitions (decisions) summed along the episode before the critic target bootstraps (1: the one-step target; n: the discounted rewards of the next n, fewer where the episode ended or the buffer holds no more).', SAC),
   ic3netVariant: choice('paper', ['paper', 'reference-code'], 'IC3Net: paper (Singh et al.: LSTM, learned send gate, mean of the sending neighbours’ hidden states) or reference-code (the DMPO authors’ feed-forward version, gates open). Default paper: it learns faster here (README).', ['ic3net']),
   valueCoef: num(0.5, 0, 1000, 'IC3Net: weight of the value MSE in the one actor-critic loss.', ['ic3net']),
   bpttSteps: int(20, 1, 1_000_000, 'IC3Net paper variant: steps per truncated-BPTT chunk of the rollout.', ['ic3net']),
@@ -399,18 +401,20 @@ const SAC_PAPER: Overrides = { ...CACC_SCALE, kappa: 2, numEnvs: 1, rolloutSteps
 /** The DMPO authors' algorithms/config/CACC_SAC.py: 2500 warm-up steps, alpha 0.2 toward a target entropy of 0.2 nats. */
 const SAC_REFERENCE: Overrides = { ...SAC_PAPER, learningStarts: 2500, initialAlpha: 0.2, targetEntropy: 0.2 };
 /**
- * Ours (measured on catch-up, docs/dsac.md): four copies per iteration, half an update per
- * step on batches of 128, so an iteration takes seconds on wasm; rewards / 1000 unclipped, so
- * a collision (-1000) stays far worse than a large headway error; faster critics and targets
- * (lr 1e-3, tau 0.1) so values propagate within thousands of updates; a small temperature
- * steered quickly toward a near-deterministic policy, since random switching of the gains
- * costs more than any constant choice.
+ * Ours (measured on catch-up, docs/dsac.md): decisions held 10 steps (1 s), since at CACC's
+ * 0.1 s step one step's action barely moves the return and the critics' errors decided the
+ * greedy action; one update per decision of each copy (0.1 per env step) on batches of 128;
+ * rewards / 1000 unclipped, so a collision (-1000) stays far worse than a large headway error;
+ * critics at lr 1e-3 with tau 0.1 so values propagate within thousands of updates; a
+ * temperature of 0.5 toward 0.5 nats, which keeps trying the gains long enough for the critics
+ * to learn them (a small one settled on a constant action within a few thousand steps).
  */
 const SAC_DEFAULT: Overrides = {
   ...SAC_PAPER,
   numEnvs: 4,
   rolloutSteps: 150,
-  updatesPerStep: 0.5,
+  actionRepeat: 10,
+  updatesPerStep: 0.1,
   batchSize: 128,
   replaySize: 200_000,
   learningStarts: 2400,
@@ -419,8 +423,8 @@ const SAC_DEFAULT: Overrides = {
   lrCritic: 1e-3,
   tau: 0.1,
   lrAlpha: 3e-3,
-  initialAlpha: 0.005,
-  targetEntropy: 0.05,
+  initialAlpha: 0.5,
+  targetEntropy: 0.5,
 };
 const SAC_PRESETS: Readonly<Record<LearnerPresetId, Overrides>> = { paper: SAC_PAPER, 'reference-code': SAC_REFERENCE, default: SAC_DEFAULT };
 

@@ -21,18 +21,28 @@ export function twoWorkerTrainer(): () => UpdatePool {
 }
 
 /** Mean return of uniformly random actions on CACC catch-up, on the evaluation seeds a learner uses. */
-export function randomPolicyReturn(seeds: number[]): number {
-  const env = createEnv('cacc-catchup', {}, 1);
-  env.training = false;
+export function randomPolicyReturn(seeds: number[], scenarioParams: Record<string, unknown> = {}): number {
   const rng = new RngStreams(1);
   rng.seed(0, 77);
+  return catchUpReturn(seeds, scenarioParams, () => rng.integer(0, 0, 3));
+}
+
+/** Mean return on CACC catch-up when every agent always takes `action` (CACC's best constant policy is action 3). */
+export function constantActionReturn(action: number, seeds: number[], scenarioParams: Record<string, unknown> = {}): number {
+  return catchUpReturn(seeds, scenarioParams, () => action);
+}
+
+/** Mean evaluation return on catch-up episodes of `seeds` with each agent's action drawn by `act` every step. */
+function catchUpReturn(seeds: number[], scenarioParams: Record<string, unknown>, act: () => number): number {
+  const env = createEnv('cacc-catchup', scenarioParams, 1);
+  env.training = false;
   const actions = new Float64Array(env.spec.nAgents);
   let total = 0;
   for (const seed of seeds) {
     env.resetEnv(0, seed);
     const stats = new EpisodeStats(env);
     while (!env.allDone()) {
-      for (let i = 0; i < actions.length; i++) actions[i] = rng.integer(0, 0, 3);
+      for (let i = 0; i < actions.length; i++) actions[i] = act();
       env.step(actions);
       stats.add();
     }

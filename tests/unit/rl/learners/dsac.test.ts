@@ -10,6 +10,7 @@ import { evaluateGroups } from '../../../../src/main/rl/nn/agentNetworks.ts';
 import { selectBackend } from '../../../../src/main/rl/nn/backend.ts';
 import type { EnvSpec } from '../../../../src/main/sim/env.ts';
 import { AgentGraph } from '../../../../src/main/sim/graph.ts';
+import { createEnv } from '../../../../src/main/sim/index.ts';
 import { RngStreams } from '../../../../src/main/sim/rng.ts';
 import { resolveLearnerConfig } from '../../../../src/shared/learners.ts';
 
@@ -18,7 +19,7 @@ beforeAll(async () => {
 });
 
 /** Learning starts in the second iteration; small batches keep each update cheap. */
-const SMALL = { numEnvs: 2, rolloutSteps: 40, learningStarts: 100, updatesPerStep: 0.1, batchSize: 32, replaySize: 1000 };
+const SMALL = { numEnvs: 2, rolloutSteps: 40, actionRepeat: 1, learningStarts: 100, updatesPerStep: 0.1, batchSize: 32, replaySize: 1000 };
 const make = (settings: Record<string, number> = SMALL, seed = 5) =>
   new Dsac({ learner: 'dsac', scenario: 'cacc-catchup', scenarioParams: { horizon: 50 }, config: resolveLearnerConfig('dsac', 'cacc-catchup', 'default', settings), seed });
 
@@ -47,6 +48,57 @@ describe('replay buffer', () => {
     expect(other.size).toBe(0);
     other.restore(saved, 1, 1, (name) => name);
     expect(Array.from(other.obs.subarray(0, 2))).toEqual([1, 2]);
+  });
+});
+
+describe('n-step rows', () => {
+  // Two copies, one agent, obsDim 1. Copy 0: states 0 -> 1 -> 2 -> 3, terminated on the third
+  // step. Copy 1: 10 -> 11, reset (horizon) to 20 -> 21 -> 22. Reward = 100 x copy + step.
+  const filled = () => {
+    const replay = new ReplayBuffer(8, 1, 1, 2);
+    const steps = [
+      { obs: [0, 10], next: [1, 11], terminated: [0, 0] },
+      { obs: [1, 20], next: [2, 21], terminated: [0, 0] },
+      { obs: [2, 21], next: [3, 22], terminated: [1, 0] },
+    ];
+    steps.forEach((step, t) => replay.addStep(step.obs, [0, 1], [t, 100 + t], step.terminated, step.next, 2));
+    return replay;
+  };
+
+  it('follow a copy while its stored states continue, stopping at a reset, a terminal state and the newest step', () => {
+    const replay = filled();
+    // Slots: step t, copy e at 2t + e.
+    expect([0, 1, 2, 3, 4, 5].map((k) => replay.successor(k))).toEqual([2, -1, 4, 5, -1, -1]);
+    // Steps 3 and 4 wrap the ring (slots 6, 7, then 0, 1). Step 4 ends in the state step 1
+    // starts from, but step 1 is older: the newest step has no successor.
+    replay.addStep([9, 9], [0, 0], [0, 0], [0, 0], [9, 9], 2);
+    replay.addStep([9, 9], [0, 0], [0, 0], [0, 0], [1, 9], 2);
+    expect([replay.successor(6), replay.successor(0)]).toEqual([0, -1]);
+  });
+
+  it('sum the discounted rewards up to nSteps and bootstrap from the last state with gamma^m', () => {
+    const spec = { scenario: 'cacc-catchup', nAgents: 1, obsDim: 1, action: { kind: 'discrete', n: 4 }, graph: AgentGraph.chain(1) } as unknown as EnvSpec;
+    const agents = new SacAgents(spec, { kappa: 1, hiddenSizes: [4], initialAlpha: 0.1, seed: 1 });
+    const batch = new SacBatch(agents, 64);
+    const rng = new RngStreams(1);
+    rng.seed(0, 1);
+    batch.draw(filled(), rng, { gamma: 0.5, nSteps: 3 });
+    const expected: Record<number, { reward: number; next: number; terminated: number; discount: number }> = {
+      0: { reward: 0 + 0.5 * 1 + 0.25 * 2, next: 3, terminated: 1, discount: 0.125 },
+      1: { reward: 100, next: 11, terminated: 0, discount: 0.5 },
+      2: { reward: 1 + 0.5 * 2, next: 3, terminated: 1, discount: 0.25 },
+      3: { reward: 101 + 0.5 * 102, next: 22, terminated: 0, discount: 0.25 },
+      4: { reward: 2, next: 3, terminated: 1, discount: 0.5 },
+      5: { reward: 102, next: 22, terminated: 0, discount: 0.5 },
+    };
+    expect(new Set(batch.indices).size).toBe(6);
+    batch.indices.forEach((index, b) => {
+      const row = expected[index];
+      expect([batch.rewards[b], batch.nextObs[b], batch.terminated[b], batch.discounts[b]], `slot ${index}`).toEqual([row.reward, row.next, row.terminated, row.discount]);
+    });
+    // One step is the plain transition.
+    batch.draw(filled(), rng, { gamma: 0.5 });
+    batch.indices.forEach((index, b) => expect(batch.rewards[b]).toBe(index % 2 === 0 ? index / 2 : 100 + (index - 1) / 2));
   });
 });
 
@@ -113,8 +165,14 @@ describe('dsac on cacc-catchup', () => {
     learner.dispose();
   });
 
-  it('continues bit-identically after a checkpoint (replay, targets, alpha, Adam, random streams)', async () => {
-    const { straight, resumed, pairs } = await straightAndResumed(make);
+  // The second: held decisions (an iteration ends inside one) and n-step rows.
+  it.each([
+    ['one step per decision', SMALL],
+    ['decisions held 5 steps, 3-decision targets', { ...SMALL, rolloutSteps: 42, actionRepeat: 5, nSteps: 3 }],
+  ])('continues bit-identically after a checkpoint (replay, targets, alpha, Adam, random streams): %s', async (_, settings) => {
+    const tensors = tf.memory().numTensors;
+    const { straight, resumed, pairs } = await straightAndResumed(() => make(settings));
+    expect(tf.memory().numTensors).toBe(tensors);
     for (const [a, b] of pairs) {
       expect(b.iteration).toBe(a.iteration);
       expect(b.envSteps).toBe(a.envSteps);
@@ -126,6 +184,56 @@ describe('dsac on cacc-catchup', () => {
     expect(Array.from(resumed.policy.actor.groups[3].params)).toEqual(Array.from(straight.policy.actor.groups[3].params));
     expect(Array.from(resumed.policy.targets[1].groups[0].params)).toEqual(Array.from(straight.policy.targets[1].groups[0].params));
     expect(evaluatePolicy(resumed, 1).meanReturn).toBe(evaluatePolicy(straight, 1).meanReturn);
+  });
+
+  it('holds each decision actionRepeat steps: one replay transition per decision, its rewards discounted over the steps', async () => {
+    const learner = make({ ...SMALL, actionRepeat: 5, learningStarts: 0, rewardScale: 1 });
+    const { env } = learner.envs;
+    // Copy 0's raw rewards, step by step, as the learner's own collection sees them.
+    const rewards: number[] = [];
+    const step = env.step.bind(env);
+    env.step = (actions) => {
+      const ended = step(actions);
+      rewards.push(env.reward[0]);
+      return ended;
+    };
+    await learner.iterate();
+    expect(learner.replay.size).toBe((2 * 40) / 5);
+    const { gamma } = learner.setup.config;
+    // Copy 0's first decision is slot 0; its successor (the next decision) is slot 2.
+    const first = rewards.slice(0, 5).reduce((sum, r, k) => sum + gamma ** k * r, 0);
+    expect(learner.replay.rewards[0]).toBeCloseTo(first, 3);
+    expect(learner.replay.successor(0)).toBe(2);
+    learner.dispose();
+    expect(() => make({ ...SMALL, actionRepeat: 7 })).toThrow(/actionRepeat 7 does not divide the scenario's horizon of 50 steps/);
+  });
+
+  it('deploys the held policy: a copy keeps its actions between decisions, whatever its state', () => {
+    const env = createEnv('cacc-catchup', { horizon: 50 }, 2);
+    for (let e = 0; e < 2; e++) env.resetEnv(e, 7 + e);
+    const options = { kappa: 2, hiddenSizes: [16], initialAlpha: 0.1, seed: 3 };
+    const held = new SacAgents(env.spec, { ...options, actionRepeat: 3 });
+    const every = new SacAgents(env.spec, options);
+    const rng = new RngStreams(1);
+    rng.seed(0, 9);
+    const actions = new Float64Array(16);
+    const fresh = new Float64Array(16);
+    let previous = new Float64Array(16);
+    let changedBetweenDecisions = 0;
+    for (let t = 0; t < 12; t++) {
+      // Random states, so the greedy action changes from step to step.
+      for (let k = 0; k < env.obs.length; k++) env.obs[k] = 4 * rng.uniform(0) - 2;
+      held.decide(env, actions);
+      every.decide(env, fresh);
+      if (t % 3 === 0) expect(Array.from(actions)).toEqual(Array.from(fresh));
+      else {
+        expect(Array.from(actions)).toEqual(Array.from(previous));
+        if (Array.from(fresh).some((a, k) => a !== previous[k])) changedBetweenDecisions += 1;
+      }
+      previous = actions.slice();
+      env.step(actions);
+    }
+    expect(changedBetweenDecisions).toBeGreaterThan(0);
   });
 
   it('refuses a checkpoint of another learner or shape by name', async () => {

@@ -7,6 +7,9 @@
  *
  * s' of a truncated episode is its final state (stored before the copy is reset), and only
  * `terminated` stops the bootstrap: a horizon is not a terminal state.
+ *
+ * Each step writes its copies side by side, so the next step of the copy that produced
+ * transition k sits at k + copiesPerStep (n-step targets walk along it, `successor`).
  */
 import type { RngStreams } from '../../../sim/rng.ts';
 import type { TypedArray } from '../../../sim/snapshot.ts';
@@ -31,6 +34,8 @@ export class ReplayBuffer {
     readonly capacity: number,
     readonly agents: number,
     readonly obsDim: number,
+    /** Environment copies every addStep stores (the collector's numEnvs). */
+    readonly copiesPerStep = 1,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`replay capacity must be a positive integer, got ${capacity}`);
     this.obsWidth = agents * obsDim;
@@ -67,6 +72,23 @@ export class ReplayBuffer {
   sampleIndices(rng: RngStreams, indices: Int32Array): void {
     if (this.size === 0) throw new Error('cannot sample from an empty replay buffer');
     for (let b = 0; b < indices.length; b++) indices[b] = Math.min(this.size - 1, Math.floor(rng.uniform(0) * this.size));
+  }
+
+  /**
+   * The transition that continues transition `index` in its copy (the next step of the same
+   * episode), or -1 when there is none yet, it was overwritten, or the episode ended there.
+   * Continuity is read from the stored states themselves: the successor's s is exactly this
+   * transition's s' (both stored from the same values), while a reset copy starts from a
+   * fresh initial state; so no episode-boundary flag is stored and checkpoints keep their form.
+   */
+  successor(index: number): number {
+    const next = (index + this.copiesPerStep) % this.capacity;
+    const newest = (this.cursor - 1 + this.capacity) % this.capacity;
+    const ahead = (newest - index + this.capacity) % this.capacity;
+    if (this.terminated[index] === 1 || this.copiesPerStep > ahead) return -1;
+    const { obsWidth } = this;
+    for (let k = 0; k < obsWidth; k++) if (this.obs[next * obsWidth + k] !== this.nextObs[index * obsWidth + k]) return -1;
+    return next;
   }
 
   /** The filled part, for a checkpoint (views, not copies; the ring position goes in the meta). */

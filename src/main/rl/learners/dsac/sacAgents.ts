@@ -10,7 +10,8 @@
  * with the extended Q-function of the paper's eq. 6.
  *
  * This is also the trained policy evaluation and the app use: decide() takes each agent's
- * most probable action; values() is min(Q1, Q2) of that action with the neighbours' greedy
+ * most probable action (with actionRepeat k > 1, only where the copy's step count is a
+ * multiple of k, holding it in between, as in training); values() is min(Q1, Q2) of that action with the neighbours' greedy
  * actions, in learning-reward units summed over N^kappa (what the inspector shows as value).
  */
 import type { BatchedEnv, EnvSpec } from '../../../sim/env.ts';
@@ -29,6 +30,8 @@ export interface SacAgentsConfig {
   /** alpha of every agent before learning. */
   readonly initialAlpha: number;
   readonly seed: number;
+  /** Control steps each decision is held for (default 1: a decision every step). */
+  readonly actionRepeat?: number;
 }
 
 export class SacAgents implements TrainedPolicy {
@@ -44,6 +47,9 @@ export class SacAgents implements TrainedPolicy {
   /** log alpha per agent, and its Adam state (one step per update for all agents). */
   readonly logAlpha: Float32Array;
   readonly logAlphaMoments: AdamMoments;
+  readonly actionRepeat: number;
+  /** With actionRepeat > 1: the actions each environment's copies hold between decisions. */
+  private readonly held = new WeakMap<BatchedEnv, Float64Array>();
   /** Per-row features [obs, one-hot action] of every agent, gathered into critic inputs. */
   private features: Float32Array = new Float32Array(0);
   private actorScratch: Float32Array = new Float32Array(0);
@@ -83,6 +89,7 @@ export class SacAgents implements TrainedPolicy {
     this.targets = [network(criticLayout, 1, false, this.critics[0]), network(criticLayout, 2, false, this.critics[1])];
     this.logAlpha = new Float32Array(this.agents).fill(Math.log(config.initialAlpha));
     this.logAlphaMoments = zeroMoments(this.agents);
+    this.actionRepeat = config.actionRepeat ?? 1;
   }
 
   get actorInputSize(): number {
@@ -120,8 +127,19 @@ export class SacAgents implements TrainedPolicy {
     const inputs = (this.actorScratch = sized(this.actorScratch, this.agents * envs * this.actorInputSize));
     this.actorInputs(env.obs, envs, inputs);
     const logits = evaluateGroups(this.actor, inputs, envs, this.agents);
+    const repeat = this.actionRepeat;
+    // An environment met for the first time decides in every copy, whatever its step count.
+    const held = repeat === 1 ? null : this.held.get(env);
     for (let i = 0; i < this.agents; i++) {
-      for (let e = 0; e < envs; e++) actions[e * this.agents + i] = argmax(logits, (i * envs + e) * this.actionCount, this.actionCount);
+      for (let e = 0; e < envs; e++) {
+        const at = e * this.agents + i;
+        actions[at] = held === undefined || held === null || env.steps[e] % repeat === 0 ? argmax(logits, (i * envs + e) * this.actionCount, this.actionCount) : held[at];
+      }
+    }
+    if (repeat > 1) {
+      const memory = held ?? new Float64Array(envs * this.agents);
+      memory.set(actions.subarray(0, memory.length));
+      this.held.set(env, memory);
     }
     return { output: logits, logStd: null };
   }

@@ -7,6 +7,11 @@
  *   alpha:   log alpha_i descends alpha_i (H(pi_i) - targetEntropy)
  *   targets: Polyak averaging with tau
  *
+ * With nSteps = n > 1, r_j is the discounted sum of the next m <= n rewards of the episode
+ * (fewer where it ended or the buffer holds no more), and s', d and gamma^m those of its last
+ * step: the uncorrected n-step target of Rainbow and the n-step SAC variants, which carries
+ * a reward back n steps per backup at the price of a bias toward the behaviour policy.
+ *
  * a'_-i are the neighbours' next actions drawn from their current policies; a_-i are the
  * neighbours' actions in the batch. Q_i regresses the sum of its neighbourhood's rewards, so
  * it is the extended Q-function the paper's policy gradient uses.
@@ -37,6 +42,8 @@ export interface SacUpdateSettings {
   readonly gradientClipNorm: number;
   /** Entropy (nats) the temperature steers each policy toward. */
   readonly targetEntropy: number;
+  /** Rewards summed before the bootstrap (1, the default: the one-step target). */
+  readonly nSteps?: number;
 }
 
 /** Means over agents of one update. */
@@ -59,6 +66,8 @@ export class SacBatch {
   readonly nextActions: Uint8Array;
   readonly rewards: Float32Array;
   readonly terminated: Uint8Array;
+  /** [B] gamma^m of each row's m summed rewards: the weight of its bootstrap. */
+  readonly discounts: Float64Array;
   readonly actorInputs: Float32Array;
   readonly nextActorInputs: Float32Array;
   readonly criticInputs: Float32Array;
@@ -82,6 +91,7 @@ export class SacBatch {
     this.nextActions = new Uint8Array(size * n);
     this.rewards = new Float32Array(size * n);
     this.terminated = new Uint8Array(size);
+    this.discounts = new Float64Array(size);
     this.actorInputs = new Float32Array(n * size * agents.actorInputSize);
     this.nextActorInputs = new Float32Array(n * size * agents.actorInputSize);
     this.criticInputs = new Float32Array(n * size * agents.criticInputSize);
@@ -91,24 +101,37 @@ export class SacBatch {
     this.gradient = { actor: new Float32Array(agents.actor.layout.size), critic: new Float32Array(agents.critics[0].layout.size) };
   }
 
-  /** Draws the batch from `replay` with `rng`'s stream 0. */
-  draw(replay: ReplayBuffer, rng: RngStreams): void {
+  /**
+   * Draws the batch from `replay` with `rng`'s stream 0: each row's s and a, and its reward,
+   * s', d and bootstrap discount after up to `returns.nSteps` steps along its episode
+   * (without `returns`: one step, discounts 1).
+   */
+  draw(replay: ReplayBuffer, rng: RngStreams, returns: Pick<SacUpdateSettings, 'gamma' | 'nSteps'> = { gamma: 1 }): void {
+    const { gamma, nSteps = 1 } = returns;
     replay.sampleIndices(rng, this.indices);
     const obsWidth = this.obs.length / this.size;
     const agents = this.actions.length / this.size;
     this.indices.forEach((index, b) => {
       this.obs.set(replay.obs.subarray(index * obsWidth, (index + 1) * obsWidth), b * obsWidth);
-      this.nextObs.set(replay.nextObs.subarray(index * obsWidth, (index + 1) * obsWidth), b * obsWidth);
       this.actions.set(replay.actions.subarray(index * agents, (index + 1) * agents), b * agents);
       this.rewards.set(replay.rewards.subarray(index * agents, (index + 1) * agents), b * agents);
-      this.terminated[b] = replay.terminated[index];
+      let last = index;
+      let discount = gamma;
+      for (let step = 1, next = replay.successor(last); step < nSteps && next >= 0; step++, next = replay.successor(last)) {
+        for (let i = 0; i < agents; i++) this.rewards[b * agents + i] += discount * replay.rewards[next * agents + i];
+        discount *= gamma;
+        last = next;
+      }
+      this.nextObs.set(replay.nextObs.subarray(last * obsWidth, (last + 1) * obsWidth), b * obsWidth);
+      this.terminated[b] = replay.terminated[last];
+      this.discounts[b] = discount;
     });
   }
 }
 
 /** One update of every agent's critics, actor, temperature and targets on a batch drawn from `replay`. */
 export async function sacUpdate(agents: SacAgents, replay: ReplayBuffer, batch: SacBatch, settings: SacUpdateSettings, rng: RngStreams): Promise<SacUpdateStats> {
-  batch.draw(replay, rng);
+  batch.draw(replay, rng, settings);
   const { size } = batch;
   agents.actorInputs(batch.obs, size, batch.actorInputs);
   agents.actorInputs(batch.nextObs, size, batch.nextActorInputs);
@@ -167,7 +190,7 @@ function computeTargets(agents: SacAgents, batch: SacBatch, settings: SacUpdateS
       for (let a = 0; a < width; a++) softValue += probabilities[a] * (Math.min(q1[row + a], q2[row + a]) - alpha * Math.log(probabilities[a]));
       let reward = 0;
       for (let slot = 0; slot < hood; slot++) if (mask[i * hood + slot] === 1) reward += batch.rewards[b * n + index[i * hood + slot]];
-      const y = reward + settings.gamma * (1 - batch.terminated[b]) * softValue;
+      const y = reward + batch.discounts[b] * (1 - batch.terminated[b]) * softValue;
       batch.targets[i * size + b] = y;
       sum += y;
     }
