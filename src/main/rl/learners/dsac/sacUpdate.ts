@@ -91,12 +91,13 @@ export class SacBatch {
     this.gradient = { actor: new Float32Array(agents.actor.layout.size), critic: new Float32Array(agents.critics[0].layout.size) };
   }
 
-  /** Draws the batch from `replay` with `rng`'s stream 0. */
-  draw(replay: ReplayBuffer, rng: RngStreams): void {
-    replay.sampleIndices(rng, this.indices);
+  /** Draws rows [from, to) of the batch (default: all) from `replay` with `rng`'s stream 0. */
+  draw(replay: ReplayBuffer, rng: RngStreams, from = 0, to = this.size): void {
+    replay.sampleIndices(rng, this.indices.subarray(from, to));
     const obsWidth = this.obs.length / this.size;
     const agents = this.actions.length / this.size;
-    this.indices.forEach((index, b) => {
+    this.indices.subarray(from, to).forEach((index, row) => {
+      const b = from + row;
       this.obs.set(replay.obs.subarray(index * obsWidth, (index + 1) * obsWidth), b * obsWidth);
       this.nextObs.set(replay.nextObs.subarray(index * obsWidth, (index + 1) * obsWidth), b * obsWidth);
       this.actions.set(replay.actions.subarray(index * agents, (index + 1) * agents), b * agents);
@@ -109,6 +110,11 @@ export class SacBatch {
 /** One update of every agent's critics, actor, temperature and targets on a batch drawn from `replay`. */
 export async function sacUpdate(agents: SacAgents, replay: ReplayBuffer, batch: SacBatch, settings: SacUpdateSettings, rng: RngStreams): Promise<SacUpdateStats> {
   batch.draw(replay, rng);
+  return sacUpdateOnBatch(agents, batch, settings, rng);
+}
+
+/** sacUpdate on the batch already drawn into `batch` (DMPO-SAC draws it from real and model replay). */
+export async function sacUpdateOnBatch(agents: SacAgents, batch: SacBatch, settings: SacUpdateSettings, rng: RngStreams): Promise<SacUpdateStats> {
   const { size } = batch;
   agents.actorInputs(batch.obs, size, batch.actorInputs);
   agents.actorInputs(batch.nextObs, size, batch.nextActorInputs);
