@@ -139,5 +139,6 @@ describe('dmpo-sac on cacc-catchup', () => {
     expect(resolveLearnerConfig('dmpo-sac', 'cacc-catchup', 'paper')).toMatchObject({ realRatio: 0, modelRolloutLength: 1, ensembleSize: 7, lrModel: 3e-4 });
     expect(resolveLearnerConfig('dmpo-sac', 'cacc-slowdown', 'reference-code')).toMatchObject({ kappa: 2, updatesPerStep: 20, modelUpdatesPerStep: 10 });
     expect(() => resolveLearnerConfig('dmpo-sac', 'cacc-catchup', 'default', { realRatio: 2 })).toThrow(/realRatio/);
+    expect(() => make({ ...SMALL, replaySize: 80 })).toThrow('learner dmpo-sac: replaySize 80 must exceed rolloutSteps x numEnvs = 80');
   });
 });

@@ -53,6 +53,10 @@ export class DmpoSac implements Learner {
 
   constructor(readonly setup: LearnerSetup<'dmpo-sac'>) {
     const { config, seed } = setup;
+    const collected = config.rolloutSteps * config.numEnvs;
+    if (config.replaySize <= collected) {
+      throw new Error(`learner dmpo-sac: replaySize ${config.replaySize} must exceed rolloutSteps x numEnvs = ${collected}: the models train on older transitions than an iteration's own, held out to validate them`);
+    }
     this.config = config;
     this.sac = new Dsac(setup);
     const { spec } = this.sac.envs.env;
