@@ -445,10 +445,11 @@ const DMPO_SAC_PAPER: Overrides = { ...SAC_PAPER, kappa: 1, lrModel: 3e-4, ensem
  */
 const DMPO_SAC_REFERENCE: Overrides = { ...SAC_REFERENCE, ...DMPO_SAC_PAPER, kappa: 2, learningStarts: 2000, updatesPerStep: 20 };
 /**
- * Ours (measured on catch-up, docs/dmpo-sac.md): DSAC's default with twice its updates per
- * env step (the model data is what makes more updates per real step worth taking), half of
- * each batch real; five models per agent, 0.2 model steps per env step, four one-step
- * branches per real step kept for ten iterations: sized for minutes per run on a laptop.
+ * Ours (not tuned; what it learns against DSAC's default: docs/dmpo-sac.md): DSAC's default
+ * with twice its updates per env step (the model data is what makes more updates per real
+ * step worth taking), half of each batch real; five models per agent, 0.2 model steps per
+ * env step, four one-step branches per real step kept for ten iterations: sized for minutes
+ * per run on a laptop.
  */
 const DMPO_SAC_DEFAULT: Overrides = {
   ...SAC_DEFAULT,
