@@ -39,7 +39,7 @@ export interface EnsembleConfig {
 /** Hidden layers of every member. */
 const MODEL_HIDDEN_SIZES = [64, 64, 64] as const;
 
-/** One training step's and one validation's errors; the relative ones are DMPO's metrics. */
+/** A validation's errors; the relative ones are DMPO's metrics. */
 export interface ModelErrors {
   readonly stateMse: number;
   readonly rewardMse: number;
@@ -102,16 +102,14 @@ export class EnsembleModels {
     return forwardRows(this.network.layout, this.network.groups[agent * this.members + member].params, inputs.subarray(agent * rows * size, (agent + 1) * rows * size), rows, size);
   }
 
-  /** `steps` training steps on batches of `batchSize` of replay[indices drawn by `draw`]; returns the last step's errors on its batch. */
-  async train(replay: ReplayBuffer, steps: number, batchSize: number, draw: (indices: Int32Array) => void): Promise<ModelErrors | null> {
+  /** `steps` training steps on batches of `batchSize` of replay[indices drawn by `draw`]. */
+  async train(replay: ReplayBuffer, steps: number, batchSize: number, draw: (indices: Int32Array) => void): Promise<void> {
     const data = new TransitionRows(this, batchSize);
-    let errors: ModelErrors | null = null;
     for (let step = 0; step < steps; step++) {
       draw(data.indices);
       data.fill(replay);
-      errors = await this.step(data);
+      await this.step(data);
     }
-    return errors;
   }
 
   /** The members' mean errors on replay[indices] (no training). */
@@ -127,7 +125,7 @@ export class EnsembleModels {
   }
 
   /** One clipped Adam step of every member on `data`. */
-  private async step(data: TransitionRows): Promise<ModelErrors> {
+  private async step(data: TransitionRows): Promise<void> {
     const { layout } = this.network;
     const sums = new LossSums(data);
     for (let i = 0; i < this.agents; i++) {
@@ -143,7 +141,6 @@ export class EnsembleModels {
         disposeMlpBatch(batch);
       }
     }
-    return sums.errors(this.agents * this.members);
   }
 
   /** Live views of every member's weights and Adam moments, for a checkpoint. */
