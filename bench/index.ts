@@ -46,8 +46,8 @@ export async function runBench(only: readonly BenchPart[] = BENCH_PARTS, log: (l
     if (only.includes('learn')) {
       log('learners...');
       const learner: Record<string, unknown> = {};
-      for (const [algo, scenario] of [['dppo', 'ring'], ['dppo', 'cacc-catchup'], ['ippo', 'figure-eight'], ['dmpo', 'ring'], ['dmpo', 'cacc-catchup'], ['dsac', 'cacc-catchup']] as const) {
-        learner[`${algo}@${scenario}`] = await learnerThroughput(algo, scenario, algo === 'dmpo' ? 2 : 3);
+      for (const [algo, scenario] of [['dppo', 'ring'], ['dppo', 'cacc-catchup'], ['ippo', 'figure-eight'], ['dmpo', 'ring'], ['dmpo', 'cacc-catchup'], ['dsac', 'cacc-catchup'], ['dmpo-sac', 'cacc-catchup']] as const) {
+        learner[`${algo}@${scenario}`] = await learnerThroughput(algo, scenario, algo === 'dmpo' || algo === 'dmpo-sac' ? 2 : 3);
       }
       log('DPPO update GFLOP/s...');
       const update = await rlUpdateBench();

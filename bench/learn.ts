@@ -12,7 +12,7 @@ export interface LearnerThroughput {
   envStepsPerSecond: number;
   rolloutEnvStepsPerSecond: number;
   updateSecondsPerIteration: number;
-  /** DMPO: of the update time, the seconds spent fitting the local models. */
+  /** DMPO, DMPO-SAC: of the update time, the seconds spent fitting the local models. */
   modelSecondsPerIteration?: number;
   envStepsPerIteration: number;
   backend: string;
@@ -48,7 +48,7 @@ export async function learnerThroughput(learner: LearnerId, scenario: ScenarioId
       envStepsPerSecond: Math.round(steps / (rollout + update)),
       rolloutEnvStepsPerSecond: Math.round(steps / rollout),
       updateSecondsPerIteration: update / iterations,
-      ...(learner === 'dmpo' ? { modelSecondsPerIteration: model / iterations } : {}),
+      ...(learner === 'dmpo' || learner === 'dmpo-sac' ? { modelSecondsPerIteration: model / iterations } : {}),
       envStepsPerIteration: steps / iterations,
       backend: backend.backend,
     };

@@ -31,7 +31,7 @@ import { chromiumMissing, launchChromium } from './chromium.ts';
 import { iterationFacts, readSweepResults, SweepReportError, type CurvePoint, type ModelErrors, type RunResult } from './sweepResults.ts';
 
 const EVAL_EPISODES = 4;
-const COLORS: Record<LearnerId, string> = { ippo: '#8ab4f8', mappo: '#f6c26b', cppo: '#c58af9', dppo: '#81c995', dpo: '#f28b82', dmpo: '#4dd0e1', ltde: '#ff8a65', dadc: '#aed581', dsac: '#ffb74d', ic3net: '#fdd663' };
+const COLORS: Record<LearnerId, string> = { ippo: '#8ab4f8', mappo: '#f6c26b', cppo: '#c58af9', dppo: '#81c995', dpo: '#f28b82', dmpo: '#4dd0e1', ltde: '#ff8a65', dadc: '#aed581', dsac: '#ffb74d', ic3net: '#fdd663', 'dmpo-sac': '#f48fb1' };
 
 async function trainOne(learner: LearnerId, scenario: ScenarioId, seed: number, envSteps: number, evalEvery: number): Promise<RunResult> {
   const trainer = await createUpdatePool({ threads: 2 });

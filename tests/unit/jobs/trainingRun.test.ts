@@ -1,8 +1,9 @@
 /**
  * Learners of their own shape (LTDE on a road network, DADC on common information, IC3Net
- * with its recurrent state, DSAC with its replay) through the training job like every other:
- * created in the run store, stopped and resumed to the same numbers as a straight run,
- * evaluated with their stored episodes, and restored as a run's policy.
+ * with its recurrent state, DSAC with its replay, DMPO-SAC with its models) through the
+ * training job like every other: created in the run store, stopped and resumed to the same
+ * numbers as a straight run, evaluated with their stored episodes, and restored as a run's
+ * policy.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +38,16 @@ const REQUESTS: readonly NewTrainingRun[] = [
     learner: 'dsac',
     preset: 'default',
     settings: { numEnvs: 1, rolloutSteps: 16, learningStarts: 8, batchSize: 8, replaySize: 100 },
+    seed: 5,
+    budget: { iterations: 3 },
+    threads: 1,
+  },
+  {
+    scenario: 'cacc-catchup',
+    scenarioParams: { horizon: 30 },
+    learner: 'dmpo-sac',
+    preset: 'default',
+    settings: { numEnvs: 1, rolloutSteps: 16, learningStarts: 16, batchSize: 8, replaySize: 100, ensembleSize: 2, modelUpdatesPerStep: 0.25, nTraj: 16, modelReplaySize: 64 },
     seed: 5,
     budget: { iterations: 3 },
     threads: 1,

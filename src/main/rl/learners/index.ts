@@ -3,13 +3,15 @@
  * MAPPO, CPPO and DPPO are the PPO family's program (ppo.ts), DPO its penalised surrogate
  * (dpo.ts), DMPO DPPO with local models and branched rollouts (dmpo/). LTDE (ltde.ts, team
  * networks on a road network), DADC (dadc/, coordinators on common information) and IC3Net
- * (ic3net/, communicating recurrent agents) are learners of their own shape.
+ * (ic3net/, communicating recurrent agents) are learners of their own shape; DMPO-SAC
+ * (dmpoSac/) is DSAC's parts with ensemble models and branched rollouts.
  */
 import type { LearnerId, PpoFamilyId } from '../../../shared/learners.ts';
 import { OnPolicyLearner, OnPolicyRun, type Learner, type LearnerProgram, type LearnerSetup } from '../core/learner.ts';
 import type { UpdatePool } from '../parallel/updatePool.ts';
 import { Dadc } from './dadc/dadc.ts';
 import { Dmpo } from './dmpo/dmpo.ts';
+import { DmpoSac } from './dmpoSac/dmpoSac.ts';
 import { Dpo } from './dpo.ts';
 import { Dsac } from './dsac/dsac.ts';
 import { Ic3net } from './ic3net/ic3net.ts';
@@ -33,6 +35,8 @@ export function createLearner(setup: LearnerSetup, pool: UpdatePool): Learner {
       return new Dsac(configured(setup, 'dsac'));
     case 'ic3net':
       return new Ic3net(configured(setup, 'ic3net'));
+    case 'dmpo-sac':
+      return new DmpoSac(configured(setup, 'dmpo-sac'));
   }
 }
 

@@ -33,7 +33,8 @@ const UPDATE_SEED_OFFSET = 0x5ac;
 /** Actor and critic hidden layers, as the PPO family's and the DMPO authors' SAC ([in, 64, 64, out]). */
 const HIDDEN_SIZES = [64, 64] as const;
 
-export type DsacId = 'dsac';
+/** DMPO-SAC (../dmpoSac/) runs on these parts too: its collection, replay, networks and checkpoint. */
+export type DsacId = 'dsac' | 'dmpo-sac';
 
 export class Dsac implements Learner {
   readonly policy: SacAgents;
@@ -43,10 +44,10 @@ export class Dsac implements Learner {
   envSteps = 0;
   private readonly config: LearnerConfig<DsacId>;
   private readonly learningReward: (reward: number) => number;
-  private readonly updateRng = new RngStreams(1);
-  private readonly batch: SacBatch;
+  readonly updateRng = new RngStreams(1);
+  readonly batch: SacBatch;
   /** The update's settings: the config with gamma^actionRepeat, one decision's discount. */
-  private readonly updateSettings: LearnerConfig<DsacId>;
+  readonly updateSettings: LearnerConfig<DsacId>;
   /** One step's actor inputs [n, E, in]. */
   private readonly stepInputs: Float32Array;
   /**
@@ -100,7 +101,7 @@ export class Dsac implements Learner {
    * as they end: the stochastic policy's, or uniformly random actions before learningStarts.
    * Returns the raw returns of the episodes that ended.
    */
-  private collect(): number[] {
+  collect(): number[] {
     const { env, sampler } = this.envs;
     const { nAgents, obsDim } = env.spec;
     const { numEnvs, rolloutSteps, learningStarts, gamma } = this.config;
@@ -226,7 +227,7 @@ export class Dsac implements Learner {
 }
 
 /** The means over an iteration's updates; nothing when there were none (the divergence guard reads only what is there). */
-function updateMetrics(stats: readonly SacUpdateStats[]): IterationMetrics {
+export function updateMetrics(stats: readonly SacUpdateStats[]): IterationMetrics {
   if (stats.length === 0) return {};
   const over = (pick: (s: SacUpdateStats) => number) => mean(stats.map(pick));
   return {

@@ -102,16 +102,17 @@ export class SacBatch {
   }
 
   /**
-   * Draws the batch from `replay` with `rng`'s stream 0: each row's s and a, and its reward,
-   * s', d and bootstrap discount after up to `returns.nSteps` steps along its episode
-   * (without `returns`: one step, discounts 1).
+   * Draws rows [from, to) of the batch (default: all) from `replay` with `rng`'s stream 0: each
+   * row's s and a, and its reward, s', d and bootstrap discount after up to `returns.nSteps`
+   * steps along its episode (without `returns`: one step, discounts 1).
    */
-  draw(replay: ReplayBuffer, rng: RngStreams, returns: Pick<SacUpdateSettings, 'gamma' | 'nSteps'> = { gamma: 1 }): void {
+  draw(replay: ReplayBuffer, rng: RngStreams, returns: Pick<SacUpdateSettings, 'gamma' | 'nSteps'> = { gamma: 1 }, from = 0, to = this.size): void {
     const { gamma, nSteps = 1 } = returns;
-    replay.sampleIndices(rng, this.indices);
+    replay.sampleIndices(rng, this.indices.subarray(from, to));
     const obsWidth = this.obs.length / this.size;
     const agents = this.actions.length / this.size;
-    this.indices.forEach((index, b) => {
+    this.indices.subarray(from, to).forEach((index, row) => {
+      const b = from + row;
       this.obs.set(replay.obs.subarray(index * obsWidth, (index + 1) * obsWidth), b * obsWidth);
       this.actions.set(replay.actions.subarray(index * agents, (index + 1) * agents), b * agents);
       this.rewards.set(replay.rewards.subarray(index * agents, (index + 1) * agents), b * agents);
@@ -132,6 +133,11 @@ export class SacBatch {
 /** One update of every agent's critics, actor, temperature and targets on a batch drawn from `replay`. */
 export async function sacUpdate(agents: SacAgents, replay: ReplayBuffer, batch: SacBatch, settings: SacUpdateSettings, rng: RngStreams): Promise<SacUpdateStats> {
   batch.draw(replay, rng, settings);
+  return sacUpdateOnBatch(agents, batch, settings, rng);
+}
+
+/** sacUpdate on the batch already drawn into `batch` (DMPO-SAC draws it from real and model replay). */
+export async function sacUpdateOnBatch(agents: SacAgents, batch: SacBatch, settings: SacUpdateSettings, rng: RngStreams): Promise<SacUpdateStats> {
   const { size } = batch;
   agents.actorInputs(batch.obs, size, batch.actorInputs);
   agents.actorInputs(batch.nextObs, size, batch.nextActorInputs);
