@@ -32,7 +32,7 @@ afterAll(async () => {
 /** The agents shown in the communication section's chips, senders first. */
 async function chips(prefix: string): Promise<{ senders: number[]; silent: number[] }> {
   const list = page.getByTestId(`${prefix}-senders`);
-  const numbers = async (kind: string) => (await list.locator(`.chip.${kind}`).allTextContents()).map(Number);
+  const numbers = async (kind: string) => (await list.locator(`.agent-chip.${kind}`).allTextContents()).map(Number);
   return { senders: await numbers('sender'), silent: await numbers('silent') };
 }
 
