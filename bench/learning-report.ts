@@ -10,7 +10,7 @@
  * $HEADWAY_CHROMIUM); without it the SVGs are still written.
  *
  *   npx tsx bench/learning-report.ts [--env-steps 100000] [--seeds 3 | --seeds 2,3] [--eval-every 5]
- *       [--learners ippo,mappo,cppo,dppo,dpo,dmpo] [--scenarios cacc-catchup,...] [--out learning-report]
+ *       [--learners ippo,dppo,ic3net,... (default: every learner)] [--scenarios cacc-catchup,...] [--out learning-report]
  *   npx tsx bench/learning-report.ts --db FILE --sweep ID|NAME [--out DIR]
  *       the same report from a sweep's finished runs in a run database (`headway sweep FILE
  *       --db FILE` trained them, N at a time; sweepResults.ts reads them), no training here

@@ -49,6 +49,8 @@ export interface EpisodeSpec {
    * of each action; continuous, mean and std (2). 0 when no learned policy acts (simulations).
    */
   actionParamDim: number;
+  /** Width of an agent's record in Frame.communication (src/shared/communication.ts); 0 or absent when its policy does not communicate. */
+  communicationDim?: number;
   /**
    * Where the episode comes from: a live simulation, the evaluation episode of a training
    * iteration, or a fork continuing a stored episode from state `step` (`storedEpisodeId`:
@@ -105,6 +107,8 @@ export interface Frame {
   actionParams: Float64Array;
   /** The scene's state (scene.ts: per-link flow and time, node masses and splits; or the tabular columns); empty for roads. */
   state: Float64Array;
+  /** [nAgents * communicationDim] what each agent sent and received (src/shared/communication.ts); empty when its policy does not communicate. */
+  communication: Float64Array;
 }
 
 /** The numeric arrays of a Frame in wire order, with their element type. */
@@ -121,6 +125,7 @@ export const FRAME_ARRAYS = [
   ['value', 'f64'],
   ['actionParams', 'f64'],
   ['state', 'f64'],
+  ['communication', 'f64'],
 ] as const satisfies readonly (readonly [keyof Frame, 'f64' | 'u8'])[];
 
 export type MetricsScope = 'episode' | 'iteration';

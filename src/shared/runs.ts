@@ -198,6 +198,8 @@ export interface StoredEpisodeSpec {
   action: StoredActionSpace;
   /** Width of one agent's action distribution record: discrete, the probability of each action (n); continuous, mean and std (2). */
   actionParamDim: number;
+  /** Width of one agent's communication record (src/shared/communication.ts; IC3Net); 0 or absent: its policy does not communicate. */
+  communicationDim?: number;
   obsNames: readonly string[];
   rewardTermNames: readonly string[];
   /** agentVehicle[i]: the vehicle agent i drives. */
@@ -265,6 +267,8 @@ export interface TrajectoryFrame {
   rewardTerms: Float32Array;
   /** The scene's state (src/shared/scene.ts); empty for roads. */
   state: Float32Array;
+  /** [nAgents, communicationDim] what each agent sent and received (src/shared/communication.ts); empty when its policy does not communicate. */
+  communication: Float32Array;
 }
 
 /** One step handed to an episode recorder: same fields as a frame, any numeric arrays. */
@@ -285,4 +289,6 @@ export interface TrajectoryStepInput {
   rewardTerms: ArrayLike<number>;
   /** The scene's state (src/shared/scene.ts); absent for roads. */
   state?: ArrayLike<number>;
+  /** [nAgents * communicationDim]; absent when the policy does not communicate. */
+  communication?: ArrayLike<number>;
 }

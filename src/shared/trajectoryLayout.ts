@@ -7,6 +7,7 @@
  *   agentAction[nA] reward[nA] value[nA]
  *   obs[nA * obsDim] actionParams[nA * actionParamDim] rewardTerms[nA * nRewardTerms]
  *   state[nState]   (the scene's state, src/shared/scene.ts; none for roads)
+ *   communication[nA * communicationDim]   (src/shared/communication.ts; none unless the policy communicates)
  *   flags[1]   (bit 0 collided, bit 1 terminated, bit 2 truncated; exact as float32)
  *
  * so frame i of a block starts at float i * floatsPerStep and a frame's arrays are views
@@ -23,12 +24,14 @@ export interface TrajectoryShape {
   nRewardTerms: number;
   /** Values of the scene's state per frame (0 for roads). */
   nState: number;
+  /** Values per agent of its communication record (0 unless the policy communicates). */
+  communicationDim: number;
 }
 
 /** The layout of a stored episode's frames. */
-export function trajectoryShape(spec: Pick<StoredEpisodeSpec, 'nVehicles' | 'nAgents' | 'obsDim' | 'actionParamDim' | 'rewardTermNames' | 'scene'>): TrajectoryShape {
+export function trajectoryShape(spec: Pick<StoredEpisodeSpec, 'nVehicles' | 'nAgents' | 'obsDim' | 'actionParamDim' | 'communicationDim' | 'rewardTermNames' | 'scene'>): TrajectoryShape {
   const { nVehicles, nAgents, obsDim, actionParamDim } = spec;
-  return { nVehicles, nAgents, obsDim, actionParamDim, nRewardTerms: spec.rewardTermNames.length, nState: sceneStateLength(spec.scene, nAgents) };
+  return { nVehicles, nAgents, obsDim, actionParamDim, nRewardTerms: spec.rewardTermNames.length, nState: sceneStateLength(spec.scene, nAgents), communicationDim: spec.communicationDim ?? 0 };
 }
 
 export const TRAJECTORY_FLAG = { collided: 1, terminated: 2, truncated: 4 } as const;
@@ -42,7 +45,7 @@ export class TrajectoryLayout {
   protected readonly flagsOffset: number;
 
   constructor(readonly shape: TrajectoryShape) {
-    const { nVehicles: nV, nAgents: nA, obsDim, actionParamDim, nRewardTerms, nState } = shape;
+    const { nVehicles: nV, nAgents: nA, obsDim, actionParamDim, nRewardTerms, nState, communicationDim } = shape;
     const lengths: ReadonlyArray<readonly [TrajectoryArrayField, number]> = [
       ['position', nV],
       ['speed', nV],
@@ -56,6 +59,7 @@ export class TrajectoryLayout {
       ['actionParams', nA * actionParamDim],
       ['rewardTerms', nA * nRewardTerms],
       ['state', nState],
+      ['communication', nA * communicationDim],
     ];
     let offset = 0;
     this.fields = lengths.map(([field, length]) => {

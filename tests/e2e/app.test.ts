@@ -103,7 +103,7 @@ describe('headway serve in Chromium', () => {
     expect(await text(page, 'inspector-action')).toMatch(/m\/s²/);
     expect(await page.getByTestId('inspector-reward').locator('td:first-child').allTextContents()).toEqual(['total', 'speed', 'accel']);
     // Neighbourhoods: N^1 = {5, 4, 6}; kappa adjustable in the view.
-    const critic = () => page.getByTestId('critic-agents').locator('.chip').allTextContents();
+    const critic = () => page.getByTestId('critic-agents').locator('.agent-chip').allTextContents();
     expect(await critic()).toEqual(['5', '4', '6', '3', '7']);
     await page.getByTestId('kappa').fill('3');
     await expect.poll(critic).toEqual(['5', '4', '6', '3', '7', '2', '8']);

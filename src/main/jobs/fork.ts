@@ -145,7 +145,7 @@ export class ForkRecorder {
     // The parent's description (an EpisodeInfo is one, with its record's fields besides, which beginning an episode does not read).
     const spec: StoredEpisodeSpec = { ...episode, checkpointId: null, disturbances: [], fork: { parentEpisodeId: episode.id, step, policy } };
     this.writer = store.beginEpisode(episode.runId, spec);
-    this.state = new StepFrame(episode, episode.actionParamDim);
+    this.state = new StepFrame(episode, episode.actionParamDim, episode.communicationDim);
   }
 
   /** Appends rebuilt state t (before the fork step) with what the parent's policy did there. */
@@ -157,6 +157,7 @@ export class ForkRecorder {
     frame.agentAction.set(actions.subarray(t * nAgents, (t + 1) * nAgents));
     frame.value.set(parent.value);
     frame.actionParams.set(parent.actionParams);
+    frame.communication.set(parent.communication);
     this.writer.append(frame);
   }
 
@@ -164,9 +165,10 @@ export class ForkRecorder {
   append(env: BatchedEnv, actions: Float64Array): void {
     const frame = this.fillState(env);
     frame.agentAction.set(actions);
-    // No learned policy's critic or action distribution in a fork's own frames.
+    // No learned policy's critic, action distribution or communication in a fork's own frames.
     frame.value.fill(NaN);
     frame.actionParams.fill(NaN);
+    frame.communication.fill(NaN);
     this.writer.append(frame);
   }
 

@@ -47,7 +47,7 @@ export function episodeSpec(env: BatchedEnv, jobId: string, episode: number, see
 export function storedEpisodeSpec(
   env: BatchedEnv,
   copy: number,
-  recorded: Pick<StoredEpisodeSpec, 'iteration' | 'kind' | 'seed' | 'actionParamDim'>,
+  recorded: Pick<StoredEpisodeSpec, 'iteration' | 'kind' | 'seed' | 'actionParamDim' | 'communicationDim'>,
 ): StoredEpisodeSpec {
   const { spec } = env;
   const roadLength = env.roadLength[copy];
@@ -143,6 +143,7 @@ export function captureFrame(env: BatchedEnv, jobId: string, episode: number, ep
     value: new Float64Array(0),
     actionParams: new Float64Array(0),
     state,
+    communication: new Float64Array(0),
   };
 }
 
@@ -174,6 +175,7 @@ export function displayEpisodeSpec(info: EpisodeInfo, jobId: string): EpisodeSpe
     agentVehicle: [...info.agentVehicle],
     edges: info.edges.map(([a, b]) => [a, b] as [number, number]),
     actionParamDim: info.actionParamDim,
+    communicationDim: info.communicationDim,
     source: { kind: 'evaluation', runId: info.runId, iteration: info.iteration },
     scene: info.scene,
   };

@@ -17,6 +17,7 @@ import { resolveParams, type ScenarioId } from '../../shared/scenarios.ts';
 import { decodeState, encodeState } from '../rl/core/checkpoint.ts';
 import { actionParamWidth } from '../rl/core/distributions.ts';
 import { evaluatePolicy, type EvaluationRecorder, type EvaluationResult } from '../rl/core/evaluation.ts';
+import { communicationWidth } from '../rl/core/trainedPolicy.ts';
 import type { IterationMetrics } from '../rl/core/iteration.ts';
 import type { Learner } from '../rl/core/learner.ts';
 import { createLearner } from '../rl/learners/index.ts';
@@ -291,7 +292,8 @@ class StoreRecorder implements EvaluationRecorder {
 
   begin(episode: number, seed: number, env: BatchedEnv): void {
     if (episode >= this.stored) return;
-    const storedSpec = storedEpisodeSpec(env, episode, { iteration: this.iteration, kind: 'eval', seed, actionParamDim: actionParamWidth(this.learner.policy.head) });
+    const { policy } = this.learner;
+    const storedSpec = storedEpisodeSpec(env, episode, { iteration: this.iteration, kind: 'eval', seed, actionParamDim: actionParamWidth(policy.head), communicationDim: communicationWidth(policy) });
     this.writers.set(episode, this.store.beginEpisode(this.runId, storedSpec));
   }
 

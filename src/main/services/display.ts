@@ -155,6 +155,7 @@ export class EvaluationDisplay {
       value: Float64Array.from(stored.value),
       actionParams: Float64Array.from(stored.actionParams),
       state: Float64Array.from(stored.state),
+      communication: Float64Array.from(stored.communication),
     };
     this.lastFrame = frame;
     this.emit({ type: 'frame', frame });

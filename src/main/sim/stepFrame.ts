@@ -2,7 +2,7 @@
  * One environment copy's state as the arrays of a stored trajectory frame
  * (TrajectoryStepInput), in buffers reused from step to step: what evaluation and forks
  * hand to the run store's episode writer. The agent-side arrays that depend on who acts
- * (action, reward, value, action distribution) are the caller's to fill.
+ * (action, reward, value, action distribution, communication) are the caller's to fill.
  */
 import type { TrajectoryStepInput } from '../../shared/runs.ts';
 import type { BatchedEnv } from './env.ts';
@@ -16,6 +16,8 @@ export class StepFrame {
   constructor(
     private readonly spec: Pick<BatchedEnv['spec'], 'nAgents' | 'nVehicles' | 'obsDim' | 'rewardTermNames'>,
     actionParamDim: number,
+    /** Values per agent of its communication record (0 unless the policy communicates). */
+    communicationDim = 0,
   ) {
     const { nAgents, nVehicles, obsDim } = spec;
     this.frame = {
@@ -32,6 +34,7 @@ export class StepFrame {
       rewardTerms: new Float64Array(nAgents * spec.rewardTermNames.length),
       // Sized by the first fillState, which sees the env (its scene's state).
       state: new Float64Array(0),
+      communication: new Float64Array(nAgents * communicationDim),
     };
   }
 

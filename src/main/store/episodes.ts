@@ -50,10 +50,10 @@ interface EpisodeRow {
   fork_policy: string | null;
 }
 
-/** The StoredEpisodeSpec fields kept as JSON in episodes.env. */
+/** The StoredEpisodeSpec fields kept as JSON in episodes.env (communicationDim absent in episodes stored before it: 0). */
 type EpisodeEnvJson = Pick<
   StoredEpisodeSpec,
-  'params' | 'dt' | 'horizon' | 'action' | 'obsNames' | 'rewardTermNames' | 'agentVehicle' | 'vehicleKind' | 'edges' | 'roadLength' | 'vehicleLength' | 'scene'
+  'params' | 'dt' | 'horizon' | 'action' | 'obsNames' | 'rewardTermNames' | 'agentVehicle' | 'vehicleKind' | 'edges' | 'roadLength' | 'vehicleLength' | 'scene' | 'communicationDim'
 >;
 
 /** An unfinished episode's writer, as read for the liveness checks. */
@@ -122,6 +122,7 @@ export class Episodes {
         roadLength: spec.roadLength !== null && Number.isFinite(spec.roadLength) ? spec.roadLength : null,
         vehicleLength: spec.vehicleLength,
         scene: spec.scene ?? null,
+        communicationDim: spec.communicationDim ?? 0,
       };
       const id = this.sql.insertEpisode.get({
         runId,
@@ -181,14 +182,16 @@ export class Episodes {
       checkStepRange(from, to);
       return this.connection.db.transaction(() => {
         const episode = this.requireEpisode(episodeId);
+        const env = JSON.parse(episode.env) as EpisodeEnvJson;
         const layout = new TrajectoryLayout({
           nVehicles: episode.n_vehicles,
           nAgents: episode.n_agents,
           obsDim: episode.obs_dim,
           actionParamDim: episode.action_param_dim,
           nRewardTerms: episode.n_reward_terms,
-          // Episodes stored before scenes had none: no state.
-          nState: sceneStateLength((JSON.parse(episode.env) as EpisodeEnvJson).scene, episode.n_agents),
+          // Episodes stored before scenes had none: no state; before communication, none either.
+          nState: sceneStateLength(env.scene, episode.n_agents),
+          communicationDim: env.communicationDim ?? 0,
         });
         const end = Math.min(to, episode.steps);
         const steps = Math.max(0, end - from);
@@ -308,7 +311,15 @@ function copyStepsInRange(
 }
 
 function checkEpisodeSpec(spec: StoredEpisodeSpec): void {
-  const counts = { iteration: spec.iteration, seed: spec.seed, nVehicles: spec.nVehicles, nAgents: spec.nAgents, obsDim: spec.obsDim, actionParamDim: spec.actionParamDim };
+  const counts = {
+    iteration: spec.iteration,
+    seed: spec.seed,
+    nVehicles: spec.nVehicles,
+    nAgents: spec.nAgents,
+    obsDim: spec.obsDim,
+    actionParamDim: spec.actionParamDim,
+    communicationDim: spec.communicationDim ?? 0,
+  };
   for (const [name, value] of Object.entries(counts)) {
     if (!Number.isSafeInteger(value) || value < 0) throw new InvalidRecordError(`${name} must be a non-negative integer, got ${value}`);
   }
@@ -337,6 +348,7 @@ function toEpisodeInfo(row: EpisodeRow): EpisodeInfo {
     obsDim: row.obs_dim,
     action: env.action,
     actionParamDim: row.action_param_dim,
+    communicationDim: env.communicationDim ?? 0,
     obsNames: env.obsNames,
     rewardTermNames: env.rewardTermNames,
     agentVehicle: env.agentVehicle,

@@ -106,6 +106,7 @@ export class StressSource {
       value: new Float64Array(0),
       actionParams: new Float64Array(0),
       state: new Float64Array(0),
+      communication: new Float64Array(0),
     };
   }
 

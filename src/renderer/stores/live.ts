@@ -20,6 +20,7 @@ import {
   type JobInfo,
   type Speed,
 } from '../../shared/api.ts';
+import { communicationView, type CommunicationView } from '../../shared/communication.ts';
 import { observationFields, type ObservationField } from '../../shared/scenarios.ts';
 import { useApi } from '../api/index.ts';
 import { useAgentGraph } from '../composables/useAgentGraph.ts';
@@ -42,6 +43,8 @@ export interface InspectorView extends InspectedVehicle {
   obs: ObservationField[];
   /** What the learned policy thinks (training's evaluation episodes); null when no policy acts. */
   policy: PolicyView | null;
+  /** Its gate and the message it received (IC3Net's evaluation episodes); null when its policy does not communicate. */
+  communication: CommunicationView | null;
 }
 
 export interface PolicyView {
@@ -239,6 +242,7 @@ export const useLiveStore = defineStore('live', () => {
       rewardTerms: agent >= 0 ? spec.rewardTermNames.map((name, k) => ({ name, value: f.rewardTerms[agent * nTerms + k] })) : [],
       obs: agent >= 0 ? observationFields(spec.obsNames, f.obs, agent * spec.obsDim, spec.roadLength) : [],
       policy: agent >= 0 ? policyView(spec, f, agent) : null,
+      communication: communicationView(f.communication, spec.communicationDim ?? 0, agent, spec.nAgents, spec.edges),
     };
   });
 

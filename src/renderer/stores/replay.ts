@@ -16,6 +16,7 @@ import { observationFields, type ObservationField } from '../../shared/scenarios
 import { useApi } from '../api/index.ts';
 import { StepBlockCache } from '../replay/blockCache.ts';
 import { useAgentGraph } from '../composables/useAgentGraph.ts';
+import { communicationView, type CommunicationView } from '../../shared/communication.ts';
 import { actionDistribution, type ActionDistribution } from '../inspect/actions.ts';
 import { vehicleKindOf, type InspectedVehicle } from '../inspect/vehicles.ts';
 import { blockRecords, decodeTraces, layoutOf, ShownFrame, traceStride, type DecodedTraces } from '../replay/episode.ts';
@@ -58,6 +59,8 @@ export interface ReplayInspectorView extends InspectedVehicle {
   reward: number | null;
   rewardTerms: { name: string; value: number }[];
   obs: ObservationField[];
+  /** Its gate and the message it received (IC3Net's episodes); null when the episode's policy does not communicate. */
+  communication: CommunicationView | null;
 }
 
 export interface ReplayTimings {
@@ -434,6 +437,7 @@ export const useReplayStore = defineStore('replay', () => {
       reward: agent >= 0 ? finite(f.reward[agent]) : null,
       rewardTerms: agent >= 0 ? info.rewardTermNames.map((name, k) => ({ name, value: f.rewardTerms[agent * nTerms + k] })) : [],
       obs: agent >= 0 ? observationFields(info.obsNames, f.obs, agent * info.obsDim, info.roadLength) : [],
+      communication: communicationView(f.communication, info.communicationDim, agent, info.nAgents, info.edges),
     };
   });
 

@@ -17,6 +17,7 @@ export function storedEpisode(overrides: Partial<EpisodeInfo> = {}): EpisodeInfo
     obsDim: 1,
     action: { kind: 'continuous', low: -1, high: 1 },
     actionParamDim: 2,
+    communicationDim: 0,
     obsNames: ['speed'],
     rewardTermNames: ['speed'],
     agentVehicle: [1],

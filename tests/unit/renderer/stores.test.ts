@@ -144,6 +144,7 @@ function ringFrame(jobId: string, step: number, episode = 0): Frame {
     value: Float64Array.from({ length: n }, (_, v) => 10 - v),
     actionParams: Float64Array.from({ length: 2 * n }, (_, k) => (k % 2 === 0 ? k / 100 : 0.5)),
     state: new Float64Array(0),
+    communication: new Float64Array(0),
   };
 }
 
@@ -313,6 +314,26 @@ describe('the live store', () => {
     expect(live.kappa).toBe(11);
     live.select(99);
     expect(live.selectedVehicle).toBeNull();
+  });
+
+  it('shows an IC3Net agent its gate and the message it received, with the neighbours that sent', () => {
+    const live = useLiveStore();
+    live.attach(job('train-1-aaaaaa'));
+    const n = 22;
+    live.handleEvent({ type: 'episode', episode: { ...ringEpisode('train-1-aaaaaa'), communicationDim: 4 } });
+    // Per agent [sent, gate, sendProbability, messageNorm]: agents 3 sent, 5 stayed silent; agent 4 closes its gate.
+    const communication = new Float64Array(4 * n);
+    communication.set([1, 1, 0.9, 0.5], 3 * 4);
+    communication.set([1, 0, 0.2, 1.25], 4 * 4);
+    communication.set([0, 1, 0.7, 0.5], 5 * 4);
+    live.handleEvent({ type: 'frame', frame: { ...ringFrame('train-1-aaaaaa', 3), communication } });
+    live.select(4);
+    expect(live.inspector!.communication).toEqual({ gateOpen: false, sendProbability: 0.2, sent: true, messageNorm: 1.25, senders: [3], silent: [5] });
+    // A policy that does not communicate: no record, no section.
+    live.handleEvent({ type: 'episode', episode: ringEpisode('train-1-aaaaaa', 1) });
+    live.handleEvent({ type: 'frame', frame: ringFrame('train-1-aaaaaa', 1, 1) });
+    live.select(4);
+    expect(live.inspector!.communication).toBeNull();
   });
 
   it('keeps each vehicle recent speed and gap, reset per episode', () => {

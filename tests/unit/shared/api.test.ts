@@ -164,6 +164,7 @@ function sampleFrame(nVehicles: number, nAgents: number, obsDim: number, nTerms:
     value: ramp(nAgents, -3),
     actionParams: ramp(nAgents * 2, 0.01),
     state: ramp(3, 0.75),
+    communication: ramp(nAgents * 4, 0.25),
   };
 }
 
@@ -189,8 +190,8 @@ describe('binary frame codec (WebSocket)', () => {
   });
 
   it('keeps a 1,000-vehicle frame small and rejects foreign or truncated buffers', () => {
-    // A simulation's frame: no policy, so no value or action distribution.
-    const buffer = encodeFrame({ ...sampleFrame(1000, 1000, 2, 2), value: new Float64Array(0), actionParams: new Float64Array(0) });
+    // A simulation's frame: no policy, so no value, action distribution or communication.
+    const buffer = encodeFrame({ ...sampleFrame(1000, 1000, 2, 2), value: new Float64Array(0), actionParams: new Float64Array(0), communication: new Float64Array(0) });
     expect(buffer.byteLength).toBeLessThan(82_000);
     expect(isFrameBuffer(new ArrayBuffer(16))).toBe(false);
     expect(() => decodeFrame(new TextEncoder().encode('{"id":1}').buffer as ArrayBuffer)).toThrow();

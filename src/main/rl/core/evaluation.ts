@@ -8,7 +8,7 @@ import type { BatchedEnv } from '../../sim/env.ts';
 import { createEnv } from '../../sim/index.ts';
 import { EpisodeStats, type EpisodeMetrics } from '../../sim/metrics.ts';
 import { StepFrame } from '../../sim/stepFrame.ts';
-import type { PolicyOutput } from './trainedPolicy.ts';
+import { communicationWidth, type PolicyOutput } from './trainedPolicy.ts';
 import { actionParamWidth, smoothedSoftmax, type PolicyHead } from './distributions.ts';
 import { mean } from './iteration.ts';
 import type { Learner } from './learner.ts';
@@ -44,24 +44,28 @@ export function evaluatePolicy(learner: Pick<Learner, 'setup' | 'policy'>, episo
   const stats = Array.from({ length: episodes }, (_, k) => new EpisodeStats(env, k));
   const actions = new Float64Array(episodes * nAgents);
   const head = trained.head;
-  const frame = recorder ? new EvalFrameBuffers(env.spec, actionParamWidth(head)) : null;
+  const frame = recorder ? new EvalFrameBuffers(env.spec, actionParamWidth(head), communicationWidth(trained)) : null;
   let policy: PolicyOutput = { output: new Float32Array(0), logStd: null };
   let values: Float32Array | null = null;
+  let communication: Float32Array | null = null;
   const act = () => {
     policy = trained.decide(env, actions);
-    if (recorder) values = trained.values(env);
+    if (recorder) {
+      values = trained.values(env);
+      communication = trained.communication?.(env) ?? null;
+    }
   };
   if (recorder) for (let k = 0; k < episodes; k++) recorder.begin(k, evalSeed + k, env);
   const running = new Uint8Array(episodes).fill(1);
   act();
-  if (frame) for (let k = 0; k < episodes; k++) recorder!.step(k, frame.fill(env, k, actions, policy, values!, head, false));
+  if (frame) for (let k = 0; k < episodes; k++) recorder!.step(k, frame.fill(env, k, actions, policy, values!, communication, head, false));
   while (!env.allDone()) {
     env.step(actions);
     for (let k = 0; k < episodes; k++) if (running[k] === 1) stats[k].add();
     act();
     for (let k = 0; k < episodes; k++) {
       if (running[k] === 0) continue;
-      if (frame) recorder!.step(k, frame.fill(env, k, actions, policy, values!, head, true));
+      if (frame) recorder!.step(k, frame.fill(env, k, actions, policy, values!, communication, head, true));
       if ((env.terminated[k] | env.truncated[k]) === 1) running[k] = 0;
     }
   }
@@ -70,15 +74,16 @@ export function evaluatePolicy(learner: Pick<Learner, 'setup' | 'policy'>, episo
   return summariseEvaluation(results);
 }
 
-/** Per-step evaluation frames: the copy's state, and the action and distribution its policy chose there. */
+/** Per-step evaluation frames: the copy's state, and the action, distribution and communication of its policy there. */
 class EvalFrameBuffers {
   private readonly state: StepFrame;
 
   constructor(
     spec: BatchedEnv['spec'],
     private readonly paramWidth: number,
+    private readonly communicationWidth: number,
   ) {
-    this.state = new StepFrame(spec, paramWidth);
+    this.state = new StepFrame(spec, paramWidth, communicationWidth);
   }
 
   fill(
@@ -87,10 +92,11 @@ class EvalFrameBuffers {
     actions: Float64Array,
     policy: PolicyOutput,
     values: Float32Array,
+    communication: Float32Array | null,
     head: PolicyHead,
     afterStep: boolean,
   ): TrajectoryStepInput {
-    const { paramWidth } = this;
+    const { paramWidth, communicationWidth: width } = this;
     const frame = this.state.fillState(env, copy);
     const agents = env.spec.nAgents;
     const episodes = env.numEnvs;
@@ -106,6 +112,10 @@ class EvalFrameBuffers {
       } else {
         frame.actionParams[i * paramWidth] = policy.output[out];
         frame.actionParams[i * paramWidth + 1] = Math.exp(policy.logStd![i]);
+      }
+      if (communication !== null) {
+        const from = (i * episodes + copy) * width;
+        frame.communication.set(communication.subarray(from, from + width), i * width);
       }
     }
     return frame;

@@ -2,15 +2,17 @@
  * IC3Net acting: one forward step of every agent on a batch of copies (training rollouts and
  * evaluation share it), and the trained policy as evaluation, stored episodes and run
  * policies use it. The paper variant keeps each copy's LSTM state and gate from one decide
- * to the next and clears them where a copy starts an episode (env.steps is 0).
+ * to the next and clears them where a copy starts an episode (env.steps is 0); each decide's
+ * gates and messages are what communication() reports to the inspector and stored episodes.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BatchedEnv, EnvSpec } from '../../../sim/env.ts';
 import { NeighbourhoodGather } from '../../../sim/graph.ts';
 import { greedyActions } from '../../core/actorCritic.ts';
-import { argmax, type PolicyHead } from '../../core/distributions.ts';
+import { COMMUNICATION_FIELDS, COMMUNICATION_WIDTH } from '../../../../shared/communication.ts';
+import { argmax, smoothedSoftmax, type PolicyHead } from '../../core/distributions.ts';
 import type { PolicyOutput, TrainedPolicy } from '../../core/trainedPolicy.ts';
-import type { Ic3netNetworks, RecurrentState } from './networks.ts';
+import { HIDDEN_SIZE, SEND, type Ic3netNetworks, type RecurrentState } from './networks.ts';
 import { TensorTape } from './tensorTape.ts';
 
 /** What one step computed for every agent in every copy ([n, B, width] row-major). */
@@ -81,8 +83,12 @@ export class Ic3netPolicy implements TrainedPolicy {
   /** The deployed policy's state per copy of the env it last acted on (paper variant). */
   private state: RecurrentState | null = null;
   private stateCopies = 0;
+  /** The deployed gates of the last decide [n, copies] (1: send at the next step), paper variant. */
+  private gates: Float32Array | null = null;
   /** The values of the last decide, returned by values() on the same env. */
   private lastValues: { env: BatchedEnv; values: Float32Array } | null = null;
+  /** What the last decide's agents sent (gates in effect) and computed, for communication(). */
+  private lastStep: { env: BatchedEnv; step: StepResult; sent: Float32Array } | null = null;
 
   constructor(readonly networks: Ic3netNetworks) {
     this.spec = networks.spec;
@@ -104,19 +110,52 @@ export class Ic3netPolicy implements TrainedPolicy {
       disposeState(this.state);
       this.state = this.networks.zeroState(copies);
       this.stateCopies = copies;
+      this.gates = null;
     }
     const fresh = this.networks.recurrent ? freshMask(env, new Float32Array(copies)) : null;
     const step = forwardStep(this.networks, this.observations(env), copies, this.state, fresh);
     greedyActions(this.head, agents, step.policy, copies, actions);
+    // Reference-code: every gate open. Paper: the gates chosen at the last step, cleared where a copy starts afresh.
+    const sent = new Float32Array(agents * copies).fill(1);
     if (step.gateLogits !== null) {
+      for (let k = 0; k < sent.length; k++) sent[k] = this.gates === null ? 0 : this.gates[k] * fresh![k % copies];
       const gates = new Float32Array(agents * copies);
       for (let k = 0; k < gates.length; k++) gates[k] = argmax(step.gateLogits, 2 * k, 2);
       const previous = this.state;
       this.state = stateAfter(step, gates, agents);
+      this.gates = gates;
       disposeState(previous);
     }
     this.lastValues = { env, values: step.values };
+    this.lastStep = { env, step, sent };
     return step.policy;
+  }
+
+  /** What each agent sent and received in the last decide on `env`, [n, E, COMMUNICATION_WIDTH] (shared/communication.ts). */
+  communication(env: BatchedEnv): Float32Array {
+    const last = this.lastStep;
+    if (last === null || last.env !== env) throw new Error('IC3Net communication is read after a decide on the same env');
+    const { step, sent } = last;
+    const rows = sent.length;
+    const out = new Float32Array(rows * COMMUNICATION_WIDTH);
+    const field = (name: (typeof COMMUNICATION_FIELDS)[number]) => COMMUNICATION_FIELDS.indexOf(name);
+    const probabilities = new Float64Array(2);
+    for (let k = 0; k < rows; k++) {
+      const at = k * COMMUNICATION_WIDTH;
+      let norm = 0;
+      for (let h = k * HIDDEN_SIZE; h < (k + 1) * HIDDEN_SIZE; h++) norm += step.message[h] * step.message[h];
+      out[at + field('sent')] = sent[k];
+      out[at + field('messageNorm')] = Math.sqrt(norm);
+      if (step.gateLogits === null) {
+        out[at + field('gate')] = 1;
+        out[at + field('sendProbability')] = 1;
+      } else {
+        smoothedSoftmax(step.gateLogits, 2 * k, 2, probabilities, 0);
+        out[at + field('gate')] = argmax(step.gateLogits, 2 * k, 2) === SEND ? 1 : 0;
+        out[at + field('sendProbability')] = probabilities[SEND];
+      }
+    }
+    return out;
   }
 
   /** The values of the last decide on `env`; otherwise a fresh step (from the kept state, not advancing it). */
@@ -140,7 +179,9 @@ export class Ic3netPolicy implements TrainedPolicy {
     disposeState(this.state);
     this.state = null;
     this.stateCopies = 0;
+    this.gates = null;
     this.lastValues = null;
+    this.lastStep = null;
   }
 
   dispose(): void {
