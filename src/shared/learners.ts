@@ -335,7 +335,7 @@ const DEFAULT_CHANGES: ScenarioTable = {
   'cacc-catchup': CACC_DEFAULT,
   'cacc-slowdown': CACC_DEFAULT,
   ring: { numEnvs: 4, rolloutSteps: 750, lrActor: 1e-3, lrCritic: 1e-3, minibatches: 4, gaeLambda: 0.95, modelWarmupEpisodes: 4, ...DMPO_DEFAULT },
-  'figure-eight': { numEnvs: 4, rolloutSteps: 750, lrActor: 1e-3, lrCritic: 1e-3, minibatches: 4, gaeLambda: 0.95, modelWarmupEpisodes: 4, ...DMPO_DEFAULT, lrModel: 1e-3, modelRewardCoef: 0.05 },
+  'figure-eight': { numEnvs: 4, rolloutSteps: 750, lrActor: 1e-3, lrCritic: 1e-3, minibatches: 4, gaeLambda: 0.95, modelWarmupEpisodes: 4, ...DMPO_DEFAULT, lrModel: 1e-3, modelRewardCoef: 1 },
   'network-routing': ROUTING,
   mabc: DADC_ENVIRONMENT,
   'demand-response': DADC_ENVIRONMENT,
