@@ -30,6 +30,12 @@ export interface EnvSpec {
   obsDim: number;
   /** Names of the observation fields, in order (for inspectors and docs). */
   obsNames: readonly string[];
+  /**
+   * Observation fields that wrap around from 1 back to 0 (a position along a closed road as
+   * a fraction of its length): one step can move them by almost -1 without anything having
+   * jumped. Absent: none. Learned models of the dynamics must treat them as circular.
+   */
+  wrappedObs?: readonly number[];
   action: ActionSpace;
   horizon: number;
   graph: AgentGraph;

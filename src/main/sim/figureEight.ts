@@ -80,6 +80,7 @@ function figureEightSpec(params: ScenarioParams<'figure-eight'>): EnvSpec {
     obsNames: flow
       ? [...Array.from({ length: n }, (_, i) => `speed${i}/30`), ...Array.from({ length: n }, (_, i) => `position${i}/length`)]
       : ['speed/30', 'position/length'],
+    wrappedObs: flow ? Array.from({ length: n }, (_, i) => n + i) : [1],
     action: { kind: 'continuous', low: -ACTION_LIMIT, high: ACTION_LIMIT },
     horizon: params.horizon,
     graph: preset === 'dmpo' ? AgentGraph.cycle(n) : AgentGraph.chain(nAgents),

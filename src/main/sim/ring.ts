@@ -53,6 +53,7 @@ function ringSpec(params: ScenarioParams<'ring'>): EnvSpec {
     nVehicles: n,
     obsDim: preset === 'flow-1av' ? 3 : 2,
     obsNames: preset === 'flow-1av' ? ['speed/15', '(leadSpeed-speed)/15', 'gap/270'] : ['speed/30', 'position/length'],
+    wrappedObs: preset === 'flow-1av' ? [] : [1],
     action: { kind: 'continuous', low: -ACTION_LIMIT, high: ACTION_LIMIT },
     horizon: params.horizon,
     graph: preset === 'dmpo' ? AgentGraph.cycle(n) : AgentGraph.chain(nAgents),

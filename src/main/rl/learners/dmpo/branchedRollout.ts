@@ -6,6 +6,7 @@
 import type { RngStreams } from '../../../sim/rng.ts';
 import type { RealEpisode } from './episodes.ts';
 import { withTensorScope, type NetworkedGcn } from './gcn.ts';
+import { wrapStates } from './wrappedObservations.ts';
 
 /**
  * Actions of every agent for a batch of joint observations: `observations` is [batch, n,
@@ -19,6 +20,8 @@ export interface BranchedRolloutOptions {
   readonly trajectories: number;
   /** T: model steps per rollout. */
   readonly steps: number;
+  /** Observation fields that wrap from 1 to 0 (EnvSpec.wrappedObs): each predicted state is wrapped into [0, 1) there, as the environment does. */
+  readonly wrappedObs: readonly number[];
 }
 
 /** Synthetic transitions in a rollout buffer's layout: step-major, then rollout, then agent. */
@@ -56,7 +59,7 @@ export function branchedRollout(
   rng: RngStreams,
   stream: number,
 ): ModelRollout {
-  const { trajectories: batch, steps } = options;
+  const { trajectories: batch, steps, wrappedObs } = options;
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`trajectories must be a positive integer, got ${batch}`);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a positive integer, got ${steps}`);
   const agents = gcn.agents;
@@ -87,6 +90,7 @@ export function branchedRollout(
       const prediction = gcn.predict(weights, observations, actions, batch);
       rollout.rewards.set(prediction.rewards, t * batch * agents);
       current = prediction.nextObservations;
+      wrapStates(current, gcn.obsDim, wrappedObs);
       for (let b = 0; b < batch; b++) {
         let ended = false;
         // Every agent draws, so the random stream does not depend on where the first end falls.

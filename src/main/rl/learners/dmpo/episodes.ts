@@ -7,6 +7,7 @@ import type { RngStreams } from '../../../sim/rng.ts';
 import { restoreArrays, type SnapshotArrays } from '../../../sim/snapshot.ts';
 import { checkpointMisfit, type TransitionObserver } from '../../core/rollout.ts';
 import type { WindowBatch } from './gcn.ts';
+import { unwrapWindowTargets } from './wrappedObservations.ts';
 
 /** One real episode of all n agents; `length` transitions. */
 export interface RealEpisode {
@@ -33,6 +34,8 @@ export class EpisodeFifo {
     readonly capacity: number,
     readonly agents: number,
     readonly obsDim: number,
+    /** Observation fields that wrap from 1 to 0 (EnvSpec.wrappedObs): windows unwrap their targets (wrappedObservations.ts). */
+    readonly wrappedObs: readonly number[] = [],
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`episode FIFO capacity must be a positive integer, got ${capacity}`);
   }
@@ -73,7 +76,8 @@ export class EpisodeFifo {
   /**
    * `count` windows of `steps` consecutive transitions: each from an episode drawn uniformly
    * (with replacement, as the reference samples trajectories) among those at least `steps`
-   * long, starting at a uniform position, drawn from `rng`'s stream `stream`.
+   * long, starting at a uniform position, drawn from `rng`'s stream `stream`. Wrapped fields
+   * of the next observations are unwrapped from each window's start state.
    */
   sampleWindows(count: number, steps: number, rng: RngStreams, stream: number): WindowBatch {
     const eligible = this.stored.filter((episode) => episode.length >= steps);
@@ -101,6 +105,7 @@ export class EpisodeFifo {
         batch.rewards.set(episode.rewards.subarray(source * agents, (source + 1) * agents), row * agents);
         batch.terminals.set(episode.terminals.subarray(source * agents, (source + 1) * agents), row * agents);
       }
+      unwrapWindowTargets(batch, w, agents, obsDim, this.wrappedObs);
     }
     return batch;
   }

@@ -99,6 +99,11 @@ export interface ModelTrainingReport extends ModelValidation {
   readonly seconds: number;
 }
 
+/** The agents the models are of, with the observation fields that wrap from 1 to 0 (EnvSpec.wrappedObs; none when absent). */
+export interface LocalModelSystem extends ModelSystem {
+  readonly wrappedObs?: readonly number[];
+}
+
 /** RNG streams: window sampling and rollouts draw from separate streams. */
 const WINDOW_STREAM = 0;
 const ROLLOUT_STREAM = 1;
@@ -117,22 +122,25 @@ export class LocalModels {
   private readonly rng = new RngStreams(2);
   /** The batched formulation of `gcn`'s fit; null when fitting per agent. */
   private readonly batched: BatchedGcn | null;
+  /** Observation fields that wrap from 1 to 0: unwrapped in training targets, wrapped in rollouts (wrappedObservations.ts). */
+  private readonly wrappedObs: readonly number[];
   private trainCalls = 0;
 
   /** `formulation`: how the fit computes (formulationFor the backend the models train on; per-agent by default). */
-  constructor(system: ModelSystem, config: Partial<LocalModelConfig> = {}, formulation: UpdateFormulation = 'per-agent') {
+  constructor(system: LocalModelSystem, config: Partial<LocalModelConfig> = {}, formulation: UpdateFormulation = 'per-agent') {
     this.config = validated({ ...DEFAULT_LOCAL_MODEL_CONFIG, ...config });
     this.gcn = new NetworkedGcn(system, this.config.architecture);
     this.batched = formulation === 'batched' ? new BatchedGcn(this.gcn) : null;
-    this.episodes = new EpisodeFifo(this.config.bufferEpisodes, this.gcn.agents, this.gcn.obsDim);
+    this.wrappedObs = validatedWrappedObs(system.wrappedObs ?? [], system.obsDim);
+    this.episodes = new EpisodeFifo(this.config.bufferEpisodes, this.gcn.agents, this.gcn.obsDim, this.wrappedObs);
     this.groups = this.gcn.initialParameters(this.config.seed).map((params) => ({ params, moments: zeroMoments(params.length) }));
     this.rng.seed(WINDOW_STREAM, this.config.seed);
     this.rng.seed(ROLLOUT_STREAM, this.config.seed + 1);
   }
 
   /** The models of an environment's agents. */
-  static forEnv(spec: Pick<EnvSpec, 'graph' | 'obsDim' | 'action'>, config: Partial<LocalModelConfig> = {}, formulation: UpdateFormulation = 'per-agent'): LocalModels {
-    return new LocalModels({ graph: spec.graph, obsDim: spec.obsDim, action: spec.action }, config, formulation);
+  static forEnv(spec: Pick<EnvSpec, 'graph' | 'obsDim' | 'action' | 'wrappedObs'>, config: Partial<LocalModelConfig> = {}, formulation: UpdateFormulation = 'per-agent'): LocalModels {
+    return new LocalModels({ graph: spec.graph, obsDim: spec.obsDim, action: spec.action, wrappedObs: spec.wrappedObs }, config, formulation);
   }
 
   /** The formulation the fit computes in. */
@@ -229,10 +237,10 @@ export class LocalModels {
    * Synthetic transitions from the latest real episode's states under `policy` (see
    * branchedRollout.ts); defaults rolloutTrajectories x rolloutSteps.
    */
-  branchedRollout(policy: ModelPolicy, options: Partial<BranchedRolloutOptions> = {}): ModelRollout {
+  branchedRollout(policy: ModelPolicy, options: Partial<Omit<BranchedRolloutOptions, 'wrappedObs'>> = {}): ModelRollout {
     const latest = this.episodes.latest;
     if (latest === undefined) throw new Error('branched rollouts start from real states: add an episode first');
-    const resolved = { trajectories: options.trajectories ?? this.config.rolloutTrajectories, steps: options.steps ?? this.config.rolloutSteps };
+    const resolved = { trajectories: options.trajectories ?? this.config.rolloutTrajectories, steps: options.steps ?? this.config.rolloutSteps, wrappedObs: this.wrappedObs };
     return branchedRollout(this.gcn, this.parameters, latest, policy, resolved, this.rng, ROLLOUT_STREAM);
   }
 
@@ -241,7 +249,14 @@ export class LocalModels {
   }
 }
 
-/** Scales `gradient` in place so its L2 norm is at most `maxNorm`. */
+/** The wrapped observation fields, checked against obsDim. */
+function validatedWrappedObs(wrappedObs: readonly number[], obsDim: number): readonly number[] {
+  for (const field of wrappedObs) {
+    if (!Number.isInteger(field) || field < 0 || field >= obsDim) throw new Error(`local models: wrapped observation field ${field} is not a field of the ${obsDim}-value observation`);
+  }
+  return wrappedObs;
+}
+
 function validated(config: LocalModelConfig): LocalModelConfig {
   const positive = (name: keyof LocalModelConfig, integer: boolean): void => {
     const value = config[name] as number;

@@ -30,3 +30,12 @@ export function randomWindows(system: ModelSystem, seed: number, windows: number
   fifo.add(randomEpisode(system, steps + 6, seed));
   return fifo.sampleWindows(windows, steps, rngFrom(seed + 1), 0);
 }
+
+/** Rewrites one named parameter segment of one agent: value(index within the segment, current value). */
+export function setSegment(models: LocalModels, agent: number, name: string, value: (k: number, current: number) => number): void {
+  const segment = models.segments(agent).find((s) => s.name === name);
+  if (segment === undefined) throw new Error(`no segment ${name}`);
+  const size = segment.shape.reduce((a, b) => a * b, 1);
+  const params = models.parameters[agent];
+  for (let k = 0; k < size; k++) params[segment.offset + k] = value(k, params[segment.offset + k]);
+}

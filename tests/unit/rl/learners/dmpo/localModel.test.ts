@@ -14,7 +14,7 @@ import { LocalModels, type LocalModelConfig } from '../../../../../src/main/rl/l
 import { AgentGraph } from '../../../../../src/main/sim/graph.ts';
 import { createEnv } from '../../../../../src/main/sim/index.ts';
 import { resolveLearnerConfig } from '../../../../../src/shared/learners.ts';
-import { randomEpisode, rngFrom } from './dmpo.helpers.ts';
+import { randomEpisode, rngFrom, setSegment } from './dmpo.helpers.ts';
 
 // tfjs-core ships its gradient definitions only as unbundled ES modules; the autodiff
 // reference needs these.
@@ -55,15 +55,6 @@ const caccLearningReward = (reward: number): number => {
   const clip = Number(CACC_DEFAULT.rewardClip);
   return Math.min(clip, Math.max(-clip, reward * Number(CACC_DEFAULT.rewardScale)));
 };
-
-/** Rewrites one named parameter segment of one agent: value(index within the segment, current value). */
-function setSegment(models: LocalModels, agent: number, name: string, value: (k: number, current: number) => number): void {
-  const segment = models.segments(agent).find((s) => s.name === name);
-  if (segment === undefined) throw new Error(`no segment ${name}`);
-  const size = segment.shape.reduce((a, b) => a * b, 1);
-  const params = models.parameters[agent];
-  for (let k = 0; k < size; k++) params[segment.offset + k] = value(k, params[segment.offset + k]);
-}
 
 /** Index of the done logit among the head's outputs (state delta, reward, done). */
 const DONE_OUTPUT = 3;
