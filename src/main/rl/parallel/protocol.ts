@@ -2,6 +2,7 @@
 import type { BackendChoice, BackendReport } from '../nn/backend.ts';
 import type { ActorAgentStats, ActorGroupsJob, CriticAgentStats, CriticGroupsJob } from '../core/optimiser.ts';
 import type { ParameterGroup } from '../nn/parameters.ts';
+import type { ModelGradientJob } from '../learners/dmpo/modelGradientJob.ts';
 
 /** workerData of an update worker. */
 export interface WorkerConfig {
@@ -14,10 +15,12 @@ export type WorkerStartup = { readonly ok: true; readonly backend: BackendReport
 
 export type WorkerRequest =
   | { readonly id: number; readonly kind: 'actor'; readonly job: ActorGroupsJob }
-  | { readonly id: number; readonly kind: 'critic'; readonly job: CriticGroupsJob };
+  | { readonly id: number; readonly kind: 'critic'; readonly job: CriticGroupsJob }
+  | { readonly id: number; readonly kind: 'model'; readonly job: ModelGradientJob };
 
 export type WorkerReply =
   | { readonly id: number; readonly groups: ParameterGroup[]; readonly stats: ActorAgentStats[] | CriticAgentStats[] }
+  | { readonly id: number; readonly gradients: Float32Array[] }
   | { readonly id: number; readonly error: string };
 
 /** The buffers of a group's arrays, to move (not copy) them between threads. */
