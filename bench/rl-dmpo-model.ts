@@ -33,7 +33,7 @@ import { fillModelRollout } from '../src/main/rl/learners/dmpo/modelRollout.ts';
 import { createOnPolicyLearner } from '../src/main/rl/learners/index.ts';
 import { PpoFamily } from '../src/main/rl/learners/ppo.ts';
 import { RolloutBuffer } from '../src/main/rl/core/rollout.ts';
-import { createUpdatePool, type UpdatePool } from '../src/main/rl/parallel/updatePool.ts';
+import { createUpdatePool } from '../src/main/rl/parallel/updatePool.ts';
 import { createEnv } from '../src/main/sim/index.ts';
 import { RngStreams } from '../src/main/sim/rng.ts';
 import { resolveLearnerConfig } from '../src/shared/learners.ts';
@@ -223,12 +223,8 @@ export interface DmpoAuthorsFigures {
   readonly backend: string;
   readonly loadAverageBefore: number;
   readonly repeats: number;
-  /**
-   * One model training step (loss, gradients, clipping, Adam) of 512 windows x 4 steps, all 8
-   * agents, as DMPO trains (split over the training thread and an update worker); per window
-   * too, and on one thread alone (the authors' setting).
-   */
-  readonly modelStep: AuthorsComparison & { readonly msPerWindow: number; readonly authorsMsPerWindow: number; readonly oneThreadSeconds: number; readonly oneThreadSpeedup: number };
+  /** One model training step (loss, gradients, clipping, Adam) of 512 windows x 4 steps, all 8 agents, on the training thread; per window too. */
+  readonly modelStep: AuthorsComparison & { readonly msPerWindow: number; readonly authorsMsPerWindow: number };
   /** 2,048 branched rollouts x 25 steps in the models under the current policy (its actions sampled, its inputs gathered). */
   readonly branchedRollouts: AuthorsComparison;
   /** The DPPO update (actors and critics, 10 epochs, full batch: the reference-code preset) on those 51,200 model transitions. */
@@ -270,18 +266,12 @@ export async function dmpoAuthorsBench(options: { readonly repeats?: number; rea
   };
 
   const { env, episodes } = randomActionEpisodes(scenario);
+  const models = LocalModels.forEnv(env.spec, { seed: SEED, windowsPerBatch: AUTHORS.modelStep.windows, modelErrorThreshold: 0, validateEvery: 1_000_000 }, formulationFor(backend));
+  for (const episode of episodes) models.addEpisode(episode);
   const pool = await createUpdatePool({ threads: 2 });
-  const modelsOn = (threads: UpdatePool | null): LocalModels => {
-    const models = LocalModels.forEnv(env.spec, { seed: SEED, windowsPerBatch: AUTHORS.modelStep.windows, modelErrorThreshold: 0, validateEvery: 1_000_000 }, formulationFor(backend), threads);
-    for (const episode of episodes) models.addEpisode(episode);
-    return models;
-  };
-  const models = modelsOn(pool);
-  const oneThread = modelsOn(null);
   const learner = createOnPolicyLearner({ learner: 'dmpo', scenario, scenarioParams: {}, config, seed: 1 }, pool);
   try {
     const stepSeconds = await timed(() => models.train(1));
-    const oneThreadSeconds = await timed(() => oneThread.train(1));
     const { policy, envs } = learner.run;
     const buffer = new RolloutBuffer(policy.agents, config.modelRolloutLength, config.nTraj, policy.networks, policy.head);
     const rolloutSeconds = await timed(() => fillModelRollout(models, policy, envs.sampler, buffer));
@@ -304,8 +294,6 @@ export async function dmpoAuthorsBench(options: { readonly repeats?: number; rea
         ...modelStep,
         msPerWindow: round3((1000 * stepSeconds) / AUTHORS.modelStep.windows),
         authorsMsPerWindow: round3((1000 * AUTHORS.modelStep.seconds) / AUTHORS.modelStep.windows),
-        oneThreadSeconds: round3(oneThreadSeconds),
-        oneThreadSpeedup: round3(AUTHORS.modelStep.seconds / oneThreadSeconds),
       },
       branchedRollouts: comparison(`${config.nTraj} branched rollouts x ${config.modelRolloutLength} steps under the policy`, rolloutSeconds, AUTHORS.branchedRollouts.seconds),
       policyUpdate: comparison(`DPPO update on ${config.nTraj * config.modelRolloutLength} model transitions x ${config.epochs} epochs, ${config.minibatches} minibatch(es)`, updateSeconds, AUTHORS.policyUpdate.seconds),

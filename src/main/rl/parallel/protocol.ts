@@ -2,7 +2,6 @@
 import type { BackendChoice, BackendReport } from '../nn/backend.ts';
 import type { ActorAgentStats, ActorGroupsJob, CriticAgentStats, CriticGroupsJob } from '../core/optimiser.ts';
 import type { ParameterGroup } from '../nn/parameters.ts';
-import type { ModelGradientJob } from '../learners/dmpo/modelGradientJob.ts';
 
 /** workerData of an update worker. */
 export interface WorkerConfig {
@@ -15,12 +14,10 @@ export type WorkerStartup = { readonly ok: true; readonly backend: BackendReport
 
 export type WorkerRequest =
   | { readonly id: number; readonly kind: 'actor'; readonly job: ActorGroupsJob }
-  | { readonly id: number; readonly kind: 'critic'; readonly job: CriticGroupsJob }
-  | { readonly id: number; readonly kind: 'model'; readonly job: ModelGradientJob };
+  | { readonly id: number; readonly kind: 'critic'; readonly job: CriticGroupsJob };
 
 export type WorkerReply =
   | { readonly id: number; readonly groups: ParameterGroup[]; readonly stats: ActorAgentStats[] | CriticAgentStats[] }
-  | { readonly id: number; readonly gradients: Float32Array[] }
   | { readonly id: number; readonly error: string };
 
 /** The buffers of a group's arrays, to move (not copy) them between threads. */

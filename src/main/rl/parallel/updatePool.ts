@@ -38,7 +38,6 @@ import {
   type UpdateSchedule,
 } from '../core/optimiser.ts';
 import type { ActorLoss } from '../core/losses.ts';
-import { modelGradients, modelJobBuffers, type ModelGradientJob } from '../learners/dmpo/modelGradientJob.ts';
 import { groupBuffers, type WorkerConfig, type WorkerReply, type WorkerRequest, type WorkerStartup } from './protocol.ts';
 
 export interface UpdatePool {
@@ -52,8 +51,6 @@ export interface UpdatePool {
   updateActors(networks: AgentNetworks, batch: ActorBatch, loss: ActorLoss, schedule: UpdateSchedule): Promise<ActorAgentStats[]>;
   /** Value (MSE) update of every agent's critic. */
   updateCritics(networks: AgentNetworks, batch: CriticBatch, schedule: UpdateSchedule): Promise<CriticAgentStats[]>;
-  /** DMPO's local-model gradients on a share of a batch: on a worker when there are workers (the caller computes the other share meanwhile), else here. */
-  modelGradients(job: ModelGradientJob): Promise<Float32Array[]>;
   /** Stops the workers, if any. */
   close(): Promise<void>;
 }
@@ -110,10 +107,6 @@ class LocalUpdates implements UpdatePool {
     const stats = await updateCriticGroups(jobBase(critic, critic.groups, 0, batch, schedule, this.formulation));
     critic.markChanged();
     return stats;
-  }
-
-  async modelGradients(job: ModelGradientJob): Promise<Float32Array[]> {
-    return modelGradients(job);
   }
 
   async close(): Promise<void> {}
@@ -190,13 +183,6 @@ class WorkerPool implements UpdatePool {
     }));
   }
 
-  async modelGradients(job: ModelGradientJob): Promise<Float32Array[]> {
-    const reply = await this.send(this.workers.length - 1, { kind: 'model', job });
-    if ('error' in reply) throw new Error(`update worker failed: ${reply.error}`);
-    if (!('gradients' in reply)) throw new Error('update worker answered a model job without gradients');
-    return reply.gradients;
-  }
-
   async close(): Promise<void> {
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
@@ -223,7 +209,7 @@ class WorkerPool implements UpdatePool {
       if (failure !== undefined && 'error' in failure) throw new Error(`update worker failed: ${failure.error}`);
       const stats: Stats[] = [];
       replies.forEach((reply, r) => {
-        if (!('groups' in reply)) return;
+        if ('error' in reply) return;
         network.groups.splice(runs[r].firstGroup, runs[r].groupCount, ...reply.groups);
         stats.push(...(reply.stats as Stats[]));
       });
@@ -240,7 +226,7 @@ class WorkerPool implements UpdatePool {
     const message = { id, ...body } as WorkerRequest;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.workers[worker].postMessage(message, message.kind === 'model' ? modelJobBuffers(message.job) : transferables(message.job));
+      this.workers[worker].postMessage(message, transferables(message.job));
     });
   }
 
@@ -267,7 +253,7 @@ export function updateWorkerEntry(): URL {
   return existsSync(fileURLToPath(built)) ? built : new URL('./updateWorker.mjs', import.meta.url);
 }
 
-type WorkerRequestBody = { kind: 'actor'; job: ActorGroupsJob } | { kind: 'critic'; job: CriticGroupsJob } | { kind: 'model'; job: ModelGradientJob };
+type WorkerRequestBody = { kind: 'actor'; job: ActorGroupsJob } | { kind: 'critic'; job: CriticGroupsJob };
 
 function awaitStartup(worker: Worker): Promise<BackendReport> {
   return new Promise((resolve, reject) => {

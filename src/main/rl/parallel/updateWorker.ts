@@ -2,7 +2,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend } from '../nn/backend.ts';
 import { updateActorGroups, updateCriticGroups } from '../core/optimiser.ts';
-import { modelGradients } from '../learners/dmpo/modelGradientJob.ts';
 import { groupBuffers, type WorkerConfig, type WorkerReply, type WorkerRequest, type WorkerStartup } from './protocol.ts';
 
 const port = parentPort;
@@ -20,14 +19,10 @@ try {
 port.on('message', async (request: WorkerRequest) => {
   let reply: WorkerReply;
   try {
-    if (request.kind === 'model') {
-      reply = { id: request.id, gradients: modelGradients(request.job) };
-    } else {
-      const stats = request.kind === 'actor' ? await updateActorGroups(request.job) : await updateCriticGroups(request.job);
-      reply = { id: request.id, groups: request.job.groups, stats };
-    }
+    const stats = request.kind === 'actor' ? await updateActorGroups(request.job) : await updateCriticGroups(request.job);
+    reply = { id: request.id, groups: request.job.groups, stats };
   } catch (error) {
     reply = { id: request.id, error: error instanceof Error ? error.message : String(error) };
   }
-  port.postMessage(reply, 'groups' in reply ? groupBuffers(reply.groups) : 'gradients' in reply ? reply.gradients.map((gradient) => gradient.buffer as ArrayBuffer) : []);
+  port.postMessage(reply, 'groups' in reply ? groupBuffers(reply.groups) : []);
 });

@@ -5,7 +5,7 @@
  */
 import type { RngStreams } from '../../../sim/rng.ts';
 import type { RealEpisode } from './episodes.ts';
-import type { GcnKernel } from './gcnKernel.ts';
+import { withTensorScope, type NetworkedGcn } from './gcn.ts';
 
 /**
  * Actions of every agent for a batch of joint observations: `observations` is [batch, n,
@@ -48,7 +48,7 @@ export interface ModelRollout {
  * environment end together (a collision ends the episode for the whole platoon).
  */
 export function branchedRollout(
-  model: GcnKernel,
+  gcn: NetworkedGcn,
   parameters: readonly Float32Array[],
   episode: RealEpisode,
   policy: ModelPolicy,
@@ -59,8 +59,8 @@ export function branchedRollout(
   const { trajectories: batch, steps } = options;
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`trajectories must be a positive integer, got ${batch}`);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a positive integer, got ${steps}`);
-  const agents = model.agents;
-  const stateSize = agents * model.obsDim;
+  const agents = gcn.agents;
+  const stateSize = agents * gcn.obsDim;
   const rollout = {
     steps,
     batch,
@@ -76,25 +76,28 @@ export function branchedRollout(
   };
   let current: Float32Array = new Float32Array(batch * stateSize);
   for (let b = 0; b < batch; b++) drawStart(current, b);
-  for (let t = 0; t < steps; t++) {
-    const observations = rollout.observations.subarray(t * batch * stateSize, (t + 1) * batch * stateSize);
-    observations.set(current);
-    const actions = policy(observations, batch);
-    if (actions.length !== batch * agents) throw new Error(`the policy returned ${actions.length} actions, expected ${batch * agents} ([${batch}, ${agents}])`);
-    rollout.actions.set(actions, t * batch * agents);
-    const prediction = model.predict(parameters, observations, actions, batch);
-    rollout.rewards.set(prediction.rewards, t * batch * agents);
-    current = prediction.nextObservations;
-    for (let b = 0; b < batch; b++) {
-      let ended = false;
-      // Every agent draws, so the random stream does not depend on where the first end falls.
-      for (let i = 0; i < agents; i++) if (rng.uniform(stream) < prediction.doneProbabilities[b * agents + i]) ended = true;
-      if (ended) {
-        rollout.dones.fill(1, (t * batch + b) * agents, (t * batch + b + 1) * agents);
-        drawStart(current, b);
+  withTensorScope(() => {
+    const weights = gcn.buildWeights(parameters, false);
+    for (let t = 0; t < steps; t++) {
+      const observations = rollout.observations.subarray(t * batch * stateSize, (t + 1) * batch * stateSize);
+      observations.set(current);
+      const actions = policy(observations, batch);
+      if (actions.length !== batch * agents) throw new Error(`the policy returned ${actions.length} actions, expected ${batch * agents} ([${batch}, ${agents}])`);
+      rollout.actions.set(actions, t * batch * agents);
+      const prediction = gcn.predict(weights, observations, actions, batch);
+      rollout.rewards.set(prediction.rewards, t * batch * agents);
+      current = prediction.nextObservations;
+      for (let b = 0; b < batch; b++) {
+        let ended = false;
+        // Every agent draws, so the random stream does not depend on where the first end falls.
+        for (let i = 0; i < agents; i++) if (rng.uniform(stream) < prediction.doneProbabilities[b * agents + i]) ended = true;
+        if (ended) {
+          rollout.dones.fill(1, (t * batch + b) * agents, (t * batch + b + 1) * agents);
+          drawStart(current, b);
+        }
       }
     }
-  }
+  });
   rollout.finalObservations.set(current);
   return rollout;
 }

@@ -68,7 +68,7 @@ export class Dmpo implements LearnerProgram {
       rolloutTrajectories: config.nTraj,
       rolloutSteps: config.modelRolloutLength,
       seed: seed + 17,
-    }, here === null ? 'per-agent' : formulationFor(here), pool);
+    }, here === null ? 'per-agent' : formulationFor(here));
     this.recorder = new RealEpisodeRecorder(config.numEnvs, spec.nAgents, spec.obsDim, spec.horizon, run.learningReward);
     this.innerRng.seed(0, seed + 29);
   }

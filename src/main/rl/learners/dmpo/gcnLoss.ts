@@ -91,28 +91,6 @@ export function windowLoss(shape: JointShape, batch: WindowBatch, outputs: reado
 }
 
 
-/** Windows [from, to) of a batch, as a batch of their own (copies). */
-export function windowRange(batch: WindowBatch, from: number, to: number): WindowBatch {
-  const { windows, steps } = batch;
-  const perWindow = batch.startObservations.length / windows;
-  const agents = batch.actions.length / (steps * windows);
-  const rows = to - from;
-  const part = (values: Float32Array, width: number): Float32Array => {
-    const result = new Float32Array(steps * rows * width);
-    for (let t = 0; t < steps; t++) result.set(values.subarray((t * windows + from) * width, (t * windows + to) * width), t * rows * width);
-    return result;
-  };
-  return {
-    windows: rows,
-    steps,
-    startObservations: batch.startObservations.slice(from * perWindow, to * perWindow),
-    actions: part(batch.actions, agents),
-    nextObservations: part(batch.nextObservations, perWindow),
-    rewards: part(batch.rewards, agents),
-    terminals: part(batch.terminals, agents),
-  };
-}
-
 export /** Splits each row of a [rows, width] array at `at`: left [rows, at], right [rows, width - at]. */
 function splitColumns(values: Float32Array, rows: number, width: number, at: number): { left: Float32Array; right: Float32Array } {
   const left = new Float32Array(rows * at);

@@ -13,25 +13,19 @@
  * fresh windows; training stops once MSE(s)/Var(s) < modelErrorThreshold.
  *
  * The loss and gradients come from one of two formulations (nn/formulation.ts) of the same
- * model: per-agent (gcnKernel.ts, plain JavaScript on each agent's own weights: wasm, cpu) or
- * batched (gcnBatched.ts, one batched tfjs op per layer for all agents: GPU backends); both
- * give the numbers of gcn.ts's tfjs reference to float32 rounding. Branched rollouts step
- * the models with gcnKernel.ts on every backend (they act step by step, synchronously).
+ * model: per-agent (gcn.ts, fused 2-D kernels: wasm, cpu) or batched (gcnBatched.ts, one
+ * batched op per layer for all agents: GPU backends); both give the same numbers.
  */
 import type { EnvSpec } from '../../../sim/env.ts';
 import { RngStreams } from '../../../sim/rng.ts';
 import { addPrefixed, underPrefix, type SnapshotArrays, type TypedArray } from '../../../sim/snapshot.ts';
 import { adamStep, clipGradientNorm, zeroMoments } from '../../nn/adam.ts';
 import type { UpdateFormulation } from '../../nn/formulation.ts';
-import type { UpdatePool } from '../../parallel/updatePool.ts';
 import { parameterGroupArrays, restoreParameterGroups, type ParameterGroup } from '../../nn/parameters.ts';
 import { branchedRollout, type BranchedRolloutOptions, type ModelPolicy, type ModelRollout } from './branchedRollout.ts';
 import { EpisodeFifo, type RealEpisode } from './episodes.ts';
 import { NetworkedGcn, relativeError, type WindowBatch, type WindowErrors } from './gcn.ts';
 import { BatchedGcn } from './gcnBatched.ts';
-import { GcnKernel } from './gcnKernel.ts';
-import { windowRange } from './gcnLoss.ts';
-import { jobSystem } from './modelGradientJob.ts';
 import { SPEC_ARCHITECTURE, type GcnArchitecture, type ModelSystem, type ParameterSegment } from './gcnLayout.ts';
 
 export interface LocalModelConfig {
@@ -123,25 +117,13 @@ export class LocalModels {
   private readonly rng = new RngStreams(2);
   /** The batched formulation of `gcn`'s fit; null when fitting per agent. */
   private readonly batched: BatchedGcn | null;
-  /** The per-agent formulation in plain JavaScript: fits when `batched` is null, and every branched rollout. */
-  private readonly kernel: GcnKernel;
   private trainCalls = 0;
 
-  /**
-   * `formulation`: how the fit computes (formulationFor the backend the models train on;
-   * per-agent by default). `pool`: with update workers, the per-agent fit gives half of each
-   * batch's windows to a worker and computes the other half here meanwhile.
-   */
-  constructor(
-    system: ModelSystem,
-    config: Partial<LocalModelConfig> = {},
-    formulation: UpdateFormulation = 'per-agent',
-    private readonly pool: UpdatePool | null = null,
-  ) {
+  /** `formulation`: how the fit computes (formulationFor the backend the models train on; per-agent by default). */
+  constructor(system: ModelSystem, config: Partial<LocalModelConfig> = {}, formulation: UpdateFormulation = 'per-agent') {
     this.config = validated({ ...DEFAULT_LOCAL_MODEL_CONFIG, ...config });
     this.gcn = new NetworkedGcn(system, this.config.architecture);
     this.batched = formulation === 'batched' ? new BatchedGcn(this.gcn) : null;
-    this.kernel = new GcnKernel(this.gcn);
     this.episodes = new EpisodeFifo(this.config.bufferEpisodes, this.gcn.agents, this.gcn.obsDim);
     this.groups = this.gcn.initialParameters(this.config.seed).map((params) => ({ params, moments: zeroMoments(params.length) }));
     this.rng.seed(WINDOW_STREAM, this.config.seed);
@@ -149,8 +131,8 @@ export class LocalModels {
   }
 
   /** The models of an environment's agents. */
-  static forEnv(spec: Pick<EnvSpec, 'graph' | 'obsDim' | 'action'>, config: Partial<LocalModelConfig> = {}, formulation: UpdateFormulation = 'per-agent', pool: UpdatePool | null = null): LocalModels {
-    return new LocalModels({ graph: spec.graph, obsDim: spec.obsDim, action: spec.action }, config, formulation, pool);
+  static forEnv(spec: Pick<EnvSpec, 'graph' | 'obsDim' | 'action'>, config: Partial<LocalModelConfig> = {}, formulation: UpdateFormulation = 'per-agent'): LocalModels {
+    return new LocalModels({ graph: spec.graph, obsDim: spec.obsDim, action: spec.action }, config, formulation);
   }
 
   /** The formulation the fit computes in. */
@@ -222,7 +204,7 @@ export class LocalModels {
     let steps = 0;
     while (steps < maxSteps) {
       const batch = this.sampleTrainingWindows();
-      const gradients = this.batched === null ? await this.perAgentGradients(batch) : (await this.batched.lossAndGradients(this.parameters, batch, rewardCoefficient)).gradients;
+      const { gradients } = this.batched === null ? this.gcn.lossAndGradients(this.parameters, batch, rewardCoefficient) : await this.batched.lossAndGradients(this.parameters, batch, rewardCoefficient);
       this.groups.forEach((group, i) => {
         clipGradientNorm(gradients[i], gradientClipNorm);
         adamStep(group.params, gradients[i], group.moments, { learningRate });
@@ -239,7 +221,7 @@ export class LocalModels {
   async validate(): Promise<ModelValidation> {
     const windows = this.episodes.sampleWindows(this.config.validationWindows, this.config.windowSteps, this.rng, WINDOW_STREAM);
     const { rewardCoefficient } = this.config;
-    const errors = this.batched === null ? this.kernel.evaluate(this.parameters, windows, rewardCoefficient) : await this.batched.evaluate(this.parameters, windows, rewardCoefficient);
+    const errors = this.batched === null ? this.gcn.evaluate(this.parameters, windows, rewardCoefficient) : await this.batched.evaluate(this.parameters, windows, rewardCoefficient);
     return { ...errors, stateError: relativeError(errors.stateMse, errors.stateVariance), rewardError: relativeError(errors.rewardMse, errors.rewardVariance) };
   }
 
@@ -251,29 +233,7 @@ export class LocalModels {
     const latest = this.episodes.latest;
     if (latest === undefined) throw new Error('branched rollouts start from real states: add an episode first');
     const resolved = { trajectories: options.trajectories ?? this.config.rolloutTrajectories, steps: options.steps ?? this.config.rolloutSteps };
-    return branchedRollout(this.kernel, this.parameters, latest, policy, resolved, this.rng, ROLLOUT_STREAM);
-  }
-
-  /**
-   * Every agent's loss gradient in the per-agent formulation; with update workers, the later
-   * half of the windows goes to a worker while this thread computes the first. Each half's
-   * gradient is a mean over its own windows, so the batch's is their window-weighted mean.
-   */
-  private async perAgentGradients(batch: WindowBatch): Promise<Float32Array[]> {
-    const { rewardCoefficient } = this.config;
-    if (this.pool === null || this.pool.threads < 2 || batch.windows < 2) return this.kernel.lossAndGradients(this.parameters, batch, rewardCoefficient).gradients;
-    const half = Math.floor(batch.windows / 2);
-    const remote = this.pool.modelGradients({
-      system: jobSystem(this.gcn.system),
-      architecture: this.config.architecture,
-      parameters: this.parameters.map((params) => params.slice()),
-      batch: windowRange(batch, half, batch.windows),
-      rewardCoefficient,
-    });
-    const local = this.kernel.lossAndGradients(this.parameters, windowRange(batch, 0, half), rewardCoefficient).gradients;
-    const others = await remote;
-    const share = half / batch.windows;
-    return local.map((gradient, i) => gradient.map((value, k) => share * value + (1 - share) * others[i][k]));
+    return branchedRollout(this.gcn, this.parameters, latest, policy, resolved, this.rng, ROLLOUT_STREAM);
   }
 
   private sampleTrainingWindows(): WindowBatch {
