@@ -3,7 +3,8 @@
  * machine, the simulator figures, and (as the other parts land) learner and store figures.
  */
 import { arch, cpus, platform, totalmem } from 'node:os';
-import { learnerThroughput } from './learn.ts';
+import { learnerThroughput, type LearnerThroughput } from './learn.ts';
+import { dmpoAuthorsBench } from './rl-dmpo-model.ts';
 import { rlUpdateBench } from './rl-update.ts';
 import { simulatorBench } from './sim.ts';
 import { storeBench } from './store.ts';
@@ -49,6 +50,13 @@ export async function runBench(only: readonly BenchPart[] = BENCH_PARTS, log: (l
       for (const [algo, scenario] of [['dppo', 'ring'], ['dppo', 'cacc-catchup'], ['ippo', 'figure-eight'], ['dmpo', 'ring'], ['dmpo', 'cacc-catchup'], ['dsac', 'cacc-catchup'], ['dmpo-sac', 'cacc-catchup']] as const) {
         learner[`${algo}@${scenario}`] = await learnerThroughput(algo, scenario, algo === 'dmpo' || algo === 'dmpo-sac' ? 2 : 3);
       }
+      // Issue 12's target: DMPO at least 1/3 of DPPO's env steps/s, both measured above in this run.
+      const steps = (key: string): number => (learner[key] as LearnerThroughput).envStepsPerSecond;
+      learner['dmpo/dppo env steps per second'] = Object.fromEntries(
+        (['ring', 'cacc-catchup'] as const).map((scenario) => [scenario, Math.round((1000 * steps(`dmpo@${scenario}`)) / steps(`dppo@${scenario}`)) / 1000]),
+      );
+      log("DMPO unit costs beside the authors'...");
+      learner['dmpo@cacc-catchup vs authors'] = await dmpoAuthorsBench();
       log('DPPO update GFLOP/s...');
       const update = await rlUpdateBench();
       learner['dppo-update@ring'] = update;

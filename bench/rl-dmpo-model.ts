@@ -14,8 +14,13 @@
  * - one model-fit step per formulation (dmpoModelStepBench): per-agent (gcn.ts) against
  *   batched (gcnBatched.ts) on the same windows, per backend.
  *
+ * - the authors' unit costs (dmpoAuthorsBench): the three figures the DMPO authors' PyTorch
+ *   code gives on one CPU thread on cacc-catchup, each measured here on the same workload with
+ *   the learner's own code, beside the authors' figure and the speed-up over it.
+ *
  * Standalone: `npx tsx bench/rl-dmpo-model.ts` prints the figures as JSON; `--step` only the
- * model step per formulation on cpu and wasm, `--step --webgpu` the batched step on webgpu.
+ * model step per formulation on cpu and wasm, `--step --webgpu` the batched step on webgpu;
+ * `--authors` only the authors' unit costs.
  */
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -24,6 +29,11 @@ import { formulationFor, UPDATE_FORMULATIONS, type UpdateFormulation } from '../
 import { recordEpisodes, type RealEpisode } from '../src/main/rl/learners/dmpo/episodes.ts';
 import { BatchedGcn } from '../src/main/rl/learners/dmpo/gcnBatched.ts';
 import { LocalModels } from '../src/main/rl/learners/dmpo/localModel.ts';
+import { fillModelRollout } from '../src/main/rl/learners/dmpo/modelRollout.ts';
+import { createOnPolicyLearner } from '../src/main/rl/learners/index.ts';
+import { PpoFamily } from '../src/main/rl/learners/ppo.ts';
+import { RolloutBuffer } from '../src/main/rl/core/rollout.ts';
+import { createUpdatePool } from '../src/main/rl/parallel/updatePool.ts';
 import { createEnv } from '../src/main/sim/index.ts';
 import { RngStreams } from '../src/main/sim/rng.ts';
 import { resolveLearnerConfig } from '../src/shared/learners.ts';
@@ -200,6 +210,100 @@ export async function dmpoModelStepBench(options: DmpoModelStepOptions = {}): Pr
   return figures;
 }
 
+/** One unit cost measured here beside the DMPO authors' figure for the same workload. */
+export interface AuthorsComparison {
+  readonly workload: string;
+  readonly seconds: number;
+  readonly authors: { readonly seconds: number; readonly source: string };
+  /** authors' seconds / Headway's seconds: above 1, Headway is faster. */
+  readonly speedup: number;
+}
+
+export interface DmpoAuthorsFigures {
+  readonly backend: string;
+  readonly loadAverageBefore: number;
+  readonly repeats: number;
+  /** One model training step (loss, gradients, clipping, Adam) of 512 windows x 4 steps, all 8 agents, on the training thread; per window too. */
+  readonly modelStep: AuthorsComparison & { readonly msPerWindow: number; readonly authorsMsPerWindow: number };
+  /** 2,048 branched rollouts x 25 steps in the models under the current policy (its actions sampled, its inputs gathered). */
+  readonly branchedRollouts: AuthorsComparison;
+  /** The DPPO update (actors and critics, 10 epochs, full batch: the reference-code preset) on those 51,200 model transitions. */
+  readonly policyUpdate: AuthorsComparison;
+}
+
+/**
+ * The DMPO authors' unit costs (their PyTorch code, one CPU thread, cacc-catchup; issue 12)
+ * against Headway's on the same workloads, with the reference-code preset's sizes.
+ */
+const AUTHORS = {
+  modelStep: { windows: 512, seconds: 0.105 },
+  branchedRollouts: { trajectories: 2048, steps: 25, seconds: 0.62 },
+  policyUpdate: { transitions: 51_200, epochs: 10, seconds: 16.8 },
+  source: "the DMPO authors' PyTorch code on one CPU thread, cacc-catchup (issue 12)",
+} as const;
+
+export async function dmpoAuthorsBench(options: { readonly repeats?: number; readonly backend?: BackendChoice } = {}): Promise<DmpoAuthorsFigures> {
+  const repeats = options.repeats ?? 3;
+  const backend = await selectBackend(options.backend ?? 'auto');
+  const loadAverageBefore = loadavg()[0];
+  const scenario = 'cacc-catchup';
+  const config = resolveLearnerConfig('dmpo', scenario, 'reference-code', { nTraj: AUTHORS.branchedRollouts.trajectories, modelRolloutLength: AUTHORS.branchedRollouts.steps, epochs: AUTHORS.policyUpdate.epochs });
+  const comparison = (workload: string, seconds: number, authorsSeconds: number): AuthorsComparison => ({
+    workload,
+    seconds: round3(seconds),
+    authors: { seconds: authorsSeconds, source: AUTHORS.source },
+    speedup: round3(authorsSeconds / seconds),
+  });
+  const timed = async (body: () => unknown): Promise<number> => {
+    await body(); // warm-up: JIT, memory growth
+    const seconds: number[] = [];
+    for (let k = 0; k < repeats; k++) {
+      const start = performance.now();
+      await body();
+      seconds.push((performance.now() - start) / 1000);
+    }
+    return median(seconds);
+  };
+
+  const { env, episodes } = randomActionEpisodes(scenario);
+  const models = LocalModels.forEnv(env.spec, { seed: SEED, windowsPerBatch: AUTHORS.modelStep.windows, modelErrorThreshold: 0, validateEvery: 1_000_000 }, formulationFor(backend));
+  for (const episode of episodes) models.addEpisode(episode);
+  const pool = await createUpdatePool({ threads: 2 });
+  const learner = createOnPolicyLearner({ learner: 'dmpo', scenario, scenarioParams: {}, config, seed: 1 }, pool);
+  try {
+    const stepSeconds = await timed(() => models.train(1));
+    const { policy, envs } = learner.run;
+    const buffer = new RolloutBuffer(policy.agents, config.modelRolloutLength, config.nTraj, policy.networks, policy.head);
+    const rolloutSeconds = await timed(() => fillModelRollout(models, policy, envs.sampler, buffer));
+    const ppo = new PpoFamily({ learner: 'dmpo', scenario, scenarioParams: {}, config, seed: 1 }, learner.run, pool);
+    // Each update trains on a fresh rollout of the updated policy, as DMPO's inner loop does; only the update is timed; the first is a warm-up.
+    const updateRuns: number[] = [];
+    for (let k = 0; k <= repeats; k++) {
+      fillModelRollout(models, policy, envs.sampler, buffer);
+      const start = performance.now();
+      await ppo.update(buffer);
+      if (k > 0) updateRuns.push((performance.now() - start) / 1000);
+    }
+    const updateSeconds = median(updateRuns);
+    const modelStep = comparison(`one model training step, ${AUTHORS.modelStep.windows} windows x 4 steps, ${env.spec.nAgents} agents`, stepSeconds, AUTHORS.modelStep.seconds);
+    return {
+      backend: backend.description,
+      loadAverageBefore: round3(loadAverageBefore),
+      repeats,
+      modelStep: {
+        ...modelStep,
+        msPerWindow: round3((1000 * stepSeconds) / AUTHORS.modelStep.windows),
+        authorsMsPerWindow: round3((1000 * AUTHORS.modelStep.seconds) / AUTHORS.modelStep.windows),
+      },
+      branchedRollouts: comparison(`${config.nTraj} branched rollouts x ${config.modelRolloutLength} steps under the policy`, rolloutSeconds, AUTHORS.branchedRollouts.seconds),
+      policyUpdate: comparison(`DPPO update on ${config.nTraj * config.modelRolloutLength} model transitions x ${config.epochs} epochs, ${config.minibatches} minibatch(es)`, updateSeconds, AUTHORS.policyUpdate.seconds),
+    };
+  } finally {
+    learner.dispose();
+    await pool.close();
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
@@ -211,7 +315,9 @@ function round3(value: number): number {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   // --step: only the per-formulation model step (webgpu too with --webgpu: needs an adapter, e.g. VK_ICD_FILENAMES).
-  const figures = process.argv.includes('--step')
+  const figures = process.argv.includes('--authors')
+    ? await dmpoAuthorsBench()
+    : process.argv.includes('--step')
     ? await dmpoModelStepBench(process.argv.includes('--webgpu') ? { runs: [{ backend: 'webgpu', formulation: 'batched' }], windows: 8, repeats: 2 } : {})
     : await dmpoModelBench();
   process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);

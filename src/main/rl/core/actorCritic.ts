@@ -10,6 +10,8 @@ import type { BatchedEnv, EnvSpec } from '../../sim/env.ts';
 import { NeighbourhoodGather } from '../../sim/graph.ts';
 import type { RngStreams } from '../../sim/rng.ts';
 import { AgentNetworks } from '../nn/agentNetworks.ts';
+import { activeBackend } from '../nn/backend.ts';
+import { formulationFor } from '../nn/formulation.ts';
 import { argmax, sampleCategorical, type PolicyHead } from './distributions.ts';
 import type { PolicyOutput, TrainedPolicy } from './trainedPolicy.ts';
 
@@ -20,6 +22,13 @@ export interface ActorCriticOptions {
   readonly initialLogStd: number;
   readonly seed: number;
 }
+
+/**
+ * Rows per agent from which acting takes the per-group fast path on CPU backends: 64, where it
+ * was 4.6x faster than the stacked forward (1.4 vs 6.4 ms for 22 agents, nn/agentNetworks.ts);
+ * below it the stacked forward's fewer ops keep the small rollouts' and evaluations' numbers.
+ */
+export const PER_GROUP_ACTING_ROWS = 64;
 
 export class ActorCritic implements TrainedPolicy {
   readonly agents: number;
@@ -62,8 +71,17 @@ export class ActorCritic implements TrainedPolicy {
     return this.networks.critic.layout.shape.inputSize;
   }
 
-  /** Actor head outputs for one step's gathered inputs [n, E, in]: [n, E, out] (+ log std). */
+  /**
+   * Actor head outputs for one step's gathered inputs [n, E, in]: [n, E, out] (+ log std).
+   * Through the stacked forward, one batched op per layer for all agents, unless E reaches
+   * PER_GROUP_ACTING_ROWS on a CPU backend: wasm runs a batched matMul in a scalar loop, so
+   * there each agent's 2-D fast path wins (DMPO's branched rollouts act on 512 to 2,048 rows).
+   */
   act(inputs: Float32Array, envs: number): PolicyOutput {
+    const backend = activeBackend();
+    if (envs >= PER_GROUP_ACTING_ROWS && (backend === null || formulationFor(backend) === 'per-agent')) {
+      return { output: this.networks.evaluateActor(inputs, envs), logStd: this.networks.actorLogStd() };
+    }
     const observations = tf.tensor3d(inputs, [this.agents, envs, this.actorInputSize]);
     const result = this.networks.actorForward(observations);
     try {

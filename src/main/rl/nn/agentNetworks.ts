@@ -113,6 +113,16 @@ export class AgentNetworks {
     return evaluateGroups(this.actor, observations, samples, this.agents);
   }
 
+  /** Every agent's Gaussian log std [agents, actionSize] (its group's), as actorForward's logStd; null for other heads. */
+  actorLogStd(): Float32Array | null {
+    if (this.head.kind !== 'gaussian') return null;
+    const size = this.head.actionSize;
+    const { layout, groups } = this.actor;
+    const logStd = new Float32Array(this.agents * size);
+    for (let agent = 0; agent < this.agents; agent++) logStd.set(groups[this.groupOf(agent)].params.subarray(layout.extraOffset, layout.extraOffset + size), agent * size);
+    return logStd;
+  }
+
   /** Whole-buffer critic evaluation (e.g. values for GAE): [agents, samples, criticInputSize] -> [agents, samples]. */
   evaluateCritic(observations: Float32Array, samples: number): Float32Array {
     return evaluateGroups(this.critic, observations, samples, this.agents);
