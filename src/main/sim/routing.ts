@@ -148,7 +148,7 @@ export class RoutingEnv extends BatchedEnv {
   /** The baseline's fixed splits [class, link]; null when agents route. */
   private readonly fixedSplits: Float64Array | null;
   /** Free-flow least-time route time from each node to each destination [class, node]. */
-  private readonly freeFlowTime: Float64Array;
+  readonly freeFlowTime: Float64Array;
   /** Demand per step of each class (vehicles). */
   readonly classDemand: Float64Array;
   /** Per class, the longest free-flow time from one of its origins to its destination: the scale of its time observations. */
@@ -390,6 +390,15 @@ function loadRoutingNetwork(network: string): RoadNetwork {
     if (error instanceof NetworkError) throw new ParamError('network', `scenario network-routing: parameter network: ${error.message}`);
     throw error;
   }
+}
+
+/** Whether agent i's link brings its class no closer to its destination in free-flow time (a link Dial's stochastic loading leaves out). */
+export function isDetour(env: RoutingEnv, i: number): boolean {
+  const { network, freeFlowTime, choices } = env;
+  const N = network.nodeCount;
+  const a = choices.agentLink[i];
+  const d = choices.agentClass[i];
+  return freeFlowTime[d * N + network.linkTo[a]] >= freeFlowTime[d * N + network.linkFrom[a]];
 }
 
 function clipLogit(value: number): number {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ParamError } from '../../../src/shared/scenarios.ts';
 import { createEnv } from '../../../src/main/sim/index.ts';
-import { RoutingEnv } from '../../../src/main/sim/routing.ts';
+import { isDetour, RoutingEnv } from '../../../src/main/sim/routing.ts';
 
 const FIXTURES = new URL('../../fixtures/tntp/', import.meta.url).pathname;
 
@@ -55,6 +55,19 @@ describe('network-routing', () => {
     const total = Array.from(env.rawReward).reduce((sum, r) => sum + r, 0);
     expect(total).toBeCloseTo(-env.stepCost[0], 9);
     expect(env.obs.length).toBe(5 * env.spec.obsDim);
+  });
+
+  it('marks as detours the links that bring a class no closer to its destination: none on Braess, the two away from a grid corner', () => {
+    const braess = new RoutingEnv({ network: 'braess' });
+    expect(Array.from({ length: braess.spec.nAgents }, (_, i) => isDetour(braess, i))).toEqual([false, false, false, false, false]);
+    // grid-3x3, nodes numbered row by row from 0: from the centre (4) toward the corner 0, links to 1 and 3 come closer, 5 and 7 lead away.
+    const grid = new RoutingEnv({ network: 'grid-3x3' });
+    const { network, choices } = grid;
+    const towardCorner = network.destinationIndex[0];
+    const detoursFromCentre = Array.from(choices.agentLink.keys())
+      .filter((i) => choices.agentClass[i] === towardCorner && network.linkFrom[choices.agentLink[i]] === 4)
+      .map((i) => [network.linkTo[choices.agentLink[i]], isDetour(grid, i)]);
+    expect(Object.fromEntries(detoursFromCentre)).toEqual({ 1: false, 3: false, 5: true, 7: true });
   });
 
   it('runs a TNTP network with shortest-path routing and sets its horizon from the routes', () => {

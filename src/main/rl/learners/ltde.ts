@@ -24,16 +24,26 @@
  * - Execution needs only the vehicle's own node: evaluation routes by pi itself (the
  *   mean-field limit of infinitely many vehicles per team).
  *
- * Choice where the paper is silent: with `baseline` on (the default), the Q-sum is taken
- * relative to the same sum with team s's action replaced by its mean pi_s. That control
- * variate depends on the state and the other teams' actions only, so the estimator stays
- * unbiased; without it (the paper's estimator) the gradient is far noisier.
+ * Choices where the paper is silent or Headway's `default` differs (docs/ltde.md measures each):
+ * - `criticBaseline`: the Q-sum is taken relative to the same sum with team s's action
+ *   replaced by its mean pi_s. That control variate depends on the state and the other
+ *   teams' actions only, so the estimator stays unbiased; without it (the paper's estimator)
+ *   the gradient is far noisier.
+ * - `criticWarmStart`: Algorithm 1 starts from the previous iteration's critic instead of
+ *   omega(0). From omega(0) its 15k TD steps learn the delayed effect of a team's split on the
+ *   next team's cost at about half its size, so a team sees mostly its own cost and routes
+ *   selfishly (on Braess it keeps a third of its mass on the bridge).
+ * - `detourPenalty` beta: a link that brings its class no closer to its destination in
+ *   free-flow time (a detour, which Dial's stochastic loading leaves out) has energy
+ *   tau f(zeta; theta_s) - beta. With the paper's random energies alone (beta 0) the initial
+ *   policy is a random walk that circles mass on a grid or Sioux Falls until the BPR costs
+ *   explode (TSTT 1e17 on Sioux Falls); Braess has no detours.
  */
 import type { LearnerConfig } from '../../../shared/learners.ts';
 import type { BatchedEnv } from '../../sim/env.ts';
 import { createEnv } from '../../sim/index.ts';
 import { RngStreams } from '../../sim/rng.ts';
-import { LOGIT_LIMIT, RoutingEnv } from '../../sim/routing.ts';
+import { isDetour, LOGIT_LIMIT, RoutingEnv } from '../../sim/routing.ts';
 import { underPrefix, type TypedArray } from '../../sim/snapshot.ts';
 import type { LearnerState } from '../core/checkpoint.ts';
 import type { PolicyHead } from '../core/distributions.ts';
@@ -65,7 +75,8 @@ interface Team {
 
 /**
  * The teams' actors as a policy: a vehicle of class d at node s takes outgoing link a with
- * probability pi_s(a) (the mean-field limit of infinitely many vehicles per team), so a
+ * probability pi_s(a) = softmax_a(tau f(zeta_a; theta_s) - beta detour_a) (the
+ * mean-field limit of infinitely many vehicles per team), so a
  * routing choice's action is the log of its share. Stored frames carry that logit as a
  * Gaussian mean with standard deviation 0. The team critics are re-estimated for every
  * iteration's policy on its own batch, so there is no value per state to report: NaN.
@@ -81,18 +92,20 @@ export class LtdePolicy implements TrainedPolicy {
     readonly spec: RoutingEnv['spec'],
     readonly teams: readonly Team[],
     private readonly temperature: number,
+    /** Per agent, beta (detourPenalty) on a detour link, else 0. */
+    private readonly penalty: Float64Array,
   ) {
     this.probabilities = new Float64Array(spec.nAgents);
     this.logits = new Float64Array(spec.nAgents);
     this.deterministicLogStd = new Float32Array(spec.nAgents).fill(-Infinity);
   }
 
-  /** pi of every agent from observations obs[offset ...]: the softmax of tau f over each class's links at its node. */
+  /** pi of every agent from observations obs[offset ...]: the softmax of tau f - beta detour over each class's links at its node. */
   probabilitiesAt(obs: Float64Array, offset: number): Float64Array {
     const { obsDim } = this.spec;
     const { logits, probabilities } = this;
     for (const team of this.teams) {
-      for (const i of team.agents) logits[i] = this.temperature * evaluateTwoLayer(team.actor, obs, offset + i * obsDim);
+      for (const i of team.agents) logits[i] = this.temperature * evaluateTwoLayer(team.actor, obs, offset + i * obsDim) - this.penalty[i];
       for (let g = 0; g + 1 < team.groupStart.length; g++) {
         let largest = -Infinity;
         for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) largest = Math.max(largest, logits[team.agents[k]]);
@@ -162,7 +175,8 @@ export class Ltde implements Learner {
     this.horizon = horizon;
     this.samples = this.config.episodesPerIteration * horizon;
     this.teams = buildTeams(env, this.config, this.rng);
-    this.policy = new LtdePolicy(env.spec, this.teams, this.config.temperature);
+    const penalty = Float64Array.from({ length: nAgents }, (_, i) => (isDetour(env, i) ? this.config.detourPenalty : 0));
+    this.policy = new LtdePolicy(env.spec, this.teams, this.config.temperature, penalty);
     this.logits = new Float64Array(nAgents);
     this.obs = new Float64Array(this.samples * nAgents * obsDim);
     this.pi = new Float64Array(this.samples * nAgents);
@@ -211,10 +225,13 @@ export class Ltde implements Learner {
     return env.steadyTstt();
   }
 
-  /** The actors' weights and the random stream; critics start afresh every iteration (Algorithm 2, line 5). */
+  /** The actors' and critics' weights and the random stream (critics matter with criticWarmStart; else each iteration starts afresh, Algorithm 2, line 5). */
   state(): LearnerState {
     const arrays: Record<string, TypedArray> = {};
-    this.teams.forEach((team, k) => (arrays[`team${k}.actor`] = team.actor.weights.slice()));
+    this.teams.forEach((team, k) => {
+      arrays[`team${k}.actor`] = team.actor.weights.slice();
+      arrays[`team${k}.critic`] = team.critic.weights.slice();
+    });
     const random = this.rng.snapshot();
     for (const [key, array] of Object.entries(random)) arrays[`rng.${key}`] = array.slice();
     return { meta: { learner: 'ltde', iteration: this.iteration, envSteps: this.envSteps }, arrays };
@@ -227,6 +244,10 @@ export class Ltde implements Learner {
       const weights = arrays[`team${k}.actor`];
       if (!weights || weights.length !== team.actor.weights.length) throw new Error(checkpointMisfit(`team${k}.actor`));
       team.actor.weights.set(weights);
+      const critic = arrays[`team${k}.critic`];
+      // Checkpoints from before warm starts carry no critics; only a warm start needs them.
+      if (critic?.length === team.critic.weights.length) team.critic.weights.set(critic);
+      else if (this.config.criticWarmStart) throw new Error(checkpointMisfit(`team${k}.critic`));
     });
     this.rng.restore(underPrefix(arrays, 'rng.'));
     this.iteration = Number(meta.iteration);
@@ -298,15 +319,15 @@ export class Ltde implements Learner {
     return this.input;
   }
 
-  /** Algorithm 1 for every team: T_critic projected TD(0) steps from omega(0) on random transitions, averaged. */
+  /** Algorithm 1 for every team: T_critic projected TD(0) steps from omega(0) (or the last critic, criticWarmStart) on random transitions, averaged. */
   private fitCritics(): number {
     const { config, teams } = this;
     const transitions = this.horizon - 1;
     let residualSum = 0;
     let residualCount = 0;
     teams.forEach((team, k) => {
-      team.critic.weights.set(team.critic.initial);
-      team.averageCritic.weights.set(team.critic.initial);
+      if (!config.criticWarmStart) team.critic.weights.set(team.critic.initial);
+      team.averageCritic.weights.set(team.critic.weights);
       const gradient = this.direction.subarray(0, team.critic.weights.length);
       for (let t = 0; t < config.criticSteps; t++) {
         const episode = this.rng.integer(0, 0, config.episodesPerIteration - 1);
