@@ -141,6 +141,19 @@ function settingLine(sweep: SweepRecord, results: readonly RunResult[], evaluati
     `Read from sweep ${sweep.id} "${sweep.name}" (last run ${sweep.updated}): ${results.length} finished runs, ${budget}, seeds ${seeds.join(', ')}, presets ${presets}`,
     `evaluation on ${evaluation.join(' or ')} (as the training jobs recorded it: no evaluation of the untrained policy)`,
   ];
-  if (leftOut.length > 0) parts.push(`left out: ${leftOut.join('; ')}`);
+  if (leftOut.length > 0) parts.push(`left out: ${summariseLeftOut(leftOut)}`);
   return `${parts.join('; ')}.`;
 }
+
+/** Cells left out, named where a reason has few of them, else counted ("88 cells: no run yet"), so a large sweep in progress stays readable. */
+function summariseLeftOut(leftOut: readonly string[]): string {
+  const byReason = new Map<string, string[]>();
+  for (const entry of leftOut) {
+    const [cell, reason] = [entry.slice(0, entry.indexOf(': ')), entry.slice(entry.indexOf(': ') + 2)];
+    byReason.set(reason, [...(byReason.get(reason) ?? []), cell]);
+  }
+  return [...byReason].map(([reason, cells]) => (cells.length <= NAMED_LEFT_OUT ? cells.map((cell) => `${cell}: ${reason}`).join('; ') : `${cells.length} cells: ${reason}`)).join('; ');
+}
+
+/** Cells of one reason the setting line names one by one. */
+const NAMED_LEFT_OUT = 5;
