@@ -87,9 +87,14 @@ function runResult(store: RunStore, run: RunDetail & { algo: LearnerId; scenario
   const collisions = byIteration(EVAL_COLLISION);
   const rollout = store.metricSeries(run.id, ITERATION_METRICS.rolloutSeconds);
   const update = byIteration(ITERATION_METRICS.updateSeconds);
+  // Both series run in iteration order: one pass sums the training seconds up to each evaluation.
+  let seconds = 0;
+  let summed = 0;
   const curve = returns.map((point): CurvePoint => {
     const collisionRate = collisions.get(point.iteration);
-    const seconds = rollout.filter((p) => p.iteration <= point.iteration).reduce((sum, p) => sum + p.value + (update.get(p.iteration) ?? 0), 0);
+    for (; summed < rollout.length && rollout[summed].iteration <= point.iteration; summed++) {
+      seconds += rollout[summed].value + (update.get(rollout[summed].iteration) ?? 0);
+    }
     return { envSteps: point.envSteps, evalReturn: point.value, ...(collisionRate === undefined ? {} : { collisionRate }), ...(rollout.length === 0 ? {} : { seconds }) };
   });
   const state = store.metricSeries(run.id, ITERATION_METRICS.modelStateError).at(-1);

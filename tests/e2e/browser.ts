@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { chromiumPath, launchChromium } from '../../src/main/chromium.ts';
 
 declare global {
@@ -61,4 +62,31 @@ export async function openApp(browser: Browser, url: string, pageErrors: string[
   await page.goto(url);
   await page.getByTestId('transport').filter({ hasText: 'Browser' }).waitFor({ timeout: 20_000 });
   return page;
+}
+
+/** A training run as the Train tab's form takes it; the keys of params and settings are the fields' test-id suffixes. */
+export interface TrainingForm {
+  scenario: string;
+  learner: string;
+  /** Scenario parameters (their section is opened first). */
+  params?: Record<string, string>;
+  settings: Record<string, string>;
+  iterations: number;
+}
+
+/** Opens the Train tab, fills its form and clicks Start once the form is valid. */
+export async function startTraining(page: Page, form: TrainingForm): Promise<void> {
+  await page.getByTestId('tab-train').click();
+  await page.getByTestId('train-form').waitFor();
+  await page.getByTestId('train-scenario').selectOption(form.scenario);
+  await page.getByTestId('train-learner').selectOption(form.learner);
+  if (form.params) {
+    await page.getByText('Scenario parameters').click();
+    for (const [name, value] of Object.entries(form.params)) await page.getByTestId(`train-param-${name}`).fill(value);
+  }
+  for (const [name, value] of Object.entries(form.settings)) await page.getByTestId(`train-setting-${name}`).fill(value);
+  await page.getByTestId('train-iterations').fill(String(form.iterations));
+  const start = page.getByTestId('train-start');
+  await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
+  await start.click();
 }

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RunStore } from '../../src/main/store/index.ts';
 import { COMMUNICATION_FIELDS, communicationView } from '../../src/shared/communication.ts';
-import { launchBrowser, openApp, screenshotPath, text } from './browser.ts';
+import { launchBrowser, openApp, screenshotPath, startTraining, text } from './browser.ts';
 
 let browser: Browser;
 let page: Page;
@@ -40,18 +40,13 @@ describe('IC3Net communication in the inspector', () => {
   let runId = 0;
 
   it('training: clicking a vehicle shows its agent’s gate and the message it received', async () => {
-    await page.getByTestId('tab-train').click();
-    await page.getByTestId('train-form').waitFor();
-    await page.getByTestId('train-scenario').selectOption('cacc-catchup');
-    await page.getByTestId('train-learner').selectOption('ic3net');
-    await page.getByText('Scenario parameters').click();
-    await page.getByTestId('train-param-horizon').fill('60');
-    await page.getByTestId('train-setting-numEnvs').fill('1');
-    await page.getByTestId('train-setting-rolloutSteps').fill('20');
-    await page.getByTestId('train-iterations').fill('500');
-    const start = page.getByTestId('train-start');
-    await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
-    await start.click();
+    await startTraining(page, {
+      scenario: 'cacc-catchup',
+      learner: 'ic3net',
+      params: { horizon: '60' },
+      settings: { numEnvs: '1', rolloutSteps: '20' },
+      iterations: 500,
+    });
     await expect.poll(() => text(page, 'train-status'), { timeout: 30_000 }).toBe('running');
     await expect.poll(() => text(page, 'hud-title'), { timeout: 60_000 }).toMatch(/evaluation after iteration \d+/);
     runId = Number(await text(page, 'train-run-id'));

@@ -8,7 +8,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { hudStep, launchBrowser, openApp, screenshotPath, text, waitForStep } from './browser.ts';
+import { hudStep, launchBrowser, openApp, screenshotPath, startTraining, text, waitForStep } from './browser.ts';
 
 let browser: Browser;
 let page: Page;
@@ -76,17 +76,12 @@ describe('network-routing in the app', () => {
   });
 
   it('draws the evaluation episodes of a tiny training run, with the values of the routing choices', async () => {
-    await page.getByTestId('tab-train').click();
-    await page.getByTestId('train-form').waitFor();
-    await page.getByTestId('train-scenario').selectOption('network-routing');
-    await page.getByTestId('train-learner').selectOption('ippo');
-    await page.getByTestId('train-setting-numEnvs').fill('1');
-    await page.getByTestId('train-setting-rolloutSteps').fill('32');
-    await page.getByTestId('train-setting-epochs').fill('1');
-    await page.getByTestId('train-iterations').fill('3');
-    const start = page.getByTestId('train-start');
-    await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
-    await start.click();
+    await startTraining(page, {
+      scenario: 'network-routing',
+      learner: 'ippo',
+      settings: { numEnvs: '1', rolloutSteps: '32', epochs: '1' },
+      iterations: 3,
+    });
     await expect.poll(() => hudStep(page), { timeout: 60_000 }).toBeGreaterThan(0);
     expect(await text(page, 'hud-title')).toMatch(/evaluation after iteration \d+/);
     await page.getByTestId('network-view').waitFor();

@@ -6,7 +6,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, openApp, screenshotPath, text, waitForStep } from './browser.ts';
+import { launchBrowser, openApp, screenshotPath, startTraining, text, waitForStep } from './browser.ts';
 
 let browser: Browser;
 let page: Page;
@@ -73,17 +73,12 @@ describe('schematic views', () => {
   });
 
   it('replays a stored multi-access broadcast episode: the schematic at each step and the channel over time', async () => {
-    await page.getByTestId('tab-train').click();
-    await page.getByTestId('train-form').waitFor();
-    await page.getByTestId('train-scenario').selectOption('mabc');
-    await page.getByTestId('train-learner').selectOption('ippo');
-    await page.getByTestId('train-setting-numEnvs').fill('1');
-    await page.getByTestId('train-setting-rolloutSteps').fill('50');
-    await page.getByTestId('train-setting-epochs').fill('1');
-    await page.getByTestId('train-iterations').fill('1');
-    const start = page.getByTestId('train-start');
-    await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
-    await start.click();
+    await startTraining(page, {
+      scenario: 'mabc',
+      learner: 'ippo',
+      settings: { numEnvs: '1', rolloutSteps: '50', epochs: '1' },
+      iterations: 1,
+    });
     await expect.poll(() => text(page, 'train-status'), { timeout: 60_000 }).toBe('finished');
     const runId = Number(await text(page, 'train-run-id'));
 
