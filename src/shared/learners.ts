@@ -489,11 +489,15 @@ const DMPO_SAC_PRESETS: Readonly<Record<LearnerPresetId, Overrides>> = { paper: 
  * comes often, at a larger rate; CACC's reward scale as the other learners' default, and on
  * CACC 60-step rollouts with Monte Carlo advantages (gaeLambda 1): catching up pays off only
  * over many steps, which 20-step rollouts with GAE 0.95 on a young critic did not show on
- * seeds 2 and 3. Neither DMPO table gives IC3Net's own values: `paper` and `reference-code`
- * take the tables' shared (DPPO) rows with the variant of that name.
+ * seeds 2 and 3. On the ring (docs/ic3net.md) one-step advantages (gaeLambda 0), a smaller
+ * initial std and no entropy bonus: the platoon starts at rest, where an agent's own
+ * acceleration cost is its whole reward, and 20-step GAE buried it under every agent's
+ * exploration noise. Neither DMPO table gives IC3Net's own values: `paper` and
+ * `reference-code` take the tables' shared (DPPO) rows with the variant of that name.
  */
 const IC3NET_DEFAULT: Overrides = { ic3netVariant: 'paper', numEnvs: 4, rolloutSteps: 50, bpttSteps: 25, lrActor: 3e-3, gaeLambda: 0.95, entropyCoef: 0.01 };
 const IC3NET_CACC_DEFAULT: Overrides = { ...IC3NET_DEFAULT, numEnvs: 8, rolloutSteps: 60, bpttSteps: 20, gaeLambda: 1, rewardScale: 1 / 2000, rewardClip: 2 };
+const IC3NET_RING_DEFAULT: Overrides = { ...IC3NET_DEFAULT, gaeLambda: 0, initialLogStd: -1.5, entropyCoef: 0 };
 
 function ic3netPreset(scenario: ScenarioId, preset: LearnerPresetId): Overrides {
   switch (preset) {
@@ -502,6 +506,7 @@ function ic3netPreset(scenario: ScenarioId, preset: LearnerPresetId): Overrides 
     case 'paper':
       return { ...PAPER[scenario], ic3netVariant: 'paper' };
     case 'default':
+      if (scenario === 'ring') return IC3NET_RING_DEFAULT;
       return scenario === 'cacc-catchup' || scenario === 'cacc-slowdown' ? IC3NET_CACC_DEFAULT : IC3NET_DEFAULT;
   }
 }
