@@ -169,9 +169,9 @@ describe('dadc', () => {
     for (let k = 0; k < 30; k++) rewards.push((await dadc.iterate()).metrics['train/meanReward']);
     const start = (rewards[0] + rewards[1] + rewards[2]) / 3;
     const end = rewards.slice(-5).reduce((a, b) => a + b, 0) / 5;
-    // The first prescriptions lose about 0.15 per step; the optimum earns about 0.09 per step.
-    expect(start).toBeLessThan(-0.1);
-    expect(end).toBeGreaterThan(start + 0.1);
+    // The first (uniform) opportunity choices lose about 0.07 per step; the optimum earns about 0.09 per step.
+    expect(start).toBeLessThan(-0.04);
+    expect(end).toBeGreaterThan(start + 0.07);
   });
 
   for (const framework of ['actor-critic', 'ppo'] as const) {
@@ -206,7 +206,7 @@ describe('dadc', () => {
     expect([paper.lrApproximator, paper.lrCritic, paper.lrActor, paper.rolloutSteps, paper.aisSize, paper.gamma]).toEqual([0.08, 0.01, 0.01, 300, 5, 0.9]);
     expect(resolveDadcConfig('demand-response').sharePrescription).toBe(true);
     expect(resolveDadcConfig('mabc', 'default', { framework: 'ppo', lrActor: '0.001' })).toMatchObject({ framework: 'ppo', lrActor: 0.001 });
-    expect(() => resolveDadcConfig('mabc', 'default', { lrActor: 0.5 })).toThrow('the learning rates must keep the timescales lrApproximator >= lrCritic >= lrActor; got 0.05, 0.03, 0.5');
+    expect(() => resolveDadcConfig('mabc', 'default', { lrActor: 0.5 })).toThrow('the learning rates must keep the timescales lrApproximator >= lrCritic >= lrActor; got 0.01, 0.01, 0.5');
     expect(() => resolveDadcConfig('mabc', 'default', { framework: 'sac' })).toThrow('learner dadc: setting framework="sac" is not allowed; expected one of actor-critic, ppo');
     expect(() => resolveDadcConfig('mabc', 'default', { lr: 1 })).toThrow("learner dadc has no setting 'lr'");
   });
