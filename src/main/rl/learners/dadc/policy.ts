@@ -5,7 +5,8 @@
  * probable action for its own local information (the common information comes from the
  * information structure: information.ts; a delayed broadcast remembers the previous state's
  * observations, so decide must see every state of an episode in order). Deterministic like every learner's evaluation; the team still needs no
- * communication, since every coordinator computes the same theta from the same common data.
+ * communication, since every coordinator computes the same theta from the same common data
+ * (agents given one networks object, computeCoordinatorOnce, share one computation of it).
  * Stored frames carry each agent's prescription row (the logits it acted on) and the
  * coordinator's Q(X_t, theta_t) of that decision as its value.
  */
