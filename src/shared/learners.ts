@@ -178,7 +178,7 @@ const HYPERPARAMETER_FIELDS = {
   clipAlpha: num(0.2, 0, 1000, 'alpha of the per-agent-count clip, epsilon = alpha / N.', PPO_CLIP),
   ratio: choice('independent', ['independent', 'joint'], 'independent: per-agent ratios; joint: clip the product of all agents’ ratios with one centralised advantage (JR-PPO).', PPO_CLIP),
   targetKl: num(0.01, 0, 100, 'Early stop of the epoch loop when mean KL(old||new) exceeds 1.5 x targetKl (0: never).', PPO_FAMILY),
-  entropyCoef: num(0, 0, 10, 'Entropy bonus coefficient (IC3Net: of the action and the gate).', [...PPO_FAMILY, 'ic3net']),
+  entropyCoef: num(0, 0, 10, 'Entropy bonus coefficient (IC3Net: of the action and the gate; DADC: of the coordinator’s distribution over prescriptions).', [...PPO_FAMILY, 'ic3net', 'dadc']),
   initialLogStd: num(-0.5, -10, 5, 'Initial state-independent log std of Gaussian policies (DADC: of the coordinator’s Gaussian over the prescription).', [...PPO_FAMILY, 'dadc', 'ic3net']),
   shareParameters: flag(false, 'One set of actor and critic weights shared by all agents (off: each agent its own).', PPO_FAMILY),
   normaliseAdvantages: flag(true, 'Normalise advantages per agent over the batch.', [...PPO_FAMILY, 'ic3net']),
@@ -226,6 +226,11 @@ const HYPERPARAMETER_FIELDS = {
     ['dadc'],
   ),
   sharePrescription: flag(false, 'DADC: one prescription for every agent (exchangeable agents, the paper’s demand response) instead of one block per agent.', ['dadc']),
+  computeCoordinatorOnce: flag(
+    true,
+    'DADC: compute the agents’ coordinators once and share the result: they are equal (same seed, same common stream, same common data), so this changes no number, only the time (demand response: 1 coordinator instead of 100); off: every agent runs its own copy, as the paper describes.',
+    ['dadc'],
+  ),
   replaySize: int(1_000_000, 1, 10_000_000, 'SAC: transitions (one step of one copy, all agents) the replay buffer keeps, oldest dropped first.', SAC),
   batchSize: int(256, 1, 65_536, 'SAC: transitions per gradient update.', SAC),
   learningStarts: int(2500, 0, 100_000_000, 'SAC: environment steps of uniformly random actions before the first update.', SAC),
@@ -380,9 +385,9 @@ const LTDE_PAPER: Overrides = { kappa: 1, gamma: 0.8, lrActor: 0.002, lrCritic: 
 const LTDE_DEFAULT: Overrides = { ...LTDE_PAPER, criticBaseline: true, criticWarmStart: true, radius: 200, lrActor: 0.005, detourPenalty: 10 };
 
 /**
- * DADC, Headway's default (measured on mabc, docs/dadc.md): four copies per batch, the
- * timescales separated (0.05 > 0.03 > 0.02), Monte-Carlo advantages (GAE lambda 1: with
- * lambda 0.95 and slower actors the coordinator settled near "never transmit").
+ * DADC's base settings, which every preset below adjusts (first measured on mabc with Boltzmann
+ * prescriptions, docs/dadc.md): four copies per batch, the timescales separated
+ * (0.05 > 0.03 > 0.02), Monte-Carlo advantages (GAE lambda 1).
  */
 const DADC_DEFAULT: Overrides = {
   framework: 'actor-critic',
@@ -396,13 +401,27 @@ const DADC_DEFAULT: Overrides = {
   gaeLambda: 1,
 };
 /**
+ * DADC's defaults on the paper's environments (docs/dadc.md). Multi-access broadcast: the
+ * paper's opportunity prescriptions; TD-error advantages (GAE lambda 0, the critic's judgement
+ * of each choice: with 100-step Monte-Carlo returns the coordinator took one choice in every
+ * state before the critic told them apart); aisLambda 0.95 (the next-AIS term is minimised by
+ * a constant AIS, and at 0.5 it held the AIS nearly constant for the first 40 iterations);
+ * slower rates, which kept what the coordinator found. Demand response: one prescription for
+ * all loads, a 4x slower actor (lrActor 0.02 collapsed from -1.00 to -1.89).
+ */
+const DADC_DEFAULTS: Readonly<Partial<Record<ScenarioId, Overrides>>> = {
+  mabc: { ...DADC_DEFAULT, prescriptions: 'opportunities', gaeLambda: 0, aisLambda: 0.95, lrApproximator: 0.01, lrCritic: 0.01, lrActor: 0.005 },
+  'demand-response': { ...DADC_DEFAULT, sharePrescription: true, lrActor: 0.005 },
+};
+/**
  * DADC, the paper's appendix E where it gives a value (actor-critic; AIS of 5; Adam 0.08 for
  * the approximator and 0.01 for the critic and the actor; batch 300 for multi-access
- * broadcast, 200 for demand response, which it trains with PPO; gamma 0.9). It has no
- * reference code: `reference-code` is `paper`.
+ * broadcast, 200 for demand response, which it trains with PPO; gamma 0.9; on multi-access
+ * broadcast the actor's gradient weights log psi by the critic, Q(X_t, theta_t): GAE lambda 0,
+ * its TD-error form). It has no reference code: `reference-code` is `paper`.
  */
 const DADC_PAPER: Readonly<Partial<Record<ScenarioId, Overrides>>> = {
-  mabc: { ...DADC_DEFAULT, prescriptions: 'opportunities', numEnvs: 1, rolloutSteps: 300, lrApproximator: 0.08, lrCritic: 0.01, lrActor: 0.01 },
+  mabc: { ...DADC_DEFAULT, prescriptions: 'opportunities', numEnvs: 1, rolloutSteps: 300, lrApproximator: 0.08, lrCritic: 0.01, lrActor: 0.01, gaeLambda: 0 },
   'demand-response': { ...DADC_DEFAULT, framework: 'ppo', numEnvs: 1, rolloutSteps: 200, sharePrescription: true },
 };
 /**
@@ -518,10 +537,8 @@ export function presetValues(learner: LearnerId, scenario: ScenarioId, preset: L
   if (learner === 'ltde') return preset === 'default' ? LTDE_DEFAULT : LTDE_PAPER;
   if (learner === 'ic3net') return ic3netPreset(scenario, preset);
   if (learner === 'dadc') {
-    // Exchangeable agents (the paper's demand response): one prescription for all.
-    const shared: Overrides = scenario === 'demand-response' ? { sharePrescription: true } : {};
     if (scenario === 'cacc-catchup' || scenario === 'cacc-slowdown') return DADC_CACC;
-    return preset === 'default' ? { ...DADC_DEFAULT, ...shared } : (DADC_PAPER[scenario] ?? { ...DADC_DEFAULT, ...shared });
+    return (preset === 'default' ? DADC_DEFAULTS : DADC_PAPER)[scenario] ?? DADC_DEFAULT;
   }
   const reference = learner === 'dmpo' ? DMPO_REFERENCE[scenario] : DPPO_REFERENCE[scenario];
   const paper = { ...PAPER[scenario], ...(learner === 'dpo' ? DPO_OWN : {}) };

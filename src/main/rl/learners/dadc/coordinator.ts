@@ -43,6 +43,8 @@ export interface PrescriptionSpace {
   logDensity(theta: ArrayLike<number>, head: Matrix, logStd: Matrix, out: Float64Array): void;
   /** Adds weight[r] * d log psi(theta_r) / d(head, logStd) to their gradients. */
   seedGradient(theta: ArrayLike<number>, head: Matrix, logStd: Matrix, weight: ArrayLike<number>): void;
+  /** Adds weight * d entropy(psi(. | head_r)) / d(head, logStd) of every row to their gradients; returns the rows' mean entropy. */
+  seedEntropyGradient(head: Matrix, logStd: Matrix, weight: number): number;
   /**
    * Agent k's action logits under row e of theta, into out[at ..], from its local information:
    * its observation row obs[row ..] (tabular: field 0, the local state's index; linear: every field).
@@ -70,6 +72,15 @@ function gaussianSpace(size: number, actionLogits: PrescriptionSpace['actionLogi
     stateValues: (head, q) => q(head),
     logDensity: gaussianLogDensity,
     seedGradient: seedGaussianGradient,
+    // A diagonal Gaussian's entropy is sum(logStd) + const, whatever its mean.
+    seedEntropyGradient(head, logStd, weight) {
+      let entropy = 0;
+      for (let k = 0; k < size; k++) {
+        logStd.grad[k] += weight * head.rows;
+        entropy += logStd.value[k] + 0.5 * Math.log(2 * Math.PI * Math.E);
+      }
+      return entropy;
+    },
     actionLogits,
   };
 }
@@ -164,6 +175,18 @@ export function opportunitySpace(actions: readonly (readonly (readonly number[])
         const c = chosen(theta, r);
         for (let k = 0; k < size; k++) head.grad[r * size + k] += weight[r] * ((k === c ? 1 : 0) - p[k]);
       }
+    },
+    // H = -sum_c p_c log p_c; dH / dlogit_k = -p_k (log p_k + H).
+    seedEntropyGradient(head, _logStd, weight) {
+      let total = 0;
+      for (let r = 0; r < head.rows; r++) {
+        const p = softmaxRow(head, r);
+        let entropy = 0;
+        for (let c = 0; c < size; c++) if (p[c] > 0) entropy -= p[c] * Math.log(p[c]);
+        for (let c = 0; c < size; c++) if (p[c] > 0) head.grad[r * size + c] -= weight * p[c] * (Math.log(p[c]) + entropy);
+        total += entropy;
+      }
+      return total / head.rows;
     },
     actionLogits(theta, e, agent, obs, row, out, at) {
       const action = actions[chosen(theta, e)][agent][obs[row]];

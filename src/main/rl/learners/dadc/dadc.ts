@@ -15,7 +15,8 @@
  * The common-information trick: every agent starts its networks from the same seed, draws
  * theta_t from its own copy of one common random stream (same seed), and learns from the
  * same common data (Z, theta, the team reward), so all copies agree on theta_t without
- * talking; only the action draw (a private stream per agent) uses local information.
+ * talking; only the action draw (a private stream per agent) uses local information. Being
+ * equal, the copies are computed once unless computeCoordinatorOnce is off (coordinatorCopy.ts).
  *
  * One iteration, in the order it runs:
  *   1. collect: rolloutSteps steps of numEnvs copies with every agent's coordinator;
@@ -45,48 +46,29 @@ import { IterationClock, mean, type IterationResult } from '../../core/iteration
 import type { LearnerState } from '../../core/checkpoint.ts';
 import type { Learner, LearnerSetup } from '../../core/learner.ts';
 import { checkpointMisfit, learningRewardOf, TrainingEnvs } from '../../core/rollout.ts';
-import { adamStep, zeroMoments, type AdamMoments } from '../../nn/adam.ts';
 import { boltzmannSpace, linearSpace, opportunitySpace, type PrescriptionSpace } from './coordinator.ts';
 import { informationOf, teamReturn, teamReward, type InformationStructure } from './information.ts';
-import { DadcNetworks, NETWORK_PARTS, smoothL1, smoothL1Slope, type NetworkPart } from './networks.ts';
+import { CoordinatorCopy } from './coordinatorCopy.ts';
+import { NETWORK_PARTS, smoothL1, smoothL1Slope } from './networks.ts';
 import { DadcPolicy } from './policy.ts';
 import { Tape, type Matrix } from './tape.ts';
 
 /** DADC's settings (the learner catalogue, src/shared/learners.ts, documents each). */
 export type DadcConfig = LearnerConfig<'dadc'>;
-import { AgentWindow } from './window.ts';
 
-
-/** Stream seeds: the common stream (identical at every agent), the private action streams. */
-const COMMON_SEED_OFFSET = 0xc0;
+/** Stream seed offset of the private action streams (one per agent). */
 const PRIVATE_SEED_OFFSET = 0x9a11;
 
-/** What one agent runs: its networks, Adam moments per parameter, its copy of the common stream, its private stream, its window. */
+/** One agent: the coordinator copy it runs (its own, or the one computed for all) and its private stream. */
 class DadcAgent {
-  readonly networks: DadcNetworks;
-  readonly moments: Record<NetworkPart, AdamMoments[]>;
-  readonly common: RngStreams;
   readonly private = new RngStreams(1);
-  readonly window: AgentWindow;
 
   constructor(
     readonly index: number,
-    config: DadcConfig,
-    shape: { common: number; prescription: number },
+    readonly coordinator: CoordinatorCopy,
     seed: number,
   ) {
-    this.networks = new DadcNetworks({ ...shape, ais: config.aisSize, initialLogStd: config.initialLogStd }, seed);
-    const momentsOf = (part: NetworkPart) => this.networks.parts[part].map((m) => zeroMoments(m.value.length));
-    this.moments = { approximator: momentsOf('approximator'), critic: momentsOf('critic'), actor: momentsOf('actor') };
-    this.common = new RngStreams(config.numEnvs);
-    for (let e = 0; e < config.numEnvs; e++) this.common.seed(e, seed + COMMON_SEED_OFFSET + e);
     this.private.seed(0, seed + PRIVATE_SEED_OFFSET + index);
-    this.window = new AgentWindow(config.rolloutSteps, config.numEnvs, shape.common, shape.prescription, config.aisSize);
-  }
-
-  /** One Adam step of `part` on the gradients the last backward pass left in its parameters. */
-  adam(part: NetworkPart, learningRate: number): void {
-    this.networks.parts[part].forEach((m, k) => adamStep(m.value, m.grad, this.moments[part][k], { learningRate }));
   }
 }
 
@@ -96,6 +78,8 @@ export class Dadc implements Learner {
   readonly envs: TrainingEnvs;
   readonly env: BatchedEnv;
   readonly agents: DadcAgent[];
+  /** The coordinator copies the agents run: one per agent, or one for all (config.computeCoordinatorOnce). */
+  readonly coordinators: CoordinatorCopy[];
   /** The coordinator's prescription space (config.prescriptions). */
   readonly space: PrescriptionSpace;
   /** Where the coordinators read the common information (information.ts). */
@@ -124,14 +108,16 @@ export class Dadc implements Learner {
     this.common = new Float64Array(config.numEnvs * this.information.commonWidth);
     this.learningReward = learningRewardOf(config);
     this.actionLogits = new Float64Array(action.n);
-    this.agents = Array.from({ length: nAgents }, (_, k) => new DadcAgent(k, config, { common: this.information.commonWidth, prescription: this.space.size }, seed));
+    const shape = { common: this.information.commonWidth, prescription: this.space.size };
+    this.coordinators = Array.from({ length: config.computeCoordinatorOnce ? 1 : nAgents }, (_, k) => new CoordinatorCopy(k, config, shape, seed));
+    this.agents = Array.from({ length: nAgents }, (_, k) => new DadcAgent(k, this.coordinators[config.computeCoordinatorOnce ? 0 : k], seed));
     this.actions = new Float64Array(config.numEnvs * nAgents);
     this.runningDiscounted = new Float64Array(config.numEnvs);
     this.runningSteps = new Int32Array(config.numEnvs);
     this.observe(0);
     this.policy = new DadcPolicy(
       env.spec,
-      this.agents.map((agent) => agent.networks),
+      this.agents.map((agent) => agent.coordinator.networks),
       this.space,
       (copies) => informationOf(env, copies),
     );
@@ -142,12 +128,12 @@ export class Dadc implements Learner {
     const episodes = this.collect();
     clock.rolloutDone();
     const metrics: Record<string, number> = {};
-    for (const agent of this.agents) {
-      const approximator = this.updateApproximator(agent);
-      const critic = this.updateCritic(agent);
-      const actor = this.updateActor(agent);
-      agent.window.carryOver();
-      if (agent.index === 0) Object.assign(metrics, { 'loss/approximator': approximator, 'loss/critic': critic, 'loss/actor': actor });
+    for (const coordinator of this.coordinators) {
+      const approximator = this.updateApproximator(coordinator);
+      const critic = this.updateCritic(coordinator);
+      const actor = this.updateActor(coordinator);
+      coordinator.window.carryOver();
+      if (coordinator.firstAgent === 0) Object.assign(metrics, { 'loss/approximator': approximator, 'loss/critic': critic, 'loss/actor': actor });
     }
     const samples = this.config.rolloutSteps * this.config.numEnvs;
     this.iteration += 1;
@@ -157,7 +143,7 @@ export class Dadc implements Learner {
       'train/episodeReturn': mean(episodes.returns),
       'train/discountedReturn': mean(episodes.discounted),
       'train/meanReward': episodes.rewardSum / (this.config.rolloutSteps * this.config.numEnvs),
-      'prescription/std': mean(Array.from(this.agents[0].networks.logStd.value, Math.exp)),
+      'prescription/std': mean(Array.from(this.coordinators[0].networks.logStd.value, Math.exp)),
       ...clock.metrics(samples),
     });
     return { iteration: this.iteration, envSteps: this.envSteps, metrics };
@@ -165,14 +151,15 @@ export class Dadc implements Learner {
 
   /** 1. Every agent picks theta_t from its copy of the common stream and its action from its local information; the copies step. */
   collect(): { returns: number[]; discounted: number[]; rewardSum: number } {
-    const { env, config, agents } = this;
+    const { env, config, agents, coordinators } = this;
     const { nAgents, obsDim } = env.spec;
     const returns: number[] = [];
     const discounted: number[] = [];
     let rewardSum = 0;
     for (let t = 0; t < config.rolloutSteps; t++) {
+      const thetas = new Map(coordinators.map((coordinator) => [coordinator, this.coordinate(coordinator, t)]));
       for (const agent of agents) {
-        const theta = this.coordinate(agent, t);
+        const theta = thetas.get(agent.coordinator)!;
         for (let e = 0; e < config.numEnvs; e++) {
           this.actions[e * nAgents + agent.index] = this.passiveAction(theta, e, agent.index, (e * nAgents + agent.index) * obsDim, agent.private);
         }
@@ -184,7 +171,7 @@ export class Dadc implements Learner {
         rewardSum += reward;
         this.runningDiscounted[e] += config.gamma ** this.runningSteps[e]++ * reward;
         const ended = this.envs.addStep(e);
-        for (const agent of agents) agent.window.record(t, e, learning, ended !== null);
+        for (const coordinator of coordinators) coordinator.window.record(t, e, learning, ended !== null);
         if (ended !== null) {
           returns.push(teamReturn(env, ended));
           discounted.push(this.runningDiscounted[e]);
@@ -198,32 +185,32 @@ export class Dadc implements Learner {
     return { returns, discounted, rewardSum };
   }
 
-  /** Every agent's window stores Z_t of the current state. */
+  /** Every coordinator's window stores Z_t of the current state. */
   private observe(t: number): void {
     this.information.see(this.env);
-    for (const agent of this.agents) {
-      this.information.common(this.env, agent.index, this.common);
-      agent.window.observe(t, this.common);
+    for (const coordinator of this.coordinators) {
+      this.information.common(this.env, coordinator.firstAgent, this.common);
+      coordinator.window.observe(t, this.common);
     }
   }
 
-  /** The agent's X_t and its theta_t in every copy, theta drawn from its copy of the common stream; returns theta [E, P]. */
-  coordinate(agent: DadcAgent, t: number): Float64Array {
-    const { window, networks } = agent;
+  /** The coordinator's X_t and its theta_t in every env copy, theta drawn from its copy of the common stream; returns theta [E, P]. */
+  coordinate(coordinator: CoordinatorCopy, t: number): Float64Array {
+    const { window, networks } = coordinator;
     const tape = new Tape(false);
     const x = networks.encode(tape, window.hiddenMatrix(tape), window.commonMatrix(tape, t), window.previousMatrix(tape));
     const head = networks.actorMean(tape, x);
     const theta = new Float64Array(this.config.numEnvs * this.space.size);
     const logProbability = new Float64Array(this.config.numEnvs);
-    this.space.sample(head, networks.logStd, agent.common, theta, logProbability);
+    this.space.sample(head, networks.logStd, coordinator.common, theta, logProbability);
     window.act(t, x.value, theta, logProbability);
     return theta;
   }
 
   /** 2. The AIS loss over the window: lambda * smoothL1(R_hat - R) + (1 - lambda) * NLL of the next AIS under N(mean, I). */
-  private updateApproximator(agent: DadcAgent): number {
+  private updateApproximator(coordinator: CoordinatorCopy): number {
     const { aisLambda: lambda, approximatorSteps, lrApproximator, aisSize: h } = this.config;
-    const { window, networks } = agent;
+    const { window, networks } = coordinator;
     const rows = window.rows;
     let loss = NaN;
     for (let s = 0; s < approximatorSteps; s++) {
@@ -246,14 +233,14 @@ export class Dadc implements Learner {
         }
       }
       tape.backward();
-      agent.adam('approximator', lrApproximator);
+      coordinator.adam('approximator', lrApproximator);
     }
     return loss;
   }
 
   /** 3. Fitted TD: smoothL1(Q(X_t, theta_t), R_t + gamma Q(X_{t+1}, theta_{t+1})), targets fixed for the iteration, on transitions that continue in the window. */
-  private updateCritic(agent: DadcAgent): number {
-    const { window, networks } = agent;
+  private updateCritic(coordinator: CoordinatorCopy): number {
+    const { window, networks } = coordinator;
     const { gamma, criticSteps, lrCritic } = this.config;
     const copies = window.copies;
     const rows = window.rows - copies;
@@ -274,7 +261,7 @@ export class Dadc implements Learner {
         q.grad[r] = (window.continuing[r] * smoothL1Slope(d)) / Math.max(1, count);
       }
       tape.backward();
-      agent.adam('critic', lrCritic);
+      coordinator.adam('critic', lrCritic);
     }
     return loss;
   }
@@ -283,9 +270,9 @@ export class Dadc implements Learner {
    * 4. The coordinator's policy gradient, plain ('actor-critic') or PPO-clipped, with GAE(lambda)
    * advantages over the critic's TD errors, V(X) = Q(X, mean(X)), normalised over the window.
    */
-  private updateActor(agent: DadcAgent): number {
-    const { window, networks } = agent;
-    const { framework, actorSteps, lrActor, clipEpsilon, aisSize: h, gamma, gaeLambda } = this.config;
+  private updateActor(coordinator: CoordinatorCopy): number {
+    const { window, networks } = coordinator;
+    const { framework, actorSteps, lrActor, clipEpsilon, aisSize: h, gamma, gaeLambda, entropyCoef } = this.config;
     const rows = window.rows;
     const copies = window.copies;
     const fixed = new Tape(false);
@@ -330,8 +317,10 @@ export class Dadc implements Learner {
       }
       // d loss / d(mean, logStd) = sum_r weight_r * d log psi_r: seeded, then through the actor's layers.
       this.space.seedGradient(window.theta, meanTheta, networks.logStd, weight);
+      // The entropy bonus keeps the coordinator from settling on one prescription before the critic has compared them.
+      loss -= entropyCoef * this.space.seedEntropyGradient(meanTheta, networks.logStd, -entropyCoef / rows);
       tape.backward();
-      agent.adam('actor', lrActor);
+      coordinator.adam('actor', lrActor);
     }
     return loss;
   }
@@ -341,9 +330,10 @@ export class Dadc implements Learner {
    * coordinator acting on its greedy prescription (the mean theta, or the most probable
    * opportunity); each agent still draws its action from a Boltzmann prescription, from its own
    * evaluation stream.
-   * Returns the mean plain and discounted (gamma) team return.
+   * Returns the mean plain and discounted (gamma) team return, and the standard error of the
+   * discounted one (its spread over episodes / sqrt(episodes)).
    */
-  evaluate(episodes: number, seed: number): { meanReturn: number; meanDiscountedReturn: number } {
+  evaluate(episodes: number, seed: number): { meanReturn: number; meanDiscountedReturn: number; discountedStandardError: number } {
     const env = createEnv(this.setup.scenario, this.setup.scenarioParams, episodes).reset(seed);
     const streams = this.agents.map((agent) => {
       const stream = new RngStreams(1);
@@ -352,7 +342,7 @@ export class Dadc implements Learner {
     });
     const policy = new DadcPolicy(
       env.spec,
-      this.agents.map((agent) => agent.networks),
+      this.agents.map((agent) => agent.coordinator.networks),
       this.space,
       (copies) => informationOf(env, copies),
       (k, logits, width) => this.chooseAction(logits, width, streams[k]),
@@ -360,17 +350,20 @@ export class Dadc implements Learner {
     const { nAgents, horizon } = env.spec;
     const actions = new Float64Array(episodes * nAgents);
     let total = 0;
-    let discounted = 0;
+    const discounted = new Float64Array(episodes);
     for (let t = 0; t < horizon; t++) {
       policy.decide(env, actions);
       env.step(actions);
       for (let e = 0; e < episodes; e++) {
         const reward = teamReward(env, env.rawReward, e);
         total += reward;
-        discounted += this.config.gamma ** t * reward;
+        discounted[e] += this.config.gamma ** t * reward;
       }
     }
-    return { meanReturn: total / episodes, meanDiscountedReturn: discounted / episodes };
+    const meanDiscountedReturn = mean(Array.from(discounted));
+    let variance = 0;
+    for (const d of discounted) variance += (d - meanDiscountedReturn) ** 2 / episodes;
+    return { meanReturn: total / episodes, meanDiscountedReturn, discountedStandardError: Math.sqrt(variance / episodes) };
   }
 
   /** Agent k's action on its local information (its observation row at `row`) under row e of theta (see chooseAction). */
@@ -384,24 +377,28 @@ export class Dadc implements Learner {
     return this.space.stochasticActions ? sampleCategorical(logits, 0, width, stream.uniform(0)) : argmax(logits, 0, width);
   }
 
-  /** Everything needed to continue exactly: every agent's parameters, Adam moments, streams and window; the environments. */
+  /**
+   * Everything needed to continue exactly: every coordinator copy's parameters, Adam moments,
+   * common stream and window (under the name of the first agent it serves: a copy computed once
+   * is stored once), every agent's private stream; the environments.
+   */
   state(): LearnerState {
     const arrays: Record<string, TypedArray> = {};
     const adamSteps: Record<string, number[]> = {};
-    for (const agent of this.agents) {
-      const prefix = `agent${agent.index}.`;
+    for (const coordinator of this.coordinators) {
+      const prefix = `agent${coordinator.firstAgent}.`;
       for (const part of NETWORK_PARTS) {
-        agent.networks.parts[part].forEach((m, k) => {
+        coordinator.networks.parts[part].forEach((m, k) => {
           arrays[`${prefix}${part}.${k}.params`] = m.value;
-          arrays[`${prefix}${part}.${k}.adam1`] = agent.moments[part][k].first;
-          arrays[`${prefix}${part}.${k}.adam2`] = agent.moments[part][k].second;
+          arrays[`${prefix}${part}.${k}.adam1`] = coordinator.moments[part][k].first;
+          arrays[`${prefix}${part}.${k}.adam2`] = coordinator.moments[part][k].second;
         });
-        adamSteps[`${prefix}${part}`] = agent.moments[part].map((m) => m.step);
+        adamSteps[`${prefix}${part}`] = coordinator.moments[part].map((m) => m.step);
       }
-      addPrefixed(arrays, `${prefix}common.`, agent.common.snapshot());
-      addPrefixed(arrays, `${prefix}private.`, agent.private.snapshot());
-      addPrefixed(arrays, `${prefix}window.`, agent.window.arrays());
+      addPrefixed(arrays, `${prefix}common.`, coordinator.common.snapshot());
+      addPrefixed(arrays, `${prefix}window.`, coordinator.window.arrays());
     }
+    for (const agent of this.agents) addPrefixed(arrays, `agent${agent.index}.private.`, agent.private.snapshot());
     addPrefixed(arrays, 'information.', this.information.arrays());
     const { episodeCounter } = this.envs.snapshot(arrays);
     arrays.runningDiscounted = this.runningDiscounted;
@@ -416,22 +413,22 @@ export class Dadc implements Learner {
     const { meta, arrays } = state;
     if (meta.learner !== 'dadc') throw new Error(`checkpoint is of learner ${String(meta.learner)}, not dadc`);
     const adamSteps = meta.adamSteps as Record<string, number[]>;
-    for (const agent of this.agents) {
-      const prefix = `agent${agent.index}.`;
+    for (const coordinator of this.coordinators) {
+      const prefix = `agent${coordinator.firstAgent}.`;
       const targets: Record<string, TypedArray> = {};
       for (const part of NETWORK_PARTS) {
-        agent.networks.parts[part].forEach((m, k) => {
+        coordinator.networks.parts[part].forEach((m, k) => {
           targets[`${part}.${k}.params`] = m.value;
-          targets[`${part}.${k}.adam1`] = agent.moments[part][k].first;
-          targets[`${part}.${k}.adam2`] = agent.moments[part][k].second;
-          agent.moments[part][k].step = adamSteps[`${prefix}${part}`][k];
+          targets[`${part}.${k}.adam1`] = coordinator.moments[part][k].first;
+          targets[`${part}.${k}.adam2`] = coordinator.moments[part][k].second;
+          coordinator.moments[part][k].step = adamSteps[`${prefix}${part}`][k];
         });
       }
-      Object.assign(targets, prefixed(agent.window.arrays(), 'window.'));
+      Object.assign(targets, prefixed(coordinator.window.arrays(), 'window.'));
       restoreArrays(targets, underPrefix(arrays, prefix), (key) => checkpointMisfit(`${prefix}${key}`));
-      agent.common.restore(underPrefix(arrays, `${prefix}common.`));
-      agent.private.restore(underPrefix(arrays, `${prefix}private.`));
+      coordinator.common.restore(underPrefix(arrays, `${prefix}common.`));
     }
+    for (const agent of this.agents) agent.private.restore(underPrefix(arrays, `agent${agent.index}.private.`));
     restoreArrays(this.information.arrays(), underPrefix(arrays, 'information.'), (key) => checkpointMisfit(`information.${key}`));
     this.envs.restore(arrays, Number(meta.episodeCounter));
     restoreArrays({ runningDiscounted: this.runningDiscounted, runningSteps: this.runningSteps }, arrays as SnapshotArrays, checkpointMisfit);

@@ -5,7 +5,8 @@
  * probable action for its own local information (the common information comes from the
  * information structure: information.ts; a delayed broadcast remembers the previous state's
  * observations, so decide must see every state of an episode in order). Deterministic like every learner's evaluation; the team still needs no
- * communication, since every coordinator computes the same theta from the same common data.
+ * communication, since every coordinator computes the same theta from the same common data
+ * (agents given one networks object, computeCoordinatorOnce, share one computation of it).
  * Stored frames carry each agent's prescription row (the logits it acted on) and the
  * coordinator's Q(X_t, theta_t) of that decision as its value.
  */
@@ -17,10 +18,11 @@ import type { InformationStructure } from './information.ts';
 import type { DadcNetworks } from './networks.ts';
 import { Tape } from './tape.ts';
 
-/** Per agent and copy, the coordinator's memory: its AIS and its previous theta. */
+/** Per coordinator and env copy, the coordinator's memory: its AIS and its previous theta, and the theta it chose now. */
 interface Memory {
   hidden: Float64Array;
   previous: Float64Array;
+  theta: Float64Array;
 }
 
 /** Agent k's action from its prescription's action logits (`width` of them). */
@@ -30,10 +32,10 @@ const mostProbable: ActionChoice = (_agent, logits, width) => argmax(logits, 0, 
 
 export class DadcPolicy implements TrainedPolicy {
   readonly head: PolicyHead;
-  private memory: Memory[] = [];
+  /** Memory per distinct coordinator (agents that share one coordinator share its decision). */
+  private memory = new Map<DadcNetworks, Memory>();
   private copies = -1;
   private information: InformationStructure | null = null;
-  private theta = new Float64Array(0);
   private common = new Float64Array(0);
   private readonly logits: Float64Array;
 
@@ -56,13 +58,12 @@ export class DadcPolicy implements TrainedPolicy {
     const width = this.head.kind === 'categorical' ? this.head.actionCount : 1;
     const p = this.space.size;
     this.prepare(envs);
-    const { theta, common } = this;
+    const { common } = this;
     const information = this.information!;
     const commonWidth = information.commonWidth;
     const output = new Float32Array(nAgents * envs * width);
     information.see(env);
-    this.networks.forEach((networks, k) => {
-      const { hidden, previous } = this.memory[k];
+    for (const [networks, { hidden, previous, theta }] of this.memory) {
       const h = networks.shape.ais;
       for (let e = 0; e < envs; e++) {
         if (env.steps[e] === 0) {
@@ -70,12 +71,15 @@ export class DadcPolicy implements TrainedPolicy {
           previous.fill(0, e * p, (e + 1) * p);
         }
       }
-      information.common(env, k, common);
+      information.common(env, this.networks.indexOf(networks), common);
       const tape = new Tape(false);
       const x = networks.encode(tape, tape.constant(hidden, envs, h), tape.constant(common, envs, commonWidth), tape.constant(previous, envs, p));
       this.space.greedy(networks.actorMean(tape, x), theta);
       hidden.set(x.value);
       previous.set(theta);
+    }
+    this.networks.forEach((networks, k) => {
+      const { theta } = this.memory.get(networks)!;
       for (let e = 0; e < envs; e++) {
         this.space.actionLogits(theta, e, k, env.obs, (e * nAgents + k) * obsDim, this.logits, 0);
         output.set(this.logits, (k * envs + e) * width);
@@ -94,7 +98,7 @@ export class DadcPolicy implements TrainedPolicy {
     const values = new Float32Array(this.spec.nAgents * envs).fill(NaN);
     if (envs !== this.copies) return values;
     this.networks.forEach((networks, k) => {
-      const { hidden, previous } = this.memory[k];
+      const { hidden, previous } = this.memory.get(networks)!;
       const tape = new Tape(false);
       values.set(networks.q(tape, tape.constant(hidden, envs, networks.shape.ais), tape.constant(previous, envs, this.space.size)).value, k * envs);
     });
@@ -117,8 +121,8 @@ export class DadcPolicy implements TrainedPolicy {
     if (envs === this.copies) return;
     this.copies = envs;
     this.information = this.informationFor(envs);
-    this.theta = new Float64Array(envs * this.space.size);
     this.common = new Float64Array(envs * this.information.commonWidth);
-    this.memory = this.networks.map((networks) => ({ hidden: new Float64Array(envs * networks.shape.ais), previous: new Float64Array(envs * this.space.size) }));
+    const p = this.space.size;
+    this.memory = new Map(this.networks.map((networks) => [networks, { hidden: new Float64Array(envs * networks.shape.ais), previous: new Float64Array(envs * p), theta: new Float64Array(envs * p) }]));
   }
 }
