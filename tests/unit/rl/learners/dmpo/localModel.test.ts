@@ -229,7 +229,7 @@ describe('DMPO local models: training', () => {
     expect((await run()).parameters).toEqual(first.parameters);
   });
 
-  it('learns cacc-catchup from random-action episodes with the default preset: validation state error below 10% of the variance', async () => {
+  it('learns cacc-catchup from random-action episodes with the default preset: validation state error about 10% of the variance', async () => {
     const env = createEnv('cacc-catchup', {}, 15);
     const episodes = recordEpisodes(env, 21, randomActions(env, 2), caccLearningReward);
     const models = LocalModels.forEnv(env.spec, {
@@ -237,28 +237,32 @@ describe('DMPO local models: training', () => {
       learningRate: Number(CACC_DEFAULT.lrModel),
       windowsPerBatch: Number(CACC_DEFAULT.modelBatchWindows),
       rewardCoefficient: Number(CACC_DEFAULT.modelRewardCoef),
-      modelErrorThreshold: 0.1,
+      modelErrorThreshold: 0,
     });
     for (const episode of episodes) models.addEpisode(episode);
     const before = await models.validate();
-    // Measured here: under 0.1 after about 500 steps (0.07 after 1000).
-    const report = await models.train(1500);
+    // Measured here with standardised targets: 0.107 after 600 steps, 0.105 after 1000, reward
+    // error 0.48 and 0.25 (raw-unit targets reached 0.07 after 1000 steps: the acceleration
+    // field moves with every action as much as over an episode, so in units of each field's
+    // per-step change it weighs little against the slow speed and gap; docs/dmpo-figure-eight.md).
+    const report = await models.train(600);
     expect(before.stateError).toBeGreaterThan(0.5);
-    expect(report.converged).toBe(true);
-    expect(report.stateError).toBeLessThan(0.1);
-    // The stopping validation is one 256-window draw; a large fresh one confirms it was no fluke.
+    expect(report.stateError).toBeLessThan(0.12);
+    // The validation is one 256-window draw; a large fresh one confirms it was no fluke.
     const confirmation = models.gcn.evaluate(models.parameters, models.episodes.sampleWindows(1024, 4, rngFrom(77), 0), uniformLossWeights(models.gcn, 1));
-    expect(relativeError(confirmation.stateMse, confirmation.stateVariance)).toBeLessThan(0.11);
-    expect(relativeError(confirmation.rewardMse, confirmation.rewardVariance)).toBeLessThan(1);
-  }, 120_000);
+    expect(relativeError(confirmation.stateMse, confirmation.stateVariance)).toBeLessThan(0.12);
+    expect(relativeError(confirmation.rewardMse, confirmation.rewardVariance)).toBeLessThan(0.7);
+  }, 240_000);
 
   it('fits the ring (continuous actions)', async () => {
     const env = createEnv('ring', { horizon: 400 }, 3);
-    const models = LocalModels.forEnv(env.spec, { seed: 5, learningRate: 2e-3, windowsPerBatch: 32, modelErrorThreshold: 0.1 });
+    const models = LocalModels.forEnv(env.spec, { seed: 5, learningRate: 2e-3, windowsPerBatch: 32, modelErrorThreshold: 0 });
     for (const episode of recordEpisodes(env, 8, randomActions(env, 4))) models.addEpisode(episode);
     const before = await models.validate();
-    const report = await models.train(600);
-    expect(report.stateError).toBeLessThan(Math.min(0.1, before.stateError / 3));
+    // Measured: state error 8.5 before, 4e-5 after 200 steps; reward error 0.025.
+    const report = await models.train(200);
+    expect(report.stateError).toBeLessThan(Math.min(1e-3, before.stateError / 1000));
+    expect(report.rewardError).toBeLessThan(0.1);
   });
 });
 
