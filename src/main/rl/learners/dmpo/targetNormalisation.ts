@@ -131,7 +131,8 @@ export class TargetNormalisation {
   restore(arrays: Readonly<Record<string, ArrayLike<number> | undefined>>): void {
     const take = (name: string, target: Float64Array): void => {
       const values = arrays[name];
-      if (values?.length !== target.length) throw new Error(`model checkpoint entry targets.${name} does not fit these models`);
+      if (values === undefined) throw new Error(`the checkpoint has no model entry targets.${name}: it was written before DMPO's models learnt standardised targets and cannot resume with this version`);
+      if (values.length !== target.length) throw new Error(`model checkpoint entry targets.${name} does not fit these models`);
       target.set(values);
     };
     take('mean', this.mean);

@@ -98,10 +98,10 @@ describe('DMPO local models: standardised targets', () => {
     resumed.parameters.forEach((params, i) => expect(Array.from(params)).toEqual(Array.from(models.parameters[i])));
   }, 120_000);
 
-  it('refuses a snapshot without target statistics, naming the entry', () => {
+  it('refuses a checkpoint written before standardised targets, saying so', () => {
     const models = fittedModels();
     const { meta, arrays } = models.snapshot();
     const withoutStatistics = Object.fromEntries(Object.entries(arrays).filter(([name]) => !name.startsWith('targets.')));
-    expect(() => new LocalModels(SYSTEM, models.config).restoreSnapshot({ meta, arrays: withoutStatistics })).toThrow('model checkpoint entry targets.mean does not fit these models');
+    expect(() => new LocalModels(SYSTEM, models.config).restoreSnapshot({ meta, arrays: withoutStatistics })).toThrow('the checkpoint has no model entry targets.mean: it was written before DMPO');
   });
 });
