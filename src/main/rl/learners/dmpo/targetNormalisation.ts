@@ -128,11 +128,23 @@ export class TargetNormalisation {
     return { mean: this.mean, std: this.std, computed: Uint8Array.of(this.computed ? 1 : 0) };
   }
 
+  /**
+   * Restores the statistics. A checkpoint written before standardised targets has none: its
+   * heads are in raw units, which identity statistics (mean 0, std 1) describe exactly, marked
+   * computed so the next fit re-expresses them in standardised units without changing the
+   * model (its runs still evaluate, replay and resume).
+   */
   restore(arrays: Readonly<Record<string, ArrayLike<number> | undefined>>): void {
+    if (arrays.mean === undefined && arrays.std === undefined && arrays.computed === undefined) {
+      this.mean.fill(0);
+      this.std.fill(1);
+      this.computed = true;
+      this.updateLossWeights();
+      return;
+    }
     const take = (name: string, target: Float64Array): void => {
       const values = arrays[name];
-      if (values === undefined) throw new Error(`the checkpoint has no model entry targets.${name}: it was written before DMPO's models learnt standardised targets and cannot resume with this version`);
-      if (values.length !== target.length) throw new Error(`model checkpoint entry targets.${name} does not fit these models`);
+      if (values?.length !== target.length) throw new Error(`model checkpoint entry targets.${name} does not fit these models`);
       target.set(values);
     };
     take('mean', this.mean);
