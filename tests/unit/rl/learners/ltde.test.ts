@@ -62,3 +62,32 @@ describe('ltde’s detour penalty', () => {
     expect(untrained(0)).toBeGreaterThan(100);
   });
 });
+
+describe('ltde’s choice identity', () => {
+  // Every routing choice observes the same vector: the paper's energy f(zeta) then gives every
+  // link of a class the same energy; the one-hot of the choice lets the team hold any split.
+  const policyOn = (choiceIdentity: boolean) => {
+    const config = resolveLearnerConfig('ltde', 'network-routing', 'default', { choiceIdentity, detourPenalty: 0 });
+    const ltde = new Ltde({ learner: 'ltde', scenario: 'network-routing', scenarioParams: { network: 'grid-3x3' }, config, seed: 2 });
+    const { nAgents, obsDim } = ltde.policy.spec;
+    const obs = new Float64Array(nAgents * obsDim).fill(0.5);
+    const pi = ltde.policy.probabilitiesAt(obs, 0);
+    // The largest difference of shares among the links of one class at one node.
+    let spread = 0;
+    for (const team of ltde.policy.teams) {
+      for (let g = 0; g + 1 < team.groupStart.length; g++) {
+        const shares = Array.from(team.agents.subarray(team.groupStart[g], team.groupStart[g + 1]), (i) => pi[i]);
+        spread = Math.max(spread, Math.max(...shares) - Math.min(...shares));
+      }
+    }
+    return { spread, inputs: ltde.policy.teams.map((team) => team.actor.inputDim - team.agents.length) };
+  };
+
+  it('lets choices with the same observation take different shares', () => {
+    const paper = policyOn(false);
+    const identity = policyOn(true);
+    expect(paper.spread).toBeLessThan(1e-12);
+    expect(identity.spread).toBeGreaterThan(0.05);
+    expect(identity.inputs.every((n) => n === 4)).toBe(true);
+  });
+});
