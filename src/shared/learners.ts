@@ -212,6 +212,7 @@ const HYPERPARAMETER_FIELDS = {
   criticBaseline: flag(true, 'LTDE: subtract the team-Q sum with the team’s action replaced by its mean (a control variate; off: the paper’s estimator).', ['ltde']),
   criticWarmStart: flag(false, 'LTDE: each iteration’s critic TD (Algorithm 1) starts from the last critic instead of its initial weights omega(0) (off: the paper).', ['ltde']),
   detourPenalty: num(0, 0, 1e6, 'LTDE: beta subtracted from the energy of a link that brings its class no closer to its destination in free-flow time (a detour), so the initial policy routes instead of circling (0: the paper’s energy).', ['ltde']),
+  boundedInputs: flag(false, 'LTDE: the energy reads log(1 + x) of each observation x, so that congested loads (BPR power 4) cannot make the energies, and with them the splits, arbitrarily hard (off: the observation itself, the paper).', ['ltde']),
   choiceIdentity: flag(false, 'LTDE: the energy also reads a one-hot of the routing choice (class and link) within its team, so the policy can hold any split whatever the observed loads (off: the paper’s energy of the observation alone).', ['ltde']),
   criticSteps: int(15_000, 1, 10_000_000, 'LTDE: TD steps per team critic and iteration (Algorithm 1); DADC: critic gradient steps per iteration.', ['ltde', 'dadc']),
   framework: choice('actor-critic', ['actor-critic', 'ppo'], 'DADC: the coordinator’s actor-critic framework: the policy gradient, or PPO’s clipped surrogate.', ['dadc']),

@@ -42,6 +42,10 @@
  *   its team. The paper's energy of the observation alone, one per team for all its classes,
  *   cannot hold the system optimum's splits on a grid: even exact marginal-cost gradients
  *   through it stall at 1.04 x SO, with the one-hot they reach 1.006 (docs/ltde.md).
+ * - `boundedInputs`: the energy reads log(1 + x) of the observations. They are not bounded
+ *   (a congested link's time grows with the fourth power of its load) and f is positively
+ *   homogeneous, so on Sioux Falls random energies made hard choices that loaded small links
+ *   and fed back (untrained TSTT up to 8e9 x SO; bounded: 6-11 x SO).
  */
 import type { LearnerConfig } from '../../../shared/learners.ts';
 import type { BatchedEnv } from '../../sim/env.ts';
@@ -91,7 +95,7 @@ export class LtdePolicy implements TrainedPolicy {
   readonly probabilities: Float64Array;
   private readonly logits: Float64Array;
   private readonly deterministicLogStd: Float32Array;
-  /** One actor input: the observation, then (choiceIdentity) the one-hot of the choice within its team. */
+  /** One actor input: the observation (boundedInputs: log(1 + x) of it), then (choiceIdentity) the one-hot of the choice within its team. */
   private readonly actorInput: Float64Array;
 
   constructor(
@@ -100,7 +104,7 @@ export class LtdePolicy implements TrainedPolicy {
     private readonly temperature: number,
     /** Per agent, beta (detourPenalty) on a detour link, else 0. */
     private readonly penalty: Float64Array,
-    private readonly choiceIdentity: boolean,
+    private readonly inputs: { boundedInputs: boolean; choiceIdentity: boolean },
   ) {
     this.probabilities = new Float64Array(spec.nAgents);
     this.logits = new Float64Array(spec.nAgents);
@@ -112,8 +116,8 @@ export class LtdePolicy implements TrainedPolicy {
   actorFeatures(team: Team, k: number, obs: Float64Array, offset: number): Float64Array {
     const { obsDim } = this.spec;
     const input = this.actorInput;
-    for (let j = 0; j < obsDim; j++) input[j] = obs[offset + j];
-    if (this.choiceIdentity) {
+    for (let j = 0; j < obsDim; j++) input[j] = this.inputs.boundedInputs ? Math.log1p(obs[offset + j]) : obs[offset + j];
+    if (this.inputs.choiceIdentity) {
       input.fill(0, obsDim, obsDim + team.agents.length);
       input[obsDim + k] = 1;
     }
@@ -199,7 +203,7 @@ export class Ltde implements Learner {
     this.samples = this.config.episodesPerIteration * horizon;
     this.teams = buildTeams(env, this.config, this.rng);
     const penalty = Float64Array.from({ length: nAgents }, (_, i) => (isDetour(env, i) ? this.config.detourPenalty : 0));
-    this.policy = new LtdePolicy(env.spec, this.teams, this.config.temperature, penalty, this.config.choiceIdentity);
+    this.policy = new LtdePolicy(env.spec, this.teams, this.config.temperature, penalty, this.config);
     this.logits = new Float64Array(nAgents);
     this.obs = new Float64Array(this.samples * nAgents * obsDim);
     this.pi = new Float64Array(this.samples * nAgents);

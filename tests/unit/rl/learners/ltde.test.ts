@@ -91,3 +91,26 @@ describe('ltde’s choice identity', () => {
     expect(identity.inputs.every((n) => n === 4)).toBe(true);
   });
 });
+
+describe('ltde’s bounded inputs', () => {
+  // The energy is positively homogeneous in its input: observed loads 1000 times larger (a
+  // congested network: BPR times grow with the fourth power of the load) make the paper's
+  // energies 1000 times larger, so its splits become hard; log(1 + x) keeps them soft.
+  const hardestSplit = (boundedInputs: boolean) => {
+    const config = resolveLearnerConfig('ltde', 'network-routing', 'default', { boundedInputs, detourPenalty: 0 });
+    const ltde = new Ltde({ learner: 'ltde', scenario: 'network-routing', scenarioParams: { network: 'grid-3x3' }, config, seed: 3 });
+    const env = new RoutingEnv({ network: 'grid-3x3' });
+    env.reset(0);
+    const pi = ltde.policy.probabilitiesAt(env.obs.map((x) => 1000 * x), 0);
+    let largest = 0;
+    for (const team of ltde.policy.teams) for (let g = 0; g + 1 < team.groupStart.length; g++) largest = Math.max(largest, pi[team.agents[team.groupStart[g]]]);
+    return largest;
+  };
+
+  it('keeps the splits of a congested network soft', () => {
+    const paper = hardestSplit(false);
+    const bounded = hardestSplit(true);
+    expect(paper).toBeGreaterThan(0.999);
+    expect(bounded).toBeLessThan(0.9);
+  });
+});
