@@ -236,7 +236,7 @@ const HYPERPARAMETER_FIELDS = {
   lrAlpha: num(3e-4, 1e-7, 1, 'SAC: Adam learning rate of each agent’s log temperature.', SAC),
   initialAlpha: num(0.2, 1e-6, 100, 'SAC: each agent’s temperature alpha before learning.', SAC),
   targetEntropy: num(0.2, 0, 100, 'SAC: policy entropy (nats) the temperature steers toward; uniform over CACC’s 4 actions is ln 4 = 1.39.', SAC),
-  gradientClipNorm: num(5, 1e-6, 1e9, 'SAC: each network’s gradient is scaled down to this L2 norm when longer.', SAC),
+  gradientClipNorm: num(5, 1e-6, 1e9, 'SAC: each network’s gradient is scaled down to this L2 norm when longer; LTDE: each team actor’s ascent direction, whose size follows the network’s costs (1e9: never).', [...SAC, 'ltde']),
   actionRepeat: int(1, 1, 10_000, 'SAC: control steps each decision is held for, in training and evaluation (a copy decides when its step count is a multiple of it; must divide the horizon). The critics learn a decision’s value over its steps and bootstrap with gamma^actionRepeat.', SAC),
   nSteps: int(1, 1, 1000, 'SAC: stored transitions (decisions) summed along the episode before the critic target bootstraps (1: the one-step target; n: the discounted rewards of the next n, fewer where the episode ended or the buffer holds no more).', SAC),
   ensembleSize: int(7, 1, 64, 'DMPO-SAC: models per agent (a branch step uses one drawn at random per agent); the spec’s 7.', ['dmpo-sac']),
@@ -376,10 +376,12 @@ export function learnerHyperparameters(learner: LearnerId): HyperparameterSpec[]
  * no code, so `reference-code` is `paper`); `default` changes what docs/ltde.md measured:
  * warm-started critics in a ball large enough for their values (the radius 20 ball held the
  * critics at about half of the delayed cost effects), a faster actor, and a penalty on
- * detours so that grids and TNTP networks start from routes, not a random walk.
+ * detours so that grids and TNTP networks start from routes, not a random walk, and the
+ * choice's identity in the energy (the observation-only energy cannot hold the grid's
+ * system-optimal splits even on exact gradients).
  */
-const LTDE_PAPER: Overrides = { kappa: 1, gamma: 0.8, lrActor: 0.002, lrCritic: 0.02, criticSteps: 15_000, episodesPerIteration: 8, rewardScale: 1, criticBaseline: false };
-const LTDE_DEFAULT: Overrides = { ...LTDE_PAPER, criticBaseline: true, criticWarmStart: true, radius: 200, lrActor: 0.005, detourPenalty: 10 };
+const LTDE_PAPER: Overrides = { kappa: 1, gamma: 0.8, lrActor: 0.002, lrCritic: 0.02, criticSteps: 15_000, episodesPerIteration: 8, rewardScale: 1, criticBaseline: false, gradientClipNorm: 1e9 };
+const LTDE_DEFAULT: Overrides = { ...LTDE_PAPER, criticBaseline: true, criticWarmStart: true, radius: 200, lrActor: 0.005, detourPenalty: 10, choiceIdentity: true };
 
 /**
  * DADC, Headway's default (measured on mabc, docs/dadc.md): four copies per batch, the

@@ -59,6 +59,7 @@ import { IterationClock, type IterationResult } from '../core/iteration.ts';
 import type { Learner, LearnerSetup } from '../core/learner.ts';
 import type { PolicyOutput, TrainedPolicy } from '../core/trainedPolicy.ts';
 import { checkpointMisfit } from '../core/rollout.ts';
+import { clipGradientNorm } from '../nn/adam.ts';
 import { averageInto, cloneTwoLayer, createTwoLayerNet, evaluateTwoLayer, addFeatures, projectedStep, type TwoLayerNet } from '../core/twoLayerNet.ts';
 
 /** LTDE's settings (the learner catalogue, src/shared/learners.ts, documents each). */
@@ -227,13 +228,15 @@ export class Ltde implements Learner {
     const trainReturn = this.collect();
     clock.rolloutDone();
     const criticResidual = this.fitCritics();
-    this.stepActors();
+    const actorGradientNorm = this.stepActors();
     this.iteration++;
     const metrics = {
       'train/episodes': this.config.episodesPerIteration,
       'train/episodeReturn': trainReturn,
       // Mean squared TD residual over the last tenth of the critic steps.
       'loss/critic': criticResidual,
+      // Mean over teams of the actor's ascent direction's norm, before gradientClipNorm.
+      'actor/gradientNorm': actorGradientNorm,
       'routing/steadyTstt': this.steadyTstt(),
       ...clock.metrics(this.samples),
     };
@@ -375,11 +378,12 @@ export class Ltde implements Learner {
     return residualSum / Math.max(1, residualCount);
   }
 
-  /** Algorithm 2: every actor's projected ascent step along the localized policy gradient (4.14). */
-  private stepActors(): void {
+  /** Algorithm 2: every actor's projected ascent step along the localized policy gradient (4.14), clipped to gradientClipNorm; returns the mean norm before clipping. */
+  private stepActors(): number {
     const { config, teams, env } = this;
     const { nAgents, obsDim } = env.spec;
     const B = this.samples;
+    let normSum = 0;
     for (const team of teams) {
       const gradient = this.direction.subarray(0, team.actor.weights.length);
       gradient.fill(0);
@@ -398,8 +402,10 @@ export class Ltde implements Learner {
           if (centred !== 0) addFeatures(team.actor, this.policy.actorFeatures(team, k, this.obs, (l * nAgents + i) * obsDim), 0, weight * centred, gradient);
         }
       }
+      normSum += clipGradientNorm(gradient, config.gradientClipNorm);
       projectedStep(team.actor, gradient, config.lrActor, config.radius);
     }
+    return normSum / teams.length;
   }
 }
 

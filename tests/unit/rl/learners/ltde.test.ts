@@ -36,16 +36,17 @@ describe('the LTDE paper’s two-layer network', () => {
 });
 
 describe('ltde on Braess', () => {
-  it('improves the mean-field policy clearly within 20 iterations, to below the user equilibrium', async () => {
+  it('closes the gap to the system optimum clearly within 20 iterations, to below the user equilibrium', async () => {
     const env = new RoutingEnv({ network: 'braess' });
     // A fifth of the default critic steps keeps the test short.
     const config = resolveLearnerConfig('ltde', 'network-routing', 'default', { criticSteps: 3000, lrCritic: 0.01 });
     const ltde = new Ltde({ learner: 'ltde', scenario: 'network-routing', scenarioParams: { network: 'braess' }, config, seed: 1 });
+    const so = env.reference('so').tstt;
     const before = ltde.steadyTstt();
     let after = before;
     for (let k = 0; k < 20; k++) after = (await ltde.iterate()).metrics['routing/steadyTstt'];
-    // Measured: 627 -> 528.7 (UE 552, SO 498).
-    expect(after).toBeLessThan(0.9 * before);
+    // Measured: 527.2 -> 510.4 (UE 552, SO 498): 58% of the gap closed.
+    expect((before - after) / (before - so)).toBeGreaterThan(0.4);
     expect(after).toBeLessThan(env.reference('ue').tstt);
   });
 });
