@@ -115,3 +115,22 @@ describe('ltde’s bounded inputs', () => {
     expect(bounded).toBeLessThan(0.9);
   });
 });
+
+describe('ltde’s gradient clipping', () => {
+  it('bounds every team actor’s step by lrActor x gradientClipNorm and reports the norm before clipping', async () => {
+    const stepOf = async (gradientClipNorm: number) => {
+      const config = resolveLearnerConfig('ltde', 'network-routing', 'default', { gradientClipNorm, criticSteps: 200, episodesPerIteration: 2 });
+      const ltde = new Ltde({ learner: 'ltde', scenario: 'network-routing', scenarioParams: { network: 'braess' }, config, seed: 1 });
+      const before = ltde.policy.teams.map((team) => team.actor.weights.slice());
+      const { metrics } = await ltde.iterate();
+      const steps = ltde.policy.teams.map((team, k) => Math.hypot(...team.actor.weights.map((w, j) => w - before[k][j])));
+      return { largest: Math.max(...steps), norm: metrics['actor/gradientNorm'], lrActor: config.lrActor };
+    };
+    const free = await stepOf(1e9);
+    const clipped = await stepOf(0.01);
+    expect(free.norm).toBeGreaterThan(0.01);
+    expect(clipped.norm).toBeCloseTo(free.norm, 9);
+    expect(free.largest).toBeGreaterThan(2 * clipped.lrActor * 0.01);
+    expect(clipped.largest).toBeLessThanOrEqual(clipped.lrActor * 0.01 * (1 + 1e-9));
+  });
+});
