@@ -212,6 +212,8 @@ const HYPERPARAMETER_FIELDS = {
   criticBaseline: flag(true, 'LTDE: subtract the team-Q sum with the team’s action replaced by its mean (a control variate; off: the paper’s estimator).', ['ltde']),
   criticWarmStart: flag(false, 'LTDE: each iteration’s critic TD (Algorithm 1) starts from the last critic instead of its initial weights omega(0) (off: the paper).', ['ltde']),
   detourPenalty: num(0, 0, 1e6, 'LTDE: beta subtracted from the energy of a link that brings its class no closer to its destination in free-flow time (a detour), so the initial policy routes instead of circling (0: the paper’s energy).', ['ltde']),
+  boundedInputs: flag(false, 'LTDE: the energy reads log(1 + x) of each observation x, so that congested loads (BPR power 4) cannot make the energies, and with them the splits, arbitrarily hard (off: the observation itself, the paper).', ['ltde']),
+  choiceIdentity: flag(false, 'LTDE: the energy also reads a one-hot of the routing choice (class and link) within its team, so the policy can hold any split whatever the observed loads (off: the paper’s energy of the observation alone).', ['ltde']),
   criticSteps: int(15_000, 1, 10_000_000, 'LTDE: TD steps per team critic and iteration (Algorithm 1); DADC: critic gradient steps per iteration.', ['ltde', 'dadc']),
   framework: choice('actor-critic', ['actor-critic', 'ppo'], 'DADC: the coordinator’s actor-critic framework: the policy gradient, or PPO’s clipped surrogate.', ['dadc']),
   aisSize: int(5, 1, 256, 'DADC: size H of the approximate information state (the paper: 5).', ['dadc']),
@@ -239,7 +241,7 @@ const HYPERPARAMETER_FIELDS = {
   lrAlpha: num(3e-4, 1e-7, 1, 'SAC: Adam learning rate of each agent’s log temperature.', SAC),
   initialAlpha: num(0.2, 1e-6, 100, 'SAC: each agent’s temperature alpha before learning.', SAC),
   targetEntropy: num(0.2, 0, 100, 'SAC: policy entropy (nats) the temperature steers toward; uniform over CACC’s 4 actions is ln 4 = 1.39.', SAC),
-  gradientClipNorm: num(5, 1e-6, 1e9, 'SAC: each network’s gradient is scaled down to this L2 norm when longer.', SAC),
+  gradientClipNorm: num(5, 1e-6, 1e9, 'SAC: each network’s gradient is scaled down to this L2 norm when longer; LTDE: each team actor’s ascent direction, whose size follows the network’s costs (1e9: never).', [...SAC, 'ltde']),
   actionRepeat: int(1, 1, 10_000, 'SAC: control steps each decision is held for, in training and evaluation (a copy decides when its step count is a multiple of it; must divide the horizon). The critics learn a decision’s value over its steps and bootstrap with gamma^actionRepeat.', SAC),
   nSteps: int(1, 1, 1000, 'SAC: stored transitions (decisions) summed along the episode before the critic target bootstraps (1: the one-step target; n: the discounted rewards of the next n, fewer where the episode ended or the buffer holds no more).', SAC),
   ensembleSize: int(7, 1, 64, 'DMPO-SAC: models per agent (a branch step uses one drawn at random per agent); the spec’s 7.', ['dmpo-sac']),
@@ -379,10 +381,12 @@ export function learnerHyperparameters(learner: LearnerId): HyperparameterSpec[]
  * no code, so `reference-code` is `paper`); `default` changes what docs/ltde.md measured:
  * warm-started critics in a ball large enough for their values (the radius 20 ball held the
  * critics at about half of the delayed cost effects), a faster actor, and a penalty on
- * detours so that grids and TNTP networks start from routes, not a random walk.
+ * detours so that grids and TNTP networks start from routes, not a random walk, and the
+ * choice's identity in the energy (the observation-only energy cannot hold the grid's
+ * system-optimal splits even on exact gradients).
  */
-const LTDE_PAPER: Overrides = { kappa: 1, gamma: 0.8, lrActor: 0.002, lrCritic: 0.02, criticSteps: 15_000, episodesPerIteration: 8, rewardScale: 1, criticBaseline: false };
-const LTDE_DEFAULT: Overrides = { ...LTDE_PAPER, criticBaseline: true, criticWarmStart: true, radius: 200, lrActor: 0.005, detourPenalty: 10 };
+const LTDE_PAPER: Overrides = { kappa: 1, gamma: 0.8, lrActor: 0.002, lrCritic: 0.02, criticSteps: 15_000, episodesPerIteration: 8, rewardScale: 1, criticBaseline: false, gradientClipNorm: 1e9 };
+const LTDE_DEFAULT: Overrides = { ...LTDE_PAPER, criticBaseline: true, criticWarmStart: true, radius: 200, lrActor: 0.005, detourPenalty: 10, choiceIdentity: true };
 
 /**
  * DADC's base settings, which every preset below adjusts (first measured on mabc with Boltzmann

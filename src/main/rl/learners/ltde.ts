@@ -38,6 +38,14 @@
  *   tau f(zeta; theta_s) - beta. With the paper's random energies alone (beta 0) the initial
  *   policy is a random walk that circles mass on a grid or Sioux Falls until the BPR costs
  *   explode (TSTT 1e17 on Sioux Falls); Braess has no detours.
+ * - `choiceIdentity`: the energy also reads a one-hot of the choice (class and link) within
+ *   its team. The paper's energy of the observation alone, one per team for all its classes,
+ *   cannot hold the system optimum's splits on a grid: even exact marginal-cost gradients
+ *   through it stall at 1.04 x SO, with the one-hot they reach 1.006 (docs/ltde.md).
+ * - `boundedInputs`: the energy reads log(1 + x) of the observations. They are not bounded
+ *   (a congested link's time grows with the fourth power of its load) and f is positively
+ *   homogeneous, so on Sioux Falls random energies made hard choices that loaded small links
+ *   and fed back (untrained TSTT up to 8e9 x SO; bounded: 6-11 x SO).
  */
 import type { LearnerConfig } from '../../../shared/learners.ts';
 import type { BatchedEnv } from '../../sim/env.ts';
@@ -51,6 +59,7 @@ import { IterationClock, type IterationResult } from '../core/iteration.ts';
 import type { Learner, LearnerSetup } from '../core/learner.ts';
 import type { PolicyOutput, TrainedPolicy } from '../core/trainedPolicy.ts';
 import { checkpointMisfit } from '../core/rollout.ts';
+import { clipGradientNorm } from '../nn/adam.ts';
 import { averageInto, cloneTwoLayer, createTwoLayerNet, evaluateTwoLayer, addFeatures, projectedStep, type TwoLayerNet } from '../core/twoLayerNet.ts';
 
 /** LTDE's settings (the learner catalogue, src/shared/learners.ts, documents each). */
@@ -87,6 +96,8 @@ export class LtdePolicy implements TrainedPolicy {
   readonly probabilities: Float64Array;
   private readonly logits: Float64Array;
   private readonly deterministicLogStd: Float32Array;
+  /** One actor input: the observation (boundedInputs: log(1 + x) of it), then (choiceIdentity) the one-hot of the choice within its team. */
+  private readonly actorInput: Float64Array;
 
   constructor(
     readonly spec: RoutingEnv['spec'],
@@ -94,10 +105,24 @@ export class LtdePolicy implements TrainedPolicy {
     private readonly temperature: number,
     /** Per agent, beta (detourPenalty) on a detour link, else 0. */
     private readonly penalty: Float64Array,
+    private readonly inputs: { boundedInputs: boolean; choiceIdentity: boolean },
   ) {
     this.probabilities = new Float64Array(spec.nAgents);
     this.logits = new Float64Array(spec.nAgents);
     this.deterministicLogStd = new Float32Array(spec.nAgents).fill(-Infinity);
+    this.actorInput = new Float64Array(Math.max(...teams.map((team) => team.actor.inputDim), spec.obsDim));
+  }
+
+  /** The input of the k-th agent of a team's actor, its observation at obs[offset ...]. */
+  actorFeatures(team: Team, k: number, obs: Float64Array, offset: number): Float64Array {
+    const { obsDim } = this.spec;
+    const input = this.actorInput;
+    for (let j = 0; j < obsDim; j++) input[j] = this.inputs.boundedInputs ? Math.log1p(obs[offset + j]) : obs[offset + j];
+    if (this.inputs.choiceIdentity) {
+      input.fill(0, obsDim, obsDim + team.agents.length);
+      input[obsDim + k] = 1;
+    }
+    return input;
   }
 
   /** pi of every agent from observations obs[offset ...]: the softmax of tau f - beta detour over each class's links at its node. */
@@ -105,7 +130,10 @@ export class LtdePolicy implements TrainedPolicy {
     const { obsDim } = this.spec;
     const { logits, probabilities } = this;
     for (const team of this.teams) {
-      for (const i of team.agents) logits[i] = this.temperature * evaluateTwoLayer(team.actor, obs, offset + i * obsDim) - this.penalty[i];
+      for (let k = 0; k < team.agents.length; k++) {
+        const i = team.agents[k];
+        logits[i] = this.temperature * evaluateTwoLayer(team.actor, this.actorFeatures(team, k, obs, offset + i * obsDim)) - this.penalty[i];
+      }
       for (let g = 0; g + 1 < team.groupStart.length; g++) {
         let largest = -Infinity;
         for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) largest = Math.max(largest, logits[team.agents[k]]);
@@ -176,7 +204,7 @@ export class Ltde implements Learner {
     this.samples = this.config.episodesPerIteration * horizon;
     this.teams = buildTeams(env, this.config, this.rng);
     const penalty = Float64Array.from({ length: nAgents }, (_, i) => (isDetour(env, i) ? this.config.detourPenalty : 0));
-    this.policy = new LtdePolicy(env.spec, this.teams, this.config.temperature, penalty);
+    this.policy = new LtdePolicy(env.spec, this.teams, this.config.temperature, penalty, this.config);
     this.logits = new Float64Array(nAgents);
     this.obs = new Float64Array(this.samples * nAgents * obsDim);
     this.pi = new Float64Array(this.samples * nAgents);
@@ -200,13 +228,15 @@ export class Ltde implements Learner {
     const trainReturn = this.collect();
     clock.rolloutDone();
     const criticResidual = this.fitCritics();
-    this.stepActors();
+    const actorGradientNorm = this.stepActors();
     this.iteration++;
     const metrics = {
       'train/episodes': this.config.episodesPerIteration,
       'train/episodeReturn': trainReturn,
       // Mean squared TD residual over the last tenth of the critic steps.
       'loss/critic': criticResidual,
+      // Mean over teams of the actor's ascent direction's norm, before gradientClipNorm.
+      'actor/gradientNorm': actorGradientNorm,
       'routing/steadyTstt': this.steadyTstt(),
       ...clock.metrics(this.samples),
     };
@@ -348,11 +378,12 @@ export class Ltde implements Learner {
     return residualSum / Math.max(1, residualCount);
   }
 
-  /** Algorithm 2: every actor's projected ascent step along the localized policy gradient (4.14). */
-  private stepActors(): void {
+  /** Algorithm 2: every actor's projected ascent step along the localized policy gradient (4.14), clipped to gradientClipNorm; returns the mean norm before clipping. */
+  private stepActors(): number {
     const { config, teams, env } = this;
     const { nAgents, obsDim } = env.spec;
     const B = this.samples;
+    let normSum = 0;
     for (const team of teams) {
       const gradient = this.direction.subarray(0, team.actor.weights.length);
       gradient.fill(0);
@@ -365,13 +396,16 @@ export class Ltde implements Learner {
           if (config.criticBaseline) baseline += evaluateTwoLayer(other.averageCritic, this.criticInput(other, l, team));
         }
         const weight = (config.temperature * (qSum - baseline) * config.teamVehicles) / ((1 - config.gamma) * B);
-        for (const i of team.agents) {
+        for (let k = 0; k < team.agents.length; k++) {
+          const i = team.agents[k];
           const centred = this.h[l * nAgents + i] - this.pi[l * nAgents + i];
-          if (centred !== 0) addFeatures(team.actor, this.obs, (l * nAgents + i) * obsDim, weight * centred, gradient);
+          if (centred !== 0) addFeatures(team.actor, this.policy.actorFeatures(team, k, this.obs, (l * nAgents + i) * obsDim), 0, weight * centred, gradient);
         }
       }
+      normSum += clipGradientNorm(gradient, config.gradientClipNorm);
       projectedStep(team.actor, gradient, config.lrActor, config.radius);
     }
+    return normSum / teams.length;
   }
 }
 
@@ -435,7 +469,7 @@ function buildTeams(env: RoutingEnv, config: LtdeConfig, rng: RngStreams): Team[
       inputKind: Uint8Array.from(kinds),
       inputA: Int32Array.from(inputA),
       inputB: Int32Array.from(inputB),
-      actor: createTwoLayerNet(env.spec.obsDim, config.width, rng),
+      actor: createTwoLayerNet(env.spec.obsDim + (config.choiceIdentity ? agentsAt[s].length : 0), config.width, rng),
       critic,
       averageCritic: cloneTwoLayer(critic),
     };

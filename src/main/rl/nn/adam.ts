@@ -45,7 +45,7 @@ export function adamStep(params: Float32Array | Float64Array, gradient: ArrayLik
 }
 
 /** Scales `gradient` in place down to L2 norm `maxNorm` when it is longer (PyTorch's clip_grad_norm_); Infinity disables it. Returns the norm before clipping. */
-export function clipGradientNorm(gradient: Float32Array, maxNorm: number): number {
+export function clipGradientNorm(gradient: Float32Array | Float64Array, maxNorm: number): number {
   let squares = 0;
   for (let k = 0; k < gradient.length; k++) squares += gradient[k] * gradient[k];
   const norm = Math.sqrt(squares);
