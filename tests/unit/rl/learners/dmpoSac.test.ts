@@ -84,6 +84,26 @@ describe('ensemble models', () => {
     expect(short.stored).toBe(20);
     expect(short.into.terminated.subarray(0, 20).every((d) => d === 1)).toBe(true);
   });
+
+  it('end a branch row with the mean done probability of its agents, not with a draw per agent', () => {
+    const models = new EnsembleModels(CHAIN, { members: 2, learningRate: 1e-3, rewardCoefficient: 1, gradientClipNorm: 5, seed: 1 });
+    const policy = new SacAgents(CHAIN, { kappa: 1, hiddenSizes: [8], initialAlpha: 0.1, seed: 1 });
+    const real = new ReplayBuffer(10, 3, 2);
+    for (let k = 0; k < 10; k++) real.addStep([k, k, k, k, k, k], [0, 1, 2], [0, 0, 0], [0], [k, k, k, k, k, k], 1);
+    // The done output is its bias alone: agent 0's models say 0.3, the others' 0.
+    const { layers } = models.network.layout;
+    const last = layers[layers.length - 1];
+    models.network.groups.forEach((group, g) => {
+      for (let h = 0; h < last.inputSize; h++) group.params[last.weightOffset + h * last.outputSize + 3] = 0;
+      group.params[last.biasOffset + 3] = g < 2 ? Math.log(0.3 / 0.7) : -50;
+    });
+    const into = new ReplayBuffer(4000, 3, 2);
+    expect(branchIntoReplay(models, policy, real, into, { branches: 4000, length: 1, rng: rngOf(6), stream: 0 })).toBe(4000);
+    const ended = into.terminated.reduce((sum, d) => sum + d, 0) / 4000;
+    // Mean 0.1 (binomial sd 0.005); a draw per agent would end 0.3 of the rows.
+    expect(ended).toBeGreaterThan(0.085);
+    expect(ended).toBeLessThan(0.115);
+  });
 });
 
 describe('dmpo-sac on cacc-catchup', () => {
