@@ -1,5 +1,7 @@
 /** Shared by the learning tests: the trainer they run on and the baseline a learner must beat. */
 import { afterAll, beforeAll } from 'vitest';
+import { evaluatePolicy } from '../../src/main/rl/core/evaluation.ts';
+import type { Learner } from '../../src/main/rl/core/learner.ts';
 import { selectBackend } from '../../src/main/rl/nn/backend.ts';
 import { createUpdatePool, type UpdatePool } from '../../src/main/rl/parallel/updatePool.ts';
 import { createEnv } from '../../src/main/sim/index.ts';
@@ -18,6 +20,29 @@ export function twoWorkerTrainer(): () => UpdatePool {
     if (trainer === undefined) throw new Error('the trainer starts in beforeAll: call this inside a test');
     return trainer;
   };
+}
+
+/** The catch-up baselines on evaluation `seeds`: random actions, the best constant action, and the goal closing `share` of the gap between them. */
+export function catchUpGoal(seeds: number[], scenarioParams: Record<string, unknown>, share: number): { random: number; bestConstant: number; goal: number } {
+  const random = randomPolicyReturn(seeds, scenarioParams);
+  const bestConstant = Math.max(...[0, 1, 2, 3].map((action) => constantActionReturn(action, seeds, scenarioParams)));
+  return { random, bestConstant, goal: random + share * (bestConstant - random) };
+}
+
+/**
+ * Trains `learner` up to `maxEnvSteps`, evaluating its greedy policy on `episodes` episodes
+ * every `evalEvery` env steps, and stops once an evaluation passes `goal`; returns the
+ * untrained policy's return and the best evaluation's.
+ */
+export async function bestGreedyReturn(learner: Learner, settings: { episodes: number; maxEnvSteps: number; evalEvery: number; goal: number }): Promise<{ initial: number; best: number }> {
+  const { episodes, maxEnvSteps, evalEvery, goal } = settings;
+  const initial = evaluatePolicy(learner, episodes).meanReturn;
+  let best = -Infinity;
+  while (learner.envSteps < maxEnvSteps && best <= goal) {
+    await learner.iterate();
+    if (learner.envSteps % evalEvery === 0) best = Math.max(best, evaluatePolicy(learner, episodes).meanReturn);
+  }
+  return { initial, best };
 }
 
 /** Mean return of uniformly random actions on CACC catch-up, on the evaluation seeds a learner uses. */
