@@ -13,9 +13,10 @@ import { RngStreams } from '../../../../src/main/sim/rng.ts';
 import { resolveLearnerConfig } from '../../../../src/shared/learners.ts';
 import { straightAndResumed } from './resume.helpers.ts';
 
+// The backend's self-check can take a while on a busy machine.
 beforeAll(async () => {
   await selectBackend('auto');
-});
+}, 120_000);
 
 /** Learning starts in the third iteration; tiny models, batches and branches keep each iteration cheap. */
 const SMALL = { numEnvs: 2, rolloutSteps: 40, learningStarts: 200, updatesPerStep: 0.05, batchSize: 32, replaySize: 1000, ensembleSize: 2, modelUpdatesPerStep: 0.05, nTraj: 64, modelRolloutLength: 2, modelReplaySize: 200 };
