@@ -1,38 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluatePolicy } from '../../src/main/rl/core/evaluation.ts';
 import { Dsac } from '../../src/main/rl/learners/dsac/dsac.ts';
 import { selectBackend } from '../../src/main/rl/nn/backend.ts';
-import { resolveLearnerConfig } from '../../src/shared/learners.ts';
-import { constantActionReturn, randomPolicyReturn } from './learning.helpers.ts';
+import { learnCatchUp } from './learning.helpers.ts';
 
 // The backend's self-check can take a while on a busy machine.
 beforeAll(async () => {
   await selectBackend('auto');
 }, 120_000);
 
-/** 20 s catch-up episodes: the platoon closes its gaps within them, so most of each episode is the part to learn. */
-const SCENARIO_PARAMS = { horizon: 200 };
-const SEED = 3;
-const EPISODES = 8;
-const MAX_ENV_STEPS = 24_000;
-const EVAL_EVERY = 2_400;
-
 describe('DSAC learning on CACC catch-up', () => {
   it('its default preset (decisions held 1 s, temperature 0.5) closes most of the gap between random actions and the best constant action within 24k env steps', async () => {
-    const seeds = Array.from({ length: EPISODES }, (_, k) => SEED + 500_000 + k);
-    const random = randomPolicyReturn(seeds, SCENARIO_PARAMS);
-    const bestConstant = Math.max(...[0, 1, 2, 3].map((action) => constantActionReturn(action, seeds, SCENARIO_PARAMS)));
-    const goal = random + 0.8 * (bestConstant - random);
-    const config = resolveLearnerConfig('dsac', 'cacc-catchup', 'default');
-    const learner = new Dsac({ learner: 'dsac', scenario: 'cacc-catchup', scenarioParams: SCENARIO_PARAMS, config, seed: SEED });
-    const initial = evaluatePolicy(learner, EPISODES).meanReturn;
-    let best = -Infinity;
-    // Evaluate the greedy policy every 2,400 env steps; stop once the goal is passed.
-    while (learner.envSteps < MAX_ENV_STEPS && best <= goal) {
-      await learner.iterate();
-      if (learner.envSteps % EVAL_EVERY === 0) best = Math.max(best, evaluatePolicy(learner, EPISODES).meanReturn);
-    }
-    learner.dispose();
+    const { random, bestConstant, goal, initial, best } = await learnCatchUp('dsac', (setup) => new Dsac(setup), 3, 24_000);
     // Measured (docs/dsac.md): on these episodes random about -1.0e5, the best constant action
     // (3: both gains) about -4.0e4, the untrained policy about -8e4.
     expect(bestConstant - random).toBeGreaterThan(3e4);

@@ -13,9 +13,10 @@ import { RngStreams } from '../../../../src/main/sim/rng.ts';
 import { resolveLearnerConfig } from '../../../../src/shared/learners.ts';
 import { straightAndResumed } from './resume.helpers.ts';
 
+// The backend's self-check can take a while on a busy machine.
 beforeAll(async () => {
   await selectBackend('auto');
-});
+}, 120_000);
 
 /** Learning starts in the third iteration; tiny models, batches and branches keep each iteration cheap. */
 const SMALL = { numEnvs: 2, rolloutSteps: 40, learningStarts: 200, updatesPerStep: 0.05, batchSize: 32, replaySize: 1000, ensembleSize: 2, modelUpdatesPerStep: 0.05, nTraj: 64, modelRolloutLength: 2, modelReplaySize: 200 };
@@ -83,6 +84,26 @@ describe('ensemble models', () => {
     const short = branch(3);
     expect(short.stored).toBe(20);
     expect(short.into.terminated.subarray(0, 20).every((d) => d === 1)).toBe(true);
+  });
+
+  it('end a branch row with the mean done probability of its agents, not with a draw per agent', () => {
+    const models = new EnsembleModels(CHAIN, { members: 2, learningRate: 1e-3, rewardCoefficient: 1, gradientClipNorm: 5, seed: 1 });
+    const policy = new SacAgents(CHAIN, { kappa: 1, hiddenSizes: [8], initialAlpha: 0.1, seed: 1 });
+    const real = new ReplayBuffer(10, 3, 2);
+    for (let k = 0; k < 10; k++) real.addStep([k, k, k, k, k, k], [0, 1, 2], [0, 0, 0], [0], [k, k, k, k, k, k], 1);
+    // The done output is its bias alone: agent 0's models say 0.3, the others' 0.
+    const { layers } = models.network.layout;
+    const last = layers[layers.length - 1];
+    models.network.groups.forEach((group, g) => {
+      for (let h = 0; h < last.inputSize; h++) group.params[last.weightOffset + h * last.outputSize + 3] = 0;
+      group.params[last.biasOffset + 3] = g < 2 ? Math.log(0.3 / 0.7) : -50;
+    });
+    const into = new ReplayBuffer(4000, 3, 2);
+    expect(branchIntoReplay(models, policy, real, into, { branches: 4000, length: 1, rng: rngOf(6), stream: 0 })).toBe(4000);
+    const ended = into.terminated.reduce((sum, d) => sum + d, 0) / 4000;
+    // Mean 0.1 (binomial sd 0.005); a draw per agent would end 0.3 of the rows.
+    expect(ended).toBeGreaterThan(0.085);
+    expect(ended).toBeLessThan(0.115);
   });
 });
 
