@@ -218,6 +218,13 @@ const HYPERPARAMETER_FIELDS = {
   aisLambda: num(0.5, 0, 1, 'DADC: lambda of the AIS loss lambda * smoothL1(reward) + (1 - lambda) * NLL(next AIS).', ['dadc']),
   lrApproximator: num(0.05, 1e-7, 1, 'DADC: Adam learning rate of the AIS approximator (fastest timescale; >= lrCritic >= lrActor).', ['dadc']),
   approximatorSteps: int(5, 1, 10_000, 'DADC: approximator gradient steps per iteration.', ['dadc']),
+  lrDecayIterations: int(
+    0,
+    0,
+    1_000_000,
+    'DADC: Robbins-Monro decay of the three learning rates, as the paper’s convergence argument assumes: at iteration k each rate is its initial value / (1 + k / lrDecayIterations)^p with p 0.6 (approximator), 0.8 (critic), 1 (actor), so every sum of rates diverges, every sum of squares converges and critic / approximator and actor / critic go to 0; 0: constant rates.',
+    ['dadc'],
+  ),
   actorSteps: int(5, 1, 10_000, 'DADC: actor gradient steps per iteration.', ['dadc']),
   prescriptions: choice(
     'boltzmann',
