@@ -230,7 +230,7 @@ describe('dadc', () => {
     expect([paper.lrApproximator, paper.lrCritic, paper.lrActor, paper.rolloutSteps, paper.aisSize, paper.gamma]).toEqual([0.08, 0.01, 0.01, 300, 5, 0.9]);
     expect(resolveDadcConfig('demand-response').sharePrescription).toBe(true);
     expect(resolveDadcConfig('mabc', 'default', { framework: 'ppo', lrActor: '0.001' })).toMatchObject({ framework: 'ppo', lrActor: 0.001 });
-    expect(() => resolveDadcConfig('mabc', 'default', { lrActor: 0.5 })).toThrow('the learning rates must keep the timescales lrApproximator >= lrCritic >= lrActor; got 0.01, 0.01, 0.5');
+    expect(() => resolveDadcConfig('mabc', 'default', { lrActor: 0.5 })).toThrow('the learning rates must keep the timescales lrApproximator >= lrCritic >= lrActor; got 0.05, 0.03, 0.5');
     expect(() => resolveDadcConfig('mabc', 'default', { framework: 'sac' })).toThrow('learner dadc: setting framework="sac" is not allowed; expected one of actor-critic, ppo');
     expect(() => resolveDadcConfig('mabc', 'default', { lr: 1 })).toThrow("learner dadc has no setting 'lr'");
   });
