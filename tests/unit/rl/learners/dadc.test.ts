@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { decodeState, encodeState } from '../../../../src/main/rl/core/checkpoint.ts';
 import { Dadc } from '../../../../src/main/rl/learners/dadc/dadc.ts';
 import { evaluatePolicy } from '../../../../src/main/rl/core/evaluation.ts';
@@ -201,12 +201,36 @@ describe('dadc', () => {
     }
   }
 
+  it('decays its three learning rates on Robbins-Monro schedules (lrDecayIterations), and resumes on them', async () => {
+    const settings = { rolloutSteps: 20, lrDecayIterations: 2 };
+    const dadc = dadcOn('mabc', {}, settings, 3);
+    const { lrApproximator, lrCritic, lrActor, approximatorSteps, criticSteps, actorSteps } = resolveDadcConfig('mabc', 'default', settings);
+    const rates: Record<string, number[]> = { approximator: [], critic: [], actor: [] };
+    const adam = vi.spyOn(dadc.coordinators[0], 'adam').mockImplementation((part, rate) => void rates[part].push(rate));
+    await dadc.iterate();
+    await dadc.iterate();
+    adam.mockRestore();
+    // Iteration 0 at the initial rates, iteration 1 at initial / (1 + 1/2)^p: p 0.6, 0.8, 1 from the fastest timescale to the slowest.
+    expect(rates.approximator).toEqual([...Array<number>(approximatorSteps).fill(lrApproximator), ...Array<number>(approximatorSteps).fill(lrApproximator / 1.5 ** 0.6)]);
+    expect(rates.critic).toEqual([...Array<number>(criticSteps).fill(lrCritic), ...Array<number>(criticSteps).fill(lrCritic / 1.5 ** 0.8)]);
+    expect(rates.actor).toEqual([...Array<number>(actorSteps).fill(lrActor), ...Array<number>(actorSteps).fill(lrActor / 1.5)]);
+    // A resumed run continues the schedule from its iteration, not from the start.
+    const continued = dadcOn('mabc', {}, settings, 3);
+    await continued.iterate();
+    const saved = decodeState(encodeState(continued.state()));
+    const next = await continued.iterate();
+    const resumed = dadcOn('mabc', {}, settings, 3);
+    resumed.restore(saved);
+    expect(untimed(await resumed.iterate())).toEqual(untimed(next));
+    expect(() => resolveDadcConfig('mabc', 'default', { lrDecayIterations: -1 })).toThrow('lrDecayIterations');
+  });
+
   it('resolves its presets and refuses bad settings by name', () => {
     const paper = resolveDadcConfig('mabc', 'paper');
     expect([paper.lrApproximator, paper.lrCritic, paper.lrActor, paper.rolloutSteps, paper.aisSize, paper.gamma]).toEqual([0.08, 0.01, 0.01, 300, 5, 0.9]);
     expect(resolveDadcConfig('demand-response').sharePrescription).toBe(true);
     expect(resolveDadcConfig('mabc', 'default', { framework: 'ppo', lrActor: '0.001' })).toMatchObject({ framework: 'ppo', lrActor: 0.001 });
-    expect(() => resolveDadcConfig('mabc', 'default', { lrActor: 0.5 })).toThrow('the learning rates must keep the timescales lrApproximator >= lrCritic >= lrActor; got 0.01, 0.01, 0.5');
+    expect(() => resolveDadcConfig('mabc', 'default', { lrActor: 0.5 })).toThrow('the learning rates must keep the timescales lrApproximator >= lrCritic >= lrActor; got 0.05, 0.03, 0.5');
     expect(() => resolveDadcConfig('mabc', 'default', { framework: 'sac' })).toThrow('learner dadc: setting framework="sac" is not allowed; expected one of actor-critic, ppo');
     expect(() => resolveDadcConfig('mabc', 'default', { lr: 1 })).toThrow("learner dadc has no setting 'lr'");
   });

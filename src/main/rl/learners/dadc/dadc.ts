@@ -45,6 +45,7 @@ import { argmax, sampleCategorical } from '../../core/distributions.ts';
 import { IterationClock, mean, type IterationResult } from '../../core/iteration.ts';
 import type { LearnerState } from '../../core/checkpoint.ts';
 import type { Learner, LearnerSetup } from '../../core/learner.ts';
+import { robbinsMonroRate } from '../../core/rateSchedule.ts';
 import { checkpointMisfit, learningRewardOf, TrainingEnvs } from '../../core/rollout.ts';
 import { boltzmannSpace, linearSpace, opportunitySpace, type PrescriptionSpace } from './coordinator.ts';
 import { informationOf, teamReturn, teamReward, type InformationStructure } from './information.ts';
@@ -55,6 +56,13 @@ import { Tape, type Matrix } from './tape.ts';
 
 /** DADC's settings (the learner catalogue, src/shared/learners.ts, documents each). */
 export type DadcConfig = LearnerConfig<'dadc'>;
+
+/**
+ * Exponents of the Robbins-Monro decay (lrDecayIterations): approximator fastest, actor
+ * slowest, so the critic's rate over the approximator's and the actor's over the critic's go
+ * to 0 as the paper's three timescales require.
+ */
+const DECAY_EXPONENT = { approximator: 0.6, critic: 0.8, actor: 1 } as const;
 
 /** Stream seed offset of the private action streams (one per agent). */
 const PRIVATE_SEED_OFFSET = 0x9a11;
@@ -207,11 +215,17 @@ export class Dadc implements Learner {
     return theta;
   }
 
+  /** A part's learning rate this iteration: its initial rate, decayed when lrDecayIterations > 0. */
+  private rate(initial: number, part: keyof typeof DECAY_EXPONENT): number {
+    return robbinsMonroRate(initial, this.iteration, this.config.lrDecayIterations, DECAY_EXPONENT[part]);
+  }
+
   /** 2. The AIS loss over the window: lambda * smoothL1(R_hat - R) + (1 - lambda) * NLL of the next AIS under N(mean, I). */
   private updateApproximator(coordinator: CoordinatorCopy): number {
     const { aisLambda: lambda, approximatorSteps, lrApproximator, aisSize: h } = this.config;
     const { window, networks } = coordinator;
     const rows = window.rows;
+    const rate = this.rate(lrApproximator, 'approximator');
     let loss = NaN;
     for (let s = 0; s < approximatorSteps; s++) {
       networks.zeroGradients('approximator');
@@ -233,7 +247,7 @@ export class Dadc implements Learner {
         }
       }
       tape.backward();
-      coordinator.adam('approximator', lrApproximator);
+      coordinator.adam('approximator', rate);
     }
     return loss;
   }
@@ -249,6 +263,7 @@ export class Dadc implements Learner {
     const nextQ = networks.q(fixed, fixed.rowsOf(ais, copies, rows), window.thetaMatrix(fixed, 1, window.steps - 1));
     let count = 0;
     for (let r = 0; r < rows; r++) count += window.continuing[r];
+    const rate = this.rate(lrCritic, 'critic');
     let loss = NaN;
     for (let s = 0; s < criticSteps; s++) {
       networks.zeroGradients('critic');
@@ -261,7 +276,7 @@ export class Dadc implements Learner {
         q.grad[r] = (window.continuing[r] * smoothL1Slope(d)) / Math.max(1, count);
       }
       tape.backward();
-      coordinator.adam('critic', lrCritic);
+      coordinator.adam('critic', rate);
     }
     return loss;
   }
@@ -295,6 +310,7 @@ export class Dadc implements Learner {
     normalised(advantage);
     const logProbability = new Float64Array(rows);
     const weight = new Float64Array(rows);
+    const rate = this.rate(lrActor, 'actor');
     let loss = NaN;
     for (let s = 0; s < actorSteps; s++) {
       networks.zeroGradients('actor');
@@ -320,7 +336,7 @@ export class Dadc implements Learner {
       // The entropy bonus keeps the coordinator from settling on one prescription before the critic has compared them.
       loss -= entropyCoef * this.space.seedEntropyGradient(meanTheta, networks.logStd, -entropyCoef / rows);
       tape.backward();
-      coordinator.adam('actor', lrActor);
+      coordinator.adam('actor', rate);
     }
     return loss;
   }
