@@ -23,6 +23,17 @@ function dadcOn(scenario: DadcScenario, scenarioParams: Record<string, unknown>,
 }
 
 /** An iteration's metrics without its timings (which differ from run to run). */
+/** d f / d values[k] by central differences (step 1e-6), values[k] restored after. */
+function centralDifference(values: Float64Array, k: number, f: () => number): number {
+  const saved = values[k];
+  values[k] = saved + 1e-6;
+  const up = f();
+  values[k] = saved - 1e-6;
+  const down = f();
+  values[k] = saved;
+  return (up - down) / 2e-6;
+}
+
 const untimed = ({ metrics, ...rest }: IterationResult) => ({ ...rest, metrics: Object.fromEntries(Object.entries(metrics).filter(([name]) => !name.startsWith('time/'))) });
 
 describe('dadc', () => {
@@ -99,13 +110,7 @@ describe('dadc', () => {
     };
     space.seedGradient(theta, head, head, weight);
     for (let k = 0; k < 6; k++) {
-      const saved = head.value[k];
-      head.value[k] = saved + 1e-6;
-      const up = total();
-      head.value[k] = saved - 1e-6;
-      const down = total();
-      head.value[k] = saved;
-      expect(head.grad[k]).toBeCloseTo((up - down) / 2e-6, 6);
+      expect(head.grad[k]).toBeCloseTo(centralDifference(head.value, k, total), 6);
     }
   });
 
@@ -121,13 +126,7 @@ describe('dadc', () => {
       space.seedEntropyGradient(head, logStd, 0.5);
       for (const m of [head, logStd]) {
         for (let k = 0; k < m.value.length; k++) {
-          const saved = m.value[k];
-          m.value[k] = saved + 1e-6;
-          const up = entropy();
-          m.value[k] = saved - 1e-6;
-          const down = entropy();
-          m.value[k] = saved;
-          expect(m.grad[k], `${name} ${k}`).toBeCloseTo((0.5 * 2 * (up - down)) / 2e-6, 6);
+          expect(m.grad[k], `${name} ${k}`).toBeCloseTo(0.5 * 2 * centralDifference(m.value, k, entropy), 6);
         }
       }
     }
@@ -152,13 +151,7 @@ describe('dadc', () => {
     for (const part of ['approximator', 'critic', 'actor'] as const) {
       for (const m of networks.parts[part].slice(0, 4)) {
         const k = m.value.length - 1;
-        const saved = m.value[k];
-        m.value[k] = saved + 1e-6;
-        const up = value();
-        m.value[k] = saved - 1e-6;
-        const down = value();
-        m.value[k] = saved;
-        expect(m.grad[k]).toBeCloseTo((up - down) / 2e-6, 6);
+        expect(m.grad[k]).toBeCloseTo(centralDifference(m.value, k, value), 6);
       }
     }
   });
