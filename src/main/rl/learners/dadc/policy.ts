@@ -20,6 +20,8 @@ import { Tape } from './tape.ts';
 
 /** Per coordinator and env copy, the coordinator's memory: its AIS and its previous theta, and the theta it chose now. */
 interface Memory {
+  /** The first agent the coordinator serves: whose common information it reads. */
+  firstAgent: number;
   hidden: Float64Array;
   previous: Float64Array;
   theta: Float64Array;
@@ -63,7 +65,7 @@ export class DadcPolicy implements TrainedPolicy {
     const commonWidth = information.commonWidth;
     const output = new Float32Array(nAgents * envs * width);
     information.see(env);
-    for (const [networks, { hidden, previous, theta }] of this.memory) {
+    for (const [networks, { firstAgent, hidden, previous, theta }] of this.memory) {
       const h = networks.shape.ais;
       for (let e = 0; e < envs; e++) {
         if (env.steps[e] === 0) {
@@ -71,7 +73,7 @@ export class DadcPolicy implements TrainedPolicy {
           previous.fill(0, e * p, (e + 1) * p);
         }
       }
-      information.common(env, this.networks.indexOf(networks), common);
+      information.common(env, firstAgent, common);
       const tape = new Tape(false);
       const x = networks.encode(tape, tape.constant(hidden, envs, h), tape.constant(common, envs, commonWidth), tape.constant(previous, envs, p));
       this.space.greedy(networks.actorMean(tape, x), theta);
@@ -123,6 +125,11 @@ export class DadcPolicy implements TrainedPolicy {
     this.information = this.informationFor(envs);
     this.common = new Float64Array(envs * this.information.commonWidth);
     const p = this.space.size;
-    this.memory = new Map(this.networks.map((networks) => [networks, { hidden: new Float64Array(envs * networks.shape.ais), previous: new Float64Array(envs * p), theta: new Float64Array(envs * p) }]));
+    this.memory = new Map();
+    this.networks.forEach((networks, k) => {
+      if (!this.memory.has(networks)) {
+        this.memory.set(networks, { firstAgent: k, hidden: new Float64Array(envs * networks.shape.ais), previous: new Float64Array(envs * p), theta: new Float64Array(envs * p) });
+      }
+    });
   }
 }
