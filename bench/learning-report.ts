@@ -254,8 +254,8 @@ async function main(): Promise<void> {
   const unknown = [...learners.filter((l) => !LEARNER_IDS.includes(l)), ...scenarios.filter((s) => !SCENARIO_IDS.includes(s))];
   if (unknown.length > 0) throw new Error(`unknown learner or scenario: ${unknown.join(', ')}`);
   const envSteps = Number(values['env-steps']);
-  // A count N means seeds 1..N; a list (2,3) runs just those seeds (to extend an earlier report).
-  const seeds = values.seeds.includes(',') ? values.seeds.split(',').map(Number) : Array.from({ length: Number(values.seeds) }, (_, k) => k + 1);
+  // A count N means seeds 1..N; a list (2,3, or 2, for one seed) runs just those seeds (to extend an earlier report).
+  const seeds = values.seeds.includes(',') ? values.seeds.split(',').filter((seed) => seed !== '').map(Number) : Array.from({ length: Number(values.seeds) }, (_, k) => k + 1);
   const evalEvery = Number(values['eval-every']);
   const backend = await selectBackend('auto');
   const setting = `${envSteps.toLocaleString('en-US')} env steps per run, seeds ${seeds.join(', ')}, default presets, evaluation on ${EVAL_EPISODES} deterministic episodes every ${evalEvery} iterations; backend ${backend.description}.`;
