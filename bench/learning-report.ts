@@ -142,7 +142,7 @@ function reportTable(scenario: ScenarioId, budget: number, byLearner: Map<Learne
   const lines = [
     `### ${scenario}`,
     '',
-    `${budget.toLocaleString('en-US')} env steps per run.`,
+    `${budget.toLocaleString('en-US')} env steps per run, unless the learner's name gives its own budget.`,
     '',
     [
       '| learner | seeds | untrained eval return | final eval return (mean +- std) |',
@@ -167,7 +167,10 @@ function reportTable(scenario: ScenarioId, budget: number, byLearner: Map<Learne
     });
     const errors = runs.map((r) => r.modelErrors).filter((e) => e !== undefined);
     const modelError = errors.length === runs.length ? `${percent(mean(errors.map((e) => e.state)))} / ${percent(mean(errors.map((e) => e.reward)))}` : '-';
-    const cells = [learner, runs.length, untrained, `${format(mean(finals))} +- ${format(std(finals))}`, format(mean(lastEvaluations)), collisionRate, ...reach, modelError, (mean(runs.map((r) => r.seconds)) / 60).toFixed(1)];
+    // A learner trained for less than the scenario's budget (a cheaper report run) says so, as its returns are not comparable at the end.
+    const learnerBudget = Math.max(...runs.map((r) => r.curve[r.curve.length - 1].envSteps));
+    const name = learnerBudget < budget ? `${learner} (${learnerBudget.toLocaleString('en-US')} env steps)` : learner;
+    const cells = [name, runs.length, untrained, `${format(mean(finals))} +- ${format(std(finals))}`, format(mean(lastEvaluations)), collisionRate, ...reach, modelError, (mean(runs.map((r) => r.seconds)) / 60).toFixed(1)];
     lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
