@@ -23,6 +23,21 @@ export interface WindowBatch {
   readonly terminals: Float32Array;
 }
 
+/**
+ * Weights of the squared errors in the training loss: one per state column of the joint
+ * output ([n * obsDim], the environment's layout) and one per agent's reward ([n], the reward
+ * coefficient included). Standardised targets (targetNormalisation.ts) weigh by 1/sigma^2.
+ */
+export interface LossWeights {
+  readonly state: Float32Array;
+  readonly reward: Float32Array;
+}
+
+/** Every state column weighted 1 and every reward `rewardCoefficient`: the loss in raw units. */
+export function uniformLossWeights(shape: Pick<JointShape, 'agents' | 'obsDim'>, rewardCoefficient: number): LossWeights {
+  return { state: new Float32Array(shape.agents * shape.obsDim).fill(1), reward: new Float32Array(shape.agents).fill(rewardCoefficient) };
+}
+
 /** The model's errors on a window batch (means over steps, windows, agents and features). */
 export interface WindowErrors {
   readonly stateMse: number;
@@ -32,7 +47,7 @@ export interface WindowErrors {
   readonly rewardVariance: number;
   /** Binary cross-entropy of the done predictions. */
   readonly doneLoss: number;
-  /** MSE(s) + rewardCoefficient * MSE(r) + BCE(d): the training loss. */
+  /** The training loss: weighted MSE(s) + weighted MSE(r) + BCE(d) (LossWeights). */
   readonly loss: number;
 }
 
@@ -47,7 +62,7 @@ export interface JointShape {
  * Loss terms from the outputs of every step; with `outputGradients`, also writes
  * dLoss/dOutput per step ([rows, outputWidth], the state part before the recurrent terms).
  */
-export function windowLoss(shape: JointShape, batch: WindowBatch, outputs: readonly Float32Array[], rewardCoefficient: number, outputGradients: Float32Array[] | null): WindowErrors {
+export function windowLoss(shape: JointShape, batch: WindowBatch, outputs: readonly Float32Array[], weights: LossWeights, outputGradients: Float32Array[] | null): WindowErrors {
   const { agents, obsDim, outputWidth } = shape;
   const rows = batch.windows;
   const stateColumns = agents * obsDim;
@@ -57,6 +72,7 @@ export function windowLoss(shape: JointShape, batch: WindowBatch, outputs: reado
   const rewardVariance = meanFeatureVariance(batch.rewards, 1);
   let stateSse = 0;
   let rewardSse = 0;
+  let weightedSse = 0;
   let doneSum = 0;
   // The predicted state after step t: the start state plus the predicted deltas so far.
   const predicted = batch.startObservations.slice();
@@ -68,17 +84,19 @@ export function windowLoss(shape: JointShape, batch: WindowBatch, outputs: reado
         predicted[r * stateColumns + k] += output[r * outputWidth + k];
         const error = predicted[r * stateColumns + k] - batch.nextObservations[(t * rows + r) * stateColumns + k];
         stateSse += error * error;
-        if (gradient !== undefined) gradient[r * outputWidth + k] = (2 * error) / stateCount;
+        weightedSse += (weights.state[k] * error * error) / stateCount;
+        if (gradient !== undefined) gradient[r * outputWidth + k] = (2 * weights.state[k] * error) / stateCount;
       }
       for (let i = 0; i < agents; i++) {
         const target = (t * rows + r) * agents + i;
         const rewardError = output[r * outputWidth + stateColumns + i] - batch.rewards[target];
         rewardSse += rewardError * rewardError;
+        weightedSse += (weights.reward[i] * rewardError * rewardError) / agentCount;
         const logit = output[r * outputWidth + stateColumns + agents + i];
         const label = batch.terminals[target];
         doneSum += softplus(logit) - label * logit;
         if (gradient !== undefined) {
-          gradient[r * outputWidth + stateColumns + i] = (2 * rewardCoefficient * rewardError) / agentCount;
+          gradient[r * outputWidth + stateColumns + i] = (2 * weights.reward[i] * rewardError) / agentCount;
           gradient[r * outputWidth + stateColumns + agents + i] = (sigmoid(logit) - label) / agentCount;
         }
       }
@@ -87,7 +105,7 @@ export function windowLoss(shape: JointShape, batch: WindowBatch, outputs: reado
   const stateMse = stateSse / stateCount;
   const rewardMse = rewardSse / agentCount;
   const doneLoss = doneSum / agentCount;
-  return { stateMse, stateVariance, rewardMse, rewardVariance, doneLoss, loss: stateMse + rewardCoefficient * rewardMse + doneLoss };
+  return { stateMse, stateVariance, rewardMse, rewardVariance, doneLoss, loss: weightedSse + doneLoss };
 }
 
 
