@@ -43,6 +43,10 @@ export interface WindowErrors {
   readonly stateMse: number;
   /** Variance of the target observations per feature (pooled over steps, windows, agents), averaged over features. */
   readonly stateVariance: number;
+  /** [obsDim]: stateMse's parts, the MSE of each feature (over steps, windows and agents): which feature the error is in. */
+  readonly stateMseByFeature: Float64Array;
+  /** [obsDim]: stateVariance's parts, each feature's variance. */
+  readonly stateVarianceByFeature: Float64Array;
   readonly rewardMse: number;
   readonly rewardVariance: number;
   /** Binary cross-entropy of the done predictions. */
@@ -68,8 +72,10 @@ export function windowLoss(shape: JointShape, batch: WindowBatch, outputs: reado
   const stateColumns = agents * obsDim;
   const stateCount = batch.steps * rows * stateColumns;
   const agentCount = batch.steps * rows * agents;
-  const stateVariance = meanFeatureVariance(batch.nextObservations, obsDim);
-  const rewardVariance = meanFeatureVariance(batch.rewards, 1);
+  const stateVarianceByFeature = featureVariances(batch.nextObservations, obsDim);
+  const stateVariance = average(stateVarianceByFeature);
+  const rewardVariance = featureVariances(batch.rewards, 1)[0];
+  const featureSse = new Float64Array(obsDim);
   let stateSse = 0;
   let rewardSse = 0;
   let weightedSse = 0;
@@ -84,6 +90,7 @@ export function windowLoss(shape: JointShape, batch: WindowBatch, outputs: reado
         predicted[r * stateColumns + k] += output[r * outputWidth + k];
         const error = predicted[r * stateColumns + k] - batch.nextObservations[(t * rows + r) * stateColumns + k];
         stateSse += error * error;
+        featureSse[k % obsDim] += error * error;
         weightedSse += (weights.state[k] * error * error) / stateCount;
         if (gradient !== undefined) gradient[r * outputWidth + k] = (2 * weights.state[k] * error) / stateCount;
       }
@@ -105,7 +112,8 @@ export function windowLoss(shape: JointShape, batch: WindowBatch, outputs: reado
   const stateMse = stateSse / stateCount;
   const rewardMse = rewardSse / agentCount;
   const doneLoss = doneSum / agentCount;
-  return { stateMse, stateVariance, rewardMse, rewardVariance, doneLoss, loss: weightedSse + doneLoss };
+  const stateMseByFeature = featureSse.map((sse) => (sse * obsDim) / stateCount);
+  return { stateMse, stateVariance, stateMseByFeature, stateVarianceByFeature, rewardMse, rewardVariance, doneLoss, loss: weightedSse + doneLoss };
 }
 
 
@@ -120,19 +128,23 @@ function splitColumns(values: Float32Array, rows: number, width: number, at: num
   return { left, right };
 }
 
-/** Population variance of each of `features` interleaved features, averaged over features. */
-function meanFeatureVariance(values: Float32Array, features: number): number {
+/** Population variance of each of `features` interleaved features. */
+function featureVariances(values: Float32Array, features: number): Float64Array {
   const count = values.length / features;
-  let total = 0;
+  const variances = new Float64Array(features);
   for (let f = 0; f < features; f++) {
     let sum = 0;
     for (let k = f; k < values.length; k += features) sum += values[k];
     const mean = sum / count;
     let squares = 0;
     for (let k = f; k < values.length; k += features) squares += (values[k] - mean) ** 2;
-    total += squares / count;
+    variances[f] = squares / count;
   }
-  return total / features;
+  return variances;
+}
+
+function average(values: Float64Array): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 export function sigmoid(x: number): number {

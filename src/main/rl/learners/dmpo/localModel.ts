@@ -127,7 +127,8 @@ export class LocalModels {
   private readonly groups: ParameterGroup[];
   /** The weights the models run on (heads in the environment's units), kept in step with `groups`. */
   private readonly physical: Float32Array[];
-  private readonly targets: TargetNormalisation;
+  /** The statistics of the standardised heads (read by benchmarks to see what the loss weighs). */
+  readonly targets: TargetNormalisation;
   private readonly rng = new RngStreams(2);
   /** The batched formulation of `gcn`'s fit; null when fitting per agent. */
   private readonly batched: BatchedGcn | null;
