@@ -3,22 +3,32 @@
  * delta s' - s and its reward in standardised units: the head's outputs o are mapped to
  * delta = mu + sigma * o and r = mu_r + sigma_r * o_r, with per-agent, per-feature means and
  * standard deviations of the deltas and rewards in the training data (the FIFO of real
- * episodes), and the loss weighs each squared error by 1 / sigma^2 of its quantity: the state
- * error of every window step in units of one step's typical change, the reward's in its own.
+ * episodes). The loss weighs the reward's squared error by rewardCoefficient / sigma_r^2 and
+ * state feature f's by w_f = c / (Var(s_f) + sigma_f^2), c chosen per agent so that the
+ * standardised weights w_f sigma_f^2 average 1 over its features.
  *
- * Why: in the environment's units one 0.1 s step moves a state by ~1e-3 of its range while
- * the figure eight's reward (m/s) varies by ~2.6; raw MSE let the reward take the shared
- * trunk, and an 8-unit head trained by Adam from outputs of ~0.3 could not resolve deltas
- * of 1e-3: both models were far worse per step than predicting no change
+ * Why the heads: in the environment's units one 0.1 s step moves a state by ~1e-3 of its
+ * range while the figure eight's reward (m/s) varies by ~2.6; raw MSE let the reward take the
+ * shared trunk, and an 8-unit head trained by Adam from outputs of ~0.3 could not resolve
+ * deltas of 1e-3: both models were far worse per step than predicting no change
  * (docs/dmpo-figure-eight.md). The DMPO paper is silent on it (its eq. 4 only says the state
- * is predicted as a residual); standardised targets are what MBPO's and PETS' models use, and
- * they make `rewardCoefficient` a unit-free weight (1: the reward's error counts as much as
- * one state feature's). Weighing by the deltas' sigma, not the states' variance, is what makes
- * the per-step dynamics matter: against a state's variance a model that predicts no change at
- * all is already within 1e-3 (measured on a synthetic fit, tests/unit/rl/learners/dmpo/
- * targetNormalisation.test.ts: 1/Var weights left the state error at that no-change level,
- * 1/sigma^2 weights took it 500x below). A feature that never changes gets the smallest sigma
- * and an output scaled by it, so its standardised error stays of order one.
+ * is predicted as a residual); standardised targets are what MBPO's and PETS' models use.
+ *
+ * Why these state weights: among features they weigh errors as the Figure 3 measure does,
+ * relative to each feature's spread (a feature's error counts by MSE_f / Var_f); across the
+ * loss they keep the scale of standardised errors (on average a state feature's weight is
+ * 1/sigma^2, and `rewardCoefficient` 1 makes the reward count as much as an average state
+ * feature). Both parts were measured (docs/dmpo-figure-eight.md, "CACC"):
+ * - 1/sigma^2 per feature (the first version) ranks a feature by its error in units of one
+ *   step's change. CACC's realised acceleration moves with every action by about its whole
+ *   spread, the speeds and gaps by 1-4% of theirs, so per unit of the Figure 3 measure the
+ *   acceleration weighed 200-900 times less: it was 95% of the reported state error (its own
+ *   MSE/Var 0.6-0.76, the model barely better than its mean) while being 16% of the loss,
+ *   and DMPO's CACC learning test failed.
+ * - 1/Var alone (tried before that) leaves the weighted state loss ~1e-4 of the reward's at a
+ *   model that predicts no change: gradients near Adam's epsilon, the state never learnt (a
+ *   synthetic fit stayed at the no-change error, targetNormalisation.test.ts).
+ * Var + sigma^2, not Var: a feature that never changes keeps a finite weight.
  *
  * How, without touching the forward and backward passes (gcn.ts, gcnBatched.ts): the trained
  * weights are the standardised ones; the model runs on "physical" weights whose head columns
@@ -42,7 +52,9 @@ export class TargetNormalisation {
   readonly mean: Float64Array;
   /** [n, obsDim + 1]: the standard deviations, same layout. */
   readonly std: Float64Array;
-  /** The loss weights 1/sigma^2 (the reward's times the reward coefficient). */
+  /** [n, obsDim]: each agent's variance of each state feature (of the next states) in the training data. */
+  readonly stateVariance: Float64Array;
+  /** The loss weights: the states' from their spread (updateLossWeights), the reward's 1/sigma^2 times the reward coefficient. */
   readonly lossWeights: LossWeights;
   /** Whether statistics were computed (before: identity, mean 0 and std 1). */
   private computed = false;
@@ -58,6 +70,7 @@ export class TargetNormalisation {
     this.columns = obsDim + 1;
     this.mean = new Float64Array(agents * this.columns);
     this.std = new Float64Array(agents * this.columns).fill(1);
+    this.stateVariance = new Float64Array(agents * obsDim);
     this.lossWeights = { state: new Float32Array(agents * obsDim), reward: new Float32Array(agents) };
     this.updateLossWeights();
   }
@@ -71,6 +84,8 @@ export class TargetNormalisation {
     const agents = this.layouts.length;
     const sums = new Float64Array(agents * columns);
     const squares = new Float64Array(agents * columns);
+    const stateSums = new Float64Array(agents * obsDim);
+    const stateSquares = new Float64Array(agents * obsDim);
     let count = 0;
     for (const episode of episodes) {
       const stateSize = agents * obsDim;
@@ -78,7 +93,10 @@ export class TargetNormalisation {
         for (let i = 0; i < agents; i++) {
           for (let f = 0; f < obsDim; f++) {
             const before = episode.observations[t * stateSize + i * obsDim + f];
-            let delta = episode.observations[(t + 1) * stateSize + i * obsDim + f] - before;
+            const after = episode.observations[(t + 1) * stateSize + i * obsDim + f];
+            stateSums[i * obsDim + f] += after;
+            stateSquares[i * obsDim + f] += after * after;
+            let delta = after - before;
             // A wrapped field moves by its shortest circular difference (wrappedObservations.ts).
             if (this.wrappedObs.includes(f)) delta -= Math.round(delta);
             sums[i * columns + f] += delta;
@@ -98,6 +116,10 @@ export class TargetNormalisation {
       const mean = sums[k] / count;
       this.mean[k] = mean;
       this.std[k] = Math.max(MIN_STD, Math.sqrt(Math.max(0, squares[k] / count - mean * mean)));
+    }
+    for (let k = 0; k < stateSums.length; k++) {
+      const mean = stateSums[k] / count;
+      this.stateVariance[k] = Math.max(0, stateSquares[k] / count - mean * mean);
     }
     if (this.computed) this.layouts.forEach((_, i) => this.reexpress(i, parameters[i], oldMean, oldStd));
     this.computed = true;
@@ -125,7 +147,7 @@ export class TargetNormalisation {
 
   /** The statistics as checkpoint arrays (with the flag whether they were computed). */
   snapshot(): Record<string, Float64Array | Uint8Array> {
-    return { mean: this.mean, std: this.std, computed: Uint8Array.of(this.computed ? 1 : 0) };
+    return { mean: this.mean, std: this.std, stateVariance: this.stateVariance, computed: Uint8Array.of(this.computed ? 1 : 0) };
   }
 
   /**
@@ -138,6 +160,7 @@ export class TargetNormalisation {
     if (arrays.mean === undefined && arrays.std === undefined && arrays.computed === undefined) {
       this.mean.fill(0);
       this.std.fill(1);
+      this.stateVariance.fill(0);
       this.computed = true;
       this.updateLossWeights();
       return;
@@ -149,6 +172,9 @@ export class TargetNormalisation {
     };
     take('mean', this.mean);
     take('std', this.std);
+    // Checkpoints of the first standardised models kept no state variances: their weights were 1/sigma^2 (updateLossWeights).
+    if (arrays.stateVariance === undefined) this.stateVariance.fill(0);
+    else take('stateVariance', this.stateVariance);
     this.computed = arrays.computed?.[0] === 1;
     this.updateLossWeights();
   }
@@ -180,10 +206,20 @@ export class TargetNormalisation {
     }
   }
 
+  /**
+   * The state weights (see the header): w_f = c / (Var(s_f) + sigma_f^2), c such that the
+   * standardised weights w_f sigma_f^2 average 1 over an agent's features; the reward's stays
+   * rewardCoefficient / sigma_r^2. Without state variances (a checkpoint from before they were
+   * kept) every ratio is 1 and the weights are 1/sigma^2, what such a model was trained with.
+   */
   private updateLossWeights(): void {
     const { columns, obsDim } = this;
     this.layouts.forEach((_, i) => {
-      for (let f = 0; f < obsDim; f++) this.lossWeights.state[i * obsDim + f] = 1 / this.std[i * columns + f] ** 2;
+      // Var + sigma^2, not Var: a feature that never changes (Var 0) keeps a finite weight.
+      const spread = Array.from({ length: obsDim }, (_, f) => this.stateVariance[i * obsDim + f] + this.std[i * columns + f] ** 2);
+      const ratios = spread.map((value, f) => this.std[i * columns + f] ** 2 / value);
+      const scale = obsDim / ratios.reduce((a, b) => a + b, 0);
+      for (let f = 0; f < obsDim; f++) this.lossWeights.state[i * obsDim + f] = scale / spread[f];
       this.lossWeights.reward[i] = this.rewardCoefficient / this.std[i * columns + obsDim] ** 2;
     });
   }
