@@ -4,8 +4,10 @@
  * delta = mu + sigma * o and r = mu_r + sigma_r * o_r, with per-agent, per-feature means and
  * standard deviations of the deltas and rewards in the training data (the FIFO of real
  * episodes). The loss weighs the reward's squared error by rewardCoefficient / sigma_r^2 and
- * state feature f's by w_f = c / (Var(s_f) + sigma_f^2), c chosen per agent so that the
- * standardised weights w_f sigma_f^2 average 1 over its features.
+ * state feature f's by w_f = 1 / sigma_f^2 + c / (Var(s_f) + sigma_f^2): its error in units
+ * of one step's change plus its error relative to the feature's spread, c chosen per agent so
+ * that the second terms, in standardised units (c sigma_f^2 / (Var(s_f) + sigma_f^2)),
+ * average 1 over its features.
  *
  * Why the heads: in the environment's units one 0.1 s step moves a state by ~1e-3 of its
  * range while the figure eight's reward (m/s) varies by ~2.6; raw MSE let the reward take the
@@ -14,21 +16,21 @@
  * (docs/dmpo-figure-eight.md). The DMPO paper is silent on it (its eq. 4 only says the state
  * is predicted as a residual); standardised targets are what MBPO's and PETS' models use.
  *
- * Why these state weights: among features they weigh errors as the Figure 3 measure does,
- * relative to each feature's spread (a feature's error counts by MSE_f / Var_f); across the
- * loss they keep the scale of standardised errors (on average a state feature's weight is
- * 1/sigma^2, and `rewardCoefficient` 1 makes the reward count as much as an average state
- * feature). Both parts were measured (docs/dmpo-figure-eight.md, "CACC"):
- * - 1/sigma^2 per feature (the first version) ranks a feature by its error in units of one
- *   step's change. CACC's realised acceleration moves with every action by about its whole
- *   spread, the speeds and gaps by 1-4% of theirs, so per unit of the Figure 3 measure the
- *   acceleration weighed 200-900 times less: it was 95% of the reported state error (its own
- *   MSE/Var 0.6-0.76, the model barely better than its mean) while being 16% of the loss,
- *   and DMPO's CACC learning test failed.
- * - 1/Var alone (tried before that) leaves the weighted state loss ~1e-4 of the reward's at a
- *   model that predicts no change: gradients near Adam's epsilon, the state never learnt (a
- *   synthetic fit stayed at the no-change error, targetNormalisation.test.ts).
- * Var + sigma^2, not Var: a feature that never changes keeps a finite weight.
+ * Why two terms per state feature (measured, docs/dmpo-figure-eight.md, "CACC"):
+ * - 1/sigma^2 alone (the first version) ranks a feature by its error in units of one step's
+ *   change. CACC's realised acceleration moves with every action by about its whole spread,
+ *   the speeds and gaps by 1-4% of theirs, so per unit of the reported error (the Figure 3
+ *   measure, MSE/Var pooled over features) the acceleration weighed 175-900 times less than
+ *   the others: it was 95% of the reported state error (its own MSE/Var 0.6-0.76, the model
+ *   barely better than its mean) and 16% of the loss, and DMPO's CACC learning test failed.
+ * - The spread term alone (c / (Var + sigma^2)) fixed CACC but lost the figure eight's reward
+ *   (validation MSE/Var 0.22, from 0.011): there the position's one-step change, a multiple
+ *   of the speed like the reward, weighed as much as the speed's under 1/sigma^2 and trained
+ *   the trunk for the reward too; relative to its spread it weighs almost nothing.
+ * - 1/Var alone (tried before both) leaves the weighted state loss ~1e-4 of the reward's at a
+ *   model that predicts no change: the state was never learnt (a synthetic fit stayed at the
+ *   no-change error, targetNormalisation.test.ts). Hence c, which puts the spread term at
+ *   the standardised scale; Var + sigma^2, not Var, keeps a constant feature's weight finite.
  *
  * How, without touching the forward and backward passes (gcn.ts, gcnBatched.ts): the trained
  * weights are the standardised ones; the model runs on "physical" weights whose head columns
@@ -54,7 +56,7 @@ export class TargetNormalisation {
   readonly std: Float64Array;
   /** [n, obsDim]: each agent's variance of each state feature (of the next states) in the training data. */
   readonly stateVariance: Float64Array;
-  /** The loss weights: the states' from their spread (updateLossWeights), the reward's 1/sigma^2 times the reward coefficient. */
+  /** The loss weights: the states' from their one-step change and spread (updateLossWeights), the reward's 1/sigma^2 times the reward coefficient. */
   readonly lossWeights: LossWeights;
   /** Whether statistics were computed (before: identity, mean 0 and std 1). */
   private computed = false;
@@ -172,7 +174,7 @@ export class TargetNormalisation {
     };
     take('mean', this.mean);
     take('std', this.std);
-    // Checkpoints of the first standardised models kept no state variances: their weights were 1/sigma^2 (updateLossWeights).
+    // Checkpoints of the first standardised models kept no state variances: the weights are then 2/sigma^2 until the next fit recomputes them (updateLossWeights).
     if (arrays.stateVariance === undefined) this.stateVariance.fill(0);
     else take('stateVariance', this.stateVariance);
     this.computed = arrays.computed?.[0] === 1;
@@ -207,10 +209,10 @@ export class TargetNormalisation {
   }
 
   /**
-   * The state weights (see the header): w_f = c / (Var(s_f) + sigma_f^2), c such that the
-   * standardised weights w_f sigma_f^2 average 1 over an agent's features; the reward's stays
-   * rewardCoefficient / sigma_r^2. Without state variances (a checkpoint from before they were
-   * kept) every ratio is 1 and the weights are 1/sigma^2, what such a model was trained with.
+   * The state weights (see the header): w_f = 1 / sigma_f^2 + c / (Var(s_f) + sigma_f^2), c
+   * such that the second terms, in standardised units, average 1 over an agent's features; the
+   * reward's stays rewardCoefficient / sigma_r^2. Without state variances (a checkpoint from
+   * before they were kept) every ratio is 1 and the weights are 2 / sigma^2.
    */
   private updateLossWeights(): void {
     const { columns, obsDim } = this;
@@ -219,7 +221,7 @@ export class TargetNormalisation {
       const spread = Array.from({ length: obsDim }, (_, f) => this.stateVariance[i * obsDim + f] + this.std[i * columns + f] ** 2);
       const ratios = spread.map((value, f) => this.std[i * columns + f] ** 2 / value);
       const scale = obsDim / ratios.reduce((a, b) => a + b, 0);
-      for (let f = 0; f < obsDim; f++) this.lossWeights.state[i * obsDim + f] = scale / spread[f];
+      for (let f = 0; f < obsDim; f++) this.lossWeights.state[i * obsDim + f] = 1 / this.std[i * columns + f] ** 2 + scale / spread[f];
       this.lossWeights.reward[i] = this.rewardCoefficient / this.std[i * columns + obsDim] ** 2;
     });
   }

@@ -70,7 +70,7 @@ function moments(values: readonly number[]): { mean: number; variance: number } 
 }
 
 describe('DMPO local models: standardised targets', () => {
-  it('weighs each state feature by c / (Var(s) + Var(delta)), the standardised weights averaging 1, and the reward by coefficient / Var(r)', async () => {
+  it('weighs each state feature by 1 / Var(delta) + c / (Var(s) + Var(delta)), c making the second terms average 1 in standardised units, and the reward by coefficient / Var(r)', async () => {
     const models = new LocalModels(SYSTEM, { seed: 3, rewardCoefficient: 2.5, modelErrorThreshold: 0 });
     const episodes = [vehicleEpisode(120, 10), vehicleEpisode(80, 11)];
     for (const episode of episodes) models.addEpisode(episode);
@@ -94,11 +94,11 @@ describe('DMPO local models: standardised targets', () => {
       }
       const deltaVariance = deltas.map((values) => moments(values).variance);
       const spread = next.map((values, f) => moments(values).variance + deltaVariance[f]);
-      // The speed moves by ~2% of its spread a step, the position by less: their ratios differ, so the weights are not 1/Var(delta).
+      // The speed moves by ~2% of its spread a step, the position by less: their ratios differ, so the two terms are not proportional.
       const ratios = spread.map((value, f) => deltaVariance[f] / value);
       expect(ratios[0] / ratios[1]).toBeGreaterThan(2);
       const scale = d / (ratios[0] + ratios[1]);
-      for (let f = 0; f < d; f++) expect(lossWeights.state[i * d + f] / (scale / spread[f])).toBeCloseTo(1, 3);
+      for (let f = 0; f < d; f++) expect(lossWeights.state[i * d + f] / (1 / deltaVariance[f] + scale / spread[f])).toBeCloseTo(1, 3);
       expect(lossWeights.reward[i] / (2.5 / moments(rewards).variance)).toBeCloseTo(1, 3);
     }
   });
