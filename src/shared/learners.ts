@@ -198,7 +198,7 @@ const HYPERPARAMETER_FIELDS = {
   modelUsage: num(0.5, 0, 1, 'DMPO: probability q0 that an inner iteration trains on model data rather than the real episode.', ['dmpo']),
   modelRolloutLength: int(25, 1, 10_000, 'DMPO, DMPO-SAC: length T of a branched rollout.', MODEL_BASED),
   modelErrorThreshold: num(2e-4, 0, 10, 'DMPO: model training stops when validation MSE(s)/Var(s) and MSE(r)/Var(r) both fall below this.', ['dmpo']),
-  modelRewardCoef: num(10, 0, 1e6, 'DMPO, DMPO-SAC: weight of the reward MSE in the model loss (DMPO: of the standardised reward against an average state feature, targetNormalisation.ts).', MODEL_BASED),
+  modelRewardCoef: num(10, 0, 1e6, 'DMPO, DMPO-SAC: weight of the reward MSE in the model loss (DMPO: of the standardised reward against the error of a state feature in units of its one-step change; targetNormalisation.ts).', MODEL_BASED),
   modelSteps: int(2000, 1, 1_000_000, 'DMPO: most model training steps per iteration.', ['dmpo']),
   modelStepsWarmup: int(20_000, 1, 10_000_000, 'DMPO: most model training steps per iteration after the warm-up.', ['dmpo']),
   modelWarmupEpisodes: int(50, 0, 1_000_000, 'DMPO: real episodes collected before model data is used.', ['dmpo']),

@@ -10,7 +10,7 @@
  * neighbours' alike: the models form one networked system, as the agents would when they
  * broadcast their predictions), loss = weighted MSE(s) + rewardCoefficient * MSE(r) + BCE(d)
  * with the state deltas and rewards standardised per agent and feature and each state
- * feature weighted by its spread (targetNormalisation.ts), one
+ * feature also weighted relative to its spread (targetNormalisation.ts), one
  * Adam step per agent on its own weights. Every `validateEvery` steps the models are validated
  * on fresh windows; training stops once MSE(s)/Var(s) and MSE(r)/Var(r) are both below
  * modelErrorThreshold. (The spec stops on the state alone; with standardised targets a model
@@ -37,7 +37,7 @@ import { TargetNormalisation } from './targetNormalisation.ts';
 export interface LocalModelConfig {
   /** Adam learning rate of the models, their own (the reference code reused the actor's). Reference table: 2e-4 cacc-catchup, 5e-4 elsewhere. */
   readonly learningRate: number;
-  /** Weight of the standardised reward's MSE against an average standardised state feature's (targetNormalisation.ts). Reference table (raw units): 10, figure-eight 1. */
+  /** Weight of the standardised reward's MSE against a state feature's in units of its one-step change (targetNormalisation.ts). Reference table (raw units): 10, figure-eight 1. */
   readonly rewardCoefficient: number;
   /** Training stops once the validation MSE(s)/Var(s) and MSE(r)/Var(r) both fall below this. Reference table: 5e-4 cacc-catchup, 2e-4 elsewhere. */
   readonly modelErrorThreshold: number;
