@@ -28,6 +28,7 @@ import { selectBackend, type BackendChoice } from '../src/main/rl/nn/backend.ts'
 import { formulationFor, UPDATE_FORMULATIONS, type UpdateFormulation } from '../src/main/rl/nn/formulation.ts';
 import { recordEpisodes, type RealEpisode } from '../src/main/rl/learners/dmpo/episodes.ts';
 import { BatchedGcn } from '../src/main/rl/learners/dmpo/gcnBatched.ts';
+import { uniformLossWeights } from '../src/main/rl/learners/dmpo/gcnLoss.ts';
 import { LocalModels } from '../src/main/rl/learners/dmpo/localModel.ts';
 import { fillModelRollout } from '../src/main/rl/learners/dmpo/modelRollout.ts';
 import { createOnPolicyLearner } from '../src/main/rl/learners/index.ts';
@@ -194,12 +195,13 @@ export async function dmpoModelStepBench(options: DmpoModelStepOptions = {}): Pr
   const { gcn, parameters } = models;
   const batched = new BatchedGcn(gcn);
   const figures: DmpoModelStepFigures[] = [];
+  const lossWeights = uniformLossWeights(gcn, 10);
   for (const { backend, formulation } of runs) {
     const report = await selectBackend(backend);
     const step = async (): Promise<number> => {
       const start = performance.now();
-      if (formulation === 'batched') await batched.lossAndGradients(parameters, batch, 10);
-      else gcn.lossAndGradients(parameters, batch, 10);
+      if (formulation === 'batched') await batched.lossAndGradients(parameters, batch, lossWeights);
+      else gcn.lossAndGradients(parameters, batch, lossWeights);
       return (performance.now() - start) / 1000;
     };
     await step(); // warm-up: JIT, memory growth, shader compilation

@@ -13,6 +13,7 @@ import { evaluatePolicy } from '../../../../src/main/rl/core/evaluation.ts';
 import { updateActorGroups } from '../../../../src/main/rl/core/optimiser.ts';
 import { NetworkedGcn } from '../../../../src/main/rl/learners/dmpo/gcn.ts';
 import { BatchedGcn } from '../../../../src/main/rl/learners/dmpo/gcnBatched.ts';
+import { uniformLossWeights } from '../../../../src/main/rl/learners/dmpo/gcnLoss.ts';
 import { createLearner } from '../../../../src/main/rl/learners/index.ts';
 import { AgentNetworks, type AgentNetworksConfig } from '../../../../src/main/rl/nn/agentNetworks.ts';
 import { probeBackend, selectBackend } from '../../../../src/main/rl/nn/backend.ts';
@@ -144,14 +145,15 @@ describe.skipIf(unavailable !== null)(`webgpu backend${unavailable === null ? ''
     const parameters = gcn.initialParameters(5);
     const batch = randomWindows(system, 3, 8, 3);
     await selectBackend('cpu');
-    const reference = gcn.lossAndGradients(parameters, batch, 10);
+    const lossWeights = uniformLossWeights(gcn, 10);
+    const reference = gcn.lossAndGradients(parameters, batch, lossWeights);
     await selectBackend('webgpu', { checkCache });
     const batched = new BatchedGcn(gcn);
     let fit: Awaited<ReturnType<BatchedGcn['lossAndGradients']>>;
     try {
-      await batched.lossAndGradients(parameters, batch, 10);
+      await batched.lossAndGradients(parameters, batch, lossWeights);
       const tensors = tf.memory().numTensors;
-      fit = await batched.lossAndGradients(parameters, batch, 10);
+      fit = await batched.lossAndGradients(parameters, batch, lossWeights);
       expect(tf.memory().numTensors).toBe(tensors);
     } finally {
       // the tests after this one act on this thread, which must read synchronously, as the device worker's pool set it up

@@ -49,7 +49,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { RngStreams } from '../../../sim/rng.ts';
 import { initialParameters } from '../../nn/parameters.ts';
 import { AgentLayout, blockSeed, SPEC_ARCHITECTURE, type Block, type GcnArchitecture, type ModelSystem, type ParameterSegment } from './gcnLayout.ts';
-import { sigmoid, splitColumns, windowLoss, type WindowBatch, type WindowErrors } from './gcnLoss.ts';
+import { sigmoid, splitColumns, windowLoss, type LossWeights, type WindowBatch, type WindowErrors } from './gcnLoss.ts';
 import { GcnPacking, type AgentTensors, type Dense } from './gcnPacking.ts';
 
 /** The model's output for a batch of rows: row-major [rows, n * obsDim], [rows, n], [rows, n]. */
@@ -240,12 +240,12 @@ export class NetworkedGcn {
   }
 
   /** The model's errors on a batch, rolled open-loop from the start states on the real actions. */
-  evaluate(parameters: readonly Float32Array[], batch: WindowBatch, rewardCoefficient: number): WindowErrors {
+  evaluate(parameters: readonly Float32Array[], batch: WindowBatch, lossWeights: LossWeights): WindowErrors {
     const outputs = withTensorScope(() => {
       const weights = this.buildWeights(parameters, false);
       return this.roll(weights, batch).outputs.map((output) => output.dataSync() as Float32Array);
     });
-    return windowLoss(this, batch, outputs, rewardCoefficient, null);
+    return windowLoss(this, batch, outputs, lossWeights, null);
   }
 
   /**
@@ -254,14 +254,14 @@ export class NetworkedGcn {
    * neighbours' predicted states (they are the other agents' outputs of the same roll, so a
    * neighbour's later error reaches agent i's weights, as in the reference's joint model).
    */
-  lossAndGradients(parameters: readonly Float32Array[], batch: WindowBatch, rewardCoefficient: number): { errors: WindowErrors; gradients: Float32Array[] } {
+  lossAndGradients(parameters: readonly Float32Array[], batch: WindowBatch, lossWeights: LossWeights): { errors: WindowErrors; gradients: Float32Array[] } {
     const gradients = this.layouts.map((layout) => new Float32Array(layout.size));
     const errors = withTensorScope(() => {
       const weights = this.buildWeights(parameters, true);
       const forward = this.roll(weights, batch);
       const outputGradients = forward.outputs.map(() => new Float32Array(batch.windows * this.outputWidth));
       const outputValues = forward.outputs.map((output) => output.dataSync() as Float32Array);
-      const errors = windowLoss(this, batch, outputValues, rewardCoefficient, outputGradients);
+      const errors = windowLoss(this, batch, outputValues, lossWeights, outputGradients);
       const backward = this.backwardThroughTime(weights, forward.traces, outputGradients, batch.windows);
       this.readWeightGradients(weights, parameters, forward, backward, gradients);
       return errors;

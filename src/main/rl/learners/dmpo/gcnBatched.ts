@@ -20,7 +20,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readAndDispose } from '../../nn/fastMlp.ts';
 import { withTensorScope, type NetworkedGcn, type WindowBatch, type WindowErrors } from './gcn.ts';
-import { splitColumns, windowLoss } from './gcnLoss.ts';
+import { splitColumns, windowLoss, type LossWeights } from './gcnLoss.ts';
 import type { AgentArrays, DenseArrays } from './gcnPacking.ts';
 
 /** One layer of every agent: weight [n, rows, columns], bias [n, 1, columns]; `sizes[i]`: agent i's own block, top left. */
@@ -60,19 +60,19 @@ export class BatchedGcn {
   constructor(readonly gcn: NetworkedGcn) {}
 
   /** The model's errors on a batch, rolled open-loop from the start states on the real actions. */
-  async evaluate(parameters: readonly Float32Array[], batch: WindowBatch, rewardCoefficient: number): Promise<WindowErrors> {
+  async evaluate(parameters: readonly Float32Array[], batch: WindowBatch, lossWeights: LossWeights): Promise<WindowErrors> {
     const { roll, outputs } = await this.forward(parameters, batch);
     disposeRoll(roll);
-    return windowLoss(this.gcn, batch, outputs, rewardCoefficient, null);
+    return windowLoss(this.gcn, batch, outputs, lossWeights, null);
   }
 
   /** Loss and its gradient for every agent's parameters, as NetworkedGcn.lossAndGradients computes them. */
-  async lossAndGradients(parameters: readonly Float32Array[], batch: WindowBatch, rewardCoefficient: number): Promise<{ errors: WindowErrors; gradients: Float32Array[] }> {
+  async lossAndGradients(parameters: readonly Float32Array[], batch: WindowBatch, lossWeights: LossWeights): Promise<{ errors: WindowErrors; gradients: Float32Array[] }> {
     const { gcn } = this;
     const { roll, outputs } = await this.forward(parameters, batch);
     try {
       const outputGradients = outputs.map(() => new Float32Array(batch.windows * gcn.outputWidth));
-      const errors = windowLoss(gcn, batch, outputs, rewardCoefficient, outputGradients);
+      const errors = windowLoss(gcn, batch, outputs, lossWeights, outputGradients);
       const values = await readAndDispose(tf.tidy(() => this.weightGradients(roll, outputGradients, batch.windows)));
       return { errors, gradients: this.scatter(parameters, roll.model, values) };
     } finally {

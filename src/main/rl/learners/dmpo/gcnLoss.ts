@@ -23,16 +23,35 @@ export interface WindowBatch {
   readonly terminals: Float32Array;
 }
 
+/**
+ * Weights of the squared errors in the training loss: one per state column of the joint
+ * output ([n * obsDim], the environment's layout) and one per agent's reward ([n], the reward
+ * coefficient included). Standardised targets (targetNormalisation.ts) weigh by 1/sigma^2.
+ */
+export interface LossWeights {
+  readonly state: Float32Array;
+  readonly reward: Float32Array;
+}
+
+/** Every state column weighted 1 and every reward `rewardCoefficient`: the loss in raw units. */
+export function uniformLossWeights(shape: Pick<JointShape, 'agents' | 'obsDim'>, rewardCoefficient: number): LossWeights {
+  return { state: new Float32Array(shape.agents * shape.obsDim).fill(1), reward: new Float32Array(shape.agents).fill(rewardCoefficient) };
+}
+
 /** The model's errors on a window batch (means over steps, windows, agents and features). */
 export interface WindowErrors {
   readonly stateMse: number;
   /** Variance of the target observations per feature (pooled over steps, windows, agents), averaged over features. */
   readonly stateVariance: number;
+  /** [obsDim]: stateMse's parts, the MSE of each feature (over steps, windows and agents): which feature the error is in. */
+  readonly stateMseByFeature: Float64Array;
+  /** [obsDim]: stateVariance's parts, each feature's variance. */
+  readonly stateVarianceByFeature: Float64Array;
   readonly rewardMse: number;
   readonly rewardVariance: number;
   /** Binary cross-entropy of the done predictions. */
   readonly doneLoss: number;
-  /** MSE(s) + rewardCoefficient * MSE(r) + BCE(d): the training loss. */
+  /** The training loss: weighted MSE(s) + weighted MSE(r) + BCE(d) (LossWeights). */
   readonly loss: number;
 }
 
@@ -47,16 +66,19 @@ export interface JointShape {
  * Loss terms from the outputs of every step; with `outputGradients`, also writes
  * dLoss/dOutput per step ([rows, outputWidth], the state part before the recurrent terms).
  */
-export function windowLoss(shape: JointShape, batch: WindowBatch, outputs: readonly Float32Array[], rewardCoefficient: number, outputGradients: Float32Array[] | null): WindowErrors {
+export function windowLoss(shape: JointShape, batch: WindowBatch, outputs: readonly Float32Array[], weights: LossWeights, outputGradients: Float32Array[] | null): WindowErrors {
   const { agents, obsDim, outputWidth } = shape;
   const rows = batch.windows;
   const stateColumns = agents * obsDim;
   const stateCount = batch.steps * rows * stateColumns;
   const agentCount = batch.steps * rows * agents;
-  const stateVariance = meanFeatureVariance(batch.nextObservations, obsDim);
-  const rewardVariance = meanFeatureVariance(batch.rewards, 1);
+  const stateVarianceByFeature = featureVariances(batch.nextObservations, obsDim);
+  const stateVariance = average(stateVarianceByFeature);
+  const rewardVariance = featureVariances(batch.rewards, 1)[0];
+  const featureSse = new Float64Array(obsDim);
   let stateSse = 0;
   let rewardSse = 0;
+  let weightedSse = 0;
   let doneSum = 0;
   // The predicted state after step t: the start state plus the predicted deltas so far.
   const predicted = batch.startObservations.slice();
@@ -68,17 +90,20 @@ export function windowLoss(shape: JointShape, batch: WindowBatch, outputs: reado
         predicted[r * stateColumns + k] += output[r * outputWidth + k];
         const error = predicted[r * stateColumns + k] - batch.nextObservations[(t * rows + r) * stateColumns + k];
         stateSse += error * error;
-        if (gradient !== undefined) gradient[r * outputWidth + k] = (2 * error) / stateCount;
+        featureSse[k % obsDim] += error * error;
+        weightedSse += (weights.state[k] * error * error) / stateCount;
+        if (gradient !== undefined) gradient[r * outputWidth + k] = (2 * weights.state[k] * error) / stateCount;
       }
       for (let i = 0; i < agents; i++) {
         const target = (t * rows + r) * agents + i;
         const rewardError = output[r * outputWidth + stateColumns + i] - batch.rewards[target];
         rewardSse += rewardError * rewardError;
+        weightedSse += (weights.reward[i] * rewardError * rewardError) / agentCount;
         const logit = output[r * outputWidth + stateColumns + agents + i];
         const label = batch.terminals[target];
         doneSum += softplus(logit) - label * logit;
         if (gradient !== undefined) {
-          gradient[r * outputWidth + stateColumns + i] = (2 * rewardCoefficient * rewardError) / agentCount;
+          gradient[r * outputWidth + stateColumns + i] = (2 * weights.reward[i] * rewardError) / agentCount;
           gradient[r * outputWidth + stateColumns + agents + i] = (sigmoid(logit) - label) / agentCount;
         }
       }
@@ -87,7 +112,8 @@ export function windowLoss(shape: JointShape, batch: WindowBatch, outputs: reado
   const stateMse = stateSse / stateCount;
   const rewardMse = rewardSse / agentCount;
   const doneLoss = doneSum / agentCount;
-  return { stateMse, stateVariance, rewardMse, rewardVariance, doneLoss, loss: stateMse + rewardCoefficient * rewardMse + doneLoss };
+  const stateMseByFeature = featureSse.map((sse) => (sse * obsDim) / stateCount);
+  return { stateMse, stateVariance, stateMseByFeature, stateVarianceByFeature, rewardMse, rewardVariance, doneLoss, loss: weightedSse + doneLoss };
 }
 
 
@@ -102,19 +128,23 @@ function splitColumns(values: Float32Array, rows: number, width: number, at: num
   return { left, right };
 }
 
-/** Population variance of each of `features` interleaved features, averaged over features. */
-function meanFeatureVariance(values: Float32Array, features: number): number {
+/** Population variance of each of `features` interleaved features. */
+function featureVariances(values: Float32Array, features: number): Float64Array {
   const count = values.length / features;
-  let total = 0;
+  const variances = new Float64Array(features);
   for (let f = 0; f < features; f++) {
     let sum = 0;
     for (let k = f; k < values.length; k += features) sum += values[k];
     const mean = sum / count;
     let squares = 0;
     for (let k = f; k < values.length; k += features) squares += (values[k] - mean) ** 2;
-    total += squares / count;
+    variances[f] = squares / count;
   }
-  return total / features;
+  return variances;
+}
+
+function average(values: Float64Array): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 export function sigmoid(x: number): number {

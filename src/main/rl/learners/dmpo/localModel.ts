@@ -8,9 +8,14 @@
  * transitions, roll all agents' models together from the windows' start states on the real
  * actions (each step's predicted states are the next step's inputs, the agent's own and its
  * neighbours' alike: the models form one networked system, as the agents would when they
- * broadcast their predictions), loss = MSE(s) + rewardCoefficient * MSE(r) + BCE(d), one Adam
- * step per agent on its own weights. Every `validateEvery` steps the models are validated on
- * fresh windows; training stops once MSE(s)/Var(s) < modelErrorThreshold.
+ * broadcast their predictions), loss = weighted MSE(s) + rewardCoefficient * MSE(r) + BCE(d)
+ * with the state deltas and rewards standardised per agent and feature and each state
+ * feature also weighted relative to its spread (targetNormalisation.ts), one
+ * Adam step per agent on its own weights. Every `validateEvery` steps the models are validated
+ * on fresh windows; training stops once MSE(s)/Var(s) and MSE(r)/Var(r) are both below
+ * modelErrorThreshold. (The spec stops on the state alone; with standardised targets a model
+ * that predicts little change passes a state threshold almost at once, before it learnt the
+ * reward: on the figure eight that left the reward error at 0.9-1.05 every iteration.)
  *
  * The loss and gradients come from one of two formulations (nn/formulation.ts) of the same
  * model: per-agent (gcn.ts, fused 2-D kernels: wasm, cpu) or batched (gcnBatched.ts, one
@@ -27,13 +32,14 @@ import { EpisodeFifo, type RealEpisode } from './episodes.ts';
 import { NetworkedGcn, relativeError, type WindowBatch, type WindowErrors } from './gcn.ts';
 import { BatchedGcn } from './gcnBatched.ts';
 import { SPEC_ARCHITECTURE, type GcnArchitecture, type ModelSystem, type ParameterSegment } from './gcnLayout.ts';
+import { TargetNormalisation } from './targetNormalisation.ts';
 
 export interface LocalModelConfig {
   /** Adam learning rate of the models, their own (the reference code reused the actor's). Reference table: 2e-4 cacc-catchup, 5e-4 elsewhere. */
   readonly learningRate: number;
-  /** Weight of MSE(r) in the loss. Reference table: 10, figure-eight 1. */
+  /** Weight of the standardised reward's MSE against a state feature's in units of its one-step change (targetNormalisation.ts). Reference table (raw units): 10, figure-eight 1. */
   readonly rewardCoefficient: number;
-  /** Training stops once the validation MSE(s)/Var(s) falls below this. Reference table: 5e-4 cacc-catchup, 2e-4 elsewhere. */
+  /** Training stops once the validation MSE(s)/Var(s) and MSE(r)/Var(r) both fall below this. Reference table: 5e-4 cacc-catchup, 2e-4 elsewhere. */
   readonly modelErrorThreshold: number;
   /** Real episodes kept for training (FIFO). Spec: 15. */
   readonly bufferEpisodes: number;
@@ -94,7 +100,7 @@ export interface ModelValidation extends WindowErrors {
 export interface ModelTrainingReport extends ModelValidation {
   /** Training steps taken. */
   readonly steps: number;
-  /** Whether the state error reached modelErrorThreshold (training stopped early). */
+  /** Whether the state and reward errors reached modelErrorThreshold (training stopped early). */
   readonly converged: boolean;
   readonly seconds: number;
 }
@@ -118,7 +124,12 @@ export class LocalModels {
   readonly config: LocalModelConfig;
   readonly gcn: NetworkedGcn;
   readonly episodes: EpisodeFifo;
+  /** The trained weights: the heads in standardised units (targetNormalisation.ts). */
   private readonly groups: ParameterGroup[];
+  /** The weights the models run on (heads in the environment's units), kept in step with `groups`. */
+  private readonly physical: Float32Array[];
+  /** The statistics of the standardised heads (read by benchmarks to see what the loss weighs). */
+  readonly targets: TargetNormalisation;
   private readonly rng = new RngStreams(2);
   /** The batched formulation of `gcn`'s fit; null when fitting per agent. */
   private readonly batched: BatchedGcn | null;
@@ -134,6 +145,9 @@ export class LocalModels {
     this.wrappedObs = validatedWrappedObs(system.wrappedObs ?? [], system.obsDim);
     this.episodes = new EpisodeFifo(this.config.bufferEpisodes, this.gcn.agents, this.gcn.obsDim, this.wrappedObs);
     this.groups = this.gcn.initialParameters(this.config.seed).map((params) => ({ params, moments: zeroMoments(params.length) }));
+    this.physical = this.groups.map((group) => new Float32Array(group.params.length));
+    this.targets = new TargetNormalisation(this.gcn.layouts, this.gcn.obsDim, this.wrappedObs, this.config.rewardCoefficient);
+    this.refreshPhysical();
     this.rng.seed(WINDOW_STREAM, this.config.seed);
     this.rng.seed(ROLLOUT_STREAM, this.config.seed + 1);
   }
@@ -148,18 +162,22 @@ export class LocalModels {
     return this.batched === null ? 'per-agent' : 'batched';
   }
 
-  /** Each agent's flat parameter vector (live: changes with training). */
+  /**
+   * Each agent's flat parameter vector as the model runs it, heads in the environment's units
+   * (live: changes with training; the trained, standardised weights are in the checkpoint).
+   */
   get parameters(): readonly Float32Array[] {
-    return this.groups.map((group) => group.params);
+    return this.physical;
   }
 
   /**
-   * Everything training depends on (weights, Adam state, random streams, call count, the
-   * episode FIFO), so a checkpoint resumes the models exactly.
+   * Everything training depends on (weights, Adam state, target statistics, random streams,
+   * call count, the episode FIFO), so a checkpoint resumes the models exactly.
    */
   snapshot(): ModelSnapshot {
     const arrays: Record<string, TypedArray> = parameterGroupArrays(this.groups);
     addPrefixed(arrays, 'rng.', this.rng.snapshot());
+    addPrefixed(arrays, 'targets.', this.targets.snapshot());
     this.episodes.all.forEach((episode, k) => {
       arrays[`episode.${k}.observations`] = episode.observations;
       arrays[`episode.${k}.actions`] = episode.actions;
@@ -175,6 +193,8 @@ export class LocalModels {
   restoreSnapshot(snapshot: { meta: ModelSnapshot['meta']; arrays: SnapshotArrays }): void {
     restoreParameterGroups(this.groups, snapshot.arrays, snapshot.meta.adamSteps, (name) => `model checkpoint entry ${name} does not fit these models`);
     this.rng.restore(underPrefix(snapshot.arrays, 'rng.'));
+    this.targets.restore(underPrefix(snapshot.arrays, 'targets.'));
+    this.refreshPhysical();
     this.trainCalls = snapshot.meta.trainCalls;
     this.episodes.clear();
     snapshot.meta.episodeLengths.forEach((length, k) =>
@@ -199,37 +219,43 @@ export class LocalModels {
   }
 
   /**
-   * Trains until the validation state error falls below modelErrorThreshold or `maxSteps`
+   * Trains until the validation state and reward errors fall below modelErrorThreshold or `maxSteps`
    * steps are done (default: warmupMaxSteps on the first call, maxSteps after), then reports
-   * the models' errors on validation windows.
+   * the models' errors on validation windows. The target statistics are first recomputed
+   * from the FIFO as it is now.
    */
   async train(maxSteps: number = this.trainCalls === 0 ? this.config.warmupMaxSteps : this.config.maxSteps): Promise<ModelTrainingReport> {
     if (!Number.isInteger(maxSteps) || maxSteps < 0) throw new Error(`maxSteps must be a non-negative integer, got ${maxSteps}`);
     const started = performance.now();
     this.trainCalls += 1;
-    const { learningRate, gradientClipNorm, validateEvery, modelErrorThreshold, rewardCoefficient } = this.config;
+    const { learningRate, gradientClipNorm, validateEvery, modelErrorThreshold } = this.config;
+    this.targets.update(this.episodes.all, this.groups.map((group) => group.params));
+    this.refreshPhysical();
+    const { lossWeights } = this.targets;
     let validation: ModelValidation | null = null;
     let steps = 0;
     while (steps < maxSteps) {
       const batch = this.sampleTrainingWindows();
-      const { gradients } = this.batched === null ? this.gcn.lossAndGradients(this.parameters, batch, rewardCoefficient) : await this.batched.lossAndGradients(this.parameters, batch, rewardCoefficient);
+      const { gradients } = this.batched === null ? this.gcn.lossAndGradients(this.physical, batch, lossWeights) : await this.batched.lossAndGradients(this.physical, batch, lossWeights);
       this.groups.forEach((group, i) => {
+        this.targets.standardisedGradient(i, gradients[i]);
         clipGradientNorm(gradients[i], gradientClipNorm);
         adamStep(group.params, gradients[i], group.moments, { learningRate });
       });
+      this.refreshPhysical();
       steps += 1;
       validation = steps % validateEvery === 0 ? await this.validate() : null;
-      if (validation !== null && validation.stateError < modelErrorThreshold) break;
+      if (validation !== null && accurate(validation, modelErrorThreshold)) break;
     }
     validation ??= await this.validate();
-    return { ...validation, steps, converged: validation.stateError < modelErrorThreshold, seconds: (performance.now() - started) / 1000 };
+    return { ...validation, steps, converged: accurate(validation, modelErrorThreshold), seconds: (performance.now() - started) / 1000 };
   }
 
   /** The models' errors on fresh windows from the FIFO. */
   async validate(): Promise<ModelValidation> {
     const windows = this.episodes.sampleWindows(this.config.validationWindows, this.config.windowSteps, this.rng, WINDOW_STREAM);
-    const { rewardCoefficient } = this.config;
-    const errors = this.batched === null ? this.gcn.evaluate(this.parameters, windows, rewardCoefficient) : await this.batched.evaluate(this.parameters, windows, rewardCoefficient);
+    const { lossWeights } = this.targets;
+    const errors = this.batched === null ? this.gcn.evaluate(this.physical, windows, lossWeights) : await this.batched.evaluate(this.physical, windows, lossWeights);
     return { ...errors, stateError: relativeError(errors.stateMse, errors.stateVariance), rewardError: relativeError(errors.rewardMse, errors.rewardVariance) };
   }
 
@@ -244,9 +270,19 @@ export class LocalModels {
     return branchedRollout(this.gcn, this.parameters, latest, policy, resolved, this.rng, ROLLOUT_STREAM);
   }
 
+  /** Rewrites the physical weights from the trained ones and the current target statistics. */
+  private refreshPhysical(): void {
+    this.groups.forEach((group, i) => this.targets.physicalParameters(i, group.params, this.physical[i]));
+  }
+
   private sampleTrainingWindows(): WindowBatch {
     return this.episodes.sampleWindows(this.config.windowsPerBatch, this.config.windowSteps, this.rng, WINDOW_STREAM);
   }
+}
+
+/** Whether both relative errors are below `threshold`: the models need no more training. */
+function accurate(validation: ModelValidation, threshold: number): boolean {
+  return validation.stateError < threshold && validation.rewardError < threshold;
 }
 
 /** The wrapped observation fields, checked against obsDim. */

@@ -2,6 +2,7 @@
 import type { RealEpisode } from '../../../../../src/main/rl/learners/dmpo/episodes.ts';
 import type { WindowBatch } from '../../../../../src/main/rl/learners/dmpo/gcn.ts';
 import type { ModelSystem } from '../../../../../src/main/rl/learners/dmpo/gcnLayout.ts';
+import type { LossWeights } from '../../../../../src/main/rl/learners/dmpo/gcnLoss.ts';
 import { LocalModels } from '../../../../../src/main/rl/learners/dmpo/localModel.ts';
 import { RngStreams } from '../../../../../src/main/sim/rng.ts';
 
@@ -38,4 +39,12 @@ export function setSegment(models: LocalModels, agent: number, name: string, val
   const size = segment.shape.reduce((a, b) => a * b, 1);
   const params = models.parameters[agent];
   for (let k = 0; k < size; k++) params[segment.offset + k] = value(k, params[segment.offset + k]);
+}
+
+/** Loss weights that differ per state column and per agent's reward, so a test sees each weight used where it belongs. */
+export function unevenLossWeights(shape: { agents: number; obsDim: number }): LossWeights {
+  return {
+    state: Float32Array.from({ length: shape.agents * shape.obsDim }, (_, k) => 1 + 0.37 * k),
+    reward: Float32Array.from({ length: shape.agents }, (_, i) => 10 / (1 + i)),
+  };
 }

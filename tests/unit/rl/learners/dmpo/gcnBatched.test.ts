@@ -13,7 +13,7 @@ import { LocalModels } from '../../../../../src/main/rl/learners/dmpo/localModel
 import { selectBackend } from '../../../../../src/main/rl/nn/backend.ts';
 import type { UpdateFormulation } from '../../../../../src/main/rl/nn/formulation.ts';
 import { AgentGraph } from '../../../../../src/main/sim/graph.ts';
-import { randomEpisode, randomWindows } from './dmpo.helpers.ts';
+import { randomEpisode, randomWindows, unevenLossWeights } from './dmpo.helpers.ts';
 
 beforeAll(async () => {
   await selectBackend('cpu');
@@ -35,10 +35,11 @@ describe('DMPO local models: the batched formulation', () => {
       const batched = new BatchedGcn(gcn);
       const parameters = gcn.initialParameters(5);
       const batch = randomWindows(system, 3, 6, 3);
-      const perAgent = gcn.lossAndGradients(parameters, batch, 10);
+      const lossWeights = unevenLossWeights(gcn);
+      const perAgent = gcn.lossAndGradients(parameters, batch, lossWeights);
       const before = tf.memory().numTensors;
-      const { errors, gradients } = await batched.lossAndGradients(parameters, batch, 10);
-      const evaluated = await batched.evaluate(parameters, batch, 10);
+      const { errors, gradients } = await batched.lossAndGradients(parameters, batch, lossWeights);
+      const evaluated = await batched.evaluate(parameters, batch, lossWeights);
       expect(tf.memory().numTensors).toBe(before);
 
       for (const term of ['stateMse', 'rewardMse', 'doneLoss', 'loss'] as const) {

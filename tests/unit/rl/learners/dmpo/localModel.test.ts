@@ -10,11 +10,12 @@ import { selectBackend } from '../../../../../src/main/rl/nn/backend.ts';
 import { recordEpisodes, type RealEpisode } from '../../../../../src/main/rl/learners/dmpo/episodes.ts';
 import { NetworkedGcn, relativeError, withTensorScope, type WindowBatch } from '../../../../../src/main/rl/learners/dmpo/gcn.ts';
 import type { ModelSystem } from '../../../../../src/main/rl/learners/dmpo/gcnLayout.ts';
+import { uniformLossWeights } from '../../../../../src/main/rl/learners/dmpo/gcnLoss.ts';
 import { LocalModels, type LocalModelConfig } from '../../../../../src/main/rl/learners/dmpo/localModel.ts';
 import { AgentGraph } from '../../../../../src/main/sim/graph.ts';
 import { createEnv } from '../../../../../src/main/sim/index.ts';
 import { resolveLearnerConfig } from '../../../../../src/shared/learners.ts';
-import { randomEpisode, rngFrom, setSegment } from './dmpo.helpers.ts';
+import { randomEpisode, rngFrom, setSegment, unevenLossWeights } from './dmpo.helpers.ts';
 
 // tfjs-core ships its gradient definitions only as unbundled ES modules; the autodiff
 // reference needs these.
@@ -28,7 +29,8 @@ beforeAll(async () => {
       if (name.endsWith('GradConfig')) tf.registerGradient(config as tf.GradConfig);
     }
   }
-});
+  // Importing the gradient modules through tsx takes over 10 s on a loaded machine.
+}, 60_000);
 
 const DISCRETE = { kind: 'discrete', n: 3 } as const;
 const CONTINUOUS = { kind: 'continuous', low: -1, high: 1 } as const;
@@ -166,7 +168,7 @@ describe('DMPO local models: the model', () => {
       const fifo = new LocalModels(system, { bufferEpisodes: 1 }).episodes;
       fifo.add(episode);
       const batch = fifo.sampleWindows(5, 3, rngFrom(9), 0);
-      const { errors, gradients } = gcn.lossAndGradients(parameters, batch, 10);
+      const { errors, gradients } = gcn.lossAndGradients(parameters, batch, uniformLossWeights(gcn, 10));
 
       const reference = tf.tidy(() => {
         const inputs = parameters.map((p) => tf.tensor1d(p));
@@ -177,7 +179,7 @@ describe('DMPO local models: the model', () => {
       tf.dispose(reference);
 
       expect(errors.loss).toBeCloseTo(value[0], 4);
-      expect(gcn.evaluate(parameters, batch, 10).loss).toBeCloseTo(errors.loss, 5);
+      expect(gcn.evaluate(parameters, batch, uniformLossWeights(gcn, 10)).loss).toBeCloseTo(errors.loss, 5);
       gradients.forEach((gradient, i) => {
         const scale = Math.max(...referenceGradients[i].map(Math.abs));
         expect(scale).toBeGreaterThan(0);
@@ -193,10 +195,11 @@ describe('DMPO local models: the model', () => {
     const fifo = new LocalModels(system).episodes;
     fifo.add(randomEpisode(system, 8, 5));
     const batch = fifo.sampleWindows(6, 4, rngFrom(1), 0);
-    const { errors, gradients } = gcn.lossAndGradients(parameters, batch, 10);
+    const lossWeights = unevenLossWeights(gcn);
+    const { errors, gradients } = gcn.lossAndGradients(parameters, batch, lossWeights);
     const squaredNorm = gradients.reduce((sum, g) => sum + g.reduce((s, v) => s + v * v, 0), 0);
     const epsilon = 1e-3 / Math.sqrt(squaredNorm);
-    const moved = (sign: number) => gcn.evaluate(parameters.map((p, i) => p.map((v, k) => v + sign * epsilon * gradients[i][k])), batch, 10).loss;
+    const moved = (sign: number) => gcn.evaluate(parameters.map((p, i) => p.map((v, k) => v + sign * epsilon * gradients[i][k])), batch, lossWeights).loss;
     const slope = (moved(1) - moved(-1)) / (2 * epsilon);
     expect(slope / squaredNorm).toBeGreaterThan(0.95);
     expect(slope / squaredNorm).toBeLessThan(1.05);
@@ -226,7 +229,7 @@ describe('DMPO local models: training', () => {
     expect((await run()).parameters).toEqual(first.parameters);
   });
 
-  it('learns cacc-catchup from random-action episodes with the default preset: validation state error below 10% of the variance', async () => {
+  it('learns cacc-catchup from random-action episodes with the default preset: validation state error about 10% of the variance', async () => {
     const env = createEnv('cacc-catchup', {}, 15);
     const episodes = recordEpisodes(env, 21, randomActions(env, 2), caccLearningReward);
     const models = LocalModels.forEnv(env.spec, {
@@ -234,28 +237,32 @@ describe('DMPO local models: training', () => {
       learningRate: Number(CACC_DEFAULT.lrModel),
       windowsPerBatch: Number(CACC_DEFAULT.modelBatchWindows),
       rewardCoefficient: Number(CACC_DEFAULT.modelRewardCoef),
-      modelErrorThreshold: 0.1,
+      modelErrorThreshold: 0,
     });
     for (const episode of episodes) models.addEpisode(episode);
     const before = await models.validate();
-    // Measured here: under 0.1 after about 500 steps (0.07 after 1000).
-    const report = await models.train(1500);
+    // Measured here (confirmation windows): 0.054 after 600 steps, the acceleration field at
+    // 0.31 of its variance, reward error 0.61 (state weights 1/sigma^2 + c / (Var + sigma^2));
+    // with 1/sigma^2 alone 0.107, the acceleration at 0.62, reward 0.48; raw-unit targets 0.07
+    // after 1000 steps (targetNormalisation.ts, docs/dmpo-figure-eight.md).
+    const report = await models.train(600);
     expect(before.stateError).toBeGreaterThan(0.5);
-    expect(report.converged).toBe(true);
-    expect(report.stateError).toBeLessThan(0.1);
-    // The stopping validation is one 256-window draw; a large fresh one confirms it was no fluke.
-    const confirmation = models.gcn.evaluate(models.parameters, models.episodes.sampleWindows(1024, 4, rngFrom(77), 0), Number(CACC_DEFAULT.modelRewardCoef));
-    expect(relativeError(confirmation.stateMse, confirmation.stateVariance)).toBeLessThan(0.11);
-    expect(relativeError(confirmation.rewardMse, confirmation.rewardVariance)).toBeLessThan(1);
-  }, 120_000);
+    expect(report.stateError).toBeLessThan(0.07);
+    // The validation is one 256-window draw; a large fresh one confirms it was no fluke.
+    const confirmation = models.gcn.evaluate(models.parameters, models.episodes.sampleWindows(1024, 4, rngFrom(77), 0), uniformLossWeights(models.gcn, 1));
+    expect(relativeError(confirmation.stateMse, confirmation.stateVariance)).toBeLessThan(0.07);
+    expect(relativeError(confirmation.rewardMse, confirmation.rewardVariance)).toBeLessThan(0.7);
+  }, 240_000);
 
   it('fits the ring (continuous actions)', async () => {
     const env = createEnv('ring', { horizon: 400 }, 3);
-    const models = LocalModels.forEnv(env.spec, { seed: 5, learningRate: 2e-3, windowsPerBatch: 32, modelErrorThreshold: 0.1 });
+    const models = LocalModels.forEnv(env.spec, { seed: 5, learningRate: 2e-3, windowsPerBatch: 32, modelErrorThreshold: 0 });
     for (const episode of recordEpisodes(env, 8, randomActions(env, 4))) models.addEpisode(episode);
     const before = await models.validate();
-    const report = await models.train(600);
-    expect(report.stateError).toBeLessThan(Math.min(0.1, before.stateError / 3));
+    // Measured: state error 8.5 before, 4e-5 after 200 steps; reward error 0.025.
+    const report = await models.train(200);
+    expect(report.stateError).toBeLessThan(Math.min(1e-3, before.stateError / 1000));
+    expect(report.rewardError).toBeLessThan(0.1);
   });
 });
 
