@@ -12,7 +12,7 @@ export interface LearnerThroughput {
   envStepsPerSecond: number;
   rolloutEnvStepsPerSecond: number;
   updateSecondsPerIteration: number;
-  /** DMPO, DMPO-SAC: of the update time, the seconds spent fitting the local models (wall time; DMPO's fit runs beside its inner updates on real data that precede the first on model data, so the two overlap). */
+  /** DMPO, DMPO-SAC: of the update time, the seconds spent fitting the local models. */
   modelSecondsPerIteration?: number;
   envStepsPerIteration: number;
   backend: string;
