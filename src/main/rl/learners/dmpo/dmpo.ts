@@ -9,9 +9,7 @@
  *    the models' FIFO.
  * 2. Once `modelWarmupEpisodes` real episodes are in, train the models until the validation
  *    state error MSE(s)/Var(s) < modelErrorThreshold (at most modelStepsWarmup steps the first
- *    time, modelSteps after) and report state and reward errors. The fit runs beside the
- *    inner updates of step 3 that train on the real rollout before the first one on model
- *    data (they do not read the models), so this thread fits while the update workers update.
+ *    time, modelSteps after) and report state and reward errors.
  * 3. Up to `innerIterations` DPPO updates: each trains on a fresh branched model rollout
  *    (nTraj starts from the latest real episode, modelRolloutLength steps under the current
  *    policy) with probability modelUsage, else on the real rollout; the loop stops early
@@ -81,16 +79,13 @@ export class Dmpo implements LearnerProgram {
     for (const { episode } of this.recorder.takeCompleted()) this.models.addEpisode(episode);
     const metrics = episodeSummary(episodes);
     const modelReady = this.models.episodes.size >= Math.max(1, config.modelWarmupEpisodes);
-    // Step 2 beside step 3's leading updates on real data: the same computations in the same order.
-    const fit = modelReady ? this.models.train() : null;
-    fit?.catch(() => undefined); // awaited below; an update that throws first must not leave it unhandled
+    if (modelReady) Object.assign(metrics, modelMetrics(await this.models.train()));
     const klLimit = 1.5 * config.targetKl;
     let updates = 0;
     let modelUpdates = 0;
     let last: IterationMetrics = {};
     for (let k = 0; k < config.innerIterations; k++) {
       const useModel = modelReady && this.innerRng.uniform(0) < config.modelUsage;
-      if (useModel) await fit;
       // After its first update the real rollout takes the current policy as its "old" one.
       if (!useModel && k > 0) this.run.rollout.refreshOldPolicy();
       last = await this.dppo.update(useModel ? this.branchedRollout() : this.run.rollout);
@@ -98,7 +93,6 @@ export class Dmpo implements LearnerProgram {
       if (useModel) modelUpdates++;
       if (klLimit > 0 && last.kl > klLimit) break;
     }
-    if (fit !== null) Object.assign(metrics, modelMetrics(await fit));
     return Object.assign(metrics, last, { 'dmpo/updates': updates, 'dmpo/modelUpdates': modelUpdates });
   }
 

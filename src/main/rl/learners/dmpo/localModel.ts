@@ -218,8 +218,6 @@ export class LocalModels {
         adamStep(group.params, gradients[i], group.moments, { learningRate });
       });
       steps += 1;
-      // Lets other work on this thread (DMPO's inner updates, dmpo.ts) go on between steps.
-      await new Promise((resolve) => setImmediate(resolve));
       validation = steps % validateEvery === 0 ? await this.validate() : null;
       if (validation !== null && validation.stateError < modelErrorThreshold) break;
     }
