@@ -217,7 +217,13 @@ const HYPERPARAMETER_FIELDS = {
   criticSteps: int(15_000, 1, 10_000_000, 'LTDE: TD steps per team critic and iteration (Algorithm 1); DADC: critic gradient steps per iteration.', ['ltde', 'dadc']),
   framework: choice('actor-critic', ['actor-critic', 'ppo'], 'DADC: the coordinator’s actor-critic framework: the policy gradient, or PPO’s clipped surrogate.', ['dadc']),
   aisSize: int(5, 1, 256, 'DADC: size H of the approximate information state (the paper: 5).', ['dadc']),
-  aisLambda: num(0.5, 0, 1, 'DADC: lambda of the AIS loss lambda * smoothL1(reward) + (1 - lambda) * NLL(next AIS).', ['dadc']),
+  aisLambda: num(0.5, 0, 1, 'DADC: lambda of the AIS loss lambda * smoothL1(reward) + (1 - lambda) * NLL(next), next as aisTarget names it.', ['dadc']),
+  aisTarget: choice(
+    'next-ais',
+    ['next-ais', 'next-observation'],
+    'DADC: what the AIS predictor learns to predict besides the reward, by the NLL of a unit-variance Gaussian: next-ais, the next AIS X_{t+1} (the paper’s property P2; the target is the encoder’s own output, so the term alone is minimised by a constant AIS), or next-observation, the next common observation Z_{t+1} given X_t and theta_t (the paper’s alternative P2a/P2b, an AIS that evolves like a state and predicts the next observation: a target in the data, which cannot collapse).',
+    ['dadc'],
+  ),
   lrApproximator: num(0.05, 1e-7, 1, 'DADC: Adam learning rate of the AIS approximator (fastest timescale; >= lrCritic >= lrActor).', ['dadc']),
   approximatorSteps: int(5, 1, 10_000, 'DADC: approximator gradient steps per iteration.', ['dadc']),
   lrDecayIterations: int(

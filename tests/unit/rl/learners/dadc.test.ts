@@ -135,13 +135,13 @@ describe('dadc', () => {
   });
 
   it('differentiates its networks correctly (the tape against central differences)', () => {
-    const networks = new DadcNetworks({ common: 4, prescription: 8, ais: 5, initialLogStd: 0 }, 9);
+    const networks = new DadcNetworks({ common: 4, prescription: 8, ais: 5, next: 4, initialLogStd: 0 }, 9);
     const inputs = { hidden: [0.1, -0.2, 0.3, 0, 0.5, -0.4, 0.2, 0.1, 0, 0.3], common: [1, 0, 1, 0, 0, 1, 1, 1], theta: Array.from({ length: 16 }, (_, k) => Math.sin(k)) };
     const loss = (tape: Tape) => {
       const x = networks.encode(tape, tape.constant(inputs.hidden, 2, 5), tape.constant(inputs.common, 2, 4), tape.constant(inputs.theta, 2, 8));
-      const { reward, nextAis } = networks.predict(tape, x, tape.constant(inputs.theta, 2, 8));
+      const { reward, next } = networks.predict(tape, x, tape.constant(inputs.theta, 2, 8));
       const q = networks.q(tape, x, networks.actorMean(tape, x));
-      return [reward, nextAis, q];
+      return [reward, next, q];
     };
     const value = () => loss(new Tape(false)).reduce((sum, m) => sum + m.value.reduce((a, v, k) => a + v * Math.cos(k + 1), 0), 0);
     for (const part of ['approximator', 'critic', 'actor'] as const) networks.zeroGradients(part);
@@ -218,6 +218,35 @@ describe('dadc', () => {
     expect(() => resolveDadcConfig('mabc', 'default', { lrDecayIterations: -1 })).toThrow('lrDecayIterations');
   });
 
+  it('with aisTarget next-observation, its predictor learns the next common observation Z_{t+1}, and resumes exactly', async () => {
+    const settings = { aisTarget: 'next-observation', aisLambda: 0.5 };
+    const dadc = dadcOn('mabc', {}, settings, 2);
+    const { networks, window } = dadc.coordinators[0];
+    // mabc's Z_t is [A^1, A^2, seen, S * seen] of the previous step: 4 wide, not the AIS's 5.
+    expect(networks.shape.next).toBe(4);
+    const losses: number[] = [];
+    for (let k = 0; k < 30; k++) losses.push((await dadc.iterate()).metrics['loss/approximator']);
+    expect(losses.at(-1)).toBeLessThan(0.75 * losses[0]);
+    // Facts of the environment the next-AIS target cannot express: when only device j may
+    // transmit, the other device is silent, and the channel is seen exactly when device j sends.
+    const tape = new Tape(false);
+    const ais = tape.rowsOf(window.unroll(tape, networks), 0, window.rows);
+    for (const [choice, device, other] of [[1, 0, 1], [2, 1, 0]]) {
+      const theta = new Float64Array(window.rows * 4);
+      for (let r = 0; r < window.rows; r++) theta[r * 4 + choice] = 1;
+      const z = networks.predict(tape, ais, tape.constant(theta, window.rows, 4)).next.value;
+      for (let r = 0; r < window.rows; r++) {
+        expect(Math.abs(z[r * 4 + other])).toBeLessThan(0.15);
+        expect(Math.abs(z[r * 4 + device] - z[r * 4 + 2])).toBeLessThan(0.15);
+      }
+    }
+    const saved = decodeState(encodeState(dadc.state()));
+    const next = await dadc.iterate();
+    const resumed = dadcOn('mabc', {}, settings, 2);
+    resumed.restore(saved);
+    expect(untimed(await resumed.iterate())).toEqual(untimed(next));
+  });
+
   it('resolves its presets and refuses bad settings by name', () => {
     const paper = resolveDadcConfig('mabc', 'paper');
     expect([paper.lrApproximator, paper.lrCritic, paper.lrActor, paper.rolloutSteps, paper.aisSize, paper.gamma]).toEqual([0.08, 0.01, 0.01, 300, 5, 0.9]);
@@ -226,6 +255,7 @@ describe('dadc', () => {
     expect(() => resolveDadcConfig('mabc', 'default', { lrActor: 0.5 })).toThrow('the learning rates must keep the timescales lrApproximator >= lrCritic >= lrActor; got 0.05, 0.03, 0.5');
     expect(() => resolveDadcConfig('mabc', 'default', { framework: 'sac' })).toThrow('learner dadc: setting framework="sac" is not allowed; expected one of actor-critic, ppo');
     expect(() => resolveDadcConfig('mabc', 'default', { lr: 1 })).toThrow("learner dadc has no setting 'lr'");
+    expect(() => resolveDadcConfig('mabc', 'default', { aisTarget: 'next-state' })).toThrow('learner dadc: setting aisTarget="next-state" is not allowed; expected one of next-ais, next-observation');
   });
 
   it('refuses a traffic scenario by name', () => {
