@@ -240,6 +240,13 @@ const HYPERPARAMETER_FIELDS = {
     'DADC: the coordinator’s prescription space: boltzmann (a Gaussian over Boltzmann logits per agent, local state and action), opportunities (a categorical over the scenario’s deterministic prescriptions; mabc: which devices may transmit, the paper’s appendix E.1, plus neither), or linear (a Gaussian over the weights of a linear softmax over the agent’s own observation: the CACC platoon, whose local information is continuous).',
     ['dadc'],
   ),
+  explorationFloor: num(
+    0,
+    0,
+    1,
+    'DADC with prescriptions=opportunities: the coordinator draws its choice from (1 - f) * softmax + f / choices, so each choice keeps probability >= f / choices while the critic compares them (the actor and the critic learn this mixture; the deployed, greedy choice is its most probable one); 0: the softmax alone.',
+    ['dadc'],
+  ),
   sharePrescription: flag(false, 'DADC: one prescription for every agent (exchangeable agents, the paper’s demand response) instead of one block per agent.', ['dadc']),
   computeCoordinatorOnce: flag(
     true,
@@ -614,6 +621,9 @@ export function resolveLearnerConfig<L extends LearnerId>(
 function checkDadc(scenario: ScenarioId, config: Readonly<Record<string, ParamValue>>): void {
   if (config.prescriptions === 'opportunities' && scenario !== 'mabc') {
     throw new ParamError('prescriptions', `learner dadc: prescriptions=opportunities needs a scenario with a finite set of prescriptions (mabc), not ${scenario}`);
+  }
+  if (Number(config.explorationFloor) > 0 && config.prescriptions !== 'opportunities') {
+    throw new ParamError('explorationFloor', `learner dadc: explorationFloor=${String(config.explorationFloor)} needs prescriptions=opportunities (a categorical coordinator), not ${String(config.prescriptions)}; use 0`);
   }
   const continuousLocal = scenario === 'cacc-catchup' || scenario === 'cacc-slowdown';
   if (continuousLocal !== (config.prescriptions === 'linear')) {

@@ -98,26 +98,54 @@ describe('dadc', () => {
     }
   });
 
-  it('differentiates the categorical coordinator’s log-probability exactly (against central differences)', () => {
-    const space = opportunitySpace([[[0, 1]], [[0, 0]], [[1, 1]]], 2);
-    const head = new Matrix(Float64Array.of(0.3, -0.2, 1.1, -0.5, 0.4, 0.0), 2, 3, true);
-    const theta = Float64Array.of(0, 0, 1, 1, 0, 0);
-    const weight = [0.7, -1.3];
-    const total = () => {
-      const out = new Float64Array(2);
-      space.logDensity(theta, head, head, out);
-      return weight[0] * out[0] + weight[1] * out[1];
-    };
-    space.seedGradient(theta, head, head, weight);
-    for (let k = 0; k < 6; k++) {
-      expect(head.grad[k]).toBeCloseTo(centralDifference(head.value, k, total), 6);
+  it('differentiates the categorical coordinator’s log-probability exactly, with and without an exploration floor (against central differences)', () => {
+    for (const floor of [0, 0.3]) {
+      const space = opportunitySpace([[[0, 1]], [[0, 0]], [[1, 1]]], 2, floor);
+      const head = new Matrix(Float64Array.of(0.3, -0.2, 1.1, -0.5, 0.4, 0.0), 2, 3, true);
+      const theta = Float64Array.of(0, 0, 1, 1, 0, 0);
+      const weight = [0.7, -1.3];
+      const total = () => {
+        const out = new Float64Array(2);
+        space.logDensity(theta, head, head, out);
+        return weight[0] * out[0] + weight[1] * out[1];
+      };
+      space.seedGradient(theta, head, head, weight);
+      for (let k = 0; k < 6; k++) {
+        expect(head.grad[k]).toBeCloseTo(centralDifference(head.value, k, total), 6);
+      }
     }
+  });
+
+  it('keeps every choice at probability >= floor / choices under an exploration floor, and the same greedy choice', () => {
+    const floor = 0.2;
+    const [plain, floored] = [0, floor].map((f) => opportunitySpace([[[0, 1]], [[0, 0]], [[1, 1]], [[1, 0]]], 2, f));
+    // One choice's logit far above the others: the softmax alone gives the others about e^-20.
+    const head = new Matrix(Float64Array.of(20, 0, 0, 0), 1, 4);
+    const logProbability = new Float64Array(1);
+    for (let c = 0; c < 4; c++) {
+      const theta = new Float64Array(4);
+      theta[c] = 1;
+      floored.logDensity(theta, head, head, logProbability);
+      expect(Math.exp(logProbability[0])).toBeGreaterThanOrEqual(floor / 4 - 1e-12);
+      if (c > 0) expect(Math.exp(logProbability[0])).toBeCloseTo(floor / 4, 7);
+    }
+    const draws = { uniform: () => 0.999, normal: () => 0 };
+    const theta = new Float64Array(4);
+    floored.sample(head, head, draws, theta, logProbability);
+    // A draw in the last floor / choices of [0, 1) takes the last choice, which the softmax alone never would.
+    expect(Array.from(theta)).toEqual([0, 0, 0, 1]);
+    plain.sample(head, head, draws, theta, logProbability);
+    expect(Array.from(theta)).toEqual([1, 0, 0, 0]);
+    const [greedyPlain, greedyFloored] = [new Float64Array(4), new Float64Array(4)];
+    plain.greedy(head, greedyPlain);
+    floored.greedy(head, greedyFloored);
+    expect(greedyFloored).toEqual(greedyPlain);
   });
 
   it('differentiates the coordinator’s entropy exactly, categorical and Gaussian (against central differences)', () => {
     const head = new Matrix(Float64Array.of(0.3, -0.2, 1.1, -0.5, 0.4, 0.0), 2, 3, true);
     const logStd = new Matrix(Float64Array.of(-0.5, 0.2, 0.1), 1, 3, true);
-    const spaces = { categorical: opportunitySpace([[[0, 1]], [[0, 0]], [[1, 1]]], 2), gaussian: linearSpace(2, 1, 1, true) };
+    const spaces = { categorical: opportunitySpace([[[0, 1]], [[0, 0]], [[1, 1]]], 2), floored: opportunitySpace([[[0, 1]], [[0, 0]], [[1, 1]]], 2, 0.3), gaussian: linearSpace(2, 1, 1, true) };
     for (const [name, space] of Object.entries(spaces)) {
       // Mean entropy over the rows; seeded with weight w, the gradient of w * rows * mean entropy.
       const entropy = () => space.seedEntropyGradient(new Matrix(head.value, 2, 3), new Matrix(logStd.value, 1, 3), 0);
@@ -255,6 +283,8 @@ describe('dadc', () => {
     expect(() => resolveDadcConfig('mabc', 'default', { lrActor: 0.5 })).toThrow('the learning rates must keep the timescales lrApproximator >= lrCritic >= lrActor; got 0.05, 0.03, 0.5');
     expect(() => resolveDadcConfig('mabc', 'default', { framework: 'sac' })).toThrow('learner dadc: setting framework="sac" is not allowed; expected one of actor-critic, ppo');
     expect(() => resolveDadcConfig('mabc', 'default', { lr: 1 })).toThrow("learner dadc has no setting 'lr'");
+    expect(() => resolveDadcConfig('demand-response', 'default', { explorationFloor: 0.1 })).toThrow('learner dadc: explorationFloor=0.1 needs prescriptions=opportunities (a categorical coordinator), not boltzmann; use 0');
+    expect(() => resolveDadcConfig('mabc', 'default', { explorationFloor: 1.5 })).toThrow('explorationFloor');
     expect(() => resolveDadcConfig('mabc', 'default', { aisTarget: 'next-state' })).toThrow('learner dadc: setting aisTarget="next-state" is not allowed; expected one of next-ais, next-observation');
   });
 

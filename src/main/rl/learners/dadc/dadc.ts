@@ -467,7 +467,7 @@ function prescriptionSpace(env: BatchedEnv, config: DadcConfig): PrescriptionSpa
   if (!(env instanceof TabularEnv)) throw new Error(`dadc: prescriptions=${config.prescriptions} needs a discrete local state (mabc, demand-response); use prescriptions=linear`);
   if (config.prescriptions === 'boltzmann') return boltzmannSpace(env, config.sharePrescription);
   if (env.opportunities === null) throw new Error(`${env.spec.scenario} offers no opportunity prescriptions; use prescriptions=boltzmann`);
-  return opportunitySpace(env.opportunities, actions);
+  return opportunitySpace(env.opportunities, actions, config.explorationFloor);
 }
 
 function prefixed(arrays: Readonly<Record<string, TypedArray>>, prefix: string): Record<string, TypedArray> {
