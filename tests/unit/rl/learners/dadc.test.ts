@@ -188,11 +188,13 @@ describe('dadc', () => {
     const dadc = dadcOn('mabc', {}, {}, 1);
     const rewards: number[] = [];
     for (let k = 0; k < 30; k++) rewards.push((await dadc.iterate()).metrics['train/meanReward']);
-    const start = (rewards[0] + rewards[1] + rewards[2]) / 3;
+    const untrained = rewards[0];
     const end = rewards.slice(-5).reduce((a, b) => a + b, 0) / 5;
-    // The first (uniform) opportunity choices lose about 0.07 per step; the optimum earns about 0.09 per step.
-    expect(start).toBeLessThan(-0.04);
-    expect(end).toBeGreaterThan(start + 0.07);
+    // The untrained coordinator's near-uniform choices lose (transmissions cost, "both" collides);
+    // the best fixed choice earns about 0.034 per step (discounted 0.340), the optimum about 0.09.
+    expect(untrained).toBeLessThan(0);
+    expect(end).toBeGreaterThan(untrained + 0.07);
+    expect(end).toBeGreaterThan(0.05);
   });
 
   for (const framework of ['actor-critic', 'ppo'] as const) {
