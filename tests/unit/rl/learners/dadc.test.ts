@@ -249,7 +249,7 @@ describe('dadc', () => {
   });
 
   it('with aisTarget next-observation, its predictor learns the next common observation Z_{t+1}, and resumes exactly', async () => {
-    const settings = { aisTarget: 'next-observation', aisLambda: 0.5 };
+    const settings = { aisTarget: 'next-observation', aisLambda: 0.5, numEnvs: 4 };
     const dadc = dadcOn('mabc', {}, settings, 2);
     const { networks, window } = dadc.coordinators[0];
     // mabc's Z_t is [A^1, A^2, seen, S * seen] of the previous step: 4 wide, not the AIS's 5.
