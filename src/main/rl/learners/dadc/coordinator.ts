@@ -116,17 +116,22 @@ const EXCLUDED = -30;
 
 /**
  * A categorical choice among deterministic prescriptions: actions[c][agent][local state] is
- * the action agent `agent` takes in `local` under choice c.
+ * the action agent `agent` takes in `local` under choice c. With an exploration floor f the
+ * coordinator draws from p = (1 - f) * softmax(head) + f / choices, so every choice keeps
+ * probability >= f / choices however far the actor has moved; log p and its gradients are
+ * those of this mixture (the policy the data comes from), and the greedy choice is the same.
  */
-export function opportunitySpace(actions: readonly (readonly (readonly number[])[])[], actionCount: number): PrescriptionSpace {
+export function opportunitySpace(actions: readonly (readonly (readonly number[])[])[], actionCount: number, floor = 0): PrescriptionSpace {
   const size = actions.length;
+  const softmax = new Float64Array(size);
   const probabilities = new Float64Array(size);
+  /** Fills softmax with softmax(head_r) and probabilities with the floored mixture p; returns p. */
   const softmaxRow = (head: Matrix, r: number) => {
     let largest = -Infinity;
     for (let c = 0; c < size; c++) largest = Math.max(largest, head.value[r * size + c]);
     let total = 0;
-    for (let c = 0; c < size; c++) total += probabilities[c] = Math.exp(head.value[r * size + c] - largest);
-    for (let c = 0; c < size; c++) probabilities[c] /= total;
+    for (let c = 0; c < size; c++) total += softmax[c] = Math.exp(head.value[r * size + c] - largest);
+    for (let c = 0; c < size; c++) probabilities[c] = (1 - floor) * (softmax[c] /= total) + floor / size;
     return probabilities;
   };
   const chosen = (theta: ArrayLike<number>, r: number) => {
@@ -168,22 +173,28 @@ export function opportunitySpace(actions: readonly (readonly (readonly number[])
     logDensity(theta, head, _logStd, out) {
       for (let r = 0; r < head.rows; r++) out[r] = Math.log(softmaxRow(head, r)[chosen(theta, r)]);
     },
+    // d log p_c / d logit_k = (1 - f) s_c (1[k = c] - s_k) / p_c (s: the softmax; f = 0: 1[k = c] - s_k).
     seedGradient(theta, head, _logStd, weight) {
       for (let r = 0; r < head.rows; r++) {
         if (weight[r] === 0) continue;
         const p = softmaxRow(head, r);
         const c = chosen(theta, r);
-        for (let k = 0; k < size; k++) head.grad[r * size + k] += weight[r] * ((k === c ? 1 : 0) - p[k]);
+        const scale = (weight[r] * (1 - floor) * softmax[c]) / p[c];
+        for (let k = 0; k < size; k++) head.grad[r * size + k] += scale * ((k === c ? 1 : 0) - softmax[k]);
       }
     },
-    // H = -sum_c p_c log p_c; dH / dlogit_k = -p_k (log p_k + H).
+    // H = -sum_c p_c log p_c; dH / dlogit_k = -(1 - f) s_k (log p_k - sum_c s_c log p_c).
     seedEntropyGradient(head, _logStd, weight) {
       let total = 0;
       for (let r = 0; r < head.rows; r++) {
         const p = softmaxRow(head, r);
         let entropy = 0;
-        for (let c = 0; c < size; c++) if (p[c] > 0) entropy -= p[c] * Math.log(p[c]);
-        for (let c = 0; c < size; c++) if (p[c] > 0) head.grad[r * size + c] -= weight * p[c] * (Math.log(p[c]) + entropy);
+        let expectedLog = 0;
+        for (let c = 0; c < size; c++) {
+          if (p[c] > 0) entropy -= p[c] * Math.log(p[c]);
+          if (softmax[c] > 0) expectedLog += softmax[c] * Math.log(p[c]);
+        }
+        for (let c = 0; c < size; c++) if (softmax[c] > 0) head.grad[r * size + c] -= weight * (1 - floor) * softmax[c] * (Math.log(p[c]) - expectedLog);
         total += entropy;
       }
       return total / head.rows;

@@ -29,7 +29,9 @@ export class CoordinatorCopy {
     shape: { common: number; prescription: number },
     seed: number,
   ) {
-    this.networks = new DadcNetworks({ ...shape, ais: config.aisSize, initialLogStd: config.initialLogStd }, seed);
+    // The predictor's second head predicts the next AIS or the next common observation (config.aisTarget).
+    const next = config.aisTarget === 'next-observation' ? shape.common : config.aisSize;
+    this.networks = new DadcNetworks({ ...shape, ais: config.aisSize, next, initialLogStd: config.initialLogStd }, seed);
     const momentsOf = (part: NetworkPart) => this.networks.parts[part].map((m) => zeroMoments(m.value.length));
     this.moments = { approximator: momentsOf('approximator'), critic: momentsOf('critic'), actor: momentsOf('actor') };
     this.common = new RngStreams(config.numEnvs);

@@ -4,7 +4,8 @@
  *
  * Per agent: an AIS approximator (an RNN over the common observation Z_t and the previous
  * prescription parameters theta_{t-1}, trained with lambda * smoothL1(R_hat - R) +
- * (1 - lambda) * NLL of the next AIS under N(mean, I)), a critic Q(X_t, theta_t) trained by
+ * (1 - lambda) * NLL under N(mean, I) of the next AIS, or of the next common observation:
+ * aisTarget), a critic Q(X_t, theta_t) trained by
  * TD, and a coordinator actor over theta. theta parameterises a prescription
  * (coordinator.ts): agent k acts by softmax(theta[k, own local information, :]) on a discrete
  * local state, or by a linear softmax over its own observation on the CACC platoon. What is
@@ -32,7 +33,7 @@
  * JavaScript (tape.ts) with the core's Adam (nn/adam.ts); nothing here holds a tensor.
  * Choices where the paper is silent: the next-AIS target is not differentiated through (it
  * would pull the AIS toward a constant); transitions that end an episode (the horizon of an
- * infinite-horizon problem) are left out of the TD and next-AIS losses rather than
+ * infinite-horizon problem) are left out of the TD and next-AIS (or next-observation) losses rather than
  * bootstrapped across episodes.
  */
 import type { LearnerConfig } from '../../../../shared/learners.ts';
@@ -220,11 +221,16 @@ export class Dadc implements Learner {
     return robbinsMonroRate(initial, this.iteration, this.config.lrDecayIterations, DECAY_EXPONENT[part]);
   }
 
-  /** 2. The AIS loss over the window: lambda * smoothL1(R_hat - R) + (1 - lambda) * NLL of the next AIS under N(mean, I). */
+  /**
+   * 2. The AIS loss over the window: lambda * smoothL1(R_hat - R) + (1 - lambda) * NLL under
+   * N(mean, I) of the next AIS X_{t+1} or, with aisTarget next-observation, of the next common
+   * observation Z_{t+1}.
+   */
   private updateApproximator(coordinator: CoordinatorCopy): number {
-    const { aisLambda: lambda, approximatorSteps, lrApproximator, aisSize: h } = this.config;
+    const { aisLambda: lambda, approximatorSteps, lrApproximator, aisSize: h, aisTarget } = this.config;
     const { window, networks } = coordinator;
     const rows = window.rows;
+    const n = networks.shape.next;
     const rate = this.rate(lrApproximator, 'approximator');
     let loss = NaN;
     for (let s = 0; s < approximatorSteps; s++) {
@@ -232,18 +238,18 @@ export class Dadc implements Learner {
       const tape = new Tape();
       const ais = window.unroll(tape, networks);
       const predicted = networks.predict(tape, tape.rowsOf(ais, 0, rows), window.thetaMatrix(tape));
-      // The next AIS is the target, not differentiated through.
-      const next = ais.value.subarray(window.copies * h);
+      // The target is not differentiated through (the next AIS: it would pull the AIS toward a constant).
+      const next = aisTarget === 'next-observation' ? window.nextCommon() : ais.value.subarray(window.copies * h);
       loss = 0;
       for (let r = 0; r < rows; r++) {
         const d = predicted.reward.value[r] - window.reward[r];
         loss += (lambda * smoothL1(d)) / rows;
         predicted.reward.grad[r] = (lambda * smoothL1Slope(d)) / rows;
         const weight = ((1 - lambda) * window.continuing[r]) / rows;
-        for (let k = 0; k < h; k++) {
-          const diff = predicted.nextAis.value[r * h + k] - next[r * h + k];
+        for (let k = 0; k < n; k++) {
+          const diff = predicted.next.value[r * n + k] - next[r * n + k];
           loss += 0.5 * weight * diff * diff;
-          predicted.nextAis.grad[r * h + k] = weight * diff;
+          predicted.next.grad[r * n + k] = weight * diff;
         }
       }
       tape.backward();
@@ -461,7 +467,7 @@ function prescriptionSpace(env: BatchedEnv, config: DadcConfig): PrescriptionSpa
   if (!(env instanceof TabularEnv)) throw new Error(`dadc: prescriptions=${config.prescriptions} needs a discrete local state (mabc, demand-response); use prescriptions=linear`);
   if (config.prescriptions === 'boltzmann') return boltzmannSpace(env, config.sharePrescription);
   if (env.opportunities === null) throw new Error(`${env.spec.scenario} offers no opportunity prescriptions; use prescriptions=boltzmann`);
-  return opportunitySpace(env.opportunities, actions);
+  return opportunitySpace(env.opportunities, actions, config.explorationFloor);
 }
 
 function prefixed(arrays: Readonly<Record<string, TypedArray>>, prefix: string): Record<string, TypedArray> {

@@ -2,7 +2,9 @@
  * One DADC agent's networks (the DADC paper, section 5 and appendix E.1; tanh throughout):
  * - AIS encoder: [Z_t, theta_{t-1}] -> Linear(H) tanh -> GRU(H) -> X_t.
  * - AIS predictor on [X_t, theta_t]: R_hat = Linear(1)(tanh Linear(H)) and the mean of the
- *   next AIS distribution nu_{t+1} = N(mean, I) from Linear(H)(tanh Linear(H)).
+ *   predicted distribution N(mean, I) of what comes next, from Linear(N)(tanh Linear(H)): the
+ *   next AIS X_{t+1} (N = H, the paper's (P2)) or the next common observation Z_{t+1}
+ *   (N = its width, the paper's (P2b); config aisTarget).
  * - Critic Q(X_t, theta_t): Linear(1)(tanh Linear(H)(tanh Linear(H))).
  * - Coordinator actor: a Gaussian over the prescription parameters theta, mean
  *   Linear(P)(tanh Linear(H)(X)), a state-independent log std per parameter.
@@ -28,6 +30,8 @@ export interface DadcShape {
   prescription: number;
   /** AIS size H (the paper: 5). */
   ais: number;
+  /** Width N of the predicted next quantity: H (next AIS) or the common observation's width (next Z). */
+  next: number;
   initialLogStd: number;
 }
 
@@ -62,7 +66,7 @@ export class DadcNetworks {
     this.rewardHidden = this.dense(h + p, h);
     this.rewardOut = this.dense(h, 1);
     this.nextHidden = this.dense(h + p, h);
-    this.nextOut = this.dense(h, h);
+    this.nextOut = this.dense(h, shape.next);
     this.criticHidden1 = this.dense(h + p, h);
     this.criticHidden2 = this.dense(h, h);
     this.criticOut = this.dense(h, 1);
@@ -89,12 +93,12 @@ export class DadcNetworks {
     return tape.interpolate(update, candidate, previousAis);
   }
 
-  /** Predicted reward [B, 1] and mean of the next AIS [B, H] from X_t and theta_t. */
-  predict(tape: Tape, ais: Matrix, prescription: Matrix): { reward: Matrix; nextAis: Matrix } {
+  /** Predicted reward [B, 1] and mean of the next AIS or common observation [B, N] from X_t and theta_t. */
+  predict(tape: Tape, ais: Matrix, prescription: Matrix): { reward: Matrix; next: Matrix } {
     const input = tape.concatColumns(ais, prescription);
     return {
       reward: this.apply(tape, this.rewardOut, tape.tanh(this.apply(tape, this.rewardHidden, input))),
-      nextAis: this.apply(tape, this.nextOut, tape.tanh(this.apply(tape, this.nextHidden, input))),
+      next: this.apply(tape, this.nextOut, tape.tanh(this.apply(tape, this.nextHidden, input))),
     };
   }
 

@@ -76,6 +76,8 @@ export class AgentWindow {
   hiddenMatrix = (tape: Tape): Matrix => tape.constant(this.hidden, this.copies, this.ais);
   previousMatrix = (tape: Tape): Matrix => tape.constant(this.previous, this.copies, this.prescription);
   commonMatrix = (tape: Tape, t: number): Matrix => tape.constant(this.common.subarray(t * this.copies * this.commonWidth, (t + 1) * this.copies * this.commonWidth), this.copies, this.commonWidth);
+  /** Z_1..Z_T of every copy [T * E, commonWidth]: row r holds the common observation that followed row r. */
+  nextCommon = (): Float64Array => this.common.subarray(this.copies * this.commonWidth);
   thetaMatrix = (tape: Tape, fromStep = 0, steps = this.steps): Matrix =>
     tape.constant(this.theta.subarray(fromStep * this.copies * this.prescription, (fromStep + steps) * this.copies * this.prescription), steps * this.copies, this.prescription);
 
