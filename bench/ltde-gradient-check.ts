@@ -31,7 +31,9 @@ const { values } = parseArgs({
     set: { type: 'string', multiple: true, default: [] },
   },
 });
-const settings = Object.fromEntries(values.set.map((pair) => [pair.split('=')[0], Number.isNaN(Number(pair.split('=')[1])) ? pair.split('=')[1] : Number(pair.split('=')[1])]));
+/** A --set value: a number, true or false, else the string (an enum). */
+const settingValue = (text: string) => (text === 'true' ? true : text === 'false' ? false : Number.isNaN(Number(text)) ? text : Number(text));
+const settings = Object.fromEntries(values.set.map((pair) => [pair.slice(0, pair.indexOf('=')), settingValue(pair.slice(pair.indexOf('=') + 1))]));
 const config = resolveLearnerConfig('ltde', 'network-routing', 'default', settings);
 const env = new RoutingEnv({ network: values.network });
 const so = env.reference('so').tstt;

@@ -392,10 +392,12 @@ export function learnerHyperparameters(learner: LearnerId): HyperparameterSpec[]
  * critics at about half of the delayed cost effects), a faster actor, and a penalty on
  * detours so that grids and TNTP networks start from routes, not a random walk, and the
  * choice's identity in the energy (the observation-only energy cannot hold the grid's
- * system-optimal splits even on exact gradients).
+ * system-optimal splits even on exact gradients), and a burn-in that keeps the episodes'
+ * filling steps out of the critics and the actor step (near the grid's optimum their
+ * samples turned the estimated gradient against the steady state's exact one).
  */
 const LTDE_PAPER: Overrides = { kappa: 1, gamma: 0.8, lrActor: 0.002, lrCritic: 0.02, criticSteps: 15_000, episodesPerIteration: 8, rewardScale: 1, criticBaseline: false, gradientClipNorm: 1e9 };
-const LTDE_DEFAULT: Overrides = { ...LTDE_PAPER, criticBaseline: true, criticWarmStart: true, radius: 200, lrActor: 0.005, detourPenalty: 10, choiceIdentity: true };
+const LTDE_DEFAULT: Overrides = { ...LTDE_PAPER, criticBaseline: true, criticWarmStart: true, radius: 200, lrActor: 0.005, detourPenalty: 10, choiceIdentity: true, burnIn: 0.2 };
 
 /**
  * DADC's base settings, which every preset below adjusts (first measured on mabc with Boltzmann
