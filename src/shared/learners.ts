@@ -214,6 +214,8 @@ const HYPERPARAMETER_FIELDS = {
   detourPenalty: num(0, 0, 1e6, 'LTDE: beta subtracted from the energy of a link that brings its class no closer to its destination in free-flow time (a detour), so the initial policy routes instead of circling (0: the paper’s energy).', ['ltde']),
   boundedInputs: flag(false, 'LTDE: the energy reads log(1 + x) of each observation x, so that congested loads (BPR power 4) cannot make the energies, and with them the splits, arbitrarily hard (off: the observation itself, the paper).', ['ltde']),
   choiceIdentity: flag(false, 'LTDE: the energy also reads a one-hot of the routing choice (class and link) within its team, so the policy can hold any split whatever the observed loads (off: the paper’s energy of the observation alone).', ['ltde']),
+  burnIn: num(0, 0, 0.9, 'LTDE: share of each training episode’s first steps (the network filling from empty) that neither the critics’ TD transitions nor the actor’s gradient use (0: every step, the paper; 0.5: the steady-state half the evaluation measures).', ['ltde']),
+  actorEstimator: choice('sampled', ['sampled', 'expected'], 'LTDE: how an actor step weighs its choices. sampled: the score of the drawn team action times the team-Q sum (eq. 4.14, the paper); expected: the same gradient’s expectation over the team action, pi_a (dQ/dh_a - sum_b pi_b dQ/dh_b), from the critics’ derivatives at the mean action (no sampling noise from the finite teams).', ['ltde']),
   criticSteps: int(15_000, 1, 10_000_000, 'LTDE: TD steps per team critic and iteration (Algorithm 1); DADC: critic gradient steps per iteration.', ['ltde', 'dadc']),
   framework: choice('actor-critic', ['actor-critic', 'ppo'], 'DADC: the coordinator’s actor-critic framework: the policy gradient, or PPO’s clipped surrogate.', ['dadc']),
   aisSize: int(5, 1, 256, 'DADC: size H of the approximate information state (the paper: 5).', ['dadc']),
@@ -403,10 +405,12 @@ export function learnerHyperparameters(learner: LearnerId): HyperparameterSpec[]
  * critics at about half of the delayed cost effects), a faster actor, and a penalty on
  * detours so that grids and TNTP networks start from routes, not a random walk, and the
  * choice's identity in the energy (the observation-only energy cannot hold the grid's
- * system-optimal splits even on exact gradients).
+ * system-optimal splits even on exact gradients), and a burn-in that keeps the episodes'
+ * filling steps out of the critics and the actor step (near the grid's optimum their
+ * samples turned the estimated gradient against the steady state's exact one).
  */
 const LTDE_PAPER: Overrides = { kappa: 1, gamma: 0.8, lrActor: 0.002, lrCritic: 0.02, criticSteps: 15_000, episodesPerIteration: 8, rewardScale: 1, criticBaseline: false, gradientClipNorm: 1e9 };
-const LTDE_DEFAULT: Overrides = { ...LTDE_PAPER, criticBaseline: true, criticWarmStart: true, radius: 200, lrActor: 0.005, detourPenalty: 10, choiceIdentity: true };
+const LTDE_DEFAULT: Overrides = { ...LTDE_PAPER, criticBaseline: true, criticWarmStart: true, radius: 200, lrActor: 0.005, detourPenalty: 10, choiceIdentity: true, burnIn: 0.2 };
 
 /**
  * DADC's base settings, which every preset below adjusts (first measured on mabc with Boltzmann

@@ -50,6 +50,19 @@ export function addFeatures(net: TwoLayerNet, input: ArrayLike<number>, offset: 
   }
 }
 
+/** out[j] += scale * df/dx_j at x = input[offset ..]: (scale/sqrt(M)) sum of b_m W_mj over the rows active at x. */
+export function addInputGradient(net: TwoLayerNet, input: ArrayLike<number>, offset: number, scale: number, out: Float64Array): void {
+  const { inputDim, width, weights, signs } = net;
+  const factor = scale / Math.sqrt(width);
+  for (let m = 0; m < width; m++) {
+    let pre = 0;
+    for (let j = 0; j < inputDim; j++) pre += input[offset + j] * weights[m * inputDim + j];
+    if (pre <= 0) continue;
+    const row = factor * signs[m];
+    for (let j = 0; j < inputDim; j++) out[j] += row * weights[m * inputDim + j];
+  }
+}
+
 /** W <- Proj_B(W + step * direction), B = {W : |W - W(0)|_inf <= radius / sqrt(M)} (eqs. 4.11-4.12 and Algorithm 2, line 10). */
 export function projectedStep(net: TwoLayerNet, direction: Float64Array, step: number, radius: number): void {
   const bound = radius / Math.sqrt(net.width);

@@ -42,6 +42,12 @@
  *   its team. The paper's energy of the observation alone, one per team for all its classes,
  *   cannot hold the system optimum's splits on a grid: even exact marginal-cost gradients
  *   through it stall at 1.04 x SO, with the one-hot they reach 1.006 (docs/ltde.md).
+ * - `actorEstimator` expected: the actor's direction is the sampled estimator's expectation
+ *   over the team action, tau/((1-gamma)B) sum_l sum_a pi_a (G_a - sum_b pi_b G_b) phi_a with
+ *   G_a = d(sum_y Q_y)/dh_a at h(s) = pi_s: the first-order expansion of Q(h) - Q(pi) under
+ *   the multinomial covariance of n draws, (diag pi - pi pi^T)/n, cancels n. It drops the
+ *   finite team's sampling noise from the actor step and takes the derivative where the
+ *   evaluation routes, at the mean-field action pi (docs/ltde.md measures it on the grid).
  * - `boundedInputs`: the energy reads log(1 + x) of the observations. They are not bounded
  *   (a congested link's time grows with the fourth power of its load) and f is positively
  *   homogeneous, so on Sioux Falls random energies made hard choices that loaded small links
@@ -60,27 +66,11 @@ import type { Learner, LearnerSetup } from '../core/learner.ts';
 import type { PolicyOutput, TrainedPolicy } from '../core/trainedPolicy.ts';
 import { checkpointMisfit } from '../core/rollout.ts';
 import { clipGradientNorm } from '../nn/adam.ts';
-import { averageInto, cloneTwoLayer, createTwoLayerNet, evaluateTwoLayer, addFeatures, projectedStep, type TwoLayerNet } from '../core/twoLayerNet.ts';
+import { addInputGradient, averageInto, evaluateTwoLayer, addFeatures, projectedStep } from '../core/twoLayerNet.ts';
+import { buildTeams, type Team } from './ltdeTeams.ts';
 
 /** LTDE's settings (the learner catalogue, src/shared/learners.ts, documents each). */
 export type LtdeConfig = LearnerConfig<'ltde'>;
-
-/** A team: the node, its routing choices (agents), and what its critic reads. */
-interface Team {
-  node: number;
-  /** Its agents, grouped by destination class: group g is agents[groupStart[g] .. groupStart[g + 1]). */
-  agents: Int32Array;
-  groupStart: Int32Array;
-  /** Teams within kappa hops (itself included): whose Q-values its actor sums. */
-  neighbours: Int32Array;
-  /** Critic input layout: per entry a node-class mass (kind 0: node, class) or an agent's action (kind 1: agent). */
-  inputKind: Uint8Array;
-  inputA: Int32Array;
-  inputB: Int32Array;
-  actor: TwoLayerNet;
-  critic: TwoLayerNet;
-  averageCritic: TwoLayerNet;
-}
 
 /**
  * The teams' actors as a policy: a vehicle of class d at node s takes outgoing link a with
@@ -190,6 +180,13 @@ export class Ltde implements Learner {
   private readonly mass: Float64Array;
   private readonly input: Float64Array;
   private readonly direction: Float64Array;
+  /** Per agent, its index within its team (team.agents[slot[i]] === i). */
+  private readonly slot: Int32Array;
+  /** expected estimator: d(sum_y Q_y)/d input of one critic, and G per agent of the team stepped. */
+  private readonly inputGradient: Float64Array;
+  private readonly choiceGradient: Float64Array;
+  /** The first step of an episode its critic transitions and actor samples use (burnIn). */
+  private readonly firstStep: number;
   iteration = 0;
 
   constructor(readonly setup: LearnerSetup<'ltde'>) {
@@ -202,6 +199,7 @@ export class Ltde implements Learner {
     const { nAgents, obsDim, horizon } = env.spec;
     this.horizon = horizon;
     this.samples = this.config.episodesPerIteration * horizon;
+    this.firstStep = Math.min(horizon - 2, Math.floor(this.config.burnIn * horizon));
     this.teams = buildTeams(env, this.config, this.rng);
     const penalty = Float64Array.from({ length: nAgents }, (_, i) => (isDetour(env, i) ? this.config.detourPenalty : 0));
     this.policy = new LtdePolicy(env.spec, this.teams, this.config.temperature, penalty, this.config);
@@ -215,6 +213,10 @@ export class Ltde implements Learner {
     const largestActor = Math.max(...this.teams.map((team) => team.actor.weights.length), 1);
     this.input = new Float64Array(largestInput + 1);
     this.direction = new Float64Array(Math.max(largestActor, ...this.teams.map((team) => team.critic.weights.length)));
+    this.slot = new Int32Array(nAgents);
+    for (const team of this.teams) team.agents.forEach((i, k) => (this.slot[i] = k));
+    this.inputGradient = new Float64Array(largestInput + 1);
+    this.choiceGradient = new Float64Array(Math.max(...this.teams.map((team) => team.agents.length), 1));
   }
 
   /** Environment steps of training: every iteration's episodes, whole. */
@@ -305,7 +307,8 @@ export class Ltde implements Learner {
     }
   }
 
-  private collect(): number {
+  /** Collects the iteration's episodes (public for bench/ltde-gradient-check.ts, which estimates directions at a fixed policy); returns the mean return. */
+  collect(): number {
     const { env, config, teams } = this;
     const { nAgents, obsDim } = env.spec;
     let totalReturn = 0;
@@ -349,8 +352,8 @@ export class Ltde implements Learner {
     return this.input;
   }
 
-  /** Algorithm 1 for every team: T_critic projected TD(0) steps from omega(0) (or the last critic, criticWarmStart) on random transitions, averaged. */
-  private fitCritics(): number {
+  /** Algorithm 1 for every team: T_critic projected TD(0) steps from omega(0) (or the last critic, criticWarmStart) on random transitions, averaged; returns the late mean squared TD residual. */
+  fitCritics(): number {
     const { config, teams } = this;
     const transitions = this.horizon - 1;
     let residualSum = 0;
@@ -361,7 +364,7 @@ export class Ltde implements Learner {
       const gradient = this.direction.subarray(0, team.critic.weights.length);
       for (let t = 0; t < config.criticSteps; t++) {
         const episode = this.rng.integer(0, 0, config.episodesPerIteration - 1);
-        const l = episode * this.horizon + this.rng.integer(0, 0, transitions - 1);
+        const l = episode * this.horizon + this.rng.integer(0, this.firstStep, transitions - 1);
         const next = evaluateTwoLayer(team.critic, this.criticInput(team, l + 1, null));
         const current = evaluateTwoLayer(team.critic, this.criticInput(team, l, null));
         const residual = current - this.teamReward[l * teams.length + k] - config.gamma * next;
@@ -380,98 +383,73 @@ export class Ltde implements Learner {
 
   /** Algorithm 2: every actor's projected ascent step along the localized policy gradient (4.14), clipped to gradientClipNorm; returns the mean norm before clipping. */
   private stepActors(): number {
-    const { config, teams, env } = this;
-    const { nAgents, obsDim } = env.spec;
-    const B = this.samples;
+    const { config, teams } = this;
     let normSum = 0;
     for (const team of teams) {
-      const gradient = this.direction.subarray(0, team.actor.weights.length);
-      gradient.fill(0);
-      for (let l = 0; l < B; l++) {
-        let qSum = 0;
-        let baseline = 0;
-        for (const y of team.neighbours) {
-          const other = teams[y];
-          qSum += evaluateTwoLayer(other.averageCritic, this.criticInput(other, l, null));
-          if (config.criticBaseline) baseline += evaluateTwoLayer(other.averageCritic, this.criticInput(other, l, team));
-        }
-        const weight = (config.temperature * (qSum - baseline) * config.teamVehicles) / ((1 - config.gamma) * B);
-        for (let k = 0; k < team.agents.length; k++) {
-          const i = team.agents[k];
-          const centred = this.h[l * nAgents + i] - this.pi[l * nAgents + i];
-          if (centred !== 0) addFeatures(team.actor, this.policy.actorFeatures(team, k, this.obs, (l * nAgents + i) * obsDim), 0, weight * centred, gradient);
-        }
-      }
+      const gradient = this.actorDirection(team);
       normSum += clipGradientNorm(gradient, config.gradientClipNorm);
       projectedStep(team.actor, gradient, config.lrActor, config.radius);
     }
     return normSum / teams.length;
+  }
+
+  /** A team actor's ascent direction (eq. 4.14, or its expectation: actorEstimator) on the collected batch, in a scratch array valid until the next call (the bench compares estimators on one batch). */
+  actorDirection(team: Team, estimator = this.config.actorEstimator): Float64Array {
+    const { config, teams, env } = this;
+    const { nAgents, obsDim } = env.spec;
+    // The samples from firstStep on in each episode (burnIn leaves out the network filling from empty).
+    const B = this.config.episodesPerIteration * (this.horizon - this.firstStep);
+    const gradient = this.direction.subarray(0, team.actor.weights.length);
+    gradient.fill(0);
+    const scale = config.temperature / ((1 - config.gamma) * B);
+    const G = this.choiceGradient;
+    for (let l = 0; l < this.samples; l++) {
+      if (l % this.horizon < this.firstStep) continue;
+      if (estimator === 'expected') {
+        G.fill(0);
+        for (const y of team.neighbours) this.addChoiceGradient(teams[y], team, l, G);
+        for (let g = 0; g + 1 < team.groupStart.length; g++) {
+          let mean = 0;
+          for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) mean += this.pi[l * nAgents + team.agents[k]] * G[k];
+          for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) {
+            const i = team.agents[k];
+            const weight = scale * this.pi[l * nAgents + i] * (G[k] - mean);
+            if (weight !== 0) addFeatures(team.actor, this.policy.actorFeatures(team, k, this.obs, (l * nAgents + i) * obsDim), 0, weight, gradient);
+          }
+        }
+        continue;
+      }
+      let qSum = 0;
+      let baseline = 0;
+      for (const y of team.neighbours) {
+        const other = teams[y];
+        qSum += evaluateTwoLayer(other.averageCritic, this.criticInput(other, l, null));
+        if (config.criticBaseline) baseline += evaluateTwoLayer(other.averageCritic, this.criticInput(other, l, team));
+      }
+      const weight = (config.temperature * (qSum - baseline) * config.teamVehicles) / ((1 - config.gamma) * B);
+      for (let k = 0; k < team.agents.length; k++) {
+        const i = team.agents[k];
+        const centred = this.h[l * nAgents + i] - this.pi[l * nAgents + i];
+        if (centred !== 0) addFeatures(team.actor, this.policy.actorFeatures(team, k, this.obs, (l * nAgents + i) * obsDim), 0, weight * centred, gradient);
+      }
+    }
+    return gradient;
+  }
+
+  /** G[k] += dQ_y/dh of the k-th agent of `team`, Q_y the averaged critic of `other` at sample l with team's action at its mean pi. */
+  private addChoiceGradient(other: Team, team: Team, l: number, G: Float64Array): void {
+    const { network, choices } = this.env;
+    const input = this.criticInput(other, l, team);
+    const derivative = this.inputGradient.subarray(0, other.averageCritic.inputDim);
+    derivative.fill(0);
+    addInputGradient(other.averageCritic, input, 0, 1, derivative);
+    for (let k = 0; k < other.inputKind.length; k++) {
+      if (other.inputKind[k] === 1 && network.linkFrom[choices.agentLink[other.inputA[k]]] === team.node) G[this.slot[other.inputA[k]]] += derivative[k];
+    }
   }
 }
 
 /** The routing logit that splits a class by share p (log p, within the scenario's logit range). */
 function logShare(p: number): number {
   return Math.max(-LOGIT_LIMIT, Math.log(p));
-}
-
-/** Teams (nodes with routing choices), their kappa-hop neighbourhoods on the road graph, critic layouts and networks. */
-function buildTeams(env: RoutingEnv, config: LtdeConfig, rng: RngStreams): Team[] {
-  const { network, choices } = env;
-  const N = network.nodeCount;
-  const D = network.destinations.length;
-  // Agents are numbered class by class (routingChoices), so each node's list is grouped by class.
-  const agentsAt: number[][] = Array.from({ length: N }, () => []);
-  choices.agentLink.forEach((a, i) => agentsAt[network.linkFrom[a]].push(i));
-  const groupStarts = (agents: number[]) => Int32Array.from([...agents.keys(), agents.length].filter((k) => k === 0 || k === agents.length || choices.agentClass[agents[k]] !== choices.agentClass[agents[k - 1]]));
-  const teamNodes = agentsAt.flatMap((agents, s) => (agents.length > 0 ? [s] : []));
-  const teamOf = new Int32Array(N).fill(-1);
-  teamNodes.forEach((s, k) => (teamOf[s] = k));
-  const within = (s: number): number[] => {
-    const hops = new Int32Array(N).fill(-1);
-    hops[s] = 0;
-    const queue = [s];
-    for (let head = 0; head < queue.length; head++) {
-      const u = queue[head];
-      if (hops[u] === config.kappa) continue;
-      for (let a = 0; a < network.linkCount; a++) {
-        const v = network.linkFrom[a] === u ? network.linkTo[a] : network.linkTo[a] === u ? network.linkFrom[a] : -1;
-        if (v >= 0 && hops[v] < 0) {
-          hops[v] = hops[u] + 1;
-          queue.push(v);
-        }
-      }
-    }
-    return queue;
-  };
-  return teamNodes.map((s) => {
-    const nodes = within(s);
-    const kinds: number[] = [];
-    const inputA: number[] = [];
-    const inputB: number[] = [];
-    for (const y of nodes) {
-      for (let d = 0; d < D; d++) {
-        kinds.push(0);
-        inputA.push(y);
-        inputB.push(d);
-      }
-      for (const i of agentsAt[y]) {
-        kinds.push(1);
-        inputA.push(i);
-        inputB.push(-1);
-      }
-    }
-    const critic = createTwoLayerNet(kinds.length + 1, config.width, rng);
-    return {
-      node: s,
-      agents: Int32Array.from(agentsAt[s]),
-      groupStart: groupStarts(agentsAt[s]),
-      neighbours: Int32Array.from(nodes.filter((y) => teamOf[y] >= 0).map((y) => teamOf[y])),
-      inputKind: Uint8Array.from(kinds),
-      inputA: Int32Array.from(inputA),
-      inputB: Int32Array.from(inputB),
-      actor: createTwoLayerNet(env.spec.obsDim + (config.choiceIdentity ? agentsAt[s].length : 0), config.width, rng),
-      critic,
-      averageCritic: cloneTwoLayer(critic),
-    };
-  });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addFeatures, averageInto, cloneTwoLayer, createTwoLayerNet, evaluateTwoLayer, projectedStep } from '../../../../src/main/rl/core/twoLayerNet.ts';
+import { addFeatures, addInputGradient, averageInto, cloneTwoLayer, createTwoLayerNet, evaluateTwoLayer, projectedStep } from '../../../../src/main/rl/core/twoLayerNet.ts';
 import { resolveLearnerConfig } from '../../../../src/shared/learners.ts';
 import { Ltde } from '../../../../src/main/rl/learners/ltde.ts';
 import { RngStreams } from '../../../../src/main/sim/rng.ts';
@@ -25,6 +25,18 @@ describe('the LTDE paper’s two-layer network', () => {
     }
   });
 
+  it('has df/dx as its input gradient (finite differences)', () => {
+    const derivative = new Float64Array(3);
+    addInputGradient(net, x, 0, 2, derivative);
+    for (let j = 0; j < 3; j++) {
+      const up = x.slice();
+      const down = x.slice();
+      up[j] += 1e-6;
+      down[j] -= 1e-6;
+      expect(derivative[j]).toBeCloseTo((2 * (evaluateTwoLayer(net, up) - evaluateTwoLayer(net, down))) / 2e-6, 6);
+    }
+  });
+
   it('projects steps onto the ball |W - W(0)|_inf <= R/sqrt(M) and averages iterates', () => {
     const moved = cloneTwoLayer(net);
     projectedStep(moved, new Float64Array(net.weights.length).fill(1), 100, 2);
@@ -45,11 +57,37 @@ describe('ltde on Braess', () => {
     const before = ltde.steadyTstt();
     let after = before;
     for (let k = 0; k < 20; k++) after = (await ltde.iterate()).metrics['routing/steadyTstt'];
-    // Measured: 527.2 -> 510.4 (UE 552, SO 498): 58% of the gap closed.
+    // Measured: 527.2 -> 505.4 (UE 552, SO 498): 75% of the gap closed (510.4, 58%, before burnIn).
     expect((before - after) / (before - so)).toBeGreaterThan(0.4);
     expect(after).toBeLessThan(env.reference('ue').tstt);
   });
 });
+
+describe('ltde’s expected actor estimator', () => {
+  it('is the mean of the sampled estimator over the team actions (fixed critics, Braess)', () => {
+    const config = resolveLearnerConfig('ltde', 'network-routing', 'default', { criticSteps: 2000, episodesPerIteration: 2 });
+    const ltde = new Ltde({ learner: 'ltde', scenario: 'network-routing', scenarioParams: { network: 'braess' }, config, seed: 1 });
+    ltde.collect();
+    ltde.fitCritics();
+    const { teams } = ltde.policy;
+    const sums = { sampled: teams.map((team) => new Float64Array(team.actor.weights.length)), expected: teams.map((team) => new Float64Array(team.actor.weights.length)) };
+    const batches = 200;
+    for (let batch = 0; batch < batches; batch++) {
+      ltde.collect();
+      for (const estimator of ['sampled', 'expected'] as const) {
+        teams.forEach((team, t) => ltde.actorDirection(team, estimator).forEach((v, k) => (sums[estimator][t][k] += v / batches)));
+      }
+    }
+    // Averaged over the draws the sampled direction is the expected one (measured: cosine 0.99997;
+    // 0.71 with the pi_a factor of the expectation dropped).
+    expect(cosine(sums.sampled, sums.expected)).toBeGreaterThan(0.95);
+  });
+});
+
+function cosine(a: Float64Array[], b: Float64Array[]): number {
+  const dot = (x: Float64Array[], y: Float64Array[]) => x.reduce((sum, v, t) => sum + v.reduce((s, w, k) => s + w * y[t][k], 0), 0);
+  return dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b));
+}
 
 describe('ltde’s detour penalty', () => {
   it('starts grid-5x5 from routes: the untrained policy within 1.3 x the system optimum, where the paper’s random energies circle mass into exploding costs', () => {
