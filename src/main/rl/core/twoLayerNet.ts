@@ -27,24 +27,29 @@ export function createTwoLayerNet(inputDim: number, width: number, rng: RngStrea
 
 /** f(x; W) for x = input[offset .. offset + inputDim). */
 export function evaluateTwoLayer(net: TwoLayerNet, input: ArrayLike<number>, offset = 0): number {
-  const { inputDim, width, weights, signs } = net;
+  const { width, signs } = net;
   let sum = 0;
   for (let m = 0; m < width; m++) {
-    let pre = 0;
-    for (let j = 0; j < inputDim; j++) pre += input[offset + j] * weights[m * inputDim + j];
+    const pre = preActivation(net, input, offset, m);
     if (pre > 0) sum += signs[m] * pre;
   }
   return sum / Math.sqrt(width);
 }
 
+/** Row m's pre-activation W_m . x at x = input[offset ..]. */
+function preActivation(net: TwoLayerNet, input: ArrayLike<number>, offset: number, m: number): number {
+  const { inputDim, weights } = net;
+  let pre = 0;
+  for (let j = 0; j < inputDim; j++) pre += input[offset + j] * weights[m * inputDim + j];
+  return pre;
+}
+
 /** gradient += scale * phi_W(x): the gradient of f at x, scaled (an accumulation, no allocation). */
 export function addFeatures(net: TwoLayerNet, input: ArrayLike<number>, offset: number, scale: number, gradient: Float64Array): void {
-  const { inputDim, width, weights, signs } = net;
+  const { inputDim, width, signs } = net;
   const factor = scale / Math.sqrt(width);
   for (let m = 0; m < width; m++) {
-    let pre = 0;
-    for (let j = 0; j < inputDim; j++) pre += input[offset + j] * weights[m * inputDim + j];
-    if (pre <= 0) continue;
+    if (preActivation(net, input, offset, m) <= 0) continue;
     const row = factor * signs[m];
     for (let j = 0; j < inputDim; j++) gradient[m * inputDim + j] += row * input[offset + j];
   }
@@ -55,9 +60,7 @@ export function addInputGradient(net: TwoLayerNet, input: ArrayLike<number>, off
   const { inputDim, width, weights, signs } = net;
   const factor = scale / Math.sqrt(width);
   for (let m = 0; m < width; m++) {
-    let pre = 0;
-    for (let j = 0; j < inputDim; j++) pre += input[offset + j] * weights[m * inputDim + j];
-    if (pre <= 0) continue;
+    if (preActivation(net, input, offset, m) <= 0) continue;
     const row = factor * signs[m];
     for (let j = 0; j < inputDim; j++) out[j] += row * weights[m * inputDim + j];
   }
