@@ -82,8 +82,9 @@ describe('network-routing in the app', () => {
       settings: { numEnvs: '1', rolloutSteps: '32', epochs: '1' },
       iterations: 3,
     });
+    // The title first: the HUD still shows the previous test's simulated episode (its step > 0) until the first evaluation arrives.
+    await expect.poll(() => text(page, 'hud-title'), { timeout: 60_000 }).toMatch(/evaluation after iteration \d+/);
     await expect.poll(() => hudStep(page), { timeout: 60_000 }).toBeGreaterThan(0);
-    expect(await text(page, 'hud-title')).toMatch(/evaluation after iteration \d+/);
     await page.getByTestId('network-view').waitFor();
     // Braess: node 1 is the origin, where the routes to node 2 split.
     await page.getByTestId('node-0').click();
