@@ -232,8 +232,8 @@ const HYPERPARAMETER_FIELDS = {
     0,
     0,
     1_000_000,
-    'DADC: Robbins-Monro decay of the three learning rates, as the paper’s convergence argument assumes: at iteration k each rate is its initial value / (1 + k / lrDecayIterations)^p with p 0.6 (approximator), 0.8 (critic), 1 (actor), so every sum of rates diverges, every sum of squares converges and critic / approximator and actor / critic go to 0; 0: constant rates.',
-    ['dadc'],
+    'DADC: Robbins-Monro decay of the three learning rates, as the paper’s convergence argument assumes: at iteration k each rate is its initial value / (1 + k / lrDecayIterations)^p with p 0.6 (approximator), 0.8 (critic), 1 (actor), so every sum of rates diverges, every sum of squares converges and critic / approximator and actor / critic go to 0; IC3Net: its one rate, lrActor / (1 + k / lrDecayIterations); 0: constant rates.',
+    ['dadc', 'ic3net'],
   ),
   actorSteps: int(5, 1, 10_000, 'DADC: actor gradient steps per iteration.', ['dadc']),
   prescriptions: choice(
@@ -263,7 +263,7 @@ const HYPERPARAMETER_FIELDS = {
   lrAlpha: num(3e-4, 1e-7, 1, 'SAC: Adam learning rate of each agent’s log temperature.', SAC),
   initialAlpha: num(0.2, 1e-6, 100, 'SAC: each agent’s temperature alpha before learning.', SAC),
   targetEntropy: num(0.2, 0, 100, 'SAC: policy entropy (nats) the temperature steers toward; uniform over CACC’s 4 actions is ln 4 = 1.39.', SAC),
-  gradientClipNorm: num(5, 1e-6, 1e9, 'SAC: each network’s gradient is scaled down to this L2 norm when longer; LTDE: each team actor’s ascent direction, whose size follows the network’s costs (1e9: never).', [...SAC, 'ltde']),
+  gradientClipNorm: num(5, 1e-6, 1e9, 'SAC: each network’s gradient is scaled down to this L2 norm when longer; LTDE: each team actor’s ascent direction, whose size follows the network’s costs; IC3Net: the one gradient of every weight before its Adam step (1e9: never).', [...SAC, 'ltde', 'ic3net']),
   actionRepeat: int(1, 1, 10_000, 'SAC: control steps each decision is held for, in training and evaluation (a copy decides when its step count is a multiple of it; must divide the horizon). The critics learn a decision’s value over its steps and bootstrap with gamma^actionRepeat.', SAC),
   nSteps: int(1, 1, 1000, 'SAC: stored transitions (decisions) summed along the episode before the critic target bootstraps (1: the one-step target; n: the discounted rewards of the next n, fewer where the episode ended or the buffer holds no more).', SAC),
   ensembleSize: int(7, 1, 64, 'DMPO-SAC: models per agent (a branch step uses one drawn at random per agent); the spec’s 7.', ['dmpo-sac']),
@@ -548,17 +548,20 @@ const DMPO_SAC_PRESETS: Readonly<Record<LearnerPresetId, Overrides>> = { paper: 
  * acceleration cost is its whole reward, and 20-step GAE buried it under every agent's
  * exploration noise. Neither DMPO table gives IC3Net's own values: `paper` and
  * `reference-code` take the tables' shared (DPPO) rows with the variant of that name.
+ * Every preset leaves the gradient unclipped (gradientClipNorm 1e9; the field's default is
+ * SAC's) and the rate constant: on catch-up neither a clip nor a decay, nor any other single
+ * setting screened, kept what the default learns (docs/ic3net.md, seed 1 to 60k env steps).
  */
-const IC3NET_DEFAULT: Overrides = { ic3netVariant: 'paper', numEnvs: 4, rolloutSteps: 50, bpttSteps: 25, lrActor: 3e-3, gaeLambda: 0.95, entropyCoef: 0.01 };
+const IC3NET_DEFAULT: Overrides = { ic3netVariant: 'paper', numEnvs: 4, rolloutSteps: 50, bpttSteps: 25, lrActor: 3e-3, gaeLambda: 0.95, entropyCoef: 0.01, gradientClipNorm: 1e9 };
 const IC3NET_CACC_DEFAULT: Overrides = { ...IC3NET_DEFAULT, numEnvs: 8, rolloutSteps: 60, bpttSteps: 20, gaeLambda: 1, rewardScale: 1 / 2000, rewardClip: 2 };
 const IC3NET_RING_DEFAULT: Overrides = { ...IC3NET_DEFAULT, gaeLambda: 0, initialLogStd: -1.5, entropyCoef: 0 };
 
 function ic3netPreset(scenario: ScenarioId, preset: LearnerPresetId): Overrides {
   switch (preset) {
     case 'reference-code':
-      return { ...DPPO_REFERENCE[scenario], ic3netVariant: 'reference-code' };
+      return { ...DPPO_REFERENCE[scenario], ic3netVariant: 'reference-code', gradientClipNorm: 1e9 };
     case 'paper':
-      return { ...PAPER[scenario], ic3netVariant: 'paper' };
+      return { ...PAPER[scenario], ic3netVariant: 'paper', gradientClipNorm: 1e9 };
     case 'default':
       if (scenario === 'ring') return IC3NET_RING_DEFAULT;
       return scenario === 'cacc-catchup' || scenario === 'cacc-slowdown' ? IC3NET_CACC_DEFAULT : IC3NET_DEFAULT;

@@ -157,6 +157,40 @@ describe('IC3Net learner', () => {
     });
   }
 
+  it('lrDecayIterations divides the k-th Adam step by 1 + k / lrDecayIterations; gradientClipNorm scales the gradient down before it', async () => {
+    const create = (settings: Record<string, number>) =>
+      new Ic3net({ learner: 'ic3net', scenario: 'cacc-catchup', scenarioParams: SHORT_EPISODES, config: resolveLearnerConfig('ic3net', 'cacc-catchup', 'default', { ...TINY, ic3netVariant: 'reference-code', lrDecayIterations: 0, gradientClipNorm: 1e9, ...settings }), seed: 3 });
+    const params = (learner: Ic3net) => Float64Array.from(learner.state().arrays['net.0.params']);
+    const [constant, decayed] = [create({}), create({ lrDecayIterations: 1 })];
+    const start = params(constant);
+    const first = await constant.iterate();
+    await decayed.iterate();
+    // Step 0 runs at lrActor either way.
+    const after = params(constant);
+    expect(Array.from(params(decayed))).toEqual(Array.from(after));
+    expect(Math.max(...after.map((p, k) => Math.abs(p - start[k])))).toBeGreaterThan(1e-4);
+    // The same rollout and gradient at step 1 (k = 1, rate lrActor / 2): half the constant rate's step.
+    await constant.iterate();
+    await decayed.iterate();
+    const [full, half] = [params(constant), params(decayed)];
+    let largest = 0;
+    for (let k = 0; k < full.length; k++) {
+      expect(half[k] - after[k]).toBeCloseTo((full[k] - after[k]) / 2, 6);
+      largest = Math.max(largest, Math.abs(full[k] - after[k]));
+    }
+    expect(largest).toBeGreaterThan(1e-4);
+    // Clipped to half its norm, the first gradient gives nearly Adam's same first step, lrActor
+    // g / (|g| + epsilon), never a longer one in any coordinate; the metric is the norm before
+    // the clip; the second step (moments of other scales) differs.
+    const clipped = create({ gradientClipNorm: first.metrics.gradientNorm / 2 });
+    expect((await clipped.iterate()).metrics.gradientNorm).toBe(first.metrics.gradientNorm);
+    const shorter = params(clipped);
+    for (let k = 0; k < shorter.length; k++) expect(Math.abs(shorter[k] - start[k])).toBeLessThanOrEqual(Math.abs(after[k] - start[k]) + 1e-7);
+    await clipped.iterate();
+    expect(Math.max(...params(clipped).map((p, k) => Math.abs(p - full[k])))).toBeGreaterThan(1e-5);
+    for (const learner of [constant, decayed, clipped]) learner.dispose();
+  });
+
   it('paper: the deployed policy restarts its memory where a copy starts an episode', () => {
     const learner = createIc3net('cacc-catchup', 'paper');
     const first = evaluatePolicy(learner, 2);

@@ -7,7 +7,9 @@
  *    on the training copies, the recurrent state carried across iterations (rollout.ts);
  * 2. advantages: GAE(gamma, lambda) on the value head's estimates, normalised per agent;
  * 3. update: one advantage actor-critic step on the whole batch (update.ts: the loss, and
- *    truncated BPTT for the paper variant), Adam at lrActor on every weight.
+ *    truncated BPTT for the paper variant), Adam at lrActor on every weight; the gradient
+ *    clipped to gradientClipNorm and the rate decayed by lrDecayIterations where set (the
+ *    presets do neither: docs/ic3net.md has what they did on catch-up).
  *
  * Choices where the specs are silent:
  * - Every agent sees its own observation; what it knows of its neighbours comes through the
@@ -17,11 +19,12 @@
  */
 import type { LearnerState } from '../../core/checkpoint.ts';
 import { normalisePerAgent } from '../../core/advantages.ts';
+import { robbinsMonroRate } from '../../core/rateSchedule.ts';
 import { episodeSummary, IterationClock, type IterationResult } from '../../core/iteration.ts';
 import type { LearnerConfig } from '../../../../shared/learners.ts';
 import type { Learner, LearnerSetup } from '../../core/learner.ts';
 import { checkpointMisfit, learningRewardOf, TrainingEnvs } from '../../core/rollout.ts';
-import { adamStep } from '../../nn/adam.ts';
+import { adamStep, clipGradientNorm } from '../../nn/adam.ts';
 import { parameterGroupArrays, restoreParameterGroups } from '../../nn/parameters.ts';
 import { restoreArrays, underPrefix, type TypedArray } from '../../../sim/snapshot.ts';
 import * as tf from '@tensorflow/tfjs-core';
@@ -62,7 +65,8 @@ export class Ic3net implements Learner {
     rollout.computeAdvantages(config.gamma, config.gaeLambda);
     if (config.normaliseAdvantages) normalisePerAgent(rollout.advantages, networks.agents);
     const { gradient, metrics } = ic3netGradient(networks, rollout, config);
-    adamStep(networks.parameters.params, gradient, networks.parameters.moments, { learningRate: config.lrActor });
+    metrics.gradientNorm = clipGradientNorm(gradient, config.gradientClipNorm);
+    adamStep(networks.parameters.params, gradient, networks.parameters.moments, { learningRate: robbinsMonroRate(config.lrActor, this.iteration, config.lrDecayIterations, 1) });
     networks.markChanged();
     this.iteration += 1;
     this.envSteps += rollout.samples;

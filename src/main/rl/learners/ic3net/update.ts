@@ -77,7 +77,6 @@ export function ic3netGradient(networks: Ic3netNetworks, rollout: Ic3netRollout,
     'loss/actor': mean(policy.map((s) => s.loss)),
     'loss/critic': mean(Array.from(valueLoss)),
     entropy: mean(policy.map((s) => s.entropy)),
-    gradientNorm: Math.sqrt(gradient.reduce((sum, g) => sum + g * g, 0)),
   };
   if (networks.recurrent) {
     const gate = gateStats.map((s) => s.summaries(settings.entropyCoef)[0]);
