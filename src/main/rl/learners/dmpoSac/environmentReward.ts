@@ -108,8 +108,9 @@ export class EnvironmentReward {
 
   /**
    * The step of the decision at which the scored row collides, 1..actionRepeat (0: collided at
-   * its start), or actionRepeat + 1 when its end does not collide. A collided end was reached after about
-   * (h_end - h_start) / (DT x mean closing speed) steps, the soonest of its collided agents'.
+   * its start), or actionRepeat + 1 when its end does not collide. A collided end was reached
+   * after about (h_end - h_start) / (DT x mean closing speed) steps, the soonest of its
+   * collided agents'.
    */
   private collisionStep(): number {
     const { agents, actionRepeat } = this.settings;
