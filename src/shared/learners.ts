@@ -269,6 +269,12 @@ const HYPERPARAMETER_FIELDS = {
   ensembleSize: int(7, 1, 64, 'DMPO-SAC: models per agent (a branch step uses one drawn at random per agent); the spec’s 7.', ['dmpo-sac']),
   modelUpdatesPerStep: num(10, 0, 1000, 'DMPO-SAC: model training steps (one Adam step of every model on batchSize real transitions) per environment step.', ['dmpo-sac']),
   modelReplaySize: int(1_000_000, 1, 10_000_000, 'DMPO-SAC: model transitions the model replay keeps (FIFO; nTraj x modelRolloutLength are added per iteration).', ['dmpo-sac']),
+  modelReward: choice(
+    'learned',
+    ['learned', 'environment'],
+    'DMPO-SAC: where a model branch’s rewards and done come from. learned: the models’ reward and done outputs (trained with the next state); environment: the simulator’s CACC reward and collision rule applied to each agent’s headway, speed and acceleration recovered from the predicted next state (the authors’ code; the models then learn the next state only; held decisions are scored along the straight line from the start state; docs/dmpo-sac.md).',
+    ['dmpo-sac'],
+  ),
   realRatio: num(0, 0, 1, 'DMPO-SAC: share of each SAC batch drawn from the real replay, the rest from the model replay (the authors’ code: 0; MBPO: 0.05).', ['dmpo-sac']),
   ic3netVariant: choice('paper', ['paper', 'reference-code'], 'IC3Net: paper (Singh et al.: LSTM, learned send gate, mean of the sending neighbours’ hidden states) or reference-code (the DMPO authors’ feed-forward version, gates open). Default paper: it learns faster here (README).', ['ic3net']),
   valueCoef: num(0.5, 0, 1000, 'IC3Net: weight of the value MSE in the one actor-critic loss.', ['ic3net']),

@@ -24,10 +24,16 @@ const V_STAR = 15;
 const ACCEL_WEIGHT = 0.1;
 const SAFETY_HEADWAY = 10;
 const SAFETY_WEIGHT = 5;
-const COLLISION_HEADWAY = 1;
-const COLLISION_REWARD = -1000;
-/** After a collision the episode ends at the next multiple of this many steps (the reference's behaviour). */
-const COLLISION_END_PERIOD = 60;
+/**
+ * The collision rule: a collision when any platoon headway falls below `headway` m; from then on
+ * every agent receives `reward` each step and the frozen episode ends at the next multiple of
+ * `endPeriod` steps (the reference's behaviour). Exported with caccReward and caccAgentState so
+ * that a learner's model can score a predicted state with the simulator's own rule.
+ */
+export const CACC_COLLISION = { headway: 1, reward: -1000, endPeriod: 60 } as const;
+const COLLISION_HEADWAY = CACC_COLLISION.headway;
+const COLLISION_REWARD = CACC_COLLISION.reward;
+const COLLISION_END_PERIOD = CACC_COLLISION.endPeriod;
 /** Slow-down: the leader decelerates linearly over this many points (t = 0..299), then holds V_STAR. */
 const SLOWDOWN_POINTS = 300;
 /** (alpha, beta) gains of the four discrete actions. */
@@ -42,6 +48,41 @@ export function optimalVelocity(h: number): number {
 }
 
 const clip = (x: number, lo: number, hi: number): number => (x < lo ? lo : x > hi ? hi : x);
+
+const headwayTerm = (h: number): number => -((h - H_STAR) ** 2);
+const speedTerm = (v: number): number => -((v - V_STAR) ** 2);
+const accelTerm = (u: number): number => -ACCEL_WEIGHT * u ** 2;
+const safetyTerm = (h: number): number => -SAFETY_WEIGHT * Math.min(h - SAFETY_HEADWAY, 0) ** 2;
+
+/**
+ * One agent's reward in the state after a step without a collision: headway h, speed v and
+ * realised acceleration u of that step; `withSafety`: the training reward's safety term (the
+ * safetyCost parameter). The environment's own reward (stepCopy), in its operation order.
+ */
+export function caccReward(h: number, v: number, u: number, withSafety: boolean): number {
+  const raw = headwayTerm(h) + speedTerm(v) + accelTerm(u);
+  return withSafety ? raw + safetyTerm(h) : raw;
+}
+
+/** Offsets of an agent's headway, speed, realised acceleration and leader speed difference v_lead - v in caccAgentState's output. */
+export const CACC_STATE = { headway: 0, speed: 1, accel: 2, leadDifference: 3, size: 4 } as const;
+
+/**
+ * The inverse of writeObservations for one agent: its headway h, speed v, realised
+ * acceleration u and leader speed difference v_lead - v (written to out[outAt + CACC_STATE.*])
+ * from its observation obs[at..at+5). v and u are exact (up to rounding); v_lead - v is
+ * feature 1, clipped at +-10 m/s, and h needs it to undo the predicted headway feature: both
+ * exact while |v_lead - v| <= 10 m/s, beyond it h is off by (|v_lead - v| - 10) x DT m (0.1 m
+ * per m/s of excess). Feature 2 (V(h) - v, clipped) is not needed.
+ */
+export function caccAgentState(obs: ArrayLike<number>, at: number, out: Float64Array, outAt: number): void {
+  const v = obs[at] * V_STAR + V_STAR;
+  const leadDifference = obs[at + 1] * 5;
+  out[outAt + CACC_STATE.headway] = obs[at + 3] * H_STAR + H_STAR - leadDifference * DT;
+  out[outAt + CACC_STATE.speed] = v;
+  out[outAt + CACC_STATE.accel] = obs[at + 4] * U_MAX;
+  out[outAt + CACC_STATE.leadDifference] = leadDifference;
+}
 
 const CACC_REWARD_TERMS = ['headway', 'speed', 'accel', 'collision', 'safety'] as const;
 const N_TERMS = CACC_REWARD_TERMS.length;
@@ -186,19 +227,14 @@ export class CaccEnv extends BatchedEnv {
         const k = vo + 1 + i;
         const a = a0 + i;
         const h = gap[k];
-        const headwayTerm = -((h - H_STAR) ** 2);
-        const speedTerm = -((speed[k] - V_STAR) ** 2);
-        const accelTerm = -ACCEL_WEIGHT * accel[k] ** 2;
-        const safetyTerm = -SAFETY_WEIGHT * Math.min(h - SAFETY_HEADWAY, 0) ** 2;
         const terms = a * N_TERMS;
-        this.rewardTerms[terms] = headwayTerm;
-        this.rewardTerms[terms + 1] = speedTerm;
-        this.rewardTerms[terms + 2] = accelTerm;
+        this.rewardTerms[terms] = headwayTerm(h);
+        this.rewardTerms[terms + 1] = speedTerm(speed[k]);
+        this.rewardTerms[terms + 2] = accelTerm(accel[k]);
         this.rewardTerms[terms + TERM_COLLISION] = 0;
-        this.rewardTerms[terms + TERM_SAFETY] = safetyTerm;
-        const raw = headwayTerm + speedTerm + accelTerm;
-        this.rawReward[a] = raw;
-        this.reward[a] = withSafety ? raw + safetyTerm : raw;
+        this.rewardTerms[terms + TERM_SAFETY] = safetyTerm(h);
+        this.rawReward[a] = caccReward(h, speed[k], accel[k], false);
+        this.reward[a] = caccReward(h, speed[k], accel[k], withSafety);
       }
     }
     this.writeObservations(e);

@@ -70,7 +70,7 @@ describe('ensemble models', () => {
     };
     const branch = (length: number) => {
       const into = new ReplayBuffer(100, 3, 2);
-      return { into, stored: branchIntoReplay(models, policy, real, into, { branches: 20, length, rng: rngOf(4), stream: 0 }) };
+      return { into, stored: branchIntoReplay(models, policy, real, into, { branches: 20, length, rng: rngOf(4), stream: 0, environmentReward: null }) };
     };
     doneBias(-50);
     const long = branch(3);
@@ -99,7 +99,7 @@ describe('ensemble models', () => {
       group.params[last.biasOffset + 3] = g < 2 ? Math.log(0.3 / 0.7) : -50;
     });
     const into = new ReplayBuffer(4000, 3, 2);
-    expect(branchIntoReplay(models, policy, real, into, { branches: 4000, length: 1, rng: rngOf(6), stream: 0 })).toBe(4000);
+    expect(branchIntoReplay(models, policy, real, into, { branches: 4000, length: 1, rng: rngOf(6), stream: 0, environmentReward: null })).toBe(4000);
     const ended = into.terminated.reduce((sum, d) => sum + d, 0) / 4000;
     // Mean 0.1 (binomial sd 0.005); a draw per agent would end 0.3 of the rows.
     expect(ended).toBeGreaterThan(0.085);

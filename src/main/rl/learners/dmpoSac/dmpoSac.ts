@@ -20,20 +20,23 @@
  * the model replay every 200 steps with a million one-step branches and trains SAC on model
  * data only (realRatio 0), 20 updates and 10 model steps per environment step; predicts only
  * the next state and computes reward and done from it with the environment's own function
- * (here the models predict all three, so the reward error is the model's, as the paper's
- * Figure 3 reports).
+ * (here `modelReward` chooses: 'learned', the default, has the models predict all three, so
+ * the reward error is the model's, as the paper's Figure 3 reports; 'environment' is the
+ * authors' way, environmentReward.ts).
  */
+import type { EnvSpec } from '../../../sim/env.ts';
 import { RngStreams } from '../../../sim/rng.ts';
 import { addPrefixed, underPrefix } from '../../../sim/snapshot.ts';
 import type { LearnerState } from '../../core/checkpoint.ts';
 import { episodeSummary, IterationClock, type IterationMetrics, type IterationResult } from '../../core/iteration.ts';
 import type { Learner, LearnerSetup } from '../../core/learner.ts';
-import { checkpointMisfit } from '../../core/rollout.ts';
+import { checkpointMisfit, learningRewardOf } from '../../core/rollout.ts';
 import { Dsac, updateMetrics } from '../dsac/dsac.ts';
 import { ReplayBuffer } from '../dsac/replay.ts';
 import type { SacAgents } from '../dsac/sacAgents.ts';
 import { sacUpdateOnBatch, type SacUpdateStats } from '../dsac/sacUpdate.ts';
 import { EnsembleModels, type ModelErrors } from './ensembleModel.ts';
+import { EnvironmentReward } from './environmentReward.ts';
 import { branchIntoReplay } from './modelBranches.ts';
 
 /** The models' streams: training batches, branches; seeded apart from DSAC's. */
@@ -48,6 +51,8 @@ export class DmpoSac implements Learner {
   readonly sac: Dsac;
   readonly models: EnsembleModels;
   readonly modelReplay: ReplayBuffer;
+  /** The simulator's reward and collision rule on predicted states (modelReward 'environment'), else null. */
+  readonly environmentReward: EnvironmentReward | null;
   private readonly config: LearnerSetup<'dmpo-sac'>['config'];
   private readonly modelRng = new RngStreams(2);
 
@@ -60,7 +65,9 @@ export class DmpoSac implements Learner {
     this.config = config;
     this.sac = new Dsac(setup);
     const { spec } = this.sac.envs.env;
-    this.models = new EnsembleModels(spec, { members: config.ensembleSize, learningRate: config.lrModel, rewardCoefficient: config.modelRewardCoef, gradientClipNorm: MODEL_GRADIENT_CLIP, seed: seed + MODEL_SEED_OFFSET });
+    this.environmentReward = config.modelReward === 'environment' ? environmentRewardOf(spec, config) : null;
+    const stateOnly = this.environmentReward !== null;
+    this.models = new EnsembleModels(spec, { members: config.ensembleSize, learningRate: config.lrModel, rewardCoefficient: config.modelRewardCoef, gradientClipNorm: MODEL_GRADIENT_CLIP, seed: seed + MODEL_SEED_OFFSET, stateOnly });
     this.modelReplay = new ReplayBuffer(config.modelReplaySize, spec.nAgents, spec.obsDim);
     this.modelRng.seed(MODEL_BATCH_STREAM, seed + MODEL_SEED_OFFSET + 1);
     this.modelRng.seed(BRANCH_STREAM, seed + MODEL_SEED_OFFSET + 2);
@@ -92,7 +99,7 @@ export class DmpoSac implements Learner {
     Object.assign(metrics, await this.trainModels(stored, collected));
     const learning = sac.envSteps >= config.learningStarts;
     if (learning) {
-      const settings = { branches: config.nTraj, length: config.modelRolloutLength, rng: this.modelRng, stream: BRANCH_STREAM };
+      const settings = { branches: config.nTraj, length: config.modelRolloutLength, rng: this.modelRng, stream: BRANCH_STREAM, environmentReward: this.environmentReward };
       metrics['model/branchTransitions'] = branchIntoReplay(this.models, sac.policy, sac.replay, this.modelReplay, settings);
     }
     const updates = learning ? Math.round(config.updatesPerStep * collected) : 0;
@@ -124,9 +131,12 @@ export class DmpoSac implements Learner {
     });
     const fresh = Int32Array.from({ length: heldOut }, (_, k) => (replay.cursor - 1 - k + replay.capacity) % replay.capacity);
     const errors: ModelErrors = this.models.validate(replay, fresh);
+    // With the environment's rule the branches' rewards are the rule's on predicted states: that is the reward error to report.
+    const ruled = this.environmentReward?.validate(this.models, replay, fresh);
     return {
       'model/stateError': errors.stateError,
-      'model/rewardError': errors.rewardError,
+      'model/rewardError': ruled === undefined ? errors.rewardError : ruled.rewardError,
+      ...(ruled === undefined ? {} : { 'model/rewardFloorError': ruled.floorError }),
       'model/steps': steps,
       'time/modelSeconds': (performance.now() - started) / 1000,
     };
@@ -166,6 +176,13 @@ export class DmpoSac implements Learner {
   dispose(): void {
     this.sac.dispose();
   }
+}
+
+/** The environment's rule for the branches of a CACC scenario with DSAC's held decisions and learning rewards. */
+function environmentRewardOf(spec: EnvSpec, config: LearnerSetup<'dmpo-sac'>['config']): EnvironmentReward {
+  const { safetyCost } = spec.params;
+  if (typeof safetyCost !== 'boolean') throw new Error(`learner dmpo-sac: modelReward 'environment' needs the CACC scenario's safetyCost parameter; ${spec.scenario} has none`);
+  return new EnvironmentReward({ agents: spec.nAgents, obsDim: spec.obsDim, actionRepeat: config.actionRepeat, gamma: config.gamma, learningReward: learningRewardOf(config), safetyCost });
 }
 
 /** The replay index `k` places before the newest `skip` transitions (0: the newest of the older ones). */

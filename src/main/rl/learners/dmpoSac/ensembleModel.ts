@@ -33,6 +33,12 @@ export interface EnsembleConfig {
   readonly rewardCoefficient: number;
   /** Each member's gradient is scaled down to this L2 norm when longer (the authors clip at 5). */
   readonly gradientClipNorm: number;
+  /**
+   * Train the next state only (the reward and done outputs get no gradient), as the authors'
+   * models, when the rewards and dones come from the environment's rule (environmentReward.ts).
+   * Absent: false.
+   */
+  readonly stateOnly?: boolean;
   readonly seed: number;
 }
 
@@ -231,7 +237,10 @@ class LossSums {
       }
       const rewardError = output[r * width + obsDim] - rewards[r * agents + agent];
       this.rewardSse += rewardError * rewardError;
-      if (gradient) {
+      if (gradient && config.stateOnly === true) {
+        gradient[r * width + obsDim] = 0;
+        gradient[r * width + obsDim + 1] = 0;
+      } else if (gradient) {
         gradient[r * width + obsDim] = (2 * config.rewardCoefficient * rewardError) / rows;
         // d BCE(sigmoid(z), y) / dz = sigmoid(z) - y
         gradient[r * width + obsDim + 1] = (sigmoid(output[r * width + obsDim + 1]) - terminated[r]) / rows;
@@ -252,7 +261,7 @@ class LossSums {
 }
 
 /** Variance of each of `features` interleaved features, averaged over them. */
-function featureVariance(values: Float32Array, features: number): number {
+export function featureVariance(values: Float32Array, features: number): number {
   const count = values.length / features;
   let total = 0;
   for (let f = 0; f < features; f++) {

@@ -8,7 +8,9 @@
  * draw of the mean: every agent's model estimates the same platoon-wide event, and their mean
  * is calibrated on the real replay, where independent draws per agent ended rows at 3.6 times
  * the real rate and the largest probability at 2.5 times (a false end stops the bootstrap of
- * a negative return; docs/dmpo-sac.md).
+ * a negative return; docs/dmpo-sac.md). With an EnvironmentReward the rewards and the done
+ * probability come instead from the simulator's rule on the predicted states
+ * (environmentReward.ts), and the models' reward and done outputs are not read.
  *
  * Branches run in chunks of CHUNK_ROWS so that the reference preset's million branches per
  * iteration need only chunk-sized scratch arrays.
@@ -20,6 +22,7 @@ import { sigmoid } from '../dmpo/gcnLoss.ts';
 import type { ReplayBuffer } from '../dsac/replay.ts';
 import type { SacAgents } from '../dsac/sacAgents.ts';
 import type { EnsembleModels } from './ensembleModel.ts';
+import type { EnvironmentReward } from './environmentReward.ts';
 
 const CHUNK_ROWS = 2048;
 
@@ -31,6 +34,8 @@ export interface BranchSettings {
   /** Draws start states, actions, members and dones. */
   readonly rng: RngStreams;
   readonly stream: number;
+  /** Rewards and dones from the simulator's rule on the predicted state; null: the models' own outputs. */
+  readonly environmentReward: EnvironmentReward | null;
 }
 
 /** Scratch arrays of one chunk of branches. */
@@ -74,7 +79,7 @@ export function branchIntoReplay(models: EnsembleModels, policy: SacAgents, real
     for (let r = 0; r < rows; r++) starts[r] = Math.min(real.size - 1, Math.floor(rng.uniform(stream) * real.size));
     starts.forEach((index, r) => chunk.obs.set(real.obs.subarray(index * width, (index + 1) * width), r * width));
     for (let t = 0; t < settings.length && rows > 0; t++) {
-      modelStep(models, policy, chunk, rows, rng, stream);
+      modelStep(models, policy, chunk, rows, settings);
       into.addStep(chunk.obs, chunk.actions, chunk.rewards, chunk.terminated, chunk.nextObs, rows);
       stored += rows;
       rows = continuing(chunk, rows, width);
@@ -84,7 +89,8 @@ export function branchIntoReplay(models: EnsembleModels, policy: SacAgents, real
 }
 
 /** One step of `rows` branches: the policy's sampled actions, then each agent's drawn member's prediction. */
-function modelStep(models: EnsembleModels, policy: SacAgents, chunk: BranchChunk, rows: number, rng: RngStreams, stream: number): void {
+function modelStep(models: EnsembleModels, policy: SacAgents, chunk: BranchChunk, rows: number, settings: BranchSettings): void {
+  const { rng, stream, environmentReward } = settings;
   const { agents, obsDim, members } = models;
   const width = policy.actionCount;
   const actorInputs = chunk.actorInputs.subarray(0, agents * rows * policy.actorInputSize);
@@ -107,6 +113,7 @@ function modelStep(models: EnsembleModels, policy: SacAgents, chunk: BranchChunk
       chunk.doneProbability[r] += sigmoid(prediction[r * out + obsDim + 1]) / agents;
     }
   }
+  if (environmentReward !== null) environmentReward.score(chunk.obs, chunk.nextObs, rows, chunk.rewards, chunk.doneProbability);
   for (let r = 0; r < rows; r++) chunk.terminated[r] = rng.uniform(stream) < chunk.doneProbability[r] ? 1 : 0;
 }
 
