@@ -236,6 +236,12 @@ const HYPERPARAMETER_FIELDS = {
     ['dadc', 'ic3net'],
   ),
   actorSteps: int(5, 1, 10_000, 'DADC: actor gradient steps per iteration.', ['dadc']),
+  actorGradient: choice(
+    'sampled',
+    ['sampled', 'every-choice'],
+    'DADC: the coordinator’s policy gradient: sampled (the score function of the choice taken, weighted by its GAE advantage over the critic’s TD errors) or every-choice (prescriptions=opportunities, framework actor-critic: the exact expectation over the choices, sum_c grad pi(c | X_t) (Q(X_t, c) - V(X_t)), which the critic alone weights, without the noise of the choice drawn and of what followed it).',
+    ['dadc'],
+  ),
   prescriptions: choice(
     'boltzmann',
     ['boltzmann', 'opportunities', 'linear'],
@@ -642,6 +648,9 @@ function checkDadc(scenario: ScenarioId, config: Readonly<Record<string, ParamVa
   }
   if (Number(config.explorationFloor) > 0 && config.prescriptions !== 'opportunities') {
     throw new ParamError('explorationFloor', `learner dadc: explorationFloor=${String(config.explorationFloor)} needs prescriptions=opportunities (a categorical coordinator), not ${String(config.prescriptions)}; use 0`);
+  }
+  if (config.actorGradient === 'every-choice' && (config.prescriptions !== 'opportunities' || config.framework !== 'actor-critic')) {
+    throw new ParamError('actorGradient', `learner dadc: actorGradient=every-choice needs prescriptions=opportunities (a finite set of choices) and framework=actor-critic, not ${String(config.prescriptions)} and ${String(config.framework)}; use sampled`);
   }
   const continuousLocal = scenario === 'cacc-catchup' || scenario === 'cacc-slowdown';
   if (continuousLocal !== (config.prescriptions === 'linear')) {

@@ -109,3 +109,61 @@ export function planMabc(model: MabcModel, gamma: number, options: { horizon?: n
   const solution = valueIteration(mdp, gamma, { horizon: options.horizon });
   return { value: solution.values[initial], solution, mdp, beliefs, initial, nodeOf: (belief) => builder.node(belief) };
 }
+
+/** The joint prescription index of device 1's and device 2's actions [for an empty, for a full buffer]. */
+export const jointPrescription = (device1: readonly number[], device2: readonly number[]): number => device1[0] * 2 + device1[1] + 4 * (device2[0] * 2 + device2[1]);
+
+/**
+ * The value of any coordination policy, with the planner's optimal values as a control variate.
+ * Along an episode the policy's coordinator holds beliefs b_t and picks joint prescriptions k_t;
+ * with V* and Q* the plan's optimal values, V^pi(b_0) = V*(b_0) - E[sum_t gamma^t (V*(b_t) -
+ * Q*(b_t, k_t))] (the performance-difference identity). The regret terms vanish wherever the
+ * policy acts optimally, so their sum spreads far less over episodes than the discounted return
+ * itself (about 1.08 on the paper's setting): the same episodes judge a policy several times
+ * more precisely than their Monte-Carlo mean.
+ */
+export class MabcRegret {
+  /** Each copy's belief node: beliefs are followed on the plan's graph, exactly as it was expanded. */
+  private readonly nodes: Int32Array;
+  private readonly discount: Float64Array;
+  /** Discounted regret summed per copy. */
+  readonly regret: Float64Array;
+
+  constructor(
+    private readonly plan: MabcPlan,
+    private readonly model: MabcModel,
+    private readonly gamma: number,
+    copies: number,
+  ) {
+    this.nodes = new Int32Array(copies).fill(plan.initial);
+    this.discount = new Float64Array(copies).fill(1);
+    this.regret = new Float64Array(copies);
+  }
+
+  /** Copy e's coordinator chose joint prescription k in its current belief, and the common observation z (observationIndex) followed. */
+  step(e: number, k: number, z: number): void {
+    const node = this.nodes[e];
+    this.regret[e] += this.discount[e] * (this.plan.solution.values[node] - this.q(node, k));
+    this.discount[e] *= this.gamma;
+    const next = mabcStep(this.model, this.plan.beliefs[node], k).successors.find((s) => s.observation === z);
+    if (!next) throw new Error(`mabc: common observation ${z} cannot follow prescription ${k} in copy ${e}'s belief`);
+    this.nodes[e] = this.plan.nodeOf(next.belief);
+    if (this.nodes[e] >= this.plan.mdp.nodes) throw new Error('mabc: a belief off the plan\'s graph (the plan was built from another initial belief or model)');
+  }
+
+  /** V*(b_0) minus the mean discounted regret, and its standard error over the copies. */
+  estimate(): { value: number; standardError: number } {
+    const n = this.regret.length;
+    const meanRegret = this.regret.reduce((a, b) => a + b, 0) / n;
+    const variance = this.regret.reduce((a, r) => a + (r - meanRegret) ** 2, 0) / n;
+    return { value: this.plan.value - meanRegret, standardError: Math.sqrt(variance / n) };
+  }
+
+  private q(node: number, k: number): number {
+    const { mdp, solution } = this.plan;
+    const at = node * mdp.actions + k;
+    let expected = 0;
+    for (let j = mdp.start[at]; j < mdp.start[at + 1]; j++) expected += mdp.prob[j] * solution.values[mdp.next[j]];
+    return mdp.reward[at] + this.gamma * expected;
+  }
+}

@@ -6,7 +6,7 @@ import type { IterationResult } from '../../../../src/main/rl/core/iteration.ts'
 import { resolveLearnerConfig, type LearnerPresetId } from '../../../../src/shared/learners.ts';
 import { DadcNetworks } from '../../../../src/main/rl/learners/dadc/networks.ts';
 import { Matrix, Tape } from '../../../../src/main/rl/learners/dadc/tape.ts';
-import { linearSpace, opportunitySpace } from '../../../../src/main/rl/learners/dadc/coordinator.ts';
+import { choiceAdvantages, linearSpace, opportunitySpace } from '../../../../src/main/rl/learners/dadc/coordinator.ts';
 import { DelayedBroadcast, informationOf, teamReward } from '../../../../src/main/rl/learners/dadc/information.ts';
 import { createEnv } from '../../../../src/main/sim/index.ts';
 import { argmax } from '../../../../src/main/rl/core/distributions.ts';
@@ -162,6 +162,36 @@ describe('dadc', () => {
     expect(spaces.categorical.seedEntropyGradient(new Matrix(new Float64Array(3), 1, 3), logStd, 0)).toBeCloseTo(Math.log(3), 12);
   });
 
+  it('ascends the expected advantage over every choice exactly (actorGradient every-choice, against central differences)', () => {
+    const head = new Matrix(Float64Array.of(0.3, -0.2, 1.1, -0.5, 0.4, 0.0), 2, 3, true);
+    const logStd = new Matrix(new Float64Array(3), 1, 3, true);
+    const advantage = Float64Array.of(0.5, -1, 2, 0.1, 0.7, -0.3);
+    for (const space of [opportunitySpace([[[0, 1]], [[0, 0]], [[1, 1]]], 2), opportunitySpace([[[0, 1]], [[0, 0]], [[1, 1]]], 2, 0.3)]) {
+      // sum_r sum_c p_c(head_r) A_rc, seeded with weight w: the head's gradient is -w times its derivative.
+      const expected = () => 2 * space.seedEveryChoiceGradient!(new Matrix(head.value, 2, 3), advantage, 0);
+      head.grad.fill(0);
+      space.seedEveryChoiceGradient!(head, advantage, 0.5);
+      for (let k = 0; k < head.value.length; k++) expect(head.grad[k]).toBeCloseTo(-0.5 * centralDifference(head.value, k, expected), 6);
+    }
+    expect(linearSpace(2, 1, 1, true).seedEveryChoiceGradient).toBeNull();
+    // The advantages: Q_c - V under the choice probabilities, V their expectation, scaled to unit spread.
+    const space = opportunitySpace([[[0, 1]], [[0, 0]], [[1, 1]]], 2);
+    const q = Float64Array.of(1, 2, 4, 0, 0, 3);
+    const scaled = choiceAdvantages(space, head, logStd, (theta) => Float64Array.from({ length: 2 }, (_, r) => q[r * 3 + argmax(theta.value, r * 3, 3)]));
+    const probabilities = [0, 1].map((r) => {
+      const e = [0, 1, 2].map((c) => Math.exp(head.value[r * 3 + c]));
+      return e.map((v) => v / e.reduce((a, b) => a + b, 0));
+    });
+    let spread = 0;
+    for (let r = 0; r < 2; r++) {
+      expect(probabilities[r].reduce((a, p, c) => a + p * scaled[r * 3 + c], 0)).toBeCloseTo(0, 12);
+      spread += probabilities[r].reduce((a, p, c) => a + p * scaled[r * 3 + c] ** 2, 0) / 2;
+      // Differences between choices keep the critic's order and ratios.
+      expect((scaled[r * 3 + 2] - scaled[r * 3]) / (scaled[r * 3 + 1] - scaled[r * 3])).toBeCloseTo((q[r * 3 + 2] - q[r * 3]) / (q[r * 3 + 1] - q[r * 3]), 10);
+    }
+    expect(spread).toBeCloseTo(1, 6);
+  });
+
   it('differentiates its networks correctly (the tape against central differences)', () => {
     const networks = new DadcNetworks({ common: 4, prescription: 8, ais: 5, next: 4, initialLogStd: 0 }, 9);
     const inputs = { hidden: [0.1, -0.2, 0.3, 0, 0.5, -0.4, 0.2, 0.1, 0, 0.3], common: [1, 0, 1, 0, 0, 1, 1, 1], theta: Array.from({ length: 16 }, (_, k) => Math.sin(k)) };
@@ -287,6 +317,10 @@ describe('dadc', () => {
     expect(() => resolveDadcConfig('mabc', 'default', { lr: 1 })).toThrow("learner dadc has no setting 'lr'");
     expect(() => resolveDadcConfig('demand-response', 'default', { explorationFloor: 0.1 })).toThrow('learner dadc: explorationFloor=0.1 needs prescriptions=opportunities (a categorical coordinator), not boltzmann; use 0');
     expect(() => resolveDadcConfig('mabc', 'default', { explorationFloor: 1.5 })).toThrow('explorationFloor');
+    expect(() => resolveDadcConfig('demand-response', 'default', { actorGradient: 'every-choice' })).toThrow(
+      'learner dadc: actorGradient=every-choice needs prescriptions=opportunities (a finite set of choices) and framework=actor-critic, not boltzmann and actor-critic; use sampled',
+    );
+    expect(() => resolveDadcConfig('mabc', 'default', { actorGradient: 'every-choice', framework: 'ppo' })).toThrow('actorGradient=every-choice needs');
     expect(() => resolveDadcConfig('mabc', 'default', { aisTarget: 'next-state' })).toThrow('learner dadc: setting aisTarget="next-state" is not allowed; expected one of next-ais, next-observation');
   });
 

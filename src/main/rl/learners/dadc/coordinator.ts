@@ -19,7 +19,9 @@
  *   broadcast actor is this (appendix E.1): which devices get the opportunity to transmit
  *   (the scenario's list: sim/mabc.ts), and a device transmits when it has it and holds a packet.
  */
-import type { TabularEnv } from '../../../sim/tabular.ts';
+import type { LearnerConfig } from '../../../../shared/learners.ts';
+import type { BatchedEnv } from '../../../sim/env.ts';
+import { TabularEnv } from '../../../sim/tabular.ts';
 import { argmax } from '../../core/distributions.ts';
 import { gaussianLogDensity, seedGaussianGradient } from './networks.ts';
 import { Matrix } from './tape.ts';
@@ -43,6 +45,11 @@ export interface PrescriptionSpace {
   logDensity(theta: ArrayLike<number>, head: Matrix, logStd: Matrix, out: Float64Array): void;
   /** Adds weight[r] * d log psi(theta_r) / d(head, logStd) to their gradients. */
   seedGradient(theta: ArrayLike<number>, head: Matrix, logStd: Matrix, weight: ArrayLike<number>): void;
+  /**
+   * Finite spaces only (opportunities; null elsewhere): adds -weight * d/d head of sum_c p_c(head_r) * advantage[r * size + c]
+   * to the head's gradient (ascending the expected advantage over every choice), and returns that expectation's mean over the rows.
+   */
+  readonly seedEveryChoiceGradient: ((head: Matrix, advantage: ArrayLike<number>, weight: number) => number) | null;
   /** Adds weight * d entropy(psi(. | head_r)) / d(head, logStd) of every row to their gradients; returns the rows' mean entropy. */
   seedEntropyGradient(head: Matrix, logStd: Matrix, weight: number): number;
   /**
@@ -69,6 +76,7 @@ function gaussianSpace(size: number, actionLogits: PrescriptionSpace['actionLogi
       gaussianLogDensity(theta, head, logStd, logProbability);
     },
     greedy: (head, theta) => theta.set(head.value),
+    seedEveryChoiceGradient: null,
     stateValues: (head, q) => q(head),
     logDensity: gaussianLogDensity,
     seedGradient: seedGaussianGradient,
@@ -183,6 +191,22 @@ export function opportunitySpace(actions: readonly (readonly (readonly number[])
         for (let k = 0; k < size; k++) head.grad[r * size + k] += scale * ((k === c ? 1 : 0) - softmax[k]);
       }
     },
+    // d/dlogit_k sum_c p_c A_c = (1 - f) s_k (A_k - sum_c s_c A_c).
+    seedEveryChoiceGradient(head, advantage, weight) {
+      let total = 0;
+      for (let r = 0; r < head.rows; r++) {
+        const p = softmaxRow(head, r);
+        let expected = 0;
+        let softExpected = 0;
+        for (let c = 0; c < size; c++) {
+          expected += p[c] * advantage[r * size + c];
+          softExpected += softmax[c] * advantage[r * size + c];
+        }
+        for (let k = 0; k < size; k++) head.grad[r * size + k] -= weight * (1 - floor) * softmax[k] * (advantage[r * size + k] - softExpected);
+        total += expected;
+      }
+      return total / head.rows;
+    },
     // H = -sum_c p_c log p_c; dH / dlogit_k = -(1 - f) s_k (log p_k - sum_c s_c log p_c).
     seedEntropyGradient(head, _logStd, weight) {
       let total = 0;
@@ -204,4 +228,52 @@ export function opportunitySpace(actions: readonly (readonly (readonly number[])
       for (let a = 0; a < actionCount; a++) out[at + a] = a === action ? 0 : EXCLUDED;
     },
   };
+}
+
+/** The prescription space config.prescriptions names, on the env's kind of local information. */
+export function prescriptionSpace(env: BatchedEnv, config: LearnerConfig<'dadc'>): PrescriptionSpace {
+  const { nAgents, obsDim, action } = env.spec;
+  const actions = action.kind === 'discrete' ? action.n : 0;
+  if (config.prescriptions === 'linear') return linearSpace(obsDim, actions, nAgents, config.sharePrescription);
+  if (!(env instanceof TabularEnv)) throw new Error(`dadc: prescriptions=${config.prescriptions} needs a discrete local state (mabc, demand-response); use prescriptions=linear`);
+  if (config.prescriptions === 'boltzmann') return boltzmannSpace(env, config.sharePrescription);
+  if (env.opportunities === null) throw new Error(`${env.spec.scenario} offers no opportunity prescriptions; use prescriptions=boltzmann`);
+  return opportunitySpace(env.opportunities, actions, config.explorationFloor);
+}
+
+/**
+ * actorGradient every-choice: Q(X_r, c) - V(X_r) for every row r and choice c of a finite
+ * space [rows, size], V the expectation of Q under the choice probabilities of `head`, divided by
+ * its spread under them (sqrt of the mean over rows of sum_c p_c (Q_c - V)^2), as the sampled
+ * gradient's advantages are normalised. q evaluates Q(X, theta rows).
+ */
+export function choiceAdvantages(space: PrescriptionSpace, head: Matrix, logStd: Matrix, q: (theta: Matrix) => Float64Array): Float64Array {
+  const { size } = space;
+  const rows = head.rows;
+  const probabilities = new Float64Array(rows * size);
+  const advantage = new Float64Array(rows * size);
+  const logProbability = new Float64Array(rows);
+  for (let c = 0; c < size; c++) {
+    const oneHot = new Float64Array(rows * size);
+    for (let r = 0; r < rows; r++) oneHot[r * size + c] = 1;
+    const values = q(new Matrix(oneHot, rows, size));
+    // The choice's probability: exp of the log-density of its one-hot theta.
+    space.logDensity(oneHot, head, logStd, logProbability);
+    for (let r = 0; r < rows; r++) {
+      advantage[r * size + c] = values[r];
+      probabilities[r * size + c] = Math.exp(logProbability[r]);
+    }
+  }
+  let spread = 0;
+  for (let r = 0; r < rows; r++) {
+    let value = 0;
+    for (let c = 0; c < size; c++) value += probabilities[r * size + c] * advantage[r * size + c];
+    for (let c = 0; c < size; c++) {
+      advantage[r * size + c] -= value;
+      spread += (probabilities[r * size + c] * advantage[r * size + c] ** 2) / rows;
+    }
+  }
+  const scale = Math.sqrt(spread) + 1e-8;
+  for (let k = 0; k < advantage.length; k++) advantage[k] /= scale;
+  return advantage;
 }

@@ -41,14 +41,13 @@ import type { BatchedEnv } from '../../../sim/env.ts';
 import { createEnv } from '../../../sim/index.ts';
 import { RngStreams } from '../../../sim/rng.ts';
 import { addPrefixed, restoreArrays, underPrefix, type SnapshotArrays, type TypedArray } from '../../../sim/snapshot.ts';
-import { TabularEnv } from '../../../sim/tabular.ts';
 import { argmax, sampleCategorical } from '../../core/distributions.ts';
 import { IterationClock, mean, type IterationResult } from '../../core/iteration.ts';
 import type { LearnerState } from '../../core/checkpoint.ts';
 import type { Learner, LearnerSetup } from '../../core/learner.ts';
 import { robbinsMonroRate } from '../../core/rateSchedule.ts';
 import { checkpointMisfit, learningRewardOf, TrainingEnvs } from '../../core/rollout.ts';
-import { boltzmannSpace, linearSpace, opportunitySpace, type PrescriptionSpace } from './coordinator.ts';
+import { choiceAdvantages, prescriptionSpace, type PrescriptionSpace } from './coordinator.ts';
 import { informationOf, teamReturn, teamReward, type InformationStructure } from './information.ts';
 import { CoordinatorCopy } from './coordinatorCopy.ts';
 import { NETWORK_PARTS, smoothL1, smoothL1Slope } from './networks.ts';
@@ -293,7 +292,7 @@ export class Dadc implements Learner {
    */
   private updateActor(coordinator: CoordinatorCopy): number {
     const { window, networks } = coordinator;
-    const { framework, actorSteps, lrActor, clipEpsilon, aisSize: h, gamma, gaeLambda, entropyCoef } = this.config;
+    const { framework, actorSteps, lrActor, clipEpsilon, aisSize: h, gamma, gaeLambda, entropyCoef, actorGradient } = this.config;
     const rows = window.rows;
     const copies = window.copies;
     const fixed = new Tape(false);
@@ -317,11 +316,21 @@ export class Dadc implements Learner {
     const logProbability = new Float64Array(rows);
     const weight = new Float64Array(rows);
     const rate = this.rate(lrActor, 'actor');
+    const everyChoice =
+      actorGradient === 'every-choice' ? choiceAdvantages(this.space, networks.actorMean(fixed, ais), networks.logStd, (theta) => networks.q(fixed, ais, theta).value) : null;
     let loss = NaN;
     for (let s = 0; s < actorSteps; s++) {
       networks.zeroGradients('actor');
       const tape = new Tape();
       const meanTheta: Matrix = networks.actorMean(tape, tape.constant(ais.value, rows, h));
+      if (everyChoice) {
+        // The expectation over every choice replaces the sampled choice's score: the critic alone weighs them.
+        loss = -this.space.seedEveryChoiceGradient!(meanTheta, everyChoice, 1 / rows);
+        loss -= entropyCoef * this.space.seedEntropyGradient(meanTheta, networks.logStd, -entropyCoef / rows);
+        tape.backward();
+        coordinator.adam('actor', rate);
+        continue;
+      }
       this.space.logDensity(window.theta, meanTheta, networks.logStd, logProbability);
       loss = 0;
       for (let r = 0; r < rows; r++) {
@@ -357,18 +366,7 @@ export class Dadc implements Learner {
    */
   evaluate(episodes: number, seed: number): { meanReturn: number; meanDiscountedReturn: number; discountedStandardError: number } {
     const env = createEnv(this.setup.scenario, this.setup.scenarioParams, episodes).reset(seed);
-    const streams = this.agents.map((agent) => {
-      const stream = new RngStreams(1);
-      stream.seed(0, seed + PRIVATE_SEED_OFFSET + agent.index);
-      return stream;
-    });
-    const policy = new DadcPolicy(
-      env.spec,
-      this.agents.map((agent) => agent.coordinator.networks),
-      this.space,
-      (copies) => informationOf(env, copies),
-      (k, logits, width) => this.chooseAction(logits, width, streams[k]),
-    );
+    const policy = this.deployedPolicy(env, seed);
     const { nAgents, horizon } = env.spec;
     const actions = new Float64Array(episodes * nAgents);
     let total = 0;
@@ -386,6 +384,22 @@ export class Dadc implements Learner {
     let variance = 0;
     for (const d of discounted) variance += (d - meanDiscountedReturn) ** 2 / episodes;
     return { meanReturn: total / episodes, meanDiscountedReturn, discountedStandardError: Math.sqrt(variance / episodes) };
+  }
+
+  /** The coordinators as evaluate deploys them on `env`: greedy prescriptions, each agent's action drawn from its own evaluation stream seeded from `seed`. */
+  deployedPolicy(env: BatchedEnv, seed: number): DadcPolicy {
+    const streams = this.agents.map((agent) => {
+      const stream = new RngStreams(1);
+      stream.seed(0, seed + PRIVATE_SEED_OFFSET + agent.index);
+      return stream;
+    });
+    return new DadcPolicy(
+      env.spec,
+      this.agents.map((agent) => agent.coordinator.networks),
+      this.space,
+      (copies) => informationOf(env, copies),
+      (k, logits, width) => this.chooseAction(logits, width, streams[k]),
+    );
   }
 
   /** Agent k's action on its local information (its observation row at `row`) under row e of theta (see chooseAction). */
@@ -457,17 +471,6 @@ export class Dadc implements Learner {
     this.iteration = Number(meta.iteration);
     this.envSteps = Number(meta.envSteps);
   }
-}
-
-/** The prescription space config.prescriptions names, on the env's kind of local information. */
-function prescriptionSpace(env: BatchedEnv, config: DadcConfig): PrescriptionSpace {
-  const { nAgents, obsDim, action } = env.spec;
-  const actions = action.kind === 'discrete' ? action.n : 0;
-  if (config.prescriptions === 'linear') return linearSpace(obsDim, actions, nAgents, config.sharePrescription);
-  if (!(env instanceof TabularEnv)) throw new Error(`dadc: prescriptions=${config.prescriptions} needs a discrete local state (mabc, demand-response); use prescriptions=linear`);
-  if (config.prescriptions === 'boltzmann') return boltzmannSpace(env, config.sharePrescription);
-  if (env.opportunities === null) throw new Error(`${env.spec.scenario} offers no opportunity prescriptions; use prescriptions=boltzmann`);
-  return opportunitySpace(env.opportunities, actions, config.explorationFloor);
 }
 
 function prefixed(arrays: Readonly<Record<string, TypedArray>>, prefix: string): Record<string, TypedArray> {

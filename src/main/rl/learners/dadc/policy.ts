@@ -91,6 +91,13 @@ export class DadcPolicy implements TrainedPolicy {
     return { output, logStd: null };
   }
 
+  /** The theta [copies, P] agent k's coordinator chose at the last decision (a view: the next decision overwrites it). */
+  prescription(agent: number): Float64Array {
+    const memory = this.memory.get(this.networks[agent]);
+    if (!memory) throw new Error('dadc: no decision has been taken yet');
+    return memory.theta;
+  }
+
   /**
    * The coordinators' Q(X_t, theta_t) of the last decision on these copies: the memory holds
    * exactly that decision's AIS and theta. NaN before a decision on this many copies.
