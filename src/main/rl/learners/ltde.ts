@@ -56,7 +56,8 @@
  *   actor iterates from that iteration on, while the iterates collect and step as before; and
  *   `lrActorDecayIterations`, a Robbins-Monro decay of the actor's step (core/rateSchedule.ts).
  *   Near the grid's optimum an actor step's direction is mostly the critics' error (cosine
- *   0.27 with the exact one), a stochastic-approximation noise floor that both address.
+ *   0.27 with the exact one), the noise floor both address; measured on the grid, averaging
+ *   smooths a large step's wander and neither lowers the level reached (docs/ltde.md).
  */
 import type { LearnerConfig } from '../../../shared/learners.ts';
 import type { BatchedEnv } from '../../sim/env.ts';
@@ -409,10 +410,10 @@ export class Ltde implements Learner {
   /**
    * Algorithm 2: every actor's projected ascent step along the localized policy gradient (4.14),
    * clipped to gradientClipNorm, at lrActor or its Robbins-Monro decay (lrActorDecayIterations);
-   * returns the mean norm before clipping. Then the deployed
-   * average (actorAverageFrom): near the optimum the step's direction is mostly the critics'
-   * error, so the iterates wander around it, and their mean from iteration K on is closer to it
-   * than any one (Polyak-Ruppert averaging).
+   * returns the mean norm before clipping. Then the deployed average (actorAverageFrom,
+   * Polyak-Ruppert): near the optimum the step's direction is mostly the critics' error, so a
+   * large step's iterates wander, and the deployed mean of the iterates from iteration K on
+   * does not (on the grid it sits at the lower edge of their band; docs/ltde.md).
    */
   private stepActors(): number {
     const { config, teams } = this;
