@@ -52,6 +52,12 @@
  *   (a congested link's time grows with the fourth power of its load) and f is positively
  *   homogeneous, so on Sioux Falls random energies made hard choices that loaded small links
  *   and fed back (untrained TSTT up to 8e9 x SO; bounded: 6-11 x SO).
+ * - `actorAverageFrom` (Polyak-Ruppert): the deployed policy routes by the running mean of the
+ *   actor iterates from that iteration on, while the iterates collect and step as before; and
+ *   `lrActorDecayIterations`, a Robbins-Monro decay of the actor's step (core/rateSchedule.ts).
+ *   Near the grid's optimum an actor step's direction is mostly the critics' error (cosine
+ *   0.27 with the exact one), the noise floor both address; measured on the grid, averaging
+ *   smooths a large step's wander and neither lowers the level reached (docs/ltde.md).
  */
 import type { LearnerConfig } from '../../../shared/learners.ts';
 import type { BatchedEnv } from '../../sim/env.ts';
@@ -65,8 +71,9 @@ import { IterationClock, type IterationResult } from '../core/iteration.ts';
 import type { Learner, LearnerSetup } from '../core/learner.ts';
 import type { PolicyOutput, TrainedPolicy } from '../core/trainedPolicy.ts';
 import { checkpointMisfit } from '../core/rollout.ts';
+import { robbinsMonroRate } from '../core/rateSchedule.ts';
 import { clipGradientNorm } from '../nn/adam.ts';
-import { addInputGradient, averageInto, evaluateTwoLayer, addFeatures, projectedStep } from '../core/twoLayerNet.ts';
+import { addInputGradient, averageInto, evaluateTwoLayer, addFeatures, projectedStep, type TwoLayerNet } from '../core/twoLayerNet.ts';
 import { buildTeams, type Team } from './ltdeTeams.ts';
 
 /** LTDE's settings (the learner catalogue, src/shared/learners.ts, documents each). */
@@ -96,11 +103,18 @@ export class LtdePolicy implements TrainedPolicy {
     /** Per agent, beta (detourPenalty) on a detour link, else 0. */
     private readonly penalty: Float64Array,
     private readonly inputs: { boundedInputs: boolean; choiceIdentity: boolean },
+    /** Route by each team's averageActor (the deployed policy under actorAverageFrom) instead of its actor (the iterate that collects and steps). */
+    private readonly averaged = false,
   ) {
     this.probabilities = new Float64Array(spec.nAgents);
     this.logits = new Float64Array(spec.nAgents);
     this.deterministicLogStd = new Float32Array(spec.nAgents).fill(-Infinity);
     this.actorInput = new Float64Array(Math.max(...teams.map((team) => team.actor.inputDim), spec.obsDim));
+  }
+
+  /** The network this policy routes a team by. */
+  actorOf(team: Team): TwoLayerNet {
+    return this.averaged ? team.averageActor : team.actor;
   }
 
   /** The input of the k-th agent of a team's actor, its observation at obs[offset ...]. */
@@ -122,7 +136,7 @@ export class LtdePolicy implements TrainedPolicy {
     for (const team of this.teams) {
       for (let k = 0; k < team.agents.length; k++) {
         const i = team.agents[k];
-        logits[i] = this.temperature * evaluateTwoLayer(team.actor, this.actorFeatures(team, k, obs, offset + i * obsDim)) - this.penalty[i];
+        logits[i] = this.temperature * evaluateTwoLayer(this.actorOf(team), this.actorFeatures(team, k, obs, offset + i * obsDim)) - this.penalty[i];
       }
       for (let g = 0; g + 1 < team.groupStart.length; g++) {
         let largest = -Infinity;
@@ -156,7 +170,7 @@ export class LtdePolicy implements TrainedPolicy {
   }
 
   nonFiniteParameter(): string | null {
-    const team = this.teams.find((t) => !t.actor.weights.every(Number.isFinite));
+    const team = this.teams.find((t) => !this.actorOf(t).weights.every(Number.isFinite));
     return team ? `actor weights of the team at node ${team.node + 1} are not finite` : null;
   }
 
@@ -164,7 +178,10 @@ export class LtdePolicy implements TrainedPolicy {
 }
 
 export class Ltde implements Learner {
+  /** The deployed policy: evaluation, stored checkpoints' routing and routing/steadyTstt (under actorAverageFrom the averaged actors). */
   readonly policy: LtdePolicy;
+  /** The iterate's policy, which collects the episodes and whose actors step (the deployed one unless actorAverageFrom). */
+  readonly behaviour: LtdePolicy;
   private readonly env: RoutingEnv;
   private readonly config: LtdeConfig;
   private readonly teams: Team[];
@@ -202,7 +219,8 @@ export class Ltde implements Learner {
     this.firstStep = Math.min(horizon - 2, Math.floor(this.config.burnIn * horizon));
     this.teams = buildTeams(env, this.config, this.rng);
     const penalty = Float64Array.from({ length: nAgents }, (_, i) => (isDetour(env, i) ? this.config.detourPenalty : 0));
-    this.policy = new LtdePolicy(env.spec, this.teams, this.config.temperature, penalty, this.config);
+    this.behaviour = new LtdePolicy(env.spec, this.teams, this.config.temperature, penalty, this.config);
+    this.policy = this.config.actorAverageFrom > 0 ? new LtdePolicy(env.spec, this.teams, this.config.temperature, penalty, this.config, true) : this.behaviour;
     this.logits = new Float64Array(nAgents);
     this.obs = new Float64Array(this.samples * nAgents * obsDim);
     this.pi = new Float64Array(this.samples * nAgents);
@@ -240,28 +258,31 @@ export class Ltde implements Learner {
       // Mean over teams of the actor's ascent direction's norm, before gradientClipNorm.
       'actor/gradientNorm': actorGradientNorm,
       'routing/steadyTstt': this.steadyTstt(),
+      // Under averaging, the iterate's own steady state beside the average's.
+      ...(this.policy === this.behaviour ? {} : { 'routing/steadyTsttIterate': this.steadyTstt(this.behaviour) }),
       ...clock.metrics(this.samples),
     };
     return { iteration: this.iteration, envSteps: this.envSteps, metrics };
   }
 
-  /** Steady-state TSTT of an episode routed by pi itself (the deterministic, mean-field policy). */
-  steadyTstt(): number {
+  /** Steady-state TSTT of an episode routed by pi itself (the deterministic, mean-field policy; the deployed one unless given). */
+  steadyTstt(policy = this.policy): number {
     const { env } = this;
     env.reset(0);
     while (!env.allDone()) {
-      const pi = this.policy.probabilitiesAt(env.obs, 0);
+      const pi = policy.probabilitiesAt(env.obs, 0);
       for (let i = 0; i < pi.length; i++) this.logits[i] = logShare(pi[i]);
       env.step(this.logits);
     }
     return env.steadyTstt();
   }
 
-  /** The actors' and critics' weights and the random stream (critics matter with criticWarmStart; else each iteration starts afresh, Algorithm 2, line 5). */
+  /** The actors' (iterate and average) and critics' weights and the random stream (critics matter with criticWarmStart; else each iteration starts afresh, Algorithm 2, line 5). */
   state(): LearnerState {
     const arrays: Record<string, TypedArray> = {};
     this.teams.forEach((team, k) => {
       arrays[`team${k}.actor`] = team.actor.weights.slice();
+      arrays[`team${k}.averageActor`] = team.averageActor.weights.slice();
       arrays[`team${k}.critic`] = team.critic.weights.slice();
     });
     const random = this.rng.snapshot();
@@ -276,6 +297,11 @@ export class Ltde implements Learner {
       const weights = arrays[`team${k}.actor`];
       if (!weights || weights.length !== team.actor.weights.length) throw new Error(checkpointMisfit(`team${k}.actor`));
       team.actor.weights.set(weights);
+      const average = arrays[`team${k}.averageActor`];
+      // Checkpoints from before averaging carry no average; it is the actor until the average starts.
+      if (average?.length === team.averageActor.weights.length) team.averageActor.weights.set(average);
+      else if (this.config.actorAverageFrom > 0 && Number(meta.iteration) >= this.config.actorAverageFrom) throw new Error(checkpointMisfit(`team${k}.averageActor`));
+      else team.averageActor.weights.set(weights);
       const critic = arrays[`team${k}.critic`];
       // Checkpoints from before warm starts carry no critics; only a warm start needs them.
       if (critic?.length === team.critic.weights.length) team.critic.weights.set(critic);
@@ -291,7 +317,7 @@ export class Ltde implements Learner {
   private drawTeamActions(l: number): void {
     const { nAgents } = this.env.spec;
     const n = this.config.teamVehicles;
-    const { probabilities } = this.policy;
+    const { probabilities } = this.behaviour;
     for (const team of this.teams) {
       for (let g = 0; g + 1 < team.groupStart.length; g++) {
         const first = team.groupStart[g];
@@ -318,7 +344,7 @@ export class Ltde implements Learner {
         const l = episode * this.horizon + t;
         this.obs.set(env.obs, l * nAgents * obsDim);
         this.mass.set(env.nodeMass, l * env.nodeMass.length);
-        this.pi.set(this.policy.probabilitiesAt(env.obs, 0), l * nAgents);
+        this.pi.set(this.behaviour.probabilitiesAt(env.obs, 0), l * nAgents);
         this.drawTeamActions(l);
         // The scenario's softmax of log h routes exactly the drawn shares (a share of 0 leaks e^-10 of the largest).
         for (let i = 0; i < nAgents; i++) this.logits[i] = this.h[l * nAgents + i] > 0 ? Math.log(this.h[l * nAgents + i]) : -LOGIT_LIMIT;
@@ -381,14 +407,27 @@ export class Ltde implements Learner {
     return residualSum / Math.max(1, residualCount);
   }
 
-  /** Algorithm 2: every actor's projected ascent step along the localized policy gradient (4.14), clipped to gradientClipNorm; returns the mean norm before clipping. */
+  /**
+   * Algorithm 2: every actor's projected ascent step along the localized policy gradient (4.14),
+   * clipped to gradientClipNorm, at lrActor or its Robbins-Monro decay (lrActorDecayIterations);
+   * returns the mean norm before clipping. Then the deployed average (actorAverageFrom,
+   * Polyak-Ruppert): near the optimum the step's direction is mostly the critics' error, so a
+   * large step's iterates wander, and the deployed mean of the iterates from iteration K on
+   * does not (on the grid it sits at the lower edge of their band; docs/ltde.md).
+   */
   private stepActors(): number {
     const { config, teams } = this;
+    const from = config.actorAverageFrom;
+    // This step's iterate is number iteration + 1; n iterates in the average from iteration `from` on.
+    const n = from > 0 ? this.iteration + 2 - from : 0;
+    const rate = robbinsMonroRate(config.lrActor, this.iteration, config.lrActorDecayIterations, config.lrActorDecayExponent);
     let normSum = 0;
     for (const team of teams) {
       const gradient = this.actorDirection(team);
       normSum += clipGradientNorm(gradient, config.gradientClipNorm);
-      projectedStep(team.actor, gradient, config.lrActor, config.radius);
+      projectedStep(team.actor, gradient, rate, config.radius);
+      if (n >= 2) averageInto(team.averageActor, team.actor, n - 2);
+      else team.averageActor.weights.set(team.actor.weights);
     }
     return normSum / teams.length;
   }
@@ -414,7 +453,7 @@ export class Ltde implements Learner {
           for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) {
             const i = team.agents[k];
             const weight = scale * this.pi[l * nAgents + i] * (G[k] - mean);
-            if (weight !== 0) addFeatures(team.actor, this.policy.actorFeatures(team, k, this.obs, (l * nAgents + i) * obsDim), 0, weight, gradient);
+            if (weight !== 0) addFeatures(team.actor, this.behaviour.actorFeatures(team, k, this.obs, (l * nAgents + i) * obsDim), 0, weight, gradient);
           }
         }
         continue;
@@ -430,7 +469,7 @@ export class Ltde implements Learner {
       for (let k = 0; k < team.agents.length; k++) {
         const i = team.agents[k];
         const centred = this.h[l * nAgents + i] - this.pi[l * nAgents + i];
-        if (centred !== 0) addFeatures(team.actor, this.policy.actorFeatures(team, k, this.obs, (l * nAgents + i) * obsDim), 0, weight * centred, gradient);
+        if (centred !== 0) addFeatures(team.actor, this.behaviour.actorFeatures(team, k, this.obs, (l * nAgents + i) * obsDim), 0, weight * centred, gradient);
       }
     }
     return gradient;

@@ -21,6 +21,8 @@ export interface Team {
   inputA: Int32Array;
   inputB: Int32Array;
   actor: TwoLayerNet;
+  /** The deployed actor under actorAverageFrom: the running mean of the actor's iterates from that iteration on (before it, the actor itself). */
+  averageActor: TwoLayerNet;
   critic: TwoLayerNet;
   averageCritic: TwoLayerNet;
 }
@@ -72,6 +74,7 @@ export function buildTeams(env: RoutingEnv, config: LearnerConfig<'ltde'>, rng: 
       }
     }
     const critic = createTwoLayerNet(kinds.length + 1, config.width, rng);
+    const actor = createTwoLayerNet(env.spec.obsDim + (config.choiceIdentity ? agentsAt[s].length : 0), config.width, rng);
     return {
       node: s,
       agents: Int32Array.from(agentsAt[s]),
@@ -80,7 +83,8 @@ export function buildTeams(env: RoutingEnv, config: LearnerConfig<'ltde'>, rng: 
       inputKind: Uint8Array.from(kinds),
       inputA: Int32Array.from(inputA),
       inputB: Int32Array.from(inputB),
-      actor: createTwoLayerNet(env.spec.obsDim + (config.choiceIdentity ? agentsAt[s].length : 0), config.width, rng),
+      actor,
+      averageActor: cloneTwoLayer(actor),
       critic,
       averageCritic: cloneTwoLayer(critic),
     };

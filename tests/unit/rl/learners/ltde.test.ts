@@ -172,3 +172,67 @@ describe('ltde’s gradient clipping', () => {
     expect(clipped.largest).toBeLessThanOrEqual(clipped.lrActor * 0.01 * (1 + 1e-9));
   });
 });
+
+describe('ltde’s actor averaging (actorAverageFrom)', () => {
+  const settings = { criticSteps: 200, episodesPerIteration: 2 };
+  const learner = (actorAverageFrom: number) => {
+    const config = resolveLearnerConfig('ltde', 'network-routing', 'default', { ...settings, actorAverageFrom });
+    return new Ltde({ learner: 'ltde', scenario: 'network-routing', scenarioParams: { network: 'braess' }, config, seed: 1 });
+  };
+  const actors = (ltde: Ltde) => ltde.policy.teams.map((team) => team.actor.weights.slice());
+  const averages = (ltde: Ltde) => ltde.policy.teams.map((team) => team.averageActor.weights.slice());
+
+  it('deploys the mean of the iterates from the given iteration on, while the iterates train as without it', async () => {
+    const averaged = learner(3);
+    const plain = learner(0);
+    const iterates: Float64Array[][] = [];
+    let last: Record<string, number> = {};
+    for (let k = 1; k <= 6; k++) {
+      last = (await averaged.iterate()).metrics;
+      await plain.iterate();
+      iterates.push(actors(averaged));
+      // Before the average starts the deployed policy is the iterate.
+      if (k < 3) expect(averages(averaged)).toEqual(iterates[k - 1]);
+    }
+    expect(actors(averaged)).toEqual(actors(plain));
+    const mean = iterates[0].map((team, t) => team.map((_, j) => iterates.slice(2).reduce((sum, x) => sum + x[t][j], 0) / 4));
+    averages(averaged).forEach((team, t) => team.forEach((w, j) => expect(w).toBeCloseTo(mean[t][j], 12)));
+    expect(averages(averaged)).not.toEqual(actors(averaged));
+    // The metrics: the deployed average's steady state, and the iterate's (the plain learner's, which routes by it).
+    expect(last['routing/steadyTstt']).toBe(averaged.steadyTstt());
+    expect(last['routing/steadyTsttIterate']).toBe(plain.steadyTstt());
+    expect(last['routing/steadyTstt']).not.toBe(last['routing/steadyTsttIterate']);
+  });
+
+  it('resumes exactly from a checkpoint taken after the average started', async () => {
+    const straight = learner(3);
+    for (let k = 0; k < 6; k++) await straight.iterate();
+    const first = learner(3);
+    for (let k = 0; k < 4; k++) await first.iterate();
+    const state = first.state();
+    const resumed = learner(3);
+    resumed.restore(state);
+    let metrics: Record<string, number> = {};
+    for (let k = 0; k < 2; k++) metrics = (await resumed.iterate()).metrics;
+    expect(averages(resumed)).toEqual(averages(straight));
+    expect(actors(resumed)).toEqual(actors(straight));
+    expect(metrics['routing/steadyTstt']).toBe(straight.steadyTstt());
+    // A checkpoint without the average cannot resume a run whose average has started.
+    const arrays = Object.fromEntries(Object.entries(state.arrays).filter(([key]) => !key.endsWith('.averageActor')));
+    expect(() => learner(3).restore({ ...state, arrays })).toThrow(/averageActor/);
+  });
+});
+
+describe('ltde’s actor step decay (lrActorDecayIterations)', () => {
+  it('steps lrActor / (1 + k / lrActorDecayIterations)^lrActorDecayExponent at iteration k', async () => {
+    // A tiny clip norm makes every team's step exactly rate x gradientClipNorm long.
+    const config = resolveLearnerConfig('ltde', 'network-routing', 'default', { gradientClipNorm: 0.01, lrActorDecayIterations: 2, lrActorDecayExponent: 0.7, criticSteps: 200, episodesPerIteration: 2 });
+    const ltde = new Ltde({ learner: 'ltde', scenario: 'network-routing', scenarioParams: { network: 'braess' }, config, seed: 1 });
+    for (let k = 0; k < 4; k++) {
+      const before = ltde.policy.teams.map((team) => team.actor.weights.slice());
+      await ltde.iterate();
+      const largest = Math.max(...ltde.policy.teams.map((team, t) => Math.hypot(...team.actor.weights.map((w, j) => w - before[t][j]))));
+      expect(largest / (config.lrActor * 0.01)).toBeCloseTo(1 / Math.pow(1 + k / 2, 0.7), 9);
+    }
+  });
+});
