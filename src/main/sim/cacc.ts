@@ -31,9 +31,6 @@ const SAFETY_WEIGHT = 5;
  * that a learner's model can score a predicted state with the simulator's own rule.
  */
 export const CACC_COLLISION = { headway: 1, reward: -1000, endPeriod: 60 } as const;
-const COLLISION_HEADWAY = CACC_COLLISION.headway;
-const COLLISION_REWARD = CACC_COLLISION.reward;
-const COLLISION_END_PERIOD = CACC_COLLISION.endPeriod;
 /** Slow-down: the leader decelerates linearly over this many points (t = 0..299), then holds V_STAR. */
 const SLOWDOWN_POINTS = 300;
 /** (alpha, beta) gains of the four discrete actions. */
@@ -57,7 +54,7 @@ const safetyTerm = (h: number): number => -SAFETY_WEIGHT * Math.min(h - SAFETY_H
 /**
  * One agent's reward in the state after a step without a collision: headway h, speed v and
  * realised acceleration u of that step; `withSafety`: the training reward's safety term (the
- * safetyCost parameter). The environment's own reward (stepCopy), in its operation order.
+ * safetyCost parameter). The environment's own reward: stepCopy sums the same terms in this order.
  */
 export function caccReward(h: number, v: number, u: number, withSafety: boolean): number {
   const raw = headwayTerm(h) + speedTerm(v) + accelTerm(u);
@@ -185,7 +182,7 @@ export class CaccEnv extends BatchedEnv {
         this.action[vo + 1 + i] = checkedAction(actions[a0 + i], i, this.spec.scenario);
         this.setCollisionReward(a0 + i);
       }
-      return nextT % COLLISION_END_PERIOD === 0 || nextT >= this.spec.horizon;
+      return nextT % CACC_COLLISION.endPeriod === 0 || nextT >= this.spec.horizon;
     }
 
     // One pass in platoon order: agent i reads its predecessor's old and new speed.
@@ -217,7 +214,7 @@ export class CaccEnv extends BatchedEnv {
       leadNew = vNew;
     }
 
-    const collision = minHeadway < COLLISION_HEADWAY;
+    const collision = minHeadway < CACC_COLLISION.headway;
     if (collision) {
       this.collided[e] = 1;
       for (let i = 0; i < n; i++) this.setCollisionReward(a0 + i);
@@ -227,18 +224,24 @@ export class CaccEnv extends BatchedEnv {
         const k = vo + 1 + i;
         const a = a0 + i;
         const h = gap[k];
+        // caccReward's terms, each computed once: the step records them one by one as well.
+        const headway = headwayTerm(h);
+        const speedError = speedTerm(speed[k]);
+        const acceleration = accelTerm(accel[k]);
+        const safety = safetyTerm(h);
         const terms = a * N_TERMS;
-        this.rewardTerms[terms] = headwayTerm(h);
-        this.rewardTerms[terms + 1] = speedTerm(speed[k]);
-        this.rewardTerms[terms + 2] = accelTerm(accel[k]);
+        this.rewardTerms[terms] = headway;
+        this.rewardTerms[terms + 1] = speedError;
+        this.rewardTerms[terms + 2] = acceleration;
         this.rewardTerms[terms + TERM_COLLISION] = 0;
-        this.rewardTerms[terms + TERM_SAFETY] = safetyTerm(h);
-        this.rawReward[a] = caccReward(h, speed[k], accel[k], false);
-        this.reward[a] = caccReward(h, speed[k], accel[k], withSafety);
+        this.rewardTerms[terms + TERM_SAFETY] = safety;
+        const raw = headway + speedError + acceleration;
+        this.rawReward[a] = raw;
+        this.reward[a] = withSafety ? raw + safety : raw;
       }
     }
     this.writeObservations(e);
-    return collision && (nextT % COLLISION_END_PERIOD === 0 || nextT >= this.spec.horizon);
+    return collision && (nextT % CACC_COLLISION.endPeriod === 0 || nextT >= this.spec.horizon);
   }
 
   /**
@@ -258,9 +261,9 @@ export class CaccEnv extends BatchedEnv {
 
   private setCollisionReward(a: number): void {
     this.rewardTerms.fill(0, a * N_TERMS, (a + 1) * N_TERMS);
-    this.rewardTerms[a * N_TERMS + TERM_COLLISION] = COLLISION_REWARD;
-    this.rawReward[a] = COLLISION_REWARD;
-    this.reward[a] = COLLISION_REWARD;
+    this.rewardTerms[a * N_TERMS + TERM_COLLISION] = CACC_COLLISION.reward;
+    this.rawReward[a] = CACC_COLLISION.reward;
+    this.reward[a] = CACC_COLLISION.reward;
   }
 
   /** Observations on the current state; v_lead of agent 0 is the leader's speed at the same time. */
