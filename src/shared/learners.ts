@@ -169,7 +169,7 @@ const HYPERPARAMETER_FIELDS = {
   gamma: num(0.99, 0, 1, 'Discount factor.'),
   gaeLambda: num(0.5, 0, 1, 'GAE lambda (DADC: of the actor’s advantages over the critic’s TD errors).', [...PPO_FAMILY, 'dadc', 'ic3net']),
   lrActor: num(5e-4, 1e-7, 1, 'Actor Adam learning rate (IC3Net: of every weight, one Adam).'),
-  lrCritic: num(5e-4, 1e-7, 1, 'Critic Adam learning rate.', [...PPO_FAMILY, 'ltde', 'dadc', ...SAC]),
+  lrCritic: num(5e-4, 1e-7, 1, 'Critic Adam learning rate (IC3Net: of the value head’s own steps, criticSteps > 1).', [...PPO_FAMILY, 'ltde', 'dadc', ...SAC, 'ic3net']),
   epochs: int(10, 1, 1000, 'Passes over the batch per update.', PPO_FAMILY),
   minibatches: int(1, 1, 4096, 'Minibatches per epoch (1: full batch).', PPO_FAMILY),
   criticEpochs: int(10, 1, 1000, 'Passes of the critic over the batch per update.', PPO_FAMILY),
@@ -231,7 +231,13 @@ const HYPERPARAMETER_FIELDS = {
     ['ltde'],
   ),
   lrActorDecayExponent: num(0.7, 0.5, 1, 'LTDE: exponent p of lrActorDecayIterations’ decay; in (0.5, 1] the steps’ sum diverges and their squares’ sum converges, and below 1 they shrink slower than 1/k, as iterate averaging (actorAverageFrom) wants.', ['ltde']),
-  criticSteps: int(15_000, 1, 10_000_000, 'LTDE: TD steps per team critic and iteration (Algorithm 1); DADC: critic gradient steps per iteration.', ['ltde', 'dadc']),
+  criticSteps: int(
+    15_000,
+    1,
+    10_000_000,
+    'LTDE: TD steps per team critic and iteration (Algorithm 1); DADC: critic gradient steps per iteration; IC3Net: value steps per batch, the joint actor-critic step and criticSteps - 1 Adam steps of the value head alone (at lrCritic, on the hidden layer the rollout recorded) before it (1: the paper’s one step).',
+    ['ltde', 'dadc', 'ic3net'],
+  ),
   framework: choice('actor-critic', ['actor-critic', 'ppo'], 'DADC: the coordinator’s actor-critic framework: the policy gradient, or PPO’s clipped surrogate.', ['dadc']),
   aisSize: int(5, 1, 256, 'DADC: size H of the approximate information state (the paper: 5).', ['dadc']),
   aisLambda: num(0.5, 0, 1, 'DADC: lambda of the AIS loss lambda * smoothL1(reward) + (1 - lambda) * NLL(next), next as aisTarget names it.', ['dadc']),
@@ -300,6 +306,11 @@ const HYPERPARAMETER_FIELDS = {
   ic3netVariant: choice('paper', ['paper', 'reference-code'], 'IC3Net: paper (Singh et al.: LSTM, learned send gate, mean of the sending neighbours’ hidden states) or reference-code (the DMPO authors’ feed-forward version, gates open). Default paper: it learns faster here (README).', ['ic3net']),
   valueCoef: num(0.5, 0, 1000, 'IC3Net: weight of the value MSE in the one actor-critic loss.', ['ic3net']),
   bpttSteps: int(20, 1, 1_000_000, 'IC3Net paper variant: steps per truncated-BPTT chunk of the rollout.', ['ic3net']),
+  skipFrozenSteps: flag(
+    false,
+    'IC3Net: leave the steps taken from a frozen state out of the policy and gate loss and out of the advantages’ normalisation (CACC: after a collision the state stands still up to the next multiple of 60 steps, so those actions change nothing and their log-probabilities carry only noise); the value loss keeps them. No other scenario freezes, so there it changes nothing.',
+    ['ic3net'],
+  ),
 } as const satisfies Record<string, Field>;
 
 type Fields = typeof HYPERPARAMETER_FIELDS;
@@ -576,19 +587,23 @@ const DMPO_SAC_PRESETS: Readonly<Record<LearnerPresetId, Overrides>> = { paper: 
  * exploration noise. Neither DMPO table gives IC3Net's own values: `paper` and
  * `reference-code` take the tables' shared (DPPO) rows with the variant of that name.
  * Every preset leaves the gradient unclipped (gradientClipNorm 1e9; the field's default is
- * SAC's) and the rate constant: on catch-up neither a clip nor a decay, nor any other single
- * setting screened, kept what the default learns (docs/ic3net.md, seed 1 to 60k env steps).
+ * SAC's), the rate constant, the frozen steps in the policy loss (skipFrozenSteps off) and
+ * the critic at the paper's one step (criticSteps 1): on catch-up neither a clip nor a
+ * decay, nor any other single setting screened, kept what the default learns; leaving the
+ * frozen steps out did not keep it either, and a critic that keeps up (value-head steps,
+ * explaining 0.9 of the targets' variance) made every screened run crash (docs/ic3net.md,
+ * seed 1 to 60k env steps).
  */
-const IC3NET_DEFAULT: Overrides = { ic3netVariant: 'paper', numEnvs: 4, rolloutSteps: 50, bpttSteps: 25, lrActor: 3e-3, gaeLambda: 0.95, entropyCoef: 0.01, gradientClipNorm: 1e9 };
+const IC3NET_DEFAULT: Overrides = { ic3netVariant: 'paper', numEnvs: 4, rolloutSteps: 50, bpttSteps: 25, lrActor: 3e-3, gaeLambda: 0.95, entropyCoef: 0.01, gradientClipNorm: 1e9, criticSteps: 1 };
 const IC3NET_CACC_DEFAULT: Overrides = { ...IC3NET_DEFAULT, numEnvs: 8, rolloutSteps: 60, bpttSteps: 20, gaeLambda: 1, rewardScale: 1 / 2000, rewardClip: 2 };
 const IC3NET_RING_DEFAULT: Overrides = { ...IC3NET_DEFAULT, gaeLambda: 0, initialLogStd: -1.5, entropyCoef: 0 };
 
 function ic3netPreset(scenario: ScenarioId, preset: LearnerPresetId): Overrides {
   switch (preset) {
     case 'reference-code':
-      return { ...DPPO_REFERENCE[scenario], ic3netVariant: 'reference-code', gradientClipNorm: 1e9 };
+      return { ...DPPO_REFERENCE[scenario], ic3netVariant: 'reference-code', gradientClipNorm: 1e9, criticSteps: 1 };
     case 'paper':
-      return { ...PAPER[scenario], ic3netVariant: 'paper', gradientClipNorm: 1e9 };
+      return { ...PAPER[scenario], ic3netVariant: 'paper', gradientClipNorm: 1e9, criticSteps: 1 };
     case 'default':
       if (scenario === 'ring') return IC3NET_RING_DEFAULT;
       return scenario === 'cacc-catchup' || scenario === 'cacc-slowdown' ? IC3NET_CACC_DEFAULT : IC3NET_DEFAULT;

@@ -69,6 +69,11 @@ export abstract class BatchedEnv {
   readonly dones: Uint8Array;
   readonly terminated: Uint8Array;
   readonly truncated: Uint8Array;
+  /**
+   * 1 once the copy has collided in its episode. Where the episode runs on after it (CACC
+   * freezes the state until the next multiple of 60 steps), a step taken from a collided
+   * copy changes nothing but its reward: its actions have no effect.
+   */
   readonly collided: Uint8Array;
   /** Control steps taken since the copy's reset. */
   readonly steps: Int32Array;

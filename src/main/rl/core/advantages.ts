@@ -84,18 +84,26 @@ export function aggregateNeighbourAdvantages(
   }
 }
 
-/** Normalises each agent's advantages to zero mean and unit variance over its samples. */
-export function normalisePerAgent(advantages: Float32Array, agents: number): void {
+/**
+ * Normalises each agent's advantages to mean 0, std 1 over its samples. `excluded` [samples
+ * per agent] (null: none), the same for every agent: samples left out of the statistics and
+ * set to 0 (steps whose actions have no effect, which the policy loss leaves out).
+ */
+export function normalisePerAgent(advantages: Float32Array, agents: number, excluded: Uint8Array | null = null): void {
   const samples = advantages.length / agents;
+  if (excluded !== null && excluded.length !== samples) throw new Error(`normalisePerAgent: excluded has ${excluded.length} entries, the agents ${samples} samples each`);
+  const kept = excluded === null ? samples : samples - excluded.reduce((sum, x) => sum + (x === 0 ? 0 : 1), 0);
   for (let i = 0; i < agents; i++) {
     const row = advantages.subarray(i * samples, (i + 1) * samples);
+    if (excluded !== null) for (let s = 0; s < samples; s++) if (excluded[s] !== 0) row[s] = 0;
+    if (kept === 0) continue;
     let sum = 0;
     for (const a of row) sum += a;
-    const mean = sum / samples;
+    const mean = sum / kept;
     let squares = 0;
-    for (const a of row) squares += (a - mean) ** 2;
-    const scale = 1 / (Math.sqrt(squares / samples) + 1e-8);
-    for (let s = 0; s < samples; s++) row[s] = (row[s] - mean) * scale;
+    for (let s = 0; s < samples; s++) if (excluded === null || excluded[s] === 0) squares += (row[s] - mean) ** 2;
+    const scale = 1 / (Math.sqrt(squares / kept) + 1e-8);
+    for (let s = 0; s < samples; s++) row[s] = excluded === null || excluded[s] === 0 ? (row[s] - mean) * scale : 0;
   }
 }
 

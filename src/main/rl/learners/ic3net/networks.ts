@@ -63,6 +63,8 @@ export interface Ic3netForward {
   readonly gateLogits: Node | null;
   /** The communication vector each agent received, [n, B, H]. */
   readonly message: Node;
+  /** The hidden layer the actor and value heads read, [n, B, H]. */
+  readonly features: Node;
   /** The state after this step (paper), or null. */
   readonly hidden: Node | null;
   readonly cell: Node | null;
@@ -154,6 +156,14 @@ export class Ic3netNetworks {
     return this.logStdSlot?.offset ?? -1;
   }
 
+  /** The value head's weights [n, H, 1] and biases [n, 1, 1], adjacent in the flat vector: where they start and how many. */
+  get valueHead(): { offset: number; size: number } {
+    const { valueWeights, valueBias } = this.slots;
+    const size = this.agents * (HIDDEN_SIZE + 1);
+    if (valueBias.offset !== valueWeights.offset + this.agents * HIDDEN_SIZE) throw new Error('IC3Net: the value head is expected to lie in one piece of the flat vector');
+    return { offset: valueWeights.offset, size };
+  }
+
   /** A zero state for `copies` copies (kept: the caller disposes it). */
   zeroState(copies: number): RecurrentState {
     const zeros = (width: number) => tf.zeros([this.agents, copies, width]) as tf.Tensor3D;
@@ -177,7 +187,7 @@ export class Ic3netNetworks {
       const main = tape.addBias(tape.matMul(encoded, params.mainWeights), params.mainBias);
       const sent = tape.addBias(tape.matMul(message, params.messageWeights), params.messageBias);
       const hidden = tape.add(tape.add(encoded, main), sent);
-      return { ...heads(hidden), gateLogits: null, message, hidden: null, cell: null };
+      return { ...heads(hidden), gateLogits: null, message, features: hidden, hidden: null, cell: null };
     }
     if (state === null || fresh === null) throw new Error('the paper variant needs its recurrent state');
     const H = HIDDEN_SIZE;
@@ -196,7 +206,7 @@ export class Ic3netNetworks {
     const cell = tape.add(tape.mul(forgetGate, previousCell), tape.mul(inputGate, candidate));
     const hidden = tape.mul(outputGate, tape.tanh(cell));
     const gateLogits = tape.addBias(tape.matMul(hidden, params.gateWeights), params.gateBias);
-    return { ...heads(hidden), gateLogits, message, hidden, cell };
+    return { ...heads(hidden), gateLogits, message, features: hidden, hidden, cell };
   }
 
   /** The parameters as tape nodes (trainable on a recording tape), from cached tensors. */

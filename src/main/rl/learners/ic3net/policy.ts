@@ -24,6 +24,8 @@ export interface StepResult {
   readonly gateLogits: Float32Array | null;
   /** [n, B, H]: the communication vector each agent received. */
   readonly message: Float32Array;
+  /** [n, B, H]: the hidden layer the heads read. */
+  readonly features: Float32Array;
   /** The LSTM state after the step (paper; kept tensors the caller owns), or null. */
   readonly hidden: tf.Tensor3D | null;
   readonly cell: tf.Tensor3D | null;
@@ -36,26 +38,28 @@ export interface StepResult {
 export function forwardStep(networks: Ic3netNetworks, observations: Float32Array, copies: number, state: RecurrentState | null, fresh: Float32Array | null): StepResult {
   const tape = new TensorTape(false);
   const { agents, obsDim } = networks;
-  // [policy, value, message] and, for the paper variant, [gate logits, hidden, cell]
+  // [policy, value, message, features] and, for the paper variant, [gate logits, hidden, cell]
   const tensors = tf.tidy(() => {
     const obs = tf.tensor3d(observations, [agents, copies, obsDim]);
     const freshMask = fresh === null ? null : tf.tensor3d(fresh, [1, copies, 1]);
     const tapeState = state === null ? null : { hidden: tape.constant(state.hidden), cell: tape.constant(state.cell), gate: state.gate };
     const forward = networks.forward(tape, networks.parameterNodes(tape), obs, tapeState, freshMask);
     const recurrent = forward.gateLogits === null ? [] : [forward.gateLogits.value, forward.hidden!.value, forward.cell!.value];
-    return [forward.policy.value, forward.value.value, forward.message.value, ...recurrent];
+    return [forward.policy.value, forward.value.value, forward.message.value, forward.features.value, ...recurrent];
   });
   const read = (k: number) => tensors[k].dataSync() as Float32Array;
-  const recurrent = tensors.length > 3;
+  const recurrent = tensors.length > 4;
   const step: StepResult = {
     policy: { output: read(0), logStd: networks.logStd?.slice() ?? null },
     values: read(1),
     message: read(2),
-    gateLogits: recurrent ? read(3) : null,
-    hidden: recurrent ? (tensors[4] as tf.Tensor3D) : null,
-    cell: recurrent ? (tensors[5] as tf.Tensor3D) : null,
+    features: read(3),
+    gateLogits: recurrent ? read(4) : null,
+    hidden: recurrent ? (tensors[5] as tf.Tensor3D) : null,
+    cell: recurrent ? (tensors[6] as tf.Tensor3D) : null,
   };
-  tf.dispose(tensors.slice(0, 4));
+  // The paper variant's features are its hidden state, which the caller keeps.
+  tf.dispose(tensors.slice(0, 5).filter((tensor) => tensor !== step.hidden));
   return step;
 }
 

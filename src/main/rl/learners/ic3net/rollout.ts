@@ -17,6 +17,8 @@ export class Ic3netRollout {
   /** [n, T, E, d] each agent's own observation. */
   readonly observations: Float32Array;
   readonly actions: Float32Array;
+  /** [n, T, E, H] the hidden layer the heads read at each step (what the value head is fitted on). */
+  readonly features: Float32Array;
   /** [n, T, E] 1 where the agent chose to send (paper; all 1 for reference-code). */
   readonly gates: Float32Array;
   readonly rewards: Float32Array;
@@ -28,6 +30,11 @@ export class Ic3netRollout {
   readonly returns: Float32Array;
   readonly terminated: Uint8Array;
   readonly truncated: Uint8Array;
+  /**
+   * [T, E] 1 where copy e was already collided before step t (env.collided): a frozen state,
+   * where the actions change nothing (CACC, up to the next multiple of 60 steps).
+   */
+  readonly frozen: Uint8Array;
   /** [T, E] 0 where a copy started an episode at step t (its state was cleared). */
   readonly fresh: Float32Array;
   /** The recurrent state before step 0 (paper): hidden and cell [n, E, H], gate [n, E]. */
@@ -45,6 +52,7 @@ export class Ic3netRollout {
     const rows = agents * steps * envs;
     this.observations = new Float32Array(rows * obsDim);
     this.actions = new Float32Array(rows);
+    this.features = new Float32Array(rows * HIDDEN_SIZE);
     this.gates = new Float32Array(rows).fill(1);
     this.rewards = new Float32Array(rows);
     this.values = new Float32Array(rows);
@@ -54,6 +62,7 @@ export class Ic3netRollout {
     this.returns = new Float32Array(rows);
     this.terminated = new Uint8Array(steps * envs);
     this.truncated = new Uint8Array(steps * envs);
+    this.frozen = new Uint8Array(steps * envs);
     this.fresh = new Float32Array(steps * envs);
     this.startHidden = new Float32Array(agents * envs * HIDDEN_SIZE);
     this.startCell = new Float32Array(agents * envs * HIDDEN_SIZE);
@@ -89,12 +98,14 @@ export class Ic3netRollout {
       policy.gather.gatherAgentMajor(env.obs, obsDim, copies, this.stepObservations, copies, 0);
       policy.gather.gatherAgentMajor(env.obs, obsDim, copies, this.observations, steps * copies, row);
       this.fresh.set(freshMask(env, fresh), row);
+      this.frozen.set(env.collided, row);
       const step = forwardStep(networks, this.stepObservations, copies, state, networks.recurrent ? fresh : null);
       sampleHeadActions(networks.head, agents, step.policy, envs.sampler, copies, steps, t, this.actions, envActions);
       for (let i = 0; i < agents; i++) {
         for (let e = 0; e < copies; e++) {
           const k = i * steps * copies + row + e;
           this.values[k] = step.values[i * copies + e];
+          this.features.set(step.features.subarray((i * copies + e) * HIDDEN_SIZE, (i * copies + e + 1) * HIDDEN_SIZE), k * HIDDEN_SIZE);
           if (step.gateLogits === null) continue;
           const gate = sampleCategorical(step.gateLogits, 2 * (i * copies + e), 2, envs.sampler.uniform(0)) === SEND ? 1 : 0;
           stepGates[i * copies + e] = gate;

@@ -12,6 +12,10 @@
  * The per-sample policy terms are the core's PolicyLoss evaluated with the current outputs
  * as the "old" ones: at ratio 1 the clipped surrogate's gradient is exactly the policy
  * gradient -A grad log pi (clip 0 never engages there), with its entropy term.
+ *
+ * With skipFrozenSteps the policy and gate terms are means over the steps that were not
+ * frozen (rollout.frozen: taken from a collided state whose actions change nothing, so their
+ * log-probabilities carry only noise); the value MSE stays a mean over every step.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { IterationMetrics } from '../../core/iteration.ts';
@@ -27,6 +31,8 @@ export interface Ic3netLossSettings {
   readonly entropyCoef: number;
   /** Steps per truncated-BPTT chunk (paper variant). */
   readonly bpttSteps: number;
+  /** Leave the rollout's frozen steps out of the policy and gate loss (the value loss keeps them). */
+  readonly skipFrozenSteps: boolean;
 }
 
 const GATE_HEAD: PolicyHead = { kind: 'categorical', actionCount: 2 };
@@ -41,6 +47,8 @@ export function ic3netGradient(networks: Ic3netNetworks, rollout: Ic3netRollout,
   const gateStats = Array.from({ length: agents }, () => new PolicyStatistics(1));
   const valueLoss = new Float64Array(agents);
   const chunk = networks.recurrent ? settings.bpttSteps : steps;
+  const frozen = settings.skipFrozenSteps ? rollout.frozen : null;
+  const active = frozen === null ? samples : frozen.reduce((sum, x) => sum + (x === 0 ? 1 : 0), 0);
   const all = {
     observations: tf.tensor3d(rollout.observations, [agents, samples, obsDim]),
     gates: tf.tensor3d(rollout.gates, [agents, samples, 1]),
@@ -61,7 +69,7 @@ export function ic3netGradient(networks: Ic3netNetworks, rollout: Ic3netRollout,
         const tape = new TensorTape(true);
         const params = networks.parameterNodes(tape);
         const { output, state } = forwardChunk(networks, tape, params, all, carried, t0, t1, envs);
-        const seeds = lossGradients(networks, rollout, output, { t0, rows, scale: rows / samples, settings, losses, policyStats, gateStats, valueLoss, gradient });
+        const seeds = lossGradients(networks, rollout, output, { t0, rows, valueScale: rows / samples, activeRows: activeRows(frozen, t0 * envs, rows), active, settings, losses, policyStats, gateStats, valueLoss, gradient });
         tape.backward(seeds);
         networks.addGradients(params, gradient);
         return state === null ? [] : [state.hidden.value, state.cell.value, state.gate];
@@ -72,14 +80,16 @@ export function ic3netGradient(networks: Ic3netNetworks, rollout: Ic3netRollout,
   } finally {
     tf.dispose([...carried, all.observations, all.gates, all.fresh]);
   }
-  const policy = policyStats.map((s) => s.summaries(settings.entropyCoef)[0]);
+  // With every step frozen there is no policy term: its statistics read 0.
+  const summary = (stats: PolicyStatistics) => (active === 0 ? { loss: 0, entropy: 0 } : stats.summaries(settings.entropyCoef)[0]);
+  const policy = policyStats.map(summary);
   const metrics: IterationMetrics = {
     'loss/actor': mean(policy.map((s) => s.loss)),
     'loss/critic': mean(Array.from(valueLoss)),
     entropy: mean(policy.map((s) => s.entropy)),
   };
   if (networks.recurrent) {
-    const gate = gateStats.map((s) => s.summaries(settings.entropyCoef)[0]);
+    const gate = gateStats.map(summary);
     metrics['gate/sendRate'] = mean(Array.from(rollout.gates));
     metrics['gate/entropy'] = mean(gate.map((s) => s.entropy));
   }
@@ -116,11 +126,23 @@ function forwardChunk(
   return { output: { policy: join((f) => f.policy), value: join((f) => f.value), gateLogits: join((f) => f.gateLogits!) }, state };
 }
 
+/** The chunk's rows (0-based within it) whose steps were not frozen; every row when `frozen` is null. */
+function activeRows(frozen: Uint8Array | null, first: number, rows: number): Int32Array {
+  if (frozen === null) return Int32Array.from({ length: rows }, (_, r) => r);
+  const kept: number[] = [];
+  for (let r = 0; r < rows; r++) if (frozen[first + r] === 0) kept.push(r);
+  return Int32Array.from(kept);
+}
+
 interface ChunkLoss {
   t0: number;
   rows: number;
-  /** The chunk's share of each agent's samples (its means are weighted by it). */
-  scale: number;
+  /** The chunk's share of each agent's samples (the value MSE's mean is weighted by it). */
+  valueScale: number;
+  /** The chunk's rows the policy and gate terms are evaluated on. */
+  activeRows: Int32Array;
+  /** Samples per agent in the whole batch the policy and gate terms are means over. */
+  active: number;
   settings: Ic3netLossSettings;
   losses: { policy: PolicyLoss; gate: PolicyLoss };
   policyStats: PolicyStatistics[];
@@ -139,7 +161,8 @@ function lossGradients(
   chunk: ChunkLoss,
 ): [Node, tf.Tensor][] {
   const { agents, samples, envs } = rollout;
-  const { t0, rows, scale, settings } = chunk;
+  const { t0, rows, valueScale, activeRows, settings } = chunk;
+  const policyScale = activeRows.length / Math.max(chunk.active, 1);
   const width = networks.outputSize;
   const policy = output.policy.value.dataSync() as Float32Array;
   const values = output.value.value.dataSync() as Float32Array;
@@ -148,13 +171,21 @@ function lossGradients(
   const dValue = new Float32Array(agents * rows);
   const dGate = new Float32Array(agents * rows * 2);
   const dLogStd = networks.logStd === null ? null : new Float32Array(1);
+  const everyRow = activeRows.length === rows;
   const rowIndex = Int32Array.from({ length: rows }, (_, r) => r);
+  // The policy terms' outputs and gradients in evaluation order: the active rows only.
+  const evaluated = { policy: new Float32Array(activeRows.length * width), gate: new Float32Array(activeRows.length * 2), dPolicy: new Float32Array(activeRows.length * width), dGate: new Float32Array(activeRows.length * 2) };
+  const gather = (from: Float32Array, size: number, into: Float32Array) => {
+    activeRows.forEach((r, k) => into.set(from.subarray(r * size, (r + 1) * size), k * size));
+    return into;
+  };
+  const scatter = (from: Float32Array, size: number, into: Float32Array) => activeRows.forEach((r, k) => into.set(from.subarray(k * size, (k + 1) * size), r * size));
   for (let i = 0; i < agents; i++) {
     const start = i * samples + t0 * envs;
     const own = <T extends Float32Array>(array: T, size = 1) => array.subarray(start * size, (start + rows) * size) as T;
     const mine = (array: Float32Array, size: number) => array.subarray(i * rows * size, (i + 1) * rows * size);
     const rowsOf = (actions: Float32Array, outputs: Float32Array, logStd: Float32Array | null): PolicyRows => ({
-      rowIndex,
+      rowIndex: activeRows,
       samplesPerAgent: rows,
       firstAgent: i,
       actions: own(actions),
@@ -163,14 +194,25 @@ function lossGradients(
       oldLogStd: logStd,
     });
     const logStd = networks.logStd?.subarray(i, i + 1) ?? null;
-    chunk.losses.policy.evaluate(rowsOf(rollout.actions, mine(policy, width), logStd), mine(policy, width), logStd, { output: mine(dPolicy, width), logStd: dLogStd }, chunk.policyStats[i]);
-    if (dLogStd !== null) chunk.gradient[networks.logStdOffset + i] += scale * dLogStd[0];
+    if (activeRows.length > 0) {
+      const out = everyRow ? mine(policy, width) : gather(mine(policy, width), width, evaluated.policy);
+      const grad = everyRow ? mine(dPolicy, width) : evaluated.dPolicy;
+      chunk.losses.policy.evaluate(rowsOf(rollout.actions, mine(policy, width), logStd), out, logStd, { output: grad, logStd: dLogStd }, chunk.policyStats[i]);
+      if (!everyRow) scatter(grad, width, mine(dPolicy, width));
+      if (dLogStd !== null) chunk.gradient[networks.logStdOffset + i] += policyScale * dLogStd[0];
+      if (gateLogits !== null) {
+        const gateOut = everyRow ? mine(gateLogits, 2) : gather(mine(gateLogits, 2), 2, evaluated.gate);
+        const gateGrad = everyRow ? mine(dGate, 2) : evaluated.dGate;
+        chunk.losses.gate.evaluate(rowsOf(rollout.gates, mine(gateLogits, 2), null), gateOut, null, { output: gateGrad, logStd: null }, chunk.gateStats[i]);
+        if (!everyRow) scatter(gateGrad, 2, mine(dGate, 2));
+      }
+    }
     const valueGradient = mine(dValue, 1);
-    chunk.valueLoss[i] += scale * evaluateValueLoss({ rowIndex, samplesPerAgent: rows, returns: own(rollout.returns) }, mine(values, 1), valueGradient, null);
+    chunk.valueLoss[i] += valueScale * evaluateValueLoss({ rowIndex, samplesPerAgent: rows, returns: own(rollout.returns) }, mine(values, 1), valueGradient, null);
     for (let r = 0; r < rows; r++) valueGradient[r] *= settings.valueCoef;
-    if (gateLogits !== null) chunk.losses.gate.evaluate(rowsOf(rollout.gates, mine(gateLogits, 2), null), mine(gateLogits, 2), null, { output: mine(dGate, 2), logStd: null }, chunk.gateStats[i]);
   }
-  for (const array of [dPolicy, dValue, dGate]) for (let k = 0; k < array.length; k++) array[k] *= scale;
+  for (const array of [dPolicy, dGate]) for (let k = 0; k < array.length; k++) array[k] *= policyScale;
+  for (let k = 0; k < dValue.length; k++) dValue[k] *= valueScale;
   const seeds: [Node, tf.Tensor][] = [
     [output.policy, tf.tensor3d(dPolicy, [agents, rows, width])],
     [output.value, tf.tensor3d(dValue, [agents, rows, 1])],
