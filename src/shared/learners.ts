@@ -253,8 +253,8 @@ const HYPERPARAMETER_FIELDS = {
   actorSteps: int(5, 1, 10_000, 'DADC: actor gradient steps per iteration.', ['dadc']),
   actorGradient: choice(
     'sampled',
-    ['sampled', 'every-choice'],
-    'DADC: the coordinator’s policy gradient: sampled (the score function of the choice taken, weighted by its GAE advantage over the critic’s TD errors) or every-choice (prescriptions=opportunities, framework actor-critic: the exact expectation over the choices, sum_c grad pi(c | X_t) (Q(X_t, c) - V(X_t)), which the critic alone weights, without the noise of the choice drawn and of what followed it).',
+    ['sampled', 'every-choice', 'deterministic'],
+    'DADC: the coordinator’s policy gradient: sampled (the score function of the choice taken, weighted by its GAE advantage over the critic’s TD errors), every-choice (prescriptions=opportunities, framework actor-critic: the exact expectation over the choices, sum_c grad pi(c | X_t) (Q(X_t, c) - V(X_t)), which the critic alone weights, without the noise of the choice drawn and of what followed it) or deterministic (a Gaussian coordinator, framework actor-critic: the deterministic policy gradient through the critic, grad_theta Q(X_t, mean(X_t)) times d mean / d weights, DDPG-style; the Gaussian still explores so that the critic sees theta vary, its std is not trained but by entropyCoef).',
     ['dadc'],
   ),
   prescriptions: choice(
@@ -666,6 +666,9 @@ function checkDadc(scenario: ScenarioId, config: Readonly<Record<string, ParamVa
   }
   if (config.actorGradient === 'every-choice' && (config.prescriptions !== 'opportunities' || config.framework !== 'actor-critic')) {
     throw new ParamError('actorGradient', `learner dadc: actorGradient=every-choice needs prescriptions=opportunities (a finite set of choices) and framework=actor-critic, not ${String(config.prescriptions)} and ${String(config.framework)}; use sampled`);
+  }
+  if (config.actorGradient === 'deterministic' && (config.prescriptions === 'opportunities' || config.framework !== 'actor-critic')) {
+    throw new ParamError('actorGradient', `learner dadc: actorGradient=deterministic needs a Gaussian coordinator (prescriptions=boltzmann or linear) and framework=actor-critic, not ${String(config.prescriptions)} and ${String(config.framework)}; use sampled`);
   }
   const continuousLocal = scenario === 'cacc-catchup' || scenario === 'cacc-slowdown';
   if (continuousLocal !== (config.prescriptions === 'linear')) {

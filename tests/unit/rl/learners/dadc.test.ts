@@ -307,6 +307,27 @@ describe('dadc', () => {
     expect(untimed(await resumed.iterate())).toEqual(untimed(next));
   });
 
+  it('with actorGradient deterministic, ascends the critic’s Q(X, mean(X)) and leaves the critic and the std alone', async () => {
+    const dadc = dadcOn('demand-response', { agents: 10 }, { actorGradient: 'deterministic', rolloutSteps: 30, numEnvs: 2, lrActor: 0.001 }, 4);
+    await dadc.iterate();
+    dadc.collect();
+    const coordinator = dadc.coordinators[0];
+    const { networks, window } = coordinator;
+    const meanQ = () => {
+      const tape = new Tape(false);
+      const ais = tape.rowsOf(window.unroll(tape, networks), 0, window.rows);
+      return networks.q(tape, ais, networks.actorMean(tape, ais)).value.reduce((a, b) => a + b, 0) / window.rows;
+    };
+    const before = meanQ();
+    const critic = networks.parts.critic.map((m) => m.value.slice());
+    const logStd = networks.logStd.value.slice();
+    dadc['updateActor'](coordinator);
+    expect(meanQ()).toBeGreaterThan(before);
+    networks.parts.critic.forEach((m, k) => expect(m.value).toEqual(critic[k]));
+    networks.parts.critic.forEach((m) => expect(m.grad.every((g) => g === 0)).toBe(true));
+    expect(networks.logStd.value).toEqual(logStd);
+  });
+
   it('resolves its presets and refuses bad settings by name', () => {
     const paper = resolveDadcConfig('mabc', 'paper');
     expect([paper.lrApproximator, paper.lrCritic, paper.lrActor, paper.rolloutSteps, paper.aisSize, paper.gamma]).toEqual([0.08, 0.01, 0.01, 300, 5, 0.9]);
@@ -321,6 +342,10 @@ describe('dadc', () => {
       'learner dadc: actorGradient=every-choice needs prescriptions=opportunities (a finite set of choices) and framework=actor-critic, not boltzmann and actor-critic; use sampled',
     );
     expect(() => resolveDadcConfig('mabc', 'default', { actorGradient: 'every-choice', framework: 'ppo' })).toThrow('actorGradient=every-choice needs');
+    expect(() => resolveDadcConfig('mabc', 'default', { actorGradient: 'deterministic' })).toThrow(
+      'learner dadc: actorGradient=deterministic needs a Gaussian coordinator (prescriptions=boltzmann or linear) and framework=actor-critic, not opportunities and actor-critic; use sampled',
+    );
+    expect(() => resolveDadcConfig('demand-response', 'default', { actorGradient: 'deterministic', framework: 'ppo' })).toThrow('actorGradient=deterministic needs');
     expect(() => resolveDadcConfig('mabc', 'default', { aisTarget: 'next-state' })).toThrow('learner dadc: setting aisTarget="next-state" is not allowed; expected one of next-ais, next-observation');
   });
 

@@ -322,12 +322,22 @@ export class Dadc implements Learner {
     for (let s = 0; s < actorSteps; s++) {
       networks.zeroGradients('actor');
       const tape = new Tape();
-      const meanTheta: Matrix = networks.actorMean(tape, tape.constant(ais.value, rows, h));
-      if (everyChoice) {
-        // The expectation over every choice replaces the sampled choice's score: the critic alone weighs them.
-        loss = -this.space.seedEveryChoiceGradient!(meanTheta, everyChoice, 1 / rows);
+      const aisRows = tape.constant(ais.value, rows, h);
+      const meanTheta: Matrix = networks.actorMean(tape, aisRows);
+      if (everyChoice || actorGradient === 'deterministic') {
+        if (everyChoice) {
+          // The expectation over every choice replaces the sampled choice's score: the critic alone weighs them.
+          loss = -this.space.seedEveryChoiceGradient!(meanTheta, everyChoice, 1 / rows);
+        } else {
+          // The deterministic policy gradient: ascend the critic's Q(X, mean(X)) through theta, without the noise of the draw or of what followed it.
+          const q = networks.q(tape, aisRows, meanTheta);
+          loss = -mean(Array.from(q.value));
+          q.grad.fill(-1 / rows);
+        }
         loss -= entropyCoef * this.space.seedEntropyGradient(meanTheta, networks.logStd, -entropyCoef / rows);
         tape.backward();
+        // The backward pass also reached the critic's weights; the critic learns from its TD loss alone.
+        networks.zeroGradients('critic');
         coordinator.adam('actor', rate);
         continue;
       }
