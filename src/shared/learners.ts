@@ -250,6 +250,13 @@ const HYPERPARAMETER_FIELDS = {
     'DADC: Robbins-Monro decay of the three learning rates, as the paper’s convergence argument assumes: at iteration k each rate is its initial value / (1 + k / lrDecayIterations)^p with p 0.6 (approximator), 0.8 (critic), 1 (actor), so every sum of rates diverges, every sum of squares converges and critic / approximator and actor / critic go to 0; IC3Net: its one rate, lrActor / (1 + k / lrDecayIterations); 0: constant rates.',
     ['dadc', 'ic3net'],
   ),
+  actorDecayStart: int(
+    0,
+    0,
+    1_000_000,
+    'DADC with lrDecayIterations > 0: the iteration K from which the actor’s rate decays; before it the actor keeps lrActor, from it its schedule runs as from iteration 0 (lrActor / (1 + (k - K) / lrDecayIterations)), so its rate is lowered only late; the approximator and the critic decay from the start. 0: every rate from the start.',
+    ['dadc'],
+  ),
   actorSteps: int(5, 1, 10_000, 'DADC: actor gradient steps per iteration.', ['dadc']),
   actorGradient: choice(
     'sampled',
@@ -268,6 +275,11 @@ const HYPERPARAMETER_FIELDS = {
     0,
     1,
     'DADC with prescriptions=opportunities: the coordinator draws its choice from (1 - f) * softmax + f / choices, so each choice keeps probability >= f / choices while the critic compares them (the actor and the critic learn this mixture; the deployed, greedy choice is its most probable one); 0: the softmax alone.',
+    ['dadc'],
+  ),
+  normaliseCommon: flag(
+    false,
+    'DADC: standardise the common observation Z_t by the running mean and std of every Z seen in training (clipped to +-5) before the AIS reads or predicts it; the deployed coordinator uses the statistics as they stand. Demand response’s Z, the share ON, moves by a few hundredths between counts, which reached the AIS as differences of a few thousandths.',
     ['dadc'],
   ),
   sharePrescription: flag(false, 'DADC: one prescription for every agent (exchangeable agents, the paper’s demand response) instead of one block per agent.', ['dadc']),

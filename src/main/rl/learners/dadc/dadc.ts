@@ -46,6 +46,7 @@ import { IterationClock, mean, type IterationResult } from '../../core/iteration
 import type { LearnerState } from '../../core/checkpoint.ts';
 import type { Learner, LearnerSetup } from '../../core/learner.ts';
 import { robbinsMonroRate } from '../../core/rateSchedule.ts';
+import { RunningNormaliser } from '../../core/runningNormaliser.ts';
 import { checkpointMisfit, learningRewardOf, TrainingEnvs } from '../../core/rollout.ts';
 import { choiceAdvantages, prescriptionSpace, type PrescriptionSpace } from './coordinator.ts';
 import { informationOf, teamReturn, teamReward, type InformationStructure } from './information.ts';
@@ -94,6 +95,8 @@ export class Dadc implements Learner {
   readonly information: InformationStructure;
   /** One agent's Z_t in every copy (scratch). */
   private readonly common: Float64Array;
+  /** normaliseCommon: the running statistics Z_t is standardised by (null: Z_t as observed). */
+  readonly commonScale: RunningNormaliser | null;
   private readonly learningReward: (reward: number) => number;
   /** One agent's action logits (scratch). */
   private readonly actionLogits: Float64Array;
@@ -114,6 +117,7 @@ export class Dadc implements Learner {
     this.space = prescriptionSpace(env, config);
     this.information = informationOf(env, config.numEnvs);
     this.common = new Float64Array(config.numEnvs * this.information.commonWidth);
+    this.commonScale = config.normaliseCommon ? new RunningNormaliser(this.information.commonWidth) : null;
     this.learningReward = learningRewardOf(config);
     this.actionLogits = new Float64Array(action.n);
     const shape = { common: this.information.commonWidth, prescription: this.space.size };
@@ -128,6 +132,7 @@ export class Dadc implements Learner {
       this.agents.map((agent) => agent.coordinator.networks),
       this.space,
       (copies) => informationOf(env, copies),
+      this.commonScale,
     );
   }
 
@@ -193,11 +198,15 @@ export class Dadc implements Learner {
     return { returns, discounted, rewardSum };
   }
 
-  /** Every coordinator's window stores Z_t of the current state. */
+  /** Every coordinator's window stores Z_t of the current state (standardised by the statistics of every Z seen so far with normaliseCommon). */
   private observe(t: number): void {
+    const copies = this.config.numEnvs;
     this.information.see(this.env);
     for (const coordinator of this.coordinators) {
       this.information.common(this.env, coordinator.firstAgent, this.common);
+      // Z is common data: every coordinator would keep the same statistics; they are kept once.
+      if (this.commonScale && coordinator === this.coordinators[0]) this.commonScale.update(this.common, copies);
+      this.commonScale?.apply(this.common, copies);
       coordinator.window.observe(t, this.common);
     }
   }
@@ -217,7 +226,9 @@ export class Dadc implements Learner {
 
   /** A part's learning rate this iteration: its initial rate, decayed when lrDecayIterations > 0. */
   private rate(initial: number, part: keyof typeof DECAY_EXPONENT): number {
-    return robbinsMonroRate(initial, this.iteration, this.config.lrDecayIterations, DECAY_EXPONENT[part]);
+    // actorDecayStart: the actor keeps its rate until then, its schedule counted from there.
+    const iteration = part === 'actor' ? Math.max(0, this.iteration - this.config.actorDecayStart) : this.iteration;
+    return robbinsMonroRate(initial, iteration, this.config.lrDecayIterations, DECAY_EXPONENT[part]);
   }
 
   /**
@@ -408,6 +419,7 @@ export class Dadc implements Learner {
       this.agents.map((agent) => agent.coordinator.networks),
       this.space,
       (copies) => informationOf(env, copies),
+      this.commonScale,
       (k, logits, width) => this.chooseAction(logits, width, streams[k]),
     );
   }
@@ -446,6 +458,7 @@ export class Dadc implements Learner {
     }
     for (const agent of this.agents) addPrefixed(arrays, `agent${agent.index}.private.`, agent.private.snapshot());
     addPrefixed(arrays, 'information.', this.information.arrays());
+    if (this.commonScale) addPrefixed(arrays, 'commonScale.', this.commonScale.arrays());
     const { episodeCounter } = this.envs.snapshot(arrays);
     arrays.runningDiscounted = this.runningDiscounted;
     arrays.runningSteps = this.runningSteps;
@@ -476,6 +489,7 @@ export class Dadc implements Learner {
     }
     for (const agent of this.agents) agent.private.restore(underPrefix(arrays, `agent${agent.index}.private.`));
     restoreArrays(this.information.arrays(), underPrefix(arrays, 'information.'), (key) => checkpointMisfit(`information.${key}`));
+    if (this.commonScale) restoreArrays(this.commonScale.arrays(), underPrefix(arrays, 'commonScale.'), (key) => checkpointMisfit(`commonScale.${key}`));
     this.envs.restore(arrays, Number(meta.episodeCounter));
     restoreArrays({ runningDiscounted: this.runningDiscounted, runningSteps: this.runningSteps }, arrays as SnapshotArrays, checkpointMisfit);
     this.iteration = Number(meta.iteration);
