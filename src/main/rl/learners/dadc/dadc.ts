@@ -483,7 +483,7 @@ export class Dadc implements Learner {
           coordinator.moments[part][k].step = adamSteps[`${prefix}${part}`][k];
         });
       }
-      Object.assign(targets, prefixed(coordinator.window.arrays(), 'window.'));
+      addPrefixed(targets, 'window.', coordinator.window.arrays());
       restoreArrays(targets, underPrefix(arrays, prefix), (key) => checkpointMisfit(`${prefix}${key}`));
       coordinator.common.restore(underPrefix(arrays, `${prefix}common.`));
     }
@@ -495,12 +495,6 @@ export class Dadc implements Learner {
     this.iteration = Number(meta.iteration);
     this.envSteps = Number(meta.envSteps);
   }
-}
-
-function prefixed(arrays: Readonly<Record<string, TypedArray>>, prefix: string): Record<string, TypedArray> {
-  const out: Record<string, TypedArray> = {};
-  addPrefixed(out, prefix, arrays);
-  return out;
 }
 
 /** (x - mean) / (std + 1e-8), in place. */
