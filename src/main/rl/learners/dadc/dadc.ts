@@ -28,7 +28,9 @@
  *   4. updateActor: actorSteps steps of the policy gradient ('actor-critic'), or PPO's
  *      clipped surrogate ('ppo'), on GAE advantages over the critic's TD errors with the
  *      state value V(X) = Q(X, mean(X)) (the paper's gradient uses Q(X_t, theta_t) itself;
- *      the TD errors estimate Q - V with less variance).
+ *      the TD errors estimate Q - V with less variance); or the critic's judgement alone
+ *      (actorGradient every-choice over a finite space, deterministic: d Q(X, mean(X)) / d theta).
+ * With normaliseCommon, Z_t is standardised by running statistics before the AIS sees it.
  * The networks are tiny and recurrent, so they run on a small differentiation tape in plain
  * JavaScript (tape.ts) with the core's Adam (nn/adam.ts); nothing here holds a tensor.
  * Choices where the paper is silent: the next-AIS target is not differentiated through (it
@@ -299,7 +301,8 @@ export class Dadc implements Learner {
 
   /**
    * 4. The coordinator's policy gradient, plain ('actor-critic') or PPO-clipped, with GAE(lambda)
-   * advantages over the critic's TD errors, V(X) = Q(X, mean(X)), normalised over the window.
+   * advantages over the critic's TD errors, V(X) = Q(X, mean(X)), normalised over the window;
+   * or, by actorGradient, the expectation over every choice or the deterministic gradient through the critic.
    */
   private updateActor(coordinator: CoordinatorCopy): number {
     const { window, networks } = coordinator;
