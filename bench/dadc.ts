@@ -6,7 +6,10 @@
  * each seed's final value on `final-episodes` episodes with its standard error, their median
  * and its gap to the optimum. On mabc one episode's discounted return spreads by about 1.1, so
  * 200 episodes judge a policy to +-0.08 (9% of the optimum): a 2% target needs the final
- * evaluation's 20,000 (+-0.008). Run with
+ * evaluation's 20,000 (+-0.008). Each final policy is also valued with the plan's values as a
+ * control variate (`plannerEstimate`, `plannerMedian`: mabc +-0.0001 on 20,000 episodes,
+ * demand response about +-0.0005 on 200), and on demand response its mean prescription after
+ * the start (`stationary`) is printed beside it. Run with
  *   npx tsx bench/dadc.ts [--scenario mabc] [--seeds 5] [--first-seed 1] [--iterations 300] [--every 10] [--preset default]
  *     [--eval-episodes 1000] [--final-episodes 20000] [--set KEY=VALUE ...]
  * It trains on one core for minutes to hours: a measurement, never a unit test.
@@ -14,7 +17,7 @@
 import { parseArgs } from 'node:util';
 import { Dadc } from '../src/main/rl/learners/dadc/dadc.ts';
 import { createEnv } from '../src/main/sim/index.ts';
-import { planDemandResponse } from '../src/main/sim/planner/demandResponsePlanner.ts';
+import { DemandResponseRegret, planDemandResponse, type DemandResponsePlan } from '../src/main/sim/planner/demandResponsePlanner.ts';
 import { jointPrescription, MabcRegret, observationIndex, planMabc, type MabcPlan } from '../src/main/sim/planner/mabcPlanner.ts';
 import { TabularEnv } from '../src/main/sim/tabular.ts';
 import { LEARNERS, PRESET_IDS, resolveLearnerConfig } from '../src/shared/learners.ts';
@@ -33,10 +36,50 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[low] + (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]) * (at - low);
 }
 
-/** The planner's optimum of demand response (mabc's comes with its plan, which the final evaluation also uses). */
-function demandResponseOptimum(): number {
+/** Steps of a demand-response episode before the count settles (the start's share ON, 2/3, comes down to about 0.3): the stationary prescription is averaged after them. */
+const SETTLING_STEPS = 10;
+
+/**
+ * Demand response: the final policy's value on the final episodes by the plan's values as a
+ * control variate (DemandResponseRegret), and its mean prescription after the first
+ * SETTLING_STEPS steps, (idle, force OFF, force ON) of an OFF and of an ON load, to set beside
+ * the optimum's (docs/dadc.md).
+ */
+function demandResponseEstimate(dadc: Dadc, plan: DemandResponsePlan, episodes: number, seed: number): { value: number; standardError: number; stationary: { offLoads: number[]; onLoads: number[] } } {
   const params = resolveParams('demand-response');
-  return planDemandResponse(params, params.discount).value;
+  const env = createEnv('demand-response', {}, episodes).reset(seed);
+  const { nAgents, horizon, action } = env.spec;
+  const width = action.kind === 'discrete' ? action.n : 0;
+  const policy = dadc.deployedPolicy(env, seed);
+  const regret = new DemandResponseRegret(plan, params, params.discount, episodes);
+  const actions = new Float64Array(episodes * nAgents);
+  // The prescription's action probabilities for a load in local state s (0 OFF, 1 ON).
+  const probabilities = [new Float64Array(width), new Float64Array(width)];
+  const stationary = [new Array<number>(width).fill(0), new Array<number>(width).fill(0)];
+  const count = () => Array.from({ length: episodes }, (_, e) => Math.round(env.obs[e * nAgents * 2 + 1] * nAgents));
+  for (let t = 0; t < horizon; t++) {
+    policy.decide(env, actions);
+    const theta = policy.prescription(0);
+    const counts = count();
+    for (let e = 0; e < episodes; e++) {
+      for (const s of [0, 1]) {
+        dadc.space.actionLogits(theta, e, 0, [s], 0, probabilities[s], 0);
+        softmaxInPlace(probabilities[s]);
+        if (t >= SETTLING_STEPS) probabilities[s].forEach((p, a) => (stationary[s][a] += p / (episodes * (horizon - SETTLING_STEPS))));
+      }
+      regret.step(e, counts[e], probabilities[0], probabilities[1]);
+    }
+    env.step(actions);
+  }
+  count().forEach((m, e) => regret.end(e, m));
+  return { ...regret.estimate(), stationary: { offLoads: stationary[0], onLoads: stationary[1] } };
+}
+
+function softmaxInPlace(logits: Float64Array): void {
+  const largest = Math.max(...logits);
+  let total = 0;
+  for (let a = 0; a < logits.length; a++) total += logits[a] = Math.exp(logits[a] - largest);
+  for (let a = 0; a < logits.length; a++) logits[a] /= total;
 }
 
 /**
@@ -46,7 +89,7 @@ function demandResponseOptimum(): number {
  * regret of each episode's last step is left out (weight gamma^99, below 1e-4 of the value):
  * after it the copies restart.
  */
-function plannerEstimate(dadc: Dadc, plan: MabcPlan, episodes: number, seed: number): { value: number; standardError: number } | null {
+function mabcEstimate(dadc: Dadc, plan: MabcPlan, episodes: number, seed: number): { value: number; standardError: number } | null {
   const params = resolveParams('mabc');
   const env = createEnv('mabc', {}, episodes).reset(seed);
   if (!(env instanceof TabularEnv) || env.opportunities === null || dadc.config.prescriptions !== 'opportunities') return null;
@@ -99,9 +142,11 @@ async function main(): Promise<void> {
   }
   const mabcParams = resolveParams('mabc');
   const mabcPlan = scenario === 'mabc' ? planMabc(mabcParams, mabcParams.discount) : null;
-  const best = mabcPlan ? mabcPlan.value : demandResponseOptimum();
+  const demandResponseParams = resolveParams('demand-response');
+  const demandResponsePlan = scenario === 'demand-response' ? planDemandResponse(demandResponseParams, demandResponseParams.discount) : null;
+  const best = (mabcPlan ?? demandResponsePlan)!.value;
   const curves: number[][] = [];
-  const finals: { value: number; standardError: number; plannerEstimate?: number; plannerStandardError?: number }[] = [];
+  const finals: { value: number; standardError: number; plannerEstimate?: number; plannerStandardError?: number; stationary?: { offLoads: number[]; onLoads: number[] } }[] = [];
   const started = performance.now();
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     const dadc = new Dadc({ learner: 'dadc', scenario, scenarioParams: {}, config, seed });
@@ -112,8 +157,14 @@ async function main(): Promise<void> {
     }
     curves.push(curve);
     const final = dadc.evaluate(finalEpisodes, FINAL_SEED);
-    const planned = mabcPlan && plannerEstimate(dadc, mabcPlan, finalEpisodes, FINAL_SEED);
-    finals.push({ value: final.meanDiscountedReturn, standardError: final.discountedStandardError, ...(planned && { plannerEstimate: planned.value, plannerStandardError: planned.standardError }) });
+    const responded = demandResponsePlan && demandResponseEstimate(dadc, demandResponsePlan, finalEpisodes, FINAL_SEED);
+    const planned = mabcPlan ? mabcEstimate(dadc, mabcPlan, finalEpisodes, FINAL_SEED) : responded;
+    finals.push({
+      value: final.meanDiscountedReturn,
+      standardError: final.discountedStandardError,
+      ...(planned && { plannerEstimate: planned.value, plannerStandardError: planned.standardError }),
+      ...(responded && { stationary: responded.stationary }),
+    });
     const plannedText = planned ? `, by the planner's control variate ${planned.value.toFixed(4)} +- ${planned.standardError.toFixed(4)}` : '';
     process.stderr.write(`seed ${seed}: final ${final.meanDiscountedReturn.toFixed(4)} +- ${final.discountedStandardError.toFixed(4)}${plannedText} (optimum ${best.toFixed(4)}), ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
   }

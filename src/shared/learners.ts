@@ -256,11 +256,18 @@ const HYPERPARAMETER_FIELDS = {
     'DADC: Robbins-Monro decay of the three learning rates, as the paper’s convergence argument assumes: at iteration k each rate is its initial value / (1 + k / lrDecayIterations)^p with p 0.6 (approximator), 0.8 (critic), 1 (actor), so every sum of rates diverges, every sum of squares converges and critic / approximator and actor / critic go to 0; IC3Net: its one rate, lrActor / (1 + k / lrDecayIterations); 0: constant rates.',
     ['dadc', 'ic3net'],
   ),
+  actorDecayStart: int(
+    0,
+    0,
+    1_000_000,
+    'DADC with lrDecayIterations > 0: the iteration K from which the actor’s rate decays; before it the actor keeps lrActor, from it its schedule runs as from iteration 0 (lrActor / (1 + (k - K) / lrDecayIterations)), so its rate is lowered only late; the approximator and the critic decay from the start. 0: every rate from the start.',
+    ['dadc'],
+  ),
   actorSteps: int(5, 1, 10_000, 'DADC: actor gradient steps per iteration.', ['dadc']),
   actorGradient: choice(
     'sampled',
-    ['sampled', 'every-choice'],
-    'DADC: the coordinator’s policy gradient: sampled (the score function of the choice taken, weighted by its GAE advantage over the critic’s TD errors) or every-choice (prescriptions=opportunities, framework actor-critic: the exact expectation over the choices, sum_c grad pi(c | X_t) (Q(X_t, c) - V(X_t)), which the critic alone weights, without the noise of the choice drawn and of what followed it).',
+    ['sampled', 'every-choice', 'deterministic'],
+    'DADC: the coordinator’s policy gradient: sampled (the score function of the choice taken, weighted by its GAE advantage over the critic’s TD errors), every-choice (prescriptions=opportunities, framework actor-critic: the exact expectation over the choices, sum_c grad pi(c | X_t) (Q(X_t, c) - V(X_t)), which the critic alone weights, without the noise of the choice drawn and of what followed it) or deterministic (a Gaussian coordinator, framework actor-critic: the deterministic policy gradient through the critic, grad_theta Q(X_t, mean(X_t)) times d mean / d weights, DDPG-style; the Gaussian still explores so that the critic sees theta vary, its std is not trained but by entropyCoef).',
     ['dadc'],
   ),
   prescriptions: choice(
@@ -274,6 +281,11 @@ const HYPERPARAMETER_FIELDS = {
     0,
     1,
     'DADC with prescriptions=opportunities: the coordinator draws its choice from (1 - f) * softmax + f / choices, so each choice keeps probability >= f / choices while the critic compares them (the actor and the critic learn this mixture; the deployed, greedy choice is its most probable one); 0: the softmax alone.',
+    ['dadc'],
+  ),
+  normaliseCommon: flag(
+    false,
+    'DADC: standardise the common observation Z_t by the running mean and std of every Z seen in training (clipped to +-5) before the AIS reads or predicts it; the deployed coordinator uses the statistics as they stand. Demand response’s Z, the share ON, moves by a few hundredths between counts, which reached the AIS as differences of a few thousandths.',
     ['dadc'],
   ),
   sharePrescription: flag(false, 'DADC: one prescription for every agent (exchangeable agents, the paper’s demand response) instead of one block per agent.', ['dadc']),
@@ -681,6 +693,9 @@ function checkDadc(scenario: ScenarioId, config: Readonly<Record<string, ParamVa
   }
   if (config.actorGradient === 'every-choice' && (config.prescriptions !== 'opportunities' || config.framework !== 'actor-critic')) {
     throw new ParamError('actorGradient', `learner dadc: actorGradient=every-choice needs prescriptions=opportunities (a finite set of choices) and framework=actor-critic, not ${String(config.prescriptions)} and ${String(config.framework)}; use sampled`);
+  }
+  if (config.actorGradient === 'deterministic' && (config.prescriptions === 'opportunities' || config.framework !== 'actor-critic')) {
+    throw new ParamError('actorGradient', `learner dadc: actorGradient=deterministic needs a Gaussian coordinator (prescriptions=boltzmann or linear) and framework=actor-critic, not ${String(config.prescriptions)} and ${String(config.framework)}; use sampled`);
   }
   const continuousLocal = scenario === 'cacc-catchup' || scenario === 'cacc-slowdown';
   if (continuousLocal !== (config.prescriptions === 'linear')) {

@@ -29,13 +29,16 @@ export interface DemandResponsePlan {
   grid: Float64Array;
 }
 
-/** Probability of ON next and forcing cost of a load in state s under u. */
+/** Probability of ON next and expected forcing cost of a load in state s that idles, forces OFF and forces ON with these probabilities. */
+function underActionProbabilities(model: DemandResponseModel, s: number, idle: number, off: number, on: number): { on: number; cost: number } {
+  const next = (a: number) => nextOnProbability(s, a, model.forceOffSlip, model.forceOnSlip);
+  return { on: idle * next(IDLE) + off * next(FORCE_OFF) + on * next(FORCE_ON), cost: off * model.costOff + on * model.costOn };
+}
+
+/** The same under u: forcing with probability |u|, OFF when u < 0 and ON when u > 0. */
 function underPrescription(model: DemandResponseModel, s: number, u: number): { on: number; cost: number } {
-  const forced = u < 0 ? FORCE_OFF : FORCE_ON;
   const share = Math.abs(u);
-  const natural = nextOnProbability(s, IDLE, model.forceOffSlip, model.forceOnSlip);
-  const on = (1 - share) * natural + share * nextOnProbability(s, forced, model.forceOffSlip, model.forceOnSlip);
-  return { on, cost: share * (u < 0 ? model.costOff : model.costOn) };
+  return underActionProbabilities(model, s, 1 - share, u < 0 ? share : 0, u > 0 ? share : 0);
 }
 
 /** pmf of Binomial(count, p), into out[0..count]. */
@@ -45,6 +48,20 @@ function binomial(count: number, p: number, out: Float64Array): void {
   for (let k = 0; k < count; k++) {
     for (let j = k + 1; j > 0; j--) out[j] = out[j] * (1 - p) + out[j - 1] * p;
     out[0] *= 1 - p;
+  }
+}
+
+/**
+ * Distribution of the next count ON, into out[0..n]: Binomial(m, onFromOn) + Binomial(n - m, onFromOff)
+ * (fromOff, fromOn: scratch of n + 1).
+ */
+function nextCount(n: number, m: number, onFromOff: number, onFromOn: number, fromOff: Float64Array, fromOn: Float64Array, out: Float64Array): void {
+  binomial(m, onFromOn, fromOn);
+  binomial(n - m, onFromOff, fromOff);
+  for (let next = 0; next <= n; next++) {
+    let p = 0;
+    for (let i = Math.max(0, next - (n - m)); i <= Math.min(m, next); i++) p += fromOn[i] * fromOff[next - i];
+    out[next] = p;
   }
 }
 
@@ -70,14 +87,8 @@ export function demandResponseMdp(model: DemandResponseModel, gridStep: number):
       const on = underPrescription(model, 1, grid[Math.floor(a / g)]);
       const k = m * actions + a;
       reward[k] = -(((n - m) * off.cost + m * on.cost) / n + kl);
-      binomial(m, on.on, fromOn);
-      binomial(n - m, off.on, fromOff);
-      for (let next1 = 0; next1 <= n; next1++) {
-        let p = 0;
-        for (let i = Math.max(0, next1 - (n - m)); i <= Math.min(m, next1); i++) p += fromOn[i] * fromOff[next1 - i];
-        next[w] = next1;
-        prob[w++] = p;
-      }
+      nextCount(n, m, off.on, on.on, fromOff, fromOn, prob.subarray(w, w + nodes));
+      for (let next1 = 0; next1 <= n; next1++) next[w++] = next1;
       start[k + 1] = w;
     }
   }
@@ -92,4 +103,83 @@ export function planDemandResponse(model: DemandResponseModel, gamma: number, op
   let value = 0;
   for (let m = 0; m <= model.agents; m++) value += initial[m] * solution.values[m];
   return { value, valueByCount: solution.values, solution, grid };
+}
+
+/**
+ * Values any coordination policy of demand response (one stochastic prescription for all loads
+ * per step, on whatever it remembers) with far less spread than its Monte-Carlo return, by the
+ * plan's values V as a control variate. Along an episode of T steps the discounted return is
+ * V(m_0) - gamma^T V(m_T) + sum_t gamma^t (r_t + gamma V(m_{t+1}) - V(m_t)) exactly; each
+ * bracket is replaced by its expectation given the count m_t and the prescription p_t,
+ * Q_V(m_t, p_t) - V(m_t) (its forcing cost and KL, plus gamma E[V(m_{t+1})] over the binomial
+ * transition), and V(m_0) by its expectation over the initial count (the plan's value), so the
+ * noise of the loads' draws drops out and only the counts' path remains. The brackets are
+ * minus the regret of p_t against the plan (about zero where the policy prescribes as the
+ * optimum does); the estimate's expectation is the policy's discounted return over T steps.
+ */
+export class DemandResponseRegret {
+  /** Per copy, the discounted sum of V(m_t) - Q_V(m_t, p_t). */
+  readonly regret: Float64Array;
+  /** Per copy, gamma^t of its next step. */
+  private readonly discount: Float64Array;
+  /** Per copy, the count ON its episode ended with (-1: not ended yet). */
+  private readonly last: Int32Array;
+  private readonly fromOff: Float64Array;
+  private readonly fromOn: Float64Array;
+  private readonly next: Float64Array;
+
+  constructor(
+    private readonly plan: DemandResponsePlan,
+    private readonly model: DemandResponseModel,
+    private readonly gamma: number,
+    copies: number,
+  ) {
+    const n = model.agents;
+    if (plan.valueByCount.length !== n + 1) throw new Error(`demand response: the plan is for ${plan.valueByCount.length - 1} loads, the model has ${n}`);
+    this.regret = new Float64Array(copies);
+    this.discount = new Float64Array(copies).fill(1);
+    this.last = new Int32Array(copies).fill(-1);
+    this.fromOff = new Float64Array(n + 1);
+    this.fromOn = new Float64Array(n + 1);
+    this.next = new Float64Array(n + 1);
+  }
+
+  /**
+   * Copy e's coordinator, seeing m loads ON, prescribed action probabilities (idle, force OFF,
+   * force ON) offLoads to every OFF load and onLoads to every ON load.
+   */
+  step(e: number, m: number, offLoads: ArrayLike<number>, onLoads: ArrayLike<number>): void {
+    const { model, gamma } = this;
+    const n = model.agents;
+    const values = this.plan.valueByCount;
+    if (!Number.isInteger(m) || m < 0 || m > n) throw new Error(`demand response: count ON ${m} is not in 0..${n}`);
+    const off = underActionProbabilities(model, 0, offLoads[0], offLoads[1], offLoads[2]);
+    const on = underActionProbabilities(model, 1, onLoads[0], onLoads[1], onLoads[2]);
+    nextCount(n, m, off.on, on.on, this.fromOff, this.fromOn, this.next);
+    let expected = 0;
+    for (let next = 0; next <= n; next++) expected += this.next[next] * values[next];
+    const q = -(((n - m) * off.cost + m * on.cost) / n + klToTarget(m / n, model.targetOn)) + gamma * expected;
+    this.regret[e] += this.discount[e] * (values[m] - q);
+    this.discount[e] *= gamma;
+  }
+
+  /** Copy e's episode ended with m loads ON (after its last step); the estimate needs it of every copy. */
+  end(e: number, m: number): void {
+    this.last[e] = m;
+  }
+
+  /**
+   * The plan's value minus the mean discounted regret and the discounted value of where the
+   * episodes ended (gamma^T V(m_T): the return counts T steps only), with its standard error over the copies.
+   */
+  estimate(): { value: number; standardError: number } {
+    const copies = this.regret.length;
+    const terms = Array.from(this.regret, (r, e) => {
+      if (this.last[e] < 0) throw new Error(`demand response: copy ${e}'s episode has not ended (end)`);
+      return r + this.discount[e] * this.plan.valueByCount[this.last[e]];
+    });
+    const mean = terms.reduce((a, b) => a + b, 0) / copies;
+    const variance = terms.reduce((a, t) => a + (t - mean) ** 2, 0) / copies;
+    return { value: this.plan.value - mean, standardError: Math.sqrt(variance / copies) };
+  }
 }

@@ -276,6 +276,14 @@ describe('dadc', () => {
     resumed.restore(saved);
     expect(untimed(await resumed.iterate())).toEqual(untimed(next));
     expect(() => resolveDadcConfig('mabc', 'default', { lrDecayIterations: -1 })).toThrow('lrDecayIterations');
+    // actorDecayStart 2: the actor keeps lrActor for iterations 0 and 1 and decays from iteration 2 as from 0; the others from the start.
+    const late = dadcOn('mabc', {}, { ...settings, actorDecayStart: 2 }, 3);
+    const lateRates: Record<string, number[]> = { approximator: [], critic: [], actor: [] };
+    const lateAdam = vi.spyOn(late.coordinators[0], 'adam').mockImplementation((part, rate) => void lateRates[part].push(rate));
+    for (let k = 0; k < 4; k++) await late.iterate();
+    lateAdam.mockRestore();
+    expect(lateRates.actor.filter((_, k) => k % actorSteps === 0)).toEqual([lrActor, lrActor, lrActor, lrActor / 1.5]);
+    expect(lateRates.critic.filter((_, k) => k % criticSteps === 0)).toEqual([0, 1, 2, 3].map((k) => lrCritic / (1 + k / 2) ** 0.8));
   });
 
   it('with aisTarget next-observation, its predictor learns the next common observation Z_{t+1}, and resumes exactly', async () => {
@@ -307,6 +315,64 @@ describe('dadc', () => {
     expect(untimed(await resumed.iterate())).toEqual(untimed(next));
   });
 
+  it('with actorGradient deterministic, ascends the critic’s Q(X, mean(X)) and leaves the critic and the std alone', async () => {
+    const dadc = dadcOn('demand-response', { agents: 10 }, { actorGradient: 'deterministic', rolloutSteps: 30, numEnvs: 2, lrActor: 0.001 }, 4);
+    await dadc.iterate();
+    dadc.collect();
+    const coordinator = dadc.coordinators[0];
+    const { networks, window } = coordinator;
+    const meanQ = () => {
+      const tape = new Tape(false);
+      const ais = tape.rowsOf(window.unroll(tape, networks), 0, window.rows);
+      return networks.q(tape, ais, networks.actorMean(tape, ais)).value.reduce((a, b) => a + b, 0) / window.rows;
+    };
+    const before = meanQ();
+    const critic = networks.parts.critic.map((m) => m.value.slice());
+    const logStd = networks.logStd.value.slice();
+    dadc['updateActor'](coordinator);
+    expect(meanQ()).toBeGreaterThan(before);
+    networks.parts.critic.forEach((m, k) => expect(m.value).toEqual(critic[k]));
+    networks.parts.critic.forEach((m) => expect(m.grad.every((g) => g === 0)).toBe(true));
+    expect(networks.logStd.value).toEqual(logStd);
+  });
+
+  it('with normaliseCommon, standardises Z_t by its running statistics in training and deployment, and resumes exactly', async () => {
+    const settings = { normaliseCommon: true, rolloutSteps: 30, numEnvs: 2 };
+    const params = { agents: 10 };
+    const dadc = dadcOn('demand-response', params, settings, 6);
+    await dadc.iterate();
+    const { window, networks } = dadc.coordinators[0];
+    // Z_1..Z_30 of the window as standardised (the statistics then: each Z was added before it was standardised).
+    const stored = Array.from(window.nextCommon());
+    const { count, mean, squares } = dadc.commonScale!.arrays();
+    // Z_0 of the first window and Z_1..Z_30: 31 rows of 2 copies.
+    expect(count[0]).toBe(62);
+    expect(stored.every((z) => Math.abs(z) <= 5)).toBe(true);
+    // Standardised by then, the last Z spreads like a standard normal variable's value, not like the raw share (0..1, a few hundredths apart).
+    const last = (dadc.env.obs[1] - mean[0]) / Math.sqrt(squares[0] / count[0] + 1e-8);
+    expect(stored.at(-2)).toBeCloseTo(last, 12);
+    // The deployed coordinator reads Z through the same statistics: its X_0 on a fresh episode is the encoder's on the standardised share.
+    const env = createEnv('demand-response', params, 1).reset(3);
+    const policy = dadc.deployedPolicy(env, 3);
+    policy.decide(env, new Float64Array(10));
+    const tape = new Tape(false);
+    const z = Float64Array.of((env.obs[1] - mean[0]) / Math.sqrt(squares[0] / count[0] + 1e-8));
+    const x0 = networks.encode(tape, tape.constant(new Float64Array(5), 1, 5), tape.constant(z, 1, 1), tape.constant(new Float64Array(6), 1, 6));
+    expect(Array.from(policy['memory'].get(networks)!.hidden)).toEqual(Array.from(x0.value));
+    const saved = decodeState(encodeState(dadc.state()));
+    const next = await dadc.iterate();
+    const resumed = dadcOn('demand-response', params, settings, 6);
+    resumed.restore(saved);
+    expect(untimed(await resumed.iterate())).toEqual(untimed(next));
+    expect(Array.from(resumed.commonScale!.arrays().mean)).toEqual(Array.from(dadc.commonScale!.arrays().mean));
+    // Without the option no statistics are kept, and the window holds the share ON itself.
+    const plain = dadcOn('demand-response', params, { rolloutSteps: 30, numEnvs: 2 }, 6);
+    await plain.iterate();
+    expect(plain.commonScale).toBeNull();
+    expect(Array.from(plain.coordinators[0].window.nextCommon()).every((z) => z >= 0 && z <= 1)).toBe(true);
+    expect(networks.shape.common).toBe(1);
+  });
+
   it('resolves its presets and refuses bad settings by name', () => {
     const paper = resolveDadcConfig('mabc', 'paper');
     expect([paper.lrApproximator, paper.lrCritic, paper.lrActor, paper.rolloutSteps, paper.aisSize, paper.gamma]).toEqual([0.08, 0.01, 0.01, 300, 5, 0.9]);
@@ -321,6 +387,10 @@ describe('dadc', () => {
       'learner dadc: actorGradient=every-choice needs prescriptions=opportunities (a finite set of choices) and framework=actor-critic, not boltzmann and actor-critic; use sampled',
     );
     expect(() => resolveDadcConfig('mabc', 'default', { actorGradient: 'every-choice', framework: 'ppo' })).toThrow('actorGradient=every-choice needs');
+    expect(() => resolveDadcConfig('mabc', 'default', { actorGradient: 'deterministic' })).toThrow(
+      'learner dadc: actorGradient=deterministic needs a Gaussian coordinator (prescriptions=boltzmann or linear) and framework=actor-critic, not opportunities and actor-critic; use sampled',
+    );
+    expect(() => resolveDadcConfig('demand-response', 'default', { actorGradient: 'deterministic', framework: 'ppo' })).toThrow('actorGradient=deterministic needs');
     expect(() => resolveDadcConfig('mabc', 'default', { aisTarget: 'next-state' })).toThrow('learner dadc: setting aisTarget="next-state" is not allowed; expected one of next-ais, next-observation');
   });
 

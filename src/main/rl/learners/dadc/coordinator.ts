@@ -142,6 +142,21 @@ export function opportunitySpace(actions: readonly (readonly (readonly number[])
     for (let c = 0; c < size; c++) probabilities[c] = (1 - floor) * (softmax[c] /= total) + floor / size;
     return probabilities;
   };
+  /**
+   * Row r's expectation sum_c p_c value(c) under the floored mixture, returned; adds -weight times its
+   * gradient in the head's logits, d/dlogit_k = (1 - f) s_k (value(k) - sum_c s_c value(c)), with the values held fixed.
+   */
+  const seedExpectation = (head: Matrix, r: number, value: (c: number) => number, weight: number) => {
+    const p = softmaxRow(head, r);
+    let expected = 0;
+    let softExpected = 0;
+    for (let c = 0; c < size; c++) {
+      expected += p[c] * value(c);
+      softExpected += softmax[c] * value(c);
+    }
+    for (let k = 0; k < size; k++) head.grad[r * size + k] -= weight * (1 - floor) * softmax[k] * (value(k) - softExpected);
+    return expected;
+  };
   const chosen = (theta: ArrayLike<number>, r: number) => {
     for (let c = 0; c < size; c++) if (theta[r * size + c] === 1) return c;
     throw new Error('an opportunity prescription is a one-hot row');
@@ -191,35 +206,20 @@ export function opportunitySpace(actions: readonly (readonly (readonly number[])
         for (let k = 0; k < size; k++) head.grad[r * size + k] += scale * ((k === c ? 1 : 0) - softmax[k]);
       }
     },
-    // d/dlogit_k sum_c p_c A_c = (1 - f) s_k (A_k - sum_c s_c A_c).
     seedEveryChoiceGradient(head, advantage, weight) {
       let total = 0;
-      for (let r = 0; r < head.rows; r++) {
-        const p = softmaxRow(head, r);
-        let expected = 0;
-        let softExpected = 0;
-        for (let c = 0; c < size; c++) {
-          expected += p[c] * advantage[r * size + c];
-          softExpected += softmax[c] * advantage[r * size + c];
-        }
-        for (let k = 0; k < size; k++) head.grad[r * size + k] -= weight * (1 - floor) * softmax[k] * (advantage[r * size + k] - softExpected);
-        total += expected;
-      }
+      for (let r = 0; r < head.rows; r++) total += seedExpectation(head, r, (c) => advantage[r * size + c], weight);
       return total / head.rows;
     },
-    // H = -sum_c p_c log p_c; dH / dlogit_k = -(1 - f) s_k (log p_k - sum_c s_c log p_c).
+    // H = sum_c p_c (-log p_c), and sum_c p_c d(-log p_c) = -sum_c dp_c = 0: its gradient is that of an expectation with -log p_c held fixed.
     seedEntropyGradient(head, _logStd, weight) {
       let total = 0;
       for (let r = 0; r < head.rows; r++) {
         const p = softmaxRow(head, r);
-        let entropy = 0;
-        let expectedLog = 0;
-        for (let c = 0; c < size; c++) {
-          if (p[c] > 0) entropy -= p[c] * Math.log(p[c]);
-          if (softmax[c] > 0) expectedLog += softmax[c] * Math.log(p[c]);
-        }
-        for (let c = 0; c < size; c++) if (softmax[c] > 0) head.grad[r * size + c] -= weight * (1 - floor) * softmax[c] * (Math.log(p[c]) - expectedLog);
-        total += entropy;
+        // A choice of probability 0 (only without a floor) adds nothing to the entropy nor to its gradient (its softmax weight is 0 too).
+        const surprise = Float64Array.from(p, (pc) => (pc > 0 ? -Math.log(pc) : 0));
+        // seedExpectation descends (adds -weight times the gradient); the entropy's gradient is added.
+        total += seedExpectation(head, r, (c) => surprise[c], -weight);
       }
       return total / head.rows;
     },

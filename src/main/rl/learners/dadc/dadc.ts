@@ -28,7 +28,9 @@
  *   4. updateActor: actorSteps steps of the policy gradient ('actor-critic'), or PPO's
  *      clipped surrogate ('ppo'), on GAE advantages over the critic's TD errors with the
  *      state value V(X) = Q(X, mean(X)) (the paper's gradient uses Q(X_t, theta_t) itself;
- *      the TD errors estimate Q - V with less variance).
+ *      the TD errors estimate Q - V with less variance); or the critic's judgement alone
+ *      (actorGradient every-choice over a finite space, deterministic: d Q(X, mean(X)) / d theta).
+ * With normaliseCommon, Z_t is standardised by running statistics before the AIS sees it.
  * The networks are tiny and recurrent, so they run on a small differentiation tape in plain
  * JavaScript (tape.ts) with the core's Adam (nn/adam.ts); nothing here holds a tensor.
  * Choices where the paper is silent: the next-AIS target is not differentiated through (it
@@ -46,6 +48,7 @@ import { IterationClock, mean, type IterationResult } from '../../core/iteration
 import type { LearnerState } from '../../core/checkpoint.ts';
 import type { Learner, LearnerSetup } from '../../core/learner.ts';
 import { robbinsMonroRate } from '../../core/rateSchedule.ts';
+import { RunningNormaliser } from '../../core/runningNormaliser.ts';
 import { checkpointMisfit, learningRewardOf, TrainingEnvs } from '../../core/rollout.ts';
 import { choiceAdvantages, prescriptionSpace, type PrescriptionSpace } from './coordinator.ts';
 import { informationOf, teamReturn, teamReward, type InformationStructure } from './information.ts';
@@ -94,6 +97,8 @@ export class Dadc implements Learner {
   readonly information: InformationStructure;
   /** One agent's Z_t in every copy (scratch). */
   private readonly common: Float64Array;
+  /** normaliseCommon: the running statistics Z_t is standardised by (null: Z_t as observed). */
+  readonly commonScale: RunningNormaliser | null;
   private readonly learningReward: (reward: number) => number;
   /** One agent's action logits (scratch). */
   private readonly actionLogits: Float64Array;
@@ -114,6 +119,7 @@ export class Dadc implements Learner {
     this.space = prescriptionSpace(env, config);
     this.information = informationOf(env, config.numEnvs);
     this.common = new Float64Array(config.numEnvs * this.information.commonWidth);
+    this.commonScale = config.normaliseCommon ? new RunningNormaliser(this.information.commonWidth) : null;
     this.learningReward = learningRewardOf(config);
     this.actionLogits = new Float64Array(action.n);
     const shape = { common: this.information.commonWidth, prescription: this.space.size };
@@ -128,6 +134,7 @@ export class Dadc implements Learner {
       this.agents.map((agent) => agent.coordinator.networks),
       this.space,
       (copies) => informationOf(env, copies),
+      this.commonScale,
     );
   }
 
@@ -193,11 +200,15 @@ export class Dadc implements Learner {
     return { returns, discounted, rewardSum };
   }
 
-  /** Every coordinator's window stores Z_t of the current state. */
+  /** Every coordinator's window stores Z_t of the current state (standardised by the statistics of every Z seen so far with normaliseCommon). */
   private observe(t: number): void {
+    const copies = this.config.numEnvs;
     this.information.see(this.env);
     for (const coordinator of this.coordinators) {
       this.information.common(this.env, coordinator.firstAgent, this.common);
+      // Z is common data: every coordinator would keep the same statistics; they are kept once.
+      if (this.commonScale && coordinator === this.coordinators[0]) this.commonScale.update(this.common, copies);
+      this.commonScale?.apply(this.common, copies);
       coordinator.window.observe(t, this.common);
     }
   }
@@ -217,7 +228,9 @@ export class Dadc implements Learner {
 
   /** A part's learning rate this iteration: its initial rate, decayed when lrDecayIterations > 0. */
   private rate(initial: number, part: keyof typeof DECAY_EXPONENT): number {
-    return robbinsMonroRate(initial, this.iteration, this.config.lrDecayIterations, DECAY_EXPONENT[part]);
+    // actorDecayStart: the actor keeps its rate until then, its schedule counted from there.
+    const iteration = part === 'actor' ? Math.max(0, this.iteration - this.config.actorDecayStart) : this.iteration;
+    return robbinsMonroRate(initial, iteration, this.config.lrDecayIterations, DECAY_EXPONENT[part]);
   }
 
   /**
@@ -288,7 +301,8 @@ export class Dadc implements Learner {
 
   /**
    * 4. The coordinator's policy gradient, plain ('actor-critic') or PPO-clipped, with GAE(lambda)
-   * advantages over the critic's TD errors, V(X) = Q(X, mean(X)), normalised over the window.
+   * advantages over the critic's TD errors, V(X) = Q(X, mean(X)), normalised over the window;
+   * or, by actorGradient, the expectation over every choice or the deterministic gradient through the critic.
    */
   private updateActor(coordinator: CoordinatorCopy): number {
     const { window, networks } = coordinator;
@@ -322,12 +336,22 @@ export class Dadc implements Learner {
     for (let s = 0; s < actorSteps; s++) {
       networks.zeroGradients('actor');
       const tape = new Tape();
-      const meanTheta: Matrix = networks.actorMean(tape, tape.constant(ais.value, rows, h));
-      if (everyChoice) {
-        // The expectation over every choice replaces the sampled choice's score: the critic alone weighs them.
-        loss = -this.space.seedEveryChoiceGradient!(meanTheta, everyChoice, 1 / rows);
+      const aisRows = tape.constant(ais.value, rows, h);
+      const meanTheta: Matrix = networks.actorMean(tape, aisRows);
+      if (everyChoice || actorGradient === 'deterministic') {
+        if (everyChoice) {
+          // The expectation over every choice replaces the sampled choice's score: the critic alone weighs them.
+          loss = -this.space.seedEveryChoiceGradient!(meanTheta, everyChoice, 1 / rows);
+        } else {
+          // The deterministic policy gradient: ascend the critic's Q(X, mean(X)) through theta, without the noise of the draw or of what followed it.
+          const q = networks.q(tape, aisRows, meanTheta);
+          loss = -mean(Array.from(q.value));
+          q.grad.fill(-1 / rows);
+        }
         loss -= entropyCoef * this.space.seedEntropyGradient(meanTheta, networks.logStd, -entropyCoef / rows);
         tape.backward();
+        // The backward pass also reached the critic's weights; the critic learns from its TD loss alone.
+        networks.zeroGradients('critic');
         coordinator.adam('actor', rate);
         continue;
       }
@@ -398,6 +422,7 @@ export class Dadc implements Learner {
       this.agents.map((agent) => agent.coordinator.networks),
       this.space,
       (copies) => informationOf(env, copies),
+      this.commonScale,
       (k, logits, width) => this.chooseAction(logits, width, streams[k]),
     );
   }
@@ -436,6 +461,7 @@ export class Dadc implements Learner {
     }
     for (const agent of this.agents) addPrefixed(arrays, `agent${agent.index}.private.`, agent.private.snapshot());
     addPrefixed(arrays, 'information.', this.information.arrays());
+    if (this.commonScale) addPrefixed(arrays, 'commonScale.', this.commonScale.arrays());
     const { episodeCounter } = this.envs.snapshot(arrays);
     arrays.runningDiscounted = this.runningDiscounted;
     arrays.runningSteps = this.runningSteps;
@@ -460,23 +486,18 @@ export class Dadc implements Learner {
           coordinator.moments[part][k].step = adamSteps[`${prefix}${part}`][k];
         });
       }
-      Object.assign(targets, prefixed(coordinator.window.arrays(), 'window.'));
+      addPrefixed(targets, 'window.', coordinator.window.arrays());
       restoreArrays(targets, underPrefix(arrays, prefix), (key) => checkpointMisfit(`${prefix}${key}`));
       coordinator.common.restore(underPrefix(arrays, `${prefix}common.`));
     }
     for (const agent of this.agents) agent.private.restore(underPrefix(arrays, `agent${agent.index}.private.`));
     restoreArrays(this.information.arrays(), underPrefix(arrays, 'information.'), (key) => checkpointMisfit(`information.${key}`));
+    if (this.commonScale) restoreArrays(this.commonScale.arrays(), underPrefix(arrays, 'commonScale.'), (key) => checkpointMisfit(`commonScale.${key}`));
     this.envs.restore(arrays, Number(meta.episodeCounter));
     restoreArrays({ runningDiscounted: this.runningDiscounted, runningSteps: this.runningSteps }, arrays as SnapshotArrays, checkpointMisfit);
     this.iteration = Number(meta.iteration);
     this.envSteps = Number(meta.envSteps);
   }
-}
-
-function prefixed(arrays: Readonly<Record<string, TypedArray>>, prefix: string): Record<string, TypedArray> {
-  const out: Record<string, TypedArray> = {};
-  addPrefixed(out, prefix, arrays);
-  return out;
 }
 
 /** (x - mean) / (std + 1e-8), in place. */

@@ -12,6 +12,7 @@
  */
 import type { BatchedEnv, EnvSpec } from '../../../sim/env.ts';
 import { argmax, type PolicyHead } from '../../core/distributions.ts';
+import type { RunningNormaliser } from '../../core/runningNormaliser.ts';
 import type { PolicyOutput, TrainedPolicy } from '../../core/trainedPolicy.ts';
 import type { PrescriptionSpace } from './coordinator.ts';
 import type { InformationStructure } from './information.ts';
@@ -47,6 +48,8 @@ export class DadcPolicy implements TrainedPolicy {
     private readonly networks: readonly DadcNetworks[],
     private readonly space: PrescriptionSpace,
     private readonly informationFor: (copies: number) => InformationStructure,
+    /** The learner's running statistics of Z (normaliseCommon), read but never updated here; null: Z as observed. */
+    private readonly commonScale: RunningNormaliser | null = null,
     private readonly choose: ActionChoice = mostProbable,
   ) {
     if (spec.action.kind !== 'discrete') throw new Error('dadc acts on discrete actions');
@@ -74,6 +77,7 @@ export class DadcPolicy implements TrainedPolicy {
         }
       }
       information.common(env, firstAgent, common);
+      this.commonScale?.apply(common, envs);
       const tape = new Tape(false);
       const x = networks.encode(tape, tape.constant(hidden, envs, h), tape.constant(common, envs, commonWidth), tape.constant(previous, envs, p));
       this.space.greedy(networks.actorMean(tape, x), theta);
