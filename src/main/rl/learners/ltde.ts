@@ -277,12 +277,17 @@ export class Ltde implements Learner {
     return env.steadyTstt();
   }
 
-  /** The actors' (iterate and average) and critics' weights and the random stream (critics matter with criticWarmStart; else each iteration starts afresh, Algorithm 2, line 5). */
+  /**
+   * The actors' and critics' weights and the random stream (critics matter with criticWarmStart;
+   * else each iteration starts afresh, Algorithm 2, line 5). The averaged actors only under
+   * actorAverageFrom: without it the average is the actor itself, and a copy would double the
+   * actors' share of every checkpoint.
+   */
   state(): LearnerState {
     const arrays: Record<string, TypedArray> = {};
     this.teams.forEach((team, k) => {
       arrays[`team${k}.actor`] = team.actor.weights.slice();
-      arrays[`team${k}.averageActor`] = team.averageActor.weights.slice();
+      if (this.config.actorAverageFrom > 0) arrays[`team${k}.averageActor`] = team.averageActor.weights.slice();
       arrays[`team${k}.critic`] = team.critic.weights.slice();
     });
     const random = this.rng.snapshot();
@@ -298,7 +303,7 @@ export class Ltde implements Learner {
       if (!weights || weights.length !== team.actor.weights.length) throw new Error(checkpointMisfit(`team${k}.actor`));
       team.actor.weights.set(weights);
       const average = arrays[`team${k}.averageActor`];
-      // Checkpoints from before averaging carry no average; it is the actor until the average starts.
+      // Checkpoints without averaging (or from before it existed) carry no average; it is the actor until the average starts.
       if (average?.length === team.averageActor.weights.length) team.averageActor.weights.set(average);
       else if (this.config.actorAverageFrom > 0 && Number(meta.iteration) >= this.config.actorAverageFrom) throw new Error(checkpointMisfit(`team${k}.averageActor`));
       else team.averageActor.weights.set(weights);

@@ -221,6 +221,27 @@ describe('ltde’s actor averaging (actorAverageFrom)', () => {
     const arrays = Object.fromEntries(Object.entries(state.arrays).filter(([key]) => !key.endsWith('.averageActor')));
     expect(() => learner(3).restore({ ...state, arrays })).toThrow(/averageActor/);
   });
+
+  it('stores the average only when averaging is on, and resumes from checkpoints with or without it', async () => {
+    const straight = learner(0);
+    for (let k = 0; k < 4; k++) await straight.iterate();
+    const first = learner(0);
+    for (let k = 0; k < 2; k++) await first.iterate();
+    const state = first.state();
+    expect(Object.keys(state.arrays).filter((key) => key.endsWith('.averageActor'))).toEqual([]);
+    expect(Object.keys(state.arrays).filter((key) => key.endsWith('.actor'))).toHaveLength(first.policy.teams.length);
+    expect(Object.keys(learner(3).state().arrays).filter((key) => key.endsWith('.averageActor'))).toHaveLength(first.policy.teams.length);
+    // A checkpoint of the old layout carried the average (then equal to the actor) also without averaging.
+    const old = { ...state, arrays: { ...state.arrays } };
+    first.policy.teams.forEach((team, k) => (old.arrays[`team${k}.averageActor`] = team.averageActor.weights.slice()));
+    for (const checkpoint of [state, old]) {
+      const resumed = learner(0);
+      resumed.restore(checkpoint);
+      for (let k = 0; k < 2; k++) await resumed.iterate();
+      expect(actors(resumed)).toEqual(actors(straight));
+      expect(averages(resumed)).toEqual(actors(straight));
+    }
+  });
 });
 
 describe('ltde’s actor step decay (lrActorDecayIterations)', () => {
