@@ -15,7 +15,7 @@
  */
 import { FORCE_OFF, FORCE_ON, IDLE, klToTarget, nextOnProbability } from '../demandResponse.ts';
 import type { ScenarioParams } from '../../../shared/scenarios.ts';
-import { valueIteration, type BeliefMdp, type PlannerSolution } from './valueIteration.ts';
+import { valueAgainstPlan, valueIteration, type BeliefMdp, type PlannerSolution } from './valueIteration.ts';
 
 export type DemandResponseModel = Pick<ScenarioParams<'demand-response'>, 'agents' | 'forceOffSlip' | 'forceOnSlip' | 'costOff' | 'costOn' | 'targetOn' | 'initialOn'>;
 
@@ -173,13 +173,10 @@ export class DemandResponseRegret {
    * episodes ended (gamma^T V(m_T): the return counts T steps only), with its standard error over the copies.
    */
   estimate(): { value: number; standardError: number } {
-    const copies = this.regret.length;
-    const terms = Array.from(this.regret, (r, e) => {
+    const losses = Array.from(this.regret, (r, e) => {
       if (this.last[e] < 0) throw new Error(`demand response: copy ${e}'s episode has not ended (end)`);
       return r + this.discount[e] * this.plan.valueByCount[this.last[e]];
     });
-    const mean = terms.reduce((a, b) => a + b, 0) / copies;
-    const variance = terms.reduce((a, t) => a + (t - mean) ** 2, 0) / copies;
-    return { value: this.plan.value - mean, standardError: Math.sqrt(variance / copies) };
+    return valueAgainstPlan(this.plan.value, losses);
   }
 }

@@ -16,7 +16,7 @@
  */
 import { stationaryBusy } from '../mabc.ts';
 import type { ScenarioParams } from '../../../shared/scenarios.ts';
-import { BeliefGraphBuilder, valueIteration, type BeliefMdp, type PlannerSolution } from './valueIteration.ts';
+import { BeliefGraphBuilder, valueAgainstPlan, valueIteration, type BeliefMdp, type PlannerSolution } from './valueIteration.ts';
 
 /** (P(B^1 = 1), P(B^2 = 1), P(S = 1)). */
 export type MabcBelief = readonly [number, number, number];
@@ -153,10 +153,7 @@ export class MabcRegret {
 
   /** V*(b_0) minus the mean discounted regret, and its standard error over the copies. */
   estimate(): { value: number; standardError: number } {
-    const n = this.regret.length;
-    const meanRegret = this.regret.reduce((a, b) => a + b, 0) / n;
-    const variance = this.regret.reduce((a, r) => a + (r - meanRegret) ** 2, 0) / n;
-    return { value: this.plan.value - meanRegret, standardError: Math.sqrt(variance / n) };
+    return valueAgainstPlan(this.plan.value, this.regret);
   }
 
   private q(node: number, k: number): number {

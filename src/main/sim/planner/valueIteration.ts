@@ -66,6 +66,22 @@ export function valueIteration(mdp: BeliefMdp, gamma: number, options: { horizon
   return { values, policy, sweeps, residual };
 }
 
+/**
+ * A policy's value estimated against a plan: the plan's value minus the mean over episodes of
+ * each episode's discounted loss against it (its regret terms), with the standard error of
+ * that mean.
+ */
+export function valueAgainstPlan(planValue: number, losses: ArrayLike<number>): { value: number; standardError: number } {
+  const n = losses.length;
+  let sum = 0;
+  for (let e = 0; e < n; e++) sum += losses[e];
+  const mean = sum / n;
+  let squares = 0;
+  for (let e = 0; e < n; e++) squares += (losses[e] - mean) ** 2;
+  const variance = squares / n;
+  return { value: planValue - mean, standardError: Math.sqrt(variance / n) };
+}
+
 /** Builds a BeliefMdp node by node: nodes are found breadth-first from the initial belief through `expand`. */
 export class BeliefGraphBuilder<B> {
   private readonly index = new Map<string, number>();
