@@ -18,13 +18,16 @@ import { REPO_ROOT, runCliInProcess, tempDir } from './cli.helpers.ts';
 import { REDIS_MISSING, startRedis, type TestRedis } from './redis.helpers.ts';
 
 const ITERATIONS = 6;
+// Iterations long enough (about 0.3-0.8 s each) that a run is still training for several
+// heartbeats after its first snapshot: with 50-step iterations a fast machine finished the
+// whole run between two 2 s heartbeats and the test found no run to kill.
 const GRID = {
   name: 'queued grid',
   scenarios: ['cacc-catchup', 'cacc-slowdown'],
   learners: ['ippo', 'dppo'],
   seeds: [1, 2],
-  set: { rolloutSteps: 50, numEnvs: 1, epochs: 1, checkpointEvery: 1 },
-  param: { horizon: 50 },
+  set: { rolloutSteps: 1000, numEnvs: 1, epochs: 4, checkpointEvery: 1 },
+  param: { horizon: 1000 },
   iterations: ITERATIONS,
 };
 
@@ -66,7 +69,7 @@ describe.skipIf(REDIS_MISSING !== null)(`headway sweep --queue and headway worke
     const dir = tempDir();
     const file = join(dir, 'grid.json');
     writeFileSync(file, JSON.stringify(GRID));
-    const workerArgs = (name: string) => ['worker', '--queue', redis.url, '--db', join(dir, `${name}.db`), '--lock-duration', '2000'];
+    const workerArgs = (name: string) => ['worker', '--queue', redis.url, '--db', join(dir, `${name}.db`), '--lock-duration', '2000', '--heartbeat', '200'];
     const workers = [headway(workerArgs('w1')), headway(workerArgs('w2'))];
     const coordinator = headway(['sweep', file, '--queue', redis.url, '--db', join(dir, 'coordinator.db'), '--json']);
     const client = new Redis(redis.url);
