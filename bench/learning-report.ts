@@ -24,11 +24,12 @@ import { LEARNER_IDS, learnerTrainsOn, resolveLearnerConfig, type LearnerId } fr
 import { SCENARIO_IDS, type ScenarioId } from '../src/shared/scenarios.ts';
 import { selectBackend } from '../src/main/rl/nn/backend.ts';
 import { evaluatePolicy } from '../src/main/rl/core/evaluation.ts';
+import type { Learner } from '../src/main/rl/core/learner.ts';
 import { createLearner } from '../src/main/rl/learners/index.ts';
 import { createUpdatePool } from '../src/main/rl/parallel/updatePool.ts';
 import { RunStore, StoreError } from '../src/main/store/index.ts';
 import { chromiumMissing, launchChromium } from './chromium.ts';
-import { iterationFacts, readSweepResults, SweepReportError, type CurvePoint, type ModelErrors, type RunResult } from './sweepResults.ts';
+import { iterationFacts, readSweepResults, SweepReportError, type CurvePoint, type ModelErrors, type RunOrigin, type RunResult } from './sweepResults.ts';
 
 const EVAL_EPISODES = 4;
 const COLORS: Record<LearnerId, string> = { ippo: '#8ab4f8', mappo: '#f6c26b', cppo: '#c58af9', dppo: '#81c995', dpo: '#f28b82', dmpo: '#4dd0e1', ltde: '#ff8a65', dadc: '#aed581', dsac: '#ffb74d', ic3net: '#fdd663', 'dmpo-sac': '#f48fb1' };
@@ -40,10 +41,7 @@ async function trainOne(learner: LearnerId, scenario: ScenarioId, seed: number, 
     const agent = createLearner({ learner, scenario, scenarioParams: {}, config: resolveLearnerConfig(learner, scenario, 'default'), seed }, trainer);
     let trainingSeconds = 0;
     let modelErrors: ModelErrors | undefined;
-    const evaluate = (): CurvePoint => {
-      const { meanReturn, metrics } = evaluatePolicy(agent, EVAL_EPISODES);
-      return { envSteps: agent.envSteps, evalReturn: meanReturn, collisionRate: metrics.collision, seconds: trainingSeconds };
-    };
+    const evaluate = (): CurvePoint => evaluationPoint(agent, EVAL_EPISODES, trainingSeconds);
     const curve: CurvePoint[] = [evaluate()];
     while (agent.envSteps < envSteps) {
       const { iteration, metrics } = await agent.iterate();
@@ -61,6 +59,45 @@ async function trainOne(learner: LearnerId, scenario: ScenarioId, seed: number, 
   } finally {
     await trainer.close();
   }
+}
+
+/** The learner's evaluation on `episodes` deterministic episodes, as a point of its curve. */
+function evaluationPoint(agent: Learner, episodes: number, seconds: number): CurvePoint {
+  const { meanReturn, metrics } = evaluatePolicy(agent, episodes);
+  return { envSteps: agent.envSteps, evalReturn: meanReturn, collisionRate: metrics.collision, seconds };
+}
+
+/**
+ * Every curve that starts after training began (runs a sweep trained: their jobs evaluate
+ * only after an iteration) with the untrained policy's evaluation put first: the learner
+ * created as the run created it (the same seed, so the same initial weights), evaluated on
+ * the run's episodes. The Done-when's 5% is of the improvement over this policy.
+ */
+async function withUntrained(results: readonly RunResult[], originOf: (result: RunResult) => RunOrigin): Promise<RunResult[]> {
+  if (results.every((r) => r.curve[0].envSteps === 0)) return [...results];
+  const pool = await createUpdatePool({ threads: 1 });
+  try {
+    return results.map((result) => {
+      if (result.curve[0].envSteps === 0) return result;
+      const { setup, evalEpisodes } = originOf(result);
+      const agent = createLearner(setup, pool);
+      try {
+        const point = evaluationPoint(agent, evalEpisodes, 0);
+        process.stderr.write(`  ${result.scenario} ${result.learner} seed ${result.seed}: untrained eval return ${point.evalReturn.toFixed(1)}\n`);
+        return { ...result, curve: [point, ...result.curve] };
+      } finally {
+        agent.dispose();
+      }
+    });
+  } finally {
+    await pool.close();
+  }
+}
+
+/** A combined report's run without its untrained evaluation: the learner as the report trains it (default preset, the report's episodes). */
+function defaultOrigin(result: RunResult): RunOrigin {
+  const config = resolveLearnerConfig(result.learner, result.scenario, 'default');
+  return { setup: { learner: result.learner, scenario: result.scenario, scenarioParams: {}, config, seed: result.seed }, evalEpisodes: EVAL_EPISODES };
 }
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -83,9 +120,20 @@ function seedBand(runs: RunResult[], axis: Axis = ENV_STEPS): { at: number; mean
   });
 }
 
-/** Where the seeds' mean curve first reaches `target` on the axis (after the start); undefined when it never does. */
-function reached(runs: RunResult[], target: number, axis: Axis): number | undefined {
-  return seedBand(runs, axis).find((p) => p.at > 0 && p.mean >= target)?.at;
+/** The env steps where the seeds' mean curve first reaches `target` (after the start); undefined when it never does. */
+function reached(runs: RunResult[], target: number): number | undefined {
+  return seedBand(runs).find((p) => p.at > 0 && p.mean >= target)?.at;
+}
+
+/**
+ * The seeds' mean training minutes up to `envSteps` (each seed's time at its last evaluation
+ * there). The time of the env-step crossing, not a crossing of the mean curve on the time
+ * axis: seeds are evaluated at different times, and on slow-down an untrained policy that
+ * collides early scores above a collision-free one, so the time-axis mean "reaches" a final
+ * return at the first evaluation, while seeds not yet evaluated still count as untrained.
+ */
+function trainingMinutesAt(runs: readonly RunResult[], envSteps: number): number {
+  return mean(runs.map((r) => ([...r.curve].reverse().find((p) => p.envSteps <= envSteps) ?? r.curve[0]).seconds ?? NaN)) / 60;
 }
 
 function chartSvg(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]>, axis: Axis): string {
@@ -168,15 +216,13 @@ function reportTable(scenario: ScenarioId, budget: number, byLearner: Map<Learne
   ];
   for (const [learner, runs] of byLearner) {
     const finals = runs.map((r) => r.finalReturn);
-    const lastEvaluations = runs.map((r) => mean(r.curve.slice(-LAST_EVALUATIONS).map((p) => p.evalReturn)));
-    // Runs read from a sweep have no evaluation before training (their first is after an iteration).
+    const lastEvaluations = runs.map((r) => mean(r.curve.filter((p) => p.envSteps > 0).slice(-LAST_EVALUATIONS).map((p) => p.evalReturn)));
     const untrained = runs.every((r) => r.curve[0].envSteps === 0) ? format(mean(runs.map((r) => r.curve[0].evalReturn))) : 'not recorded';
-    const finalCollisions = runs.map((r) => r.curve[r.curve.length - 1].collisionRate);
-    const collisionRate = finalCollisions.every((rate) => rate !== undefined) ? mean(finalCollisions as number[]).toFixed(2) : 'not recorded';
+    const collisionRate = meanCollisionRate(runs, 'final');
     const reach = references.map(({ final }) => {
-      const steps = reached(runs, final, ENV_STEPS);
+      const steps = reached(runs, final);
       if (steps === undefined) return 'not reached';
-      const minutes = runs.every((r) => r.curve.every((p) => p.seconds !== undefined)) ? ` (${reached(runs, final, TRAINING_MINUTES)?.toFixed(1)})` : '';
+      const minutes = runs.every((r) => r.curve.every((p) => p.seconds !== undefined)) ? ` (${trainingMinutesAt(runs, steps).toFixed(1)})` : '';
       return `${steps.toLocaleString('en-US')}${minutes}`;
     });
     const errors = runs.map((r) => r.modelErrors).filter((e) => e !== undefined);
@@ -187,6 +233,80 @@ function reportTable(scenario: ScenarioId, budget: number, byLearner: Map<Learne
     lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
+}
+
+/** The PPO family: the DMPO paper's model-free learners on the ring and the figure eight. */
+const PPO_FAMILY = ['ippo', 'mappo', 'cppo', 'dppo', 'dpo'] as const satisfies readonly LearnerId[];
+
+/**
+ * The DMPO paper's claims as issue 12 states them: the model-based learner's final return
+ * within 5% of the reference's (5% of the reference's improvement over its untrained
+ * policy), reaching the sample-efficiency reference's final return in at most half its env
+ * steps, and slow-down learnt collision-free; each decided on 3 seeds.
+ */
+const CLAIMS: readonly { scenarios: readonly ScenarioId[]; learner: LearnerId; references: readonly LearnerId[]; speedAgainst: LearnerId | null; collisionFree: boolean }[] = [
+  { scenarios: ['ring'], learner: 'dmpo', references: PPO_FAMILY, speedAgainst: 'dppo', collisionFree: false },
+  { scenarios: ['figure-eight'], learner: 'dmpo', references: PPO_FAMILY, speedAgainst: null, collisionFree: false },
+  { scenarios: ['cacc-catchup'], learner: 'dmpo-sac', references: ['dsac'], speedAgainst: 'dsac', collisionFree: false },
+  { scenarios: ['cacc-slowdown'], learner: 'dmpo-sac', references: ['dsac'], speedAgainst: null, collisionFree: true },
+];
+const CLAIM_SEEDS = 3;
+const CLAIM_TOLERANCE = 0.05;
+
+/** The claims on this scenario, read off its runs: each with its figures and whether it holds, or what is missing to decide it. */
+function claimLines(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]>): string[] {
+  const claim = CLAIMS.find((c) => c.scenarios.includes(scenario));
+  const runs = claim && byLearner.get(claim.learner);
+  if (!claim || !runs) return [];
+  const format = (value: number) => Math.round(value).toLocaleString('en-US');
+  const finalOf = (rs: RunResult[]) => mean(rs.map((r) => r.finalReturn));
+  const seeds = (rs: RunResult[]) => (rs.length >= CLAIM_SEEDS ? '' : ` on ${rs.length} of ${CLAIM_SEEDS} seeds of ${rs[0].learner} (not decided yet)`);
+  const lines = [`Claims (issue 12) for ${claim.learner}:`, ''];
+  const candidates = claim.references.flatMap((id) => (byLearner.has(id) ? [[id, byLearner.get(id)!] as const] : []));
+  if (candidates.length === 0) lines.push(`- Final return: no ${claim.references.join(' / ')} runs to compare with.`);
+  else {
+    const [reference, referenceRuns] = candidates.reduce((best, next) => (finalOf(next[1]) > finalOf(best[1]) ? next : best));
+    const untrained = referenceRuns.every((r) => r.curve[0].envSteps === 0) ? mean(referenceRuns.map((r) => r.curve[0].evalReturn)) : undefined;
+    const improvement = untrained === undefined ? undefined : finalOf(referenceRuns) - untrained;
+    // On slow-down an untrained policy that collides early ends its episodes early and can score above a collision-free one: no improvement to take 5% of.
+    const shortfall = improvement === undefined || improvement <= 0 ? undefined : (finalOf(referenceRuns) - finalOf(runs)) / improvement;
+    const direct = finalOf(runs) >= finalOf(referenceRuns) ? 'at or above it' : 'below it';
+    const verdict =
+      improvement === undefined
+        ? "undecided: the reference's untrained return is not recorded"
+        : shortfall === undefined
+          ? `undecided: ${reference} ends below its untrained policy (final collision rate ${meanCollisionRate(referenceRuns, 'final')}, untrained ${meanCollisionRate(referenceRuns, 'untrained')}), so there is no improvement to take ${100 * CLAIM_TOLERANCE}% of; compared directly, ${direct}`
+          : shortfall <= CLAIM_TOLERANCE
+            ? 'holds'
+            : 'fails';
+    lines.push(
+      `- Final return within ${100 * CLAIM_TOLERANCE}% of the best reference's (${reference}, ${format(finalOf(referenceRuns))}; untrained ${untrained === undefined ? 'not recorded' : format(untrained)}): ` +
+        `${format(finalOf(runs))}, ${shortfall === undefined ? '' : `${(100 * shortfall).toFixed(1)}% of its improvement below it (negative: above); `}${verdict}${seeds(runs)}${seeds(referenceRuns)}.`,
+    );
+  }
+  const speedRuns = claim.speedAgainst && byLearner.get(claim.speedAgainst);
+  if (claim.speedAgainst && speedRuns) {
+    const target = finalOf(speedRuns);
+    const own = reached(speedRuns, target);
+    const learner = reached(runs, target);
+    const ratio = own !== undefined && learner !== undefined ? learner / own : undefined;
+    lines.push(
+      `- ${claim.speedAgainst.toUpperCase()}'s final return (${format(target)}) in at most half its env steps: ${claim.learner} ${learner === undefined ? 'never reaches it' : `at ${learner.toLocaleString('en-US')}`}, ` +
+        `${claim.speedAgainst} at ${own?.toLocaleString('en-US') ?? 'never'}${ratio === undefined ? '' : ` (${ratio.toFixed(2)} of it)`}; ${learner === undefined ? 'fails' : ratio !== undefined && ratio <= 0.5 ? 'holds' : 'fails'}${seeds(runs)}${seeds(speedRuns)}.`,
+    );
+  }
+  if (claim.collisionFree) {
+    const rates = runs.map((r) => r.curve[r.curve.length - 1].collisionRate);
+    const free = rates.every((rate) => rate === 0);
+    lines.push(`- Collision-free in every final evaluation episode: collision rates ${rates.map((rate) => (rate === undefined ? 'not recorded' : rate.toFixed(2))).join(', ')} (seeds ${runs.map((r) => r.seed).join(', ')}); ${free ? 'holds' : 'fails'}${seeds(runs)}.`);
+  }
+  return [...lines, ''];
+}
+
+/** The runs' mean collision rate at their untrained or final evaluation, as the report prints it. */
+function meanCollisionRate(runs: readonly RunResult[], which: 'untrained' | 'final'): string {
+  const rates = runs.map((r) => (which === 'untrained' ? r.curve[0] : r.curve[r.curve.length - 1]).collisionRate);
+  return rates.every((rate) => rate !== undefined) ? mean(rates as number[]).toFixed(2) : 'not recorded';
 }
 
 /** Renders the SVG chart to a PNG in headless Chromium; false (SVG only) without Chromium. */
@@ -215,7 +335,7 @@ async function writeReport(out: string, results: readonly RunResult[], setting: 
       if (runs.length > 0) byLearner.set(learner, runs);
     }
     const budget = Math.max(...[...byLearner.values()].flat().map((r) => r.curve[r.curve.length - 1].envSteps));
-    sections.push(reportTable(scenario, budget, byLearner), '');
+    sections.push(reportTable(scenario, budget, byLearner), '', ...claimLines(scenario, byLearner));
     const timed = [...byLearner.values()].flat().every((r) => r.curve.every((p) => p.seconds !== undefined));
     const charts: [string, Axis][] = timed ? [['', ENV_STEPS], ['-time', TRAINING_MINUTES]] : [['', ENV_STEPS]];
     for (const [suffix, axis] of charts) {
@@ -250,8 +370,9 @@ async function main(): Promise<void> {
     // The report of a sweep's runs, read from the database (read-only: the sweep may still be training).
     const store = RunStore.open(values.db, { readOnly: true });
     try {
-      const { results, setting } = readSweepResults(store, values.sweep!);
-      process.stdout.write(`${await writeReport(values.out, results, setting)}\n`);
+      const { results, origins, setting } = readSweepResults(store, values.sweep!);
+      const complete = await withUntrained(results, (result) => origins.get(result)!);
+      process.stdout.write(`${await writeReport(values.out, complete, setting)}\n`);
     } finally {
       store.close();
     }
@@ -260,7 +381,10 @@ async function main(): Promise<void> {
   if (values.combine !== undefined) {
     // Rebuild one report from earlier reports' results.json, without training.
     const dirs = values.combine.split(',');
-    const results = dirs.flatMap((dir) => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResult[]);
+    const results = await withUntrained(
+      dirs.flatMap((dir) => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResult[]),
+      defaultOrigin,
+    );
     const setting = `Combined from ${dirs.length} report runs: default presets, evaluation on ${EVAL_EPISODES} deterministic episodes; the budget is per scenario.`;
     process.stdout.write(`${await writeReport(values.out, results, setting)}\n`);
     return;

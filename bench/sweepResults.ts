@@ -5,10 +5,11 @@
  * training job recorded (eval/return and eval/collision at each evaluated iteration).
  */
 import { TRAIN_METRICS } from '../src/shared/apiJobs.ts';
-import { isLearnerId, type LearnerId } from '../src/shared/learners.ts';
+import { isLearnerId, PRESET_IDS, resolveLearnerConfig, type LearnerId, type LearnerPresetId } from '../src/shared/learners.ts';
 import type { RunDetail } from '../src/shared/runs.ts';
 import { isScenarioId, type ScenarioId } from '../src/shared/scenarios.ts';
 import { sweepFileSchema, type SweepRecord } from '../src/shared/sweep.ts';
+import type { LearnerSetup } from '../src/main/rl/core/learner.ts';
 import type { RunStore } from '../src/main/store/index.ts';
 
 export interface CurvePoint {
@@ -57,10 +58,18 @@ export function iterationFacts(metrics: Readonly<Record<string, number>>): { sec
 /** The metric a training job records the evaluation's collision rate under (evaluation metrics are stored as eval/<name>). */
 const EVAL_COLLISION = 'eval/collision';
 
+/** How a run's learner was created, so that its untrained policy (the same seed: the same initial weights) can be evaluated on the run's evaluation episodes. */
+export interface RunOrigin {
+  setup: LearnerSetup;
+  evalEpisodes: number;
+}
+
 /** What the report reads from a sweep: its finished runs' results, and what the setting line says about them. */
 export interface SweepResults {
   sweep: SweepRecord;
   results: RunResult[];
+  /** Each result's learner as its run created it (the training jobs record no evaluation before training). */
+  origins: Map<RunResult, RunOrigin>;
   /** Cells of the grid left out, with why ("ring/dppo/2/default: failed"). */
   leftOut: string[];
   setting: string;
@@ -107,6 +116,7 @@ function runResult(store: RunStore, run: RunDetail & { algo: LearnerId; scenario
 export function readSweepResults(store: RunStore, ref: string): SweepResults {
   const sweep = findSweep(store, ref);
   const results: RunResult[] = [];
+  const origins = new Map<RunResult, RunOrigin>();
   const leftOut: string[] = [];
   const evaluation = new Set<string>();
   for (const cell of sweep.cells) {
@@ -126,11 +136,20 @@ export function readSweepResults(store: RunStore, ref: string): SweepResults {
     const learner = run!.config.learner as { evalEpisodes?: number; evalEvery?: number } | undefined;
     evaluation.add(`${learner?.evalEpisodes ?? '?'} episodes every ${learner?.evalEvery ?? '?'} iterations`);
     results.push(result);
+    origins.set(result, runOrigin(run!, result));
   }
   if (results.length === 0) {
     throw new SweepReportError(`sweep ${sweep.id} "${sweep.name}" has no finished run with an evaluation yet (${sweep.cells.length} cells); run it with \`headway sweep\` first`);
   }
-  return { sweep, results, leftOut, setting: settingLine(sweep, results, [...evaluation], leftOut) };
+  return { sweep, results, origins, leftOut, setting: settingLine(sweep, results, [...evaluation], leftOut) };
+}
+
+/** The run's learner setup: its preset with the configuration it recorded on top (what `headway train` resolved and stored). */
+function runOrigin(run: RunDetail, result: RunResult): RunOrigin {
+  const stored = (run.config.learner ?? {}) as Record<string, unknown>;
+  const preset = PRESET_IDS.includes(run.preset as LearnerPresetId) ? (run.preset as LearnerPresetId) : 'default';
+  const config = resolveLearnerConfig(result.learner, result.scenario, preset, stored);
+  return { setup: { learner: result.learner, scenario: result.scenario, scenarioParams: run.params, config, seed: run.seed }, evalEpisodes: config.evalEpisodes };
 }
 
 function settingLine(sweep: SweepRecord, results: readonly RunResult[], evaluation: readonly string[], leftOut: readonly string[]): string {
@@ -144,7 +163,7 @@ function settingLine(sweep: SweepRecord, results: readonly RunResult[], evaluati
   const presets = file.success ? file.data.presets.join(', ') : 'as recorded';
   const parts = [
     `Read from sweep ${sweep.id} "${sweep.name}" (last run ${sweep.updated}): ${results.length} finished runs, ${budget}, seeds ${seeds.join(', ')}, presets ${presets}`,
-    `evaluation on ${evaluation.join(' or ')} (as the training jobs recorded it: no evaluation of the untrained policy)`,
+    `evaluation on ${evaluation.join(' or ')} (as the training jobs recorded it; the untrained policy of each run's seed evaluated by the report on the same episodes)`,
   ];
   if (leftOut.length > 0) parts.push(`left out: ${summariseLeftOut(leftOut)}`);
   return `${parts.join('; ')}.`;

@@ -4,13 +4,17 @@
  * named as left out; the script writes the same report as when it trains the grid itself.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSweepResults, SweepReportError, type RunResult } from '../../../bench/sweepResults.ts';
+import { evaluatePolicy } from '../../../src/main/rl/core/evaluation.ts';
+import { createLearner } from '../../../src/main/rl/learners/index.ts';
+import { createUpdatePool } from '../../../src/main/rl/parallel/updatePool.ts';
 import { RunStore } from '../../../src/main/store/index.ts';
+import { resolveLearnerConfig, type LearnerId } from '../../../src/shared/learners.ts';
 import { tempDir } from '../cli/cli.helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -46,6 +50,24 @@ beforeAll(() => {
   store.setSweepRun(sweepId, cells[3], failed.id);
   store.openSweep('empty', '{}', ['cacc-catchup/ippo/1/default']);
 });
+
+/** The untrained policies' mean evaluation returns on the runs' 2 episodes (default preset, cacc-catchup). */
+async function untrainedReturns(runs: [LearnerId, number][]): Promise<number[]> {
+  const pool = await createUpdatePool({ threads: 1 });
+  try {
+    return runs.map(([learner, seed]) => {
+      const config = resolveLearnerConfig(learner, 'cacc-catchup', 'default', { evalEpisodes: 2, evalEvery: 2 });
+      const agent = createLearner({ learner, scenario: 'cacc-catchup', scenarioParams: {}, config, seed }, pool);
+      try {
+        return evaluatePolicy(agent, 2).meanReturn;
+      } finally {
+        agent.dispose();
+      }
+    });
+  } finally {
+    await pool.close();
+  }
+}
 
 afterAll(() => {
   store.close();
@@ -94,13 +116,43 @@ describe('the learning report from a sweep', () => {
     // DPPO: final returns -39 and -38 (mean -38.5, shown rounded), reached at 2,400 env steps, 12 s (0.2 minutes) of training;
     // IPPO never reaches it. Model errors of the last iteration (DPPO's runs only). Learners in catalogue order.
     expect(report).toContain("| env steps (training minutes) to reach DPPO's final return | final model error, state / reward |");
-    expect(report).toMatch(/\| ippo \| 1 \| not recorded \| -59 \+- 0 \| -69 \| 0\.00 \| not reached \| - \| 0\.2 \|\n\| dppo \| 2 \| not recorded \| -38 \+- 1 \| -48 \| 0\.00 \| 2,400 \(0\.2\) \| 2\.5% \/ 20\.0% \| 0\.2 \|/);
-    expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).toHaveLength(3);
+    // The untrained return: each run's learner as the run created it (its preset and recorded
+    // configuration, its seed), evaluated on the run's 2 episodes before any training.
+    const untrained = await untrainedReturns([['dppo', 1], ['dppo', 2], ['ippo', 1]]);
+    const format = (value: number) => Math.round(value).toLocaleString('en-US');
+    expect(report).toContain(`| ippo | 1 | ${format(untrained[2])} | -59 +- 0 | -69 | 0.00 | not reached | - | 0.2 |\n| dppo | 2 | ${format((untrained[0] + untrained[1]) / 2)} | -38 +- 1 | -48 | 0.00 | 2,400 (0.2) | 2.5% / 20.0% | 0.2 |`);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResult[];
+    expect(results.map((r) => [r.curve[0].envSteps, r.curve[0].evalReturn])).toEqual(untrained.map((evalReturn) => [0, evalReturn]));
     expect(existsSync(join(out, 'cacc-catchup.svg'))).toBe(true);
     expect(readFileSync(join(out, 'cacc-catchup-time.svg'), 'utf8')).toContain('training minutes');
 
     const refused = await run(process.execPath, ['--import', 'tsx', 'bench/learning-report.ts', '--db', file, '--sweep', 'nope'], { cwd: ROOT }).catch((error: { code: number; stderr: string }) => error);
     expect(refused).toMatchObject({ code: 2 });
     expect((refused as { stderr: string }).stderr.trim()).toMatch(/^learning-report: --sweep "nope": no sweep of this id or name in .*$/);
+  });
+
+  it("reads issue 12's claims off a combined report: 5% of the reference's improvement, half its env steps, collision-free slow-down, 3 seeds", async () => {
+    // DSAC improves from -1000 to -100 (reaching -100 at 4,000 env steps); DMPO-SAC ends at -140 (4.4% of that
+    // improvement below it: holds) and passes -100 nowhere; on slow-down DSAC ends below its colliding untrained policy.
+    const curve = (points: [number, number, number][]) => points.map(([envSteps, evalReturn, collisionRate]) => ({ envSteps, evalReturn, collisionRate, seconds: envSteps / 1000 }));
+    const result = (learner: LearnerId, scenario: string, seed: number, points: [number, number, number][]): RunResult => ({
+      learner, scenario: scenario as RunResult['scenario'], seed, curve: curve(points), finalReturn: points.at(-1)![1], seconds: 60,
+    });
+    const dir = join(folder, 'claims-in');
+    mkdirSync(dir, { recursive: true });
+    const seeds = [1, 2, 3];
+    writeFileSync(join(dir, 'results.json'), JSON.stringify([
+      ...seeds.map((seed) => result('dsac', 'cacc-catchup', seed, [[0, -1000, 0], [2000, -400, 0], [4000, -100, 0], [8000, -100, 0]])),
+      ...seeds.map((seed) => result('dmpo-sac', 'cacc-catchup', seed, [[0, -1000, 0], [2000, -300, 0], [8000, -140, 0]])),
+      ...seeds.map((seed) => result('dsac', 'cacc-slowdown', seed, [[0, -500, 1], [8000, -900, 0]])),
+      ...seeds.map((seed) => result('dmpo-sac', 'cacc-slowdown', seed, [[0, -500, 1], [8000, -800, seed === 3 ? 0.25 : 0]])),
+    ]));
+    const out = join(folder, 'claims');
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/learning-report.ts', '--combine', dir, '--out', out], { cwd: ROOT });
+    const report = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(report).toContain("- Final return within 5% of the best reference's (dsac, -100; untrained -1,000): -140, 4.4% of its improvement below it (negative: above); holds.");
+    expect(report).toContain("- DSAC's final return (-100) in at most half its env steps: dmpo-sac never reaches it, dsac at 4,000; fails.");
+    expect(report).toContain('undecided: dsac ends below its untrained policy (final collision rate 0.00, untrained 1.00)');
+    expect(report).toContain('- Collision-free in every final evaluation episode: collision rates 0.00, 0.00, 0.25 (seeds 1, 2, 3); fails.');
   });
 });
