@@ -10,10 +10,11 @@ import { figureEightPoint, ringPoint, straightPoint, type RoadPoint } from '../.
 import { FrameFlag } from '../../shared/api.ts';
 import type { ScenarioId } from '../../shared/scenarios.ts';
 import { COLORS } from './colors.ts';
-import { FrameInterpolator } from './interpolation.ts';
+import { FrameInterpolator, platoonCentre } from './interpolation.ts';
 import { fitDistance, type CameraMode, type Vec3 } from './cameraModes.ts';
 import { VehiclePicking } from './picking.ts';
 import { describeGl, FrameTimes, type RenderStats } from './renderStats.ts';
+import { layoutRoadCopies } from './roadCopies.ts';
 import { buildRoad, STRAIGHT_MARK_PERIOD, type RoadScene } from './roads.ts';
 import { VehicleLayer, type Highlight } from './vehicles.ts';
 
@@ -192,7 +193,9 @@ export class SceneView {
     this.clearEpisode();
     this.episode = episode;
     this.road = buildRoad(episode.scenario, episode.roadLength);
-    this.layoutCopies(episode);
+    const copies = Math.max(1, Math.floor(episode.copies ?? 1));
+    this.perCopy = Math.max(1, Math.floor(episode.nVehicles / copies));
+    this.copyOffsets = layoutRoadCopies(this.road, copies);
     this.scene.add(this.road.group);
     this.vehicles = new VehicleLayer(episode.nVehicles, episode.vehicleKind);
     this.vehicles.setSpeedScale(this.speedScale);
@@ -231,7 +234,7 @@ export class SceneView {
     this.interpolator.push(frame.position, now, snap || first);
     this.vehicles.updateColors(frame.speed, this.speedScale);
     // A jump (first frame, a replay's scrub) re-centres the open road's origin at once instead of gliding there.
-    if ((first || snap) && this.isStraight()) this.origin = this.platoonCentre(frame.position);
+    if ((first || snap) && this.isStraight()) this.origin = platoonCentre(frame.position);
     this.dirty = true;
   }
 
@@ -316,51 +319,6 @@ export class SceneView {
 
   private isStraight(): boolean {
     return this.episode !== null && this.episode.roadLength === null;
-  }
-
-  private platoonCentre(positions: ArrayLike<number>): number {
-    let min = Infinity;
-    let max = -Infinity;
-    for (let v = 0; v < positions.length; v++) {
-      min = Math.min(min, positions[v]);
-      max = Math.max(max, positions[v]);
-    }
-    return (min + max) / 2;
-  }
-
-  /** Places the copies of the road on a grid (one copy: at the origin). */
-  private layoutCopies(episode: SceneEpisode): void {
-    const road = this.road!;
-    const copies = Math.max(1, Math.floor(episode.copies ?? 1));
-    this.perCopy = Math.max(1, Math.floor(episode.nVehicles / copies));
-    this.copyOffsets = new Float32Array(copies * 2);
-    if (copies === 1) return;
-    const cell = 2 * road.radius + 16;
-    const columns = Math.ceil(Math.sqrt(copies * 1.6));
-    const rows = Math.ceil(copies / columns);
-    const matrix = new THREE.Matrix4();
-    for (let c = 0; c < copies; c++) {
-      this.copyOffsets[2 * c] = ((c % columns) - (columns - 1) / 2) * cell;
-      this.copyOffsets[2 * c + 1] = (Math.floor(c / columns) - (rows - 1) / 2) * cell;
-    }
-    // Every part of the road becomes one instanced mesh over the copies: a draw call per part, not per copy.
-    const meshes: THREE.Mesh[] = [];
-    road.group.traverse((object) => {
-      if (object instanceof THREE.Mesh && !(object instanceof THREE.InstancedMesh)) meshes.push(object);
-    });
-    for (const mesh of meshes) {
-      mesh.updateWorldMatrix(true, false);
-      const instanced = new THREE.InstancedMesh(mesh.geometry, mesh.material, copies);
-      for (let c = 0; c < copies; c++) {
-        matrix.makeTranslation(this.copyOffsets[2 * c], 0, this.copyOffsets[2 * c + 1]).multiply(mesh.matrixWorld);
-        instanced.setMatrixAt(c, matrix);
-      }
-      instanced.renderOrder = mesh.renderOrder;
-      instanced.frustumCulled = false;
-      mesh.removeFromParent();
-      road.group.add(instanced);
-    }
-    road.radius = Math.hypot((columns * cell) / 2, (rows * cell) / 2);
   }
 
   private layoutGround(): void {
@@ -483,7 +441,7 @@ export class SceneView {
       this.interpolator.sample(now, this.display);
       if (this.isStraight()) {
         // The origin glides after the platoon; the road's markings scroll by the same amount.
-        const target = this.platoonCentre(this.display);
+        const target = platoonCentre(this.display);
         this.origin += (target - this.origin) * 0.2;
         if (this.road?.scrolling) this.road.scrolling.position.x = -(((this.origin % STRAIGHT_MARK_PERIOD) + STRAIGHT_MARK_PERIOD) % STRAIGHT_MARK_PERIOD);
         this.grid.position.x = -(((this.origin % GRID_CELL) + GRID_CELL) % GRID_CELL);

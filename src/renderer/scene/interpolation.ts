@@ -61,3 +61,14 @@ export class FrameInterpolator {
     }
   }
 }
+
+/** Midpoint of the vehicles' span along an open road (where the CACC view keeps its floating origin). */
+export function platoonCentre(positions: ArrayLike<number>): number {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let v = 0; v < positions.length; v++) {
+    min = Math.min(min, positions[v]);
+    max = Math.max(max, positions[v]);
+  }
+  return (min + max) / 2;
+}
