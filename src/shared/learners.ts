@@ -37,6 +37,12 @@ export interface LearnerInfo {
   scenarios?: readonly ScenarioId[];
   /** Its networks are tiny and run in plain JavaScript: no tensor backend is used. */
   plainJavaScript?: true;
+  /**
+   * Its updates run on `--threads` update workers. Without it the learner trains on one
+   * thread (DSAC, DMPO-SAC and IC3Net on the tensor backend, LTDE and DADC in plain
+   * JavaScript), so a run starts no workers and uses one core whatever `--threads` says.
+   */
+  updateWorkers?: true;
   /** Hops of the agent graph the policy sees: 0 = own observation, 1 = N^1. */
   policyRadius: 0 | 1;
   /** What the critic sees: own observation, the kappa-hop neighbourhood, or every agent. */
@@ -46,10 +52,11 @@ export interface LearnerInfo {
 }
 
 export const LEARNERS: Readonly<Record<LearnerId, LearnerInfo>> = {
-  ippo: { id: 'ippo', title: 'IPPO', summary: 'Independent PPO: own observation, own critic, own advantage.', policyRadius: 0, critic: 'own', advantage: 'own' },
+  ippo: { id: 'ippo', title: 'IPPO', updateWorkers: true, summary: 'Independent PPO: own observation, own critic, own advantage.', policyRadius: 0, critic: 'own', advantage: 'own' },
   mappo: {
     id: 'mappo',
     title: 'MAPPO',
+    updateWorkers: true,
     summary: 'PPO with a centralised critic on all agents’ observations (global state).',
     policyRadius: 0,
     critic: 'global',
@@ -58,6 +65,7 @@ export const LEARNERS: Readonly<Record<LearnerId, LearnerInfo>> = {
   cppo: {
     id: 'cppo',
     title: 'CPPO',
+    updateWorkers: true,
     summary: 'Neighbourhood policy (N^1) with a critic on all agents: the DMPO paper’s baseline.',
     policyRadius: 1,
     critic: 'global',
@@ -66,15 +74,17 @@ export const LEARNERS: Readonly<Record<LearnerId, LearnerInfo>> = {
   dppo: {
     id: 'dppo',
     title: 'DPPO',
+    updateWorkers: true,
     summary: 'Decentralised PPO with the extended value function over N^kappa (DMPO paper eq. 6).',
     policyRadius: 1,
     critic: 'neighbourhood',
     advantage: 'extended-value',
   },
-  dpo: { id: 'dpo', title: 'DPO', summary: 'Fully decentralised surrogate with adaptive KL penalties (no clipping).', policyRadius: 0, critic: 'own', advantage: 'own' },
+  dpo: { id: 'dpo', title: 'DPO', updateWorkers: true, summary: 'Fully decentralised surrogate with adaptive KL penalties (no clipping).', policyRadius: 0, critic: 'own', advantage: 'own' },
   dmpo: {
     id: 'dmpo',
     title: 'DMPO',
+    updateWorkers: true,
     summary: 'DPPO plus per-agent graph-convolutional local models and branched model rollouts.',
     policyRadius: 1,
     critic: 'neighbourhood',

@@ -190,7 +190,12 @@ function learnerOf(run: RunDetail, pool: UpdatePool): Learner {
 
 /** The update pool of a run: worker threads only for learners that update through it. */
 function poolFor(learner: LearnerId, threads: number, backend: BackendChoice): Promise<UpdatePool> {
-  return createUpdatePool({ threads: LEARNERS[learner].plainJavaScript ? 1 : threads, backend, checkCache: backendChecksPath() });
+  return createUpdatePool({ threads: updateThreads(learner, threads), backend, checkCache: backendChecksPath() });
+}
+
+/** The threads a run of `learner` asked for `threads` trains with: one (no worker) for learners that train on one thread. */
+export function updateThreads(learner: LearnerId, threads: number): number {
+  return LEARNERS[learner].updateWorkers ? threads : 1;
 }
 
 /** What the run records as its backend: the tensor backend, or that the learner uses none. */
