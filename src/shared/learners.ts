@@ -140,6 +140,11 @@ export const LEARNERS: Readonly<Record<LearnerId, LearnerInfo>> = {
   },
 };
 
+/** The threads a run of `learner` given `--threads threads` trains with: one (no update worker) for learners that train on one thread. */
+export function updateThreads(learner: LearnerId, threads: number): number {
+  return LEARNERS[learner].updateWorkers ? threads : 1;
+}
+
 /** Whether `learner` trains on `scenario`. */
 export function learnerTrainsOn(learner: LearnerId, scenario: ScenarioId): boolean {
   return LEARNERS[learner].scenarios?.includes(scenario) ?? true;

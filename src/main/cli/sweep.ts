@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { sweepCells, sweepRunSettings, validateSweep, type SweepFile } from '../../shared/sweep.ts';
-import { LocalSweep, planSweep, type CellProgress, type CellState } from '../jobs/localSweep.ts';
+import { LocalSweep, planSweep, type CellProgress, type CellState, type SweepConcurrency } from '../jobs/localSweep.ts';
 import { QueueSweep } from '../jobs/queueSweep.ts';
 import { connectQueue, parseQueueUrl, QueueError } from '../jobs/sweepQueue.ts';
 import type { RunStore } from '../store/index.ts';
@@ -28,7 +28,7 @@ export function registerSweepCommand(program: Command): void {
     .description('train a grid of runs (scenarios x learners x seeds x presets) from a sweep file, N at a time; run it again to continue it')
     .argument('[FILE]', 'sweep file (JSON, or YAML ending .yaml/.yml; fields in the README)')
     .option('--resume <SWEEP_ID>', 'continue a recorded sweep with the file it was run with (instead of FILE)')
-    .option('--parallel <n>', 'runs trained at once on this machine (default: the cores / --threads, at least 1)')
+    .option('--parallel <n>', 'runs trained at once on this machine (default: as many as the cores hold, a run counting --threads, or 1 for learners that train on one thread)')
     .option('--queue <url>', 'train on the workers of this Redis (redis://HOST:PORT) instead of here; see headway worker')
     .option('--threads <n>', 'update threads of each run', '1')
     .option('--json', 'print the summary as JSON: {sweepId, name, cells: [{cell, runId, status, lastEvalReturn, message}]}')
@@ -37,7 +37,7 @@ export function registerSweepCommand(program: Command): void {
       if ((file === undefined) === (options.resume === undefined)) throw new UsageError('sweep needs exactly one of FILE or --resume SWEEP_ID');
       const threads = parseIntegerOption('--threads', options.threads, 1, 64);
       if (options.queue !== undefined && options.parallel !== undefined) throw new UsageError('--parallel is for a sweep on this machine; with --queue, each worker sets its own --concurrency');
-      const parallel = options.parallel === undefined ? Math.max(1, Math.floor(availableParallelism() / threads)) : parseIntegerOption('--parallel', options.parallel, 1, 256);
+      const concurrency: SweepConcurrency = options.parallel === undefined ? { cores: availableParallelism() } : { runs: parseIntegerOption('--parallel', options.parallel, 1, 256) };
       const queueUrl = options.queue === undefined ? null : asUsage([QueueError], () => parseQueueUrl(options.queue));
       // A bad file is refused before the database is opened (or created), and before Redis is reached.
       const fromFile = file === undefined ? null : readSweepFile(file);
@@ -49,7 +49,7 @@ export function registerSweepCommand(program: Command): void {
           const plans = planSweep(store, store.getSweep(sweepId)!, sweepCells(sweep));
           const runner =
             queueUrl === null
-              ? new LocalSweep({ store, sweep, sweepId, db: store.file, parallel, threads }, plans)
+              ? new LocalSweep({ store, sweep, sweepId, db: store.file, concurrency, threads }, plans)
               : asUsage([QueueError], () => new QueueSweep({ store, sweep, sweepId, url: queueUrl, redis: redis!, threads, pollMs: QUEUE_POLL_MS }, plans));
           const cells = await runWithDisplay(runner, queueUrl !== null);
           printSummary(sweepId, sweep.name, cells, options.json === true);

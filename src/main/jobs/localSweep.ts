@@ -8,6 +8,7 @@
  * killed mid-run still knows which run to resume.
  */
 import type { ChildProcess } from 'node:child_process';
+import { updateThreads } from '../../shared/learners.ts';
 import { isRunDone, type RunStatus } from '../../shared/runs.ts';
 import type { SweepCell, SweepFile, SweepRecord } from '../../shared/sweep.ts';
 import type { RunStore } from '../store/index.ts';
@@ -60,19 +61,35 @@ export function cellStates(store: RunStore, plans: readonly CellPlan[]): CellSta
   });
 }
 
+/**
+ * How many cells train at once: exactly `runs`, or as many as `cores` hold, each counting
+ * the threads it trains with (`--threads` for learners with update workers, one for the
+ * rest), so a grid that mixes them keeps every core busy. At least one always trains.
+ */
+export type SweepConcurrency = { runs: number } | { cores: number };
+
+/** Whether a cell training on `threads` threads may start beside running cells that train on `running` threads each. */
+export function fitsBeside(running: readonly number[], threads: number, concurrency: SweepConcurrency): boolean {
+  if (running.length === 0) return true;
+  if ('runs' in concurrency) return running.length < concurrency.runs;
+  return running.reduce((sum, n) => sum + n, 0) + threads <= concurrency.cores;
+}
+
 export interface LocalSweepOptions {
   store: RunStore;
   sweep: SweepFile;
   sweepId: number;
   /** Database file the children write (the store's). */
   db: string;
-  parallel: number;
+  concurrency: SweepConcurrency;
   threads: number;
 }
 
 export class LocalSweep {
   readonly cells: CellState[];
   private readonly children = new Map<CellState, ChildProcess>();
+  /** Threads each running cell trains with. */
+  private readonly childThreads = new Map<CellState, number>();
   private stopping = false;
 
   constructor(
@@ -103,12 +120,17 @@ export class LocalSweep {
     for (const child of this.children.values()) child.kill('SIGINT');
   }
 
-  /** Trains every cell that needs it, `parallel` at a time; resolves when all have ended (or the sweep was stopped). */
+  /** Trains every cell that needs it, in the grid's order, as many at a time as the concurrency allows; resolves when all have ended (or the sweep was stopped). */
   async run(): Promise<CellState[]> {
     const queue = this.cells.filter((cell) => cell.action === 'train' || cell.action === 'resume');
+    const threadsOf = (cell: CellState) => updateThreads(cell.cell.learner, this.options.threads);
     await new Promise<void>((resolve) => {
       const next = () => {
-        while (!this.stopping && queue.length > 0 && this.children.size < this.options.parallel) this.start(queue.shift()!, next);
+        while (!this.stopping && queue.length > 0 && fitsBeside([...this.childThreads.values()], threadsOf(queue[0]), this.options.concurrency)) {
+          const cell = queue.shift()!;
+          this.childThreads.set(cell, threadsOf(cell));
+          this.start(cell, next);
+        }
         if (this.children.size === 0) resolve();
       };
       next();
@@ -132,6 +154,7 @@ export class LocalSweep {
     cell.message = null;
     void run.ended.then((end) => {
       this.children.delete(cell);
+      this.childThreads.delete(cell);
       this.settle(cell, end);
       onExit();
     });

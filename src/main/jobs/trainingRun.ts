@@ -11,7 +11,7 @@
  *   'best' whenever an evaluation beats every earlier one.
  */
 import type { CheckpointChoice } from '../../shared/api.ts';
-import { LEARNERS, resolveLearnerConfig, type LearnerConfig, type LearnerId, type LearnerPresetId } from '../../shared/learners.ts';
+import { LEARNERS, resolveLearnerConfig, updateThreads, type LearnerConfig, type LearnerId, type LearnerPresetId } from '../../shared/learners.ts';
 import type { JsonObject, RunDetail } from '../../shared/runs.ts';
 import { resolveParams, type ScenarioId } from '../../shared/scenarios.ts';
 import { decodeState, encodeState } from '../rl/core/checkpoint.ts';
@@ -191,11 +191,6 @@ function learnerOf(run: RunDetail, pool: UpdatePool): Learner {
 /** The update pool of a run: worker threads only for learners that update through it. */
 function poolFor(learner: LearnerId, threads: number, backend: BackendChoice): Promise<UpdatePool> {
   return createUpdatePool({ threads: updateThreads(learner, threads), backend, checkCache: backendChecksPath() });
-}
-
-/** The threads a run of `learner` asked for `threads` trains with: one (no worker) for learners that train on one thread. */
-export function updateThreads(learner: LearnerId, threads: number): number {
-  return LEARNERS[learner].updateWorkers ? threads : 1;
 }
 
 /** What the run records as its backend: the tensor backend, or that the learner uses none. */

@@ -9,9 +9,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { evaluateRun, restorePolicy, resumeTraining, startTraining, updateThreads, type NewTrainingRun } from '../../../src/main/jobs/trainingRun.ts';
+import { evaluateRun, restorePolicy, resumeTraining, startTraining, type NewTrainingRun } from '../../../src/main/jobs/trainingRun.ts';
 import { RunStore } from '../../../src/main/store/index.ts';
-import { LEARNER_IDS, LEARNERS } from '../../../src/shared/learners.ts';
+import { LEARNERS } from '../../../src/shared/learners.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'headway-training-'));
 const store = RunStore.open(join(dir, 'runs.db'));
@@ -84,11 +84,6 @@ describe('learners of their own shape in the training job', () => {
       }
     });
   }
-
-  it('starts update workers only for the learners that update through them (the PPO family and DMPO)', () => {
-    expect(LEARNER_IDS.filter((learner) => updateThreads(learner, 2) === 2)).toEqual(['ippo', 'mappo', 'cppo', 'dppo', 'dpo', 'dmpo']);
-    expect(LEARNER_IDS.map((learner) => updateThreads(learner, 1))).toEqual(LEARNER_IDS.map(() => 1));
-  });
 
   it('refuses a learner on a scenario it does not train on, naming both', async () => {
     await expect(startTraining(store, { ...REQUESTS[0], scenario: 'ring', scenarioParams: {} })).rejects.toThrow('learner ltde trains on network-routing only, not ring');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LEARNER_IDS, learnerHyperparameters, learnerTrainsOn, PRESET_IDS, resolveLearnerConfig } from '../../../src/shared/learners.ts';
+import { LEARNER_IDS, learnerHyperparameters, learnerTrainsOn, PRESET_IDS, resolveLearnerConfig, updateThreads } from '../../../src/shared/learners.ts';
 import { SCENARIO_IDS } from '../../../src/shared/scenarios.ts';
 
 describe('learner configuration', () => {
@@ -39,5 +39,12 @@ describe('learner configuration', () => {
     expect(() => resolveLearnerConfig('ippo', 'ring', 'paper', { nTraj: 4 })).toThrow(/learner ippo does not use 'nTraj'/);
     expect(() => resolveLearnerConfig('dppo', 'ring', 'paper', { epochs: 2.5 })).toThrow(/epochs=2.5 is not allowed; expected an integer from 1 to 1000/);
     expect(() => resolveLearnerConfig('dppo', 'ring', 'paper', { ratio: 'both' })).toThrow(/expected one of independent, joint/);
+  });
+});
+
+describe('update threads', () => {
+  it('are the asked-for threads for the learners that update on workers (the PPO family and DMPO), one for the rest', () => {
+    expect(LEARNER_IDS.filter((learner) => updateThreads(learner, 2) === 2)).toEqual(['ippo', 'mappo', 'cppo', 'dppo', 'dpo', 'dmpo']);
+    expect(LEARNER_IDS.map((learner) => updateThreads(learner, 1))).toEqual(LEARNER_IDS.map(() => 1));
   });
 });
