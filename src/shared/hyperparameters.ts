@@ -205,6 +205,13 @@ const HYPERPARAMETER_FIELDS = {
     'IC3Net: leave the steps taken from a frozen state out of the policy and gate loss and out of the advantages’ normalisation (CACC: after a collision the state stands still up to the next multiple of 60 steps, so those actions change nothing and their log-probabilities carry only noise); the value loss keeps them. No other scenario freezes, so there it changes nothing.',
     ['ic3net'],
   ),
+  spatialDiscount: num(
+    0,
+    0,
+    1,
+    'IC3Net: each agent learns from sum_j alpha^d(i,j) r_j, the learning rewards of the agents its graph reaches discounted by alpha per hop d (Chu et al.’s NMARL code, where the CACC scenarios come from: its coop_gamma). 0: its own reward; 1: the sum over every agent (NMARL’s global reward, which its CACC configs train IC3Net on).',
+    ['ic3net'],
+  ),
 } as const satisfies Record<string, Field>;
 
 type Fields = typeof HYPERPARAMETER_FIELDS;

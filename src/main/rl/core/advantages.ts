@@ -140,3 +140,32 @@ export function extendedAdvantages(own: Float32Array, neighbourhoods: readonly (
   aggregateNeighbourAdvantages(own, neighbourhoods, own.length / neighbourhoods.length, mode, extended);
   return extended;
 }
+
+/**
+ * Spatially discounted learning rewards, in place on [n, T, E]: agent i learns from
+ * sum_j alpha^d(i,j) r_j over the agents its graph reaches (d the hop count, `distance`
+ * [n * n] with -1 where unreachable), the reward Chu et al.'s NMARL code (where the CACC
+ * scenarios come from) trains its agents on, alpha its coop_gamma: 0 is each agent's own
+ * reward, 1 the sum over every reachable agent (its global reward, coop_gamma -1 in its CACC
+ * configs). Sharing the reward changes what each agent's gradient pays for: a collision costs
+ * every agent the whole platoon's penalty, and the leader's headway error is everyone's.
+ */
+export function spatiallyDiscountRewards(rewards: Float32Array, distance: Int32Array, agents: number, alpha: number): void {
+  if (distance.length !== agents * agents) throw new Error(`spatiallyDiscountRewards: distance has ${distance.length} entries, not ${agents} x ${agents}`);
+  if (!(alpha >= 0 && alpha <= 1)) throw new Error(`spatiallyDiscountRewards: alpha ${alpha} is outside [0, 1]`);
+  const samples = rewards.length / agents;
+  const own = rewards.slice();
+  rewards.fill(0);
+  for (let i = 0; i < agents; i++) {
+    const target = rewards.subarray(i * samples, (i + 1) * samples);
+    for (let j = 0; j < agents; j++) {
+      const hops = distance[i * agents + j];
+      if (hops < 0) continue;
+      // alpha^0 = 1: the agent's own reward always counts in full.
+      const weight = alpha ** hops;
+      if (weight === 0) continue;
+      const source = own.subarray(j * samples, (j + 1) * samples);
+      for (let s = 0; s < samples; s++) target[s] += weight * source[s];
+    }
+  }
+}

@@ -5,7 +5,9 @@
  *
  * 1. collect: a rollout of the stochastic policy (actions, and the paper variant's gates)
  *    on the training copies, the recurrent state carried across iterations (rollout.ts);
- * 2. advantages: GAE(gamma, lambda) on the value head's estimates, normalised per agent
+ * 2. advantages: each agent's learning reward, its own or spatially discounted over the
+ *    agent graph (spatialDiscount, core/advantages.ts); GAE(gamma, lambda) on the value
+ *    head's estimates (which regress that reward's return), normalised per agent
  *    (with skipFrozenSteps over the steps not taken from a frozen, collided state); then
  *    criticSteps - 1 Adam steps of the value head alone on the targets (valueHead.ts);
  * 3. update: one advantage actor-critic step on the whole batch (update.ts: the loss, and
@@ -20,7 +22,7 @@
  *   before the update), so episodes run on across iterations as in the other learners.
  */
 import type { LearnerState } from '../../core/checkpoint.ts';
-import { normalisePerAgent } from '../../core/advantages.ts';
+import { normalisePerAgent, spatiallyDiscountRewards } from '../../core/advantages.ts';
 import { robbinsMonroRate } from '../../core/rateSchedule.ts';
 import { episodeSummary, IterationClock, type IterationResult } from '../../core/iteration.ts';
 import type { LearnerConfig } from '../../../../shared/learners.ts';
@@ -73,6 +75,7 @@ export class Ic3net implements Learner {
     const collected = rollout.collect(this.envs, this.policy, this.trainingState, this.learningReward);
     this.trainingState = collected.state;
     clock.rolloutDone();
+    if (config.spatialDiscount > 0) spatiallyDiscountRewards(rollout.rewards, this.envs.env.spec.graph.distance, networks.agents, config.spatialDiscount);
     rollout.computeAdvantages(config.gamma, config.gaeLambda);
     const critic = { 'critic/explainedVariance': explainedVariance(rollout.values, rollout.returns) };
     if (this.valueFit !== null) this.valueFit.fit(rollout, config.criticSteps - 1, config.lrCritic);
