@@ -11,7 +11,7 @@
  * demand response about +-0.0005 on 200), and on demand response its mean prescription after
  * the start (`stationary`) is printed beside it. Run with
  *   npx tsx bench/dadc.ts [--scenario mabc] [--seeds 5] [--first-seed 1] [--iterations 300] [--every 10] [--preset default]
- *     [--eval-episodes 1000] [--final-episodes 20000] [--set KEY=VALUE ...]
+ *     [--eval-episodes 1000] [--final-episodes 20000] [--set KEY=VALUE ...] [--train-horizon N]
  * It trains on one core for minutes to hours: a measurement, never a unit test.
  */
 import { parseArgs } from 'node:util';
@@ -128,6 +128,7 @@ async function main(): Promise<void> {
       'eval-episodes': { type: 'string', default: '1000' },
       'final-episodes': { type: 'string', default: '20000' },
       set: { type: 'string', multiple: true, default: [] },
+      'train-horizon': { type: 'string', default: '0' },
     },
   });
   const scenario = DADC_SCENARIOS.find((id) => id === values.scenario);
@@ -140,6 +141,10 @@ async function main(): Promise<void> {
   for (const [name, value] of Object.entries({ seeds, 'first-seed': firstSeed, iterations, every, 'eval-episodes': evalEpisodes, 'final-episodes': finalEpisodes })) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number >= 1, not ${String(value)}`);
   }
+  // --train-horizon N: training episodes cut at N steps (more episode starts per window); every evaluation on the scenario's own episodes.
+  const trainHorizon = Number(values['train-horizon']);
+  if (!Number.isInteger(trainHorizon) || trainHorizon < 0) throw new Error(`--train-horizon must be a whole number >= 0 (0: the scenario's), not ${values['train-horizon']}`);
+  const trainingParams = trainHorizon > 0 ? { horizon: trainHorizon } : {};
   const mabcParams = resolveParams('mabc');
   const mabcPlan = scenario === 'mabc' ? planMabc(mabcParams, mabcParams.discount) : null;
   const demandResponseParams = resolveParams('demand-response');
@@ -149,14 +154,14 @@ async function main(): Promise<void> {
   const finals: { value: number; standardError: number; plannerEstimate?: number; plannerStandardError?: number; stationary?: { offLoads: number[]; onLoads: number[] } }[] = [];
   const started = performance.now();
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
-    const dadc = new Dadc({ learner: 'dadc', scenario, scenarioParams: {}, config, seed });
+    const dadc = new Dadc({ learner: 'dadc', scenario, scenarioParams: trainingParams, config, seed });
     const curve: number[] = [];
     for (let k = 1; k <= iterations; k++) {
       await dadc.iterate();
-      if (k % every === 0) curve.push(dadc.evaluate(evalEpisodes, EVAL_SEED).meanDiscountedReturn);
+      if (k % every === 0) curve.push(dadc.evaluate(evalEpisodes, EVAL_SEED, {}).meanDiscountedReturn);
     }
     curves.push(curve);
-    const final = dadc.evaluate(finalEpisodes, FINAL_SEED);
+    const final = dadc.evaluate(finalEpisodes, FINAL_SEED, {});
     const responded = demandResponsePlan && demandResponseEstimate(dadc, demandResponsePlan, finalEpisodes, FINAL_SEED);
     const planned = mabcPlan ? mabcEstimate(dadc, mabcPlan, finalEpisodes, FINAL_SEED) : responded;
     finals.push({
@@ -176,7 +181,7 @@ async function main(): Promise<void> {
   const planned = finals.flatMap((f) => (f.plannerEstimate === undefined ? [] : [f.plannerEstimate]));
   const plannerMedian = planned.length === finals.length ? quantile(planned.sort((a, b) => a - b), 0.5) : null;
   process.stdout.write(
-    `${JSON.stringify({ scenario, preset, config, seeds, optimum: best, finalEpisodes, finalMedian, gapPercent: (100 * (best - finalMedian)) / Math.abs(best), plannerMedian, finalBySeed: finals, evalEpisodes, curve: points })}\n`,
+    `${JSON.stringify({ scenario, preset, config, trainingParams, seeds, optimum: best, finalEpisodes, finalMedian, gapPercent: (100 * (best - finalMedian)) / Math.abs(best), plannerMedian, finalBySeed: finals, evalEpisodes, curve: points })}\n`,
   );
 }
 

@@ -403,10 +403,12 @@ export class Dadc implements Learner {
    * opportunity); each agent still draws its action from a Boltzmann prescription, from its own
    * evaluation stream.
    * Returns the mean plain and discounted (gamma) team return, and the standard error of the
-   * discounted one (its spread over episodes / sqrt(episodes)).
+   * discounted one (its spread over episodes / sqrt(episodes)). `scenarioParams`: of the
+   * evaluation's episodes, by default the training's (bench/dadc.ts trains on shorter episodes
+   * with --train-horizon and evaluates on the scenario's own).
    */
-  evaluate(episodes: number, seed: number): { meanReturn: number; meanDiscountedReturn: number; discountedStandardError: number } {
-    const env = createEnv(this.setup.scenario, this.setup.scenarioParams, episodes).reset(seed);
+  evaluate(episodes: number, seed: number, scenarioParams = this.setup.scenarioParams): { meanReturn: number; meanDiscountedReturn: number; discountedStandardError: number } {
+    const env = createEnv(this.setup.scenario, scenarioParams, episodes).reset(seed);
     const policy = this.deployedPolicy(env, seed);
     const { nAgents, horizon } = env.spec;
     const actions = new Float64Array(episodes * nAgents);
