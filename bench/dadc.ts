@@ -9,7 +9,7 @@
  * evaluation's 20,000 (+-0.008). Each final policy is also valued with the plan's values as a
  * control variate (`plannerEstimate`, `plannerMedian`: mabc +-0.0001 on 20,000 episodes,
  * demand response about +-0.0005 on 200), and on demand response its mean prescription after
- * the start (`stationary`) is printed beside it. Run with
+ * the start (`stationary`) and its prescription at the first step (`start`) are printed beside it. Run with
  *   npx tsx bench/dadc.ts [--scenario mabc] [--seeds 5] [--first-seed 1] [--iterations 300] [--every 10] [--preset default]
  *     [--eval-episodes 1000] [--final-episodes 20000] [--set KEY=VALUE ...] [--train-horizon N]
  * It trains on one core for minutes to hours: a measurement, never a unit test.
@@ -45,7 +45,9 @@ const SETTLING_STEPS = 10;
  * SETTLING_STEPS steps, (idle, force OFF, force ON) of an OFF and of an ON load, to set beside
  * the optimum's (docs/dadc.md).
  */
-function demandResponseEstimate(dadc: Dadc, plan: DemandResponsePlan, episodes: number, seed: number): { value: number; standardError: number; stationary: { offLoads: number[]; onLoads: number[] } } {
+type Prescribed = { offLoads: number[]; onLoads: number[] };
+
+function demandResponseEstimate(dadc: Dadc, plan: DemandResponsePlan, episodes: number, seed: number): { value: number; standardError: number; stationary: Prescribed; start: Prescribed } {
   const params = resolveParams('demand-response');
   const env = createEnv('demand-response', {}, episodes).reset(seed);
   const { nAgents, horizon, action } = env.spec;
@@ -56,6 +58,8 @@ function demandResponseEstimate(dadc: Dadc, plan: DemandResponsePlan, episodes: 
   // The prescription's action probabilities for a load in local state s (0 OFF, 1 ON).
   const probabilities = [new Float64Array(width), new Float64Array(width)];
   const stationary = [new Array<number>(width).fill(0), new Array<number>(width).fill(0)];
+  // The first step's prescription: the optimum forces about 30% of the ON loads OFF there (docs/dadc.md).
+  const start = [new Array<number>(width).fill(0), new Array<number>(width).fill(0)];
   const count = () => Array.from({ length: episodes }, (_, e) => Math.round(env.obs[e * nAgents * 2 + 1] * nAgents));
   for (let t = 0; t < horizon; t++) {
     policy.decide(env, actions);
@@ -66,13 +70,14 @@ function demandResponseEstimate(dadc: Dadc, plan: DemandResponsePlan, episodes: 
         dadc.space.actionLogits(theta, e, 0, [s], 0, probabilities[s], 0);
         softmaxInPlace(probabilities[s]);
         if (t >= SETTLING_STEPS) probabilities[s].forEach((p, a) => (stationary[s][a] += p / (episodes * (horizon - SETTLING_STEPS))));
+        if (t === 0) probabilities[s].forEach((p, a) => (start[s][a] += p / episodes));
       }
       regret.step(e, counts[e], probabilities[0], probabilities[1]);
     }
     env.step(actions);
   }
   count().forEach((m, e) => regret.end(e, m));
-  return { ...regret.estimate(), stationary: { offLoads: stationary[0], onLoads: stationary[1] } };
+  return { ...regret.estimate(), stationary: { offLoads: stationary[0], onLoads: stationary[1] }, start: { offLoads: start[0], onLoads: start[1] } };
 }
 
 function softmaxInPlace(logits: Float64Array): void {
@@ -151,7 +156,7 @@ async function main(): Promise<void> {
   const demandResponsePlan = scenario === 'demand-response' ? planDemandResponse(demandResponseParams, demandResponseParams.discount) : null;
   const best = (mabcPlan ?? demandResponsePlan)!.value;
   const curves: number[][] = [];
-  const finals: { value: number; standardError: number; plannerEstimate?: number; plannerStandardError?: number; stationary?: { offLoads: number[]; onLoads: number[] } }[] = [];
+  const finals: { value: number; standardError: number; plannerEstimate?: number; plannerStandardError?: number; stationary?: Prescribed; start?: Prescribed }[] = [];
   const started = performance.now();
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     const dadc = new Dadc({ learner: 'dadc', scenario, scenarioParams: trainingParams, config, seed });
@@ -168,7 +173,7 @@ async function main(): Promise<void> {
       value: final.meanDiscountedReturn,
       standardError: final.discountedStandardError,
       ...(planned && { plannerEstimate: planned.value, plannerStandardError: planned.standardError }),
-      ...(responded && { stationary: responded.stationary }),
+      ...(responded && { stationary: responded.stationary, start: responded.start }),
     });
     const plannedText = planned ? `, by the planner's control variate ${planned.value.toFixed(4)} +- ${planned.standardError.toFixed(4)}` : '';
     process.stderr.write(`seed ${seed}: final ${final.meanDiscountedReturn.toFixed(4)} +- ${final.discountedStandardError.toFixed(4)}${plannedText} (optimum ${best.toFixed(4)}), ${((performance.now() - started) / 1000).toFixed(0)} s\n`);

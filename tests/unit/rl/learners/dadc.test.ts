@@ -294,6 +294,14 @@ describe('dadc', () => {
     expect(steepRates.critic.filter((_, k) => k % criticSteps === 0)).toEqual([0, 1, 2].map((k) => lrCritic / (1 + k / 2) ** 0.8));
   });
 
+  it('trains on episodes cut short and evaluates on the scenario’s own when told (bench/dadc.ts --train-horizon)', () => {
+    const dadc = dadcOn('demand-response', { agents: 10, horizon: 5 }, { numEnvs: 2, rolloutSteps: 10 }, 3);
+    expect(dadc.env.spec.horizon).toBe(5);
+    const own = dadc.evaluate(4, 9, { agents: 10 });
+    expect(own).toEqual(dadc.evaluate(4, 9, { agents: 10, horizon: 100 }));
+    expect(own.meanReturn).not.toEqual(dadc.evaluate(4, 9).meanReturn);
+  });
+
   it('with criticReplayWindows K, fits its critic on the current window and the K - 1 before it, and resumes exactly', async () => {
     const settings = { criticReplayWindows: 3, rolloutSteps: 20, numEnvs: 2 };
     const dadc = dadcOn('mabc', {}, settings, 5);
