@@ -9,9 +9,9 @@
  * evaluation's 20,000 (+-0.008). Each final policy is also valued with the plan's values as a
  * control variate (`plannerEstimate`, `plannerMedian`: mabc +-0.0001 on 20,000 episodes,
  * demand response about +-0.0005 on 200), and on demand response its mean prescription after
- * the start (`stationary`) is printed beside it. Run with
+ * the start (`stationary`) and its prescription at the first step (`start`) are printed beside it. Run with
  *   npx tsx bench/dadc.ts [--scenario mabc] [--seeds 5] [--first-seed 1] [--iterations 300] [--every 10] [--preset default]
- *     [--eval-episodes 1000] [--final-episodes 20000] [--set KEY=VALUE ...]
+ *     [--eval-episodes 1000] [--final-episodes 20000] [--set KEY=VALUE ...] [--train-horizon N]
  * It trains on one core for minutes to hours: a measurement, never a unit test.
  */
 import { parseArgs } from 'node:util';
@@ -45,7 +45,9 @@ const SETTLING_STEPS = 10;
  * SETTLING_STEPS steps, (idle, force OFF, force ON) of an OFF and of an ON load, to set beside
  * the optimum's (docs/dadc.md).
  */
-function demandResponseEstimate(dadc: Dadc, plan: DemandResponsePlan, episodes: number, seed: number): { value: number; standardError: number; stationary: { offLoads: number[]; onLoads: number[] } } {
+type Prescribed = { offLoads: number[]; onLoads: number[] };
+
+function demandResponseEstimate(dadc: Dadc, plan: DemandResponsePlan, episodes: number, seed: number): { value: number; standardError: number; stationary: Prescribed; start: Prescribed } {
   const params = resolveParams('demand-response');
   const env = createEnv('demand-response', {}, episodes).reset(seed);
   const { nAgents, horizon, action } = env.spec;
@@ -56,6 +58,8 @@ function demandResponseEstimate(dadc: Dadc, plan: DemandResponsePlan, episodes: 
   // The prescription's action probabilities for a load in local state s (0 OFF, 1 ON).
   const probabilities = [new Float64Array(width), new Float64Array(width)];
   const stationary = [new Array<number>(width).fill(0), new Array<number>(width).fill(0)];
+  // The first step's prescription: the optimum forces about 30% of the ON loads OFF there (docs/dadc.md).
+  const start = [new Array<number>(width).fill(0), new Array<number>(width).fill(0)];
   const count = () => Array.from({ length: episodes }, (_, e) => Math.round(env.obs[e * nAgents * 2 + 1] * nAgents));
   for (let t = 0; t < horizon; t++) {
     policy.decide(env, actions);
@@ -66,13 +70,14 @@ function demandResponseEstimate(dadc: Dadc, plan: DemandResponsePlan, episodes: 
         dadc.space.actionLogits(theta, e, 0, [s], 0, probabilities[s], 0);
         softmaxInPlace(probabilities[s]);
         if (t >= SETTLING_STEPS) probabilities[s].forEach((p, a) => (stationary[s][a] += p / (episodes * (horizon - SETTLING_STEPS))));
+        if (t === 0) probabilities[s].forEach((p, a) => (start[s][a] += p / episodes));
       }
       regret.step(e, counts[e], probabilities[0], probabilities[1]);
     }
     env.step(actions);
   }
   count().forEach((m, e) => regret.end(e, m));
-  return { ...regret.estimate(), stationary: { offLoads: stationary[0], onLoads: stationary[1] } };
+  return { ...regret.estimate(), stationary: { offLoads: stationary[0], onLoads: stationary[1] }, start: { offLoads: start[0], onLoads: start[1] } };
 }
 
 function softmaxInPlace(logits: Float64Array): void {
@@ -128,6 +133,7 @@ async function main(): Promise<void> {
       'eval-episodes': { type: 'string', default: '1000' },
       'final-episodes': { type: 'string', default: '20000' },
       set: { type: 'string', multiple: true, default: [] },
+      'train-horizon': { type: 'string', default: '0' },
     },
   });
   const scenario = DADC_SCENARIOS.find((id) => id === values.scenario);
@@ -140,30 +146,34 @@ async function main(): Promise<void> {
   for (const [name, value] of Object.entries({ seeds, 'first-seed': firstSeed, iterations, every, 'eval-episodes': evalEpisodes, 'final-episodes': finalEpisodes })) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number >= 1, not ${String(value)}`);
   }
+  // --train-horizon N: training episodes cut at N steps (more episode starts per window); every evaluation on the scenario's own episodes.
+  const trainHorizon = Number(values['train-horizon']);
+  if (!Number.isInteger(trainHorizon) || trainHorizon < 0) throw new Error(`--train-horizon must be a whole number >= 0 (0: the scenario's), not ${values['train-horizon']}`);
+  const trainingParams = trainHorizon > 0 ? { horizon: trainHorizon } : {};
   const mabcParams = resolveParams('mabc');
   const mabcPlan = scenario === 'mabc' ? planMabc(mabcParams, mabcParams.discount) : null;
   const demandResponseParams = resolveParams('demand-response');
   const demandResponsePlan = scenario === 'demand-response' ? planDemandResponse(demandResponseParams, demandResponseParams.discount) : null;
   const best = (mabcPlan ?? demandResponsePlan)!.value;
   const curves: number[][] = [];
-  const finals: { value: number; standardError: number; plannerEstimate?: number; plannerStandardError?: number; stationary?: { offLoads: number[]; onLoads: number[] } }[] = [];
+  const finals: { value: number; standardError: number; plannerEstimate?: number; plannerStandardError?: number; stationary?: Prescribed; start?: Prescribed }[] = [];
   const started = performance.now();
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
-    const dadc = new Dadc({ learner: 'dadc', scenario, scenarioParams: {}, config, seed });
+    const dadc = new Dadc({ learner: 'dadc', scenario, scenarioParams: trainingParams, config, seed });
     const curve: number[] = [];
     for (let k = 1; k <= iterations; k++) {
       await dadc.iterate();
-      if (k % every === 0) curve.push(dadc.evaluate(evalEpisodes, EVAL_SEED).meanDiscountedReturn);
+      if (k % every === 0) curve.push(dadc.evaluate(evalEpisodes, EVAL_SEED, {}).meanDiscountedReturn);
     }
     curves.push(curve);
-    const final = dadc.evaluate(finalEpisodes, FINAL_SEED);
+    const final = dadc.evaluate(finalEpisodes, FINAL_SEED, {});
     const responded = demandResponsePlan && demandResponseEstimate(dadc, demandResponsePlan, finalEpisodes, FINAL_SEED);
     const planned = mabcPlan ? mabcEstimate(dadc, mabcPlan, finalEpisodes, FINAL_SEED) : responded;
     finals.push({
       value: final.meanDiscountedReturn,
       standardError: final.discountedStandardError,
       ...(planned && { plannerEstimate: planned.value, plannerStandardError: planned.standardError }),
-      ...(responded && { stationary: responded.stationary }),
+      ...(responded && { stationary: responded.stationary, start: responded.start }),
     });
     const plannedText = planned ? `, by the planner's control variate ${planned.value.toFixed(4)} +- ${planned.standardError.toFixed(4)}` : '';
     process.stderr.write(`seed ${seed}: final ${final.meanDiscountedReturn.toFixed(4)} +- ${final.discountedStandardError.toFixed(4)}${plannedText} (optimum ${best.toFixed(4)}), ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
@@ -176,7 +186,7 @@ async function main(): Promise<void> {
   const planned = finals.flatMap((f) => (f.plannerEstimate === undefined ? [] : [f.plannerEstimate]));
   const plannerMedian = planned.length === finals.length ? quantile(planned.sort((a, b) => a - b), 0.5) : null;
   process.stdout.write(
-    `${JSON.stringify({ scenario, preset, config, seeds, optimum: best, finalEpisodes, finalMedian, gapPercent: (100 * (best - finalMedian)) / Math.abs(best), plannerMedian, finalBySeed: finals, evalEpisodes, curve: points })}\n`,
+    `${JSON.stringify({ scenario, preset, config, trainingParams, seeds, optimum: best, finalEpisodes, finalMedian, gapPercent: (100 * (best - finalMedian)) / Math.abs(best), plannerMedian, finalBySeed: finals, evalEpisodes, curve: points })}\n`,
   );
 }
 

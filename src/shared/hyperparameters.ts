@@ -145,6 +145,20 @@ const HYPERPARAMETER_FIELDS = {
     'DADC with lrDecayIterations > 0: the iteration K from which the actor’s rate decays; before it the actor keeps lrActor, from it its schedule runs as from iteration 0 (lrActor / (1 + (k - K) / lrDecayIterations)), so its rate is lowered only late; the approximator and the critic decay from the start. 0: every rate from the start.',
     ['dadc'],
   ),
+  actorDecayExponent: num(
+    1,
+    0.5,
+    4,
+    'DADC with lrDecayIterations > 0: the exponent p of the actor’s decay, lrActor / (1 + k / lrDecayIterations)^p; above 1 its rate equals the default’s at first and falls below it later (at k = 8 lrDecayIterations: 1/27 of lrActor at p 1.5 against 1/9 at p 1), lowered late without holding it up early; the sum of such rates converges, which the paper’s Robbins-Monro argument excludes (it needs p <= 1). 1: the default’s schedule.',
+    ['dadc'],
+  ),
+  criticReplayWindows: int(
+    1,
+    1,
+    64,
+    'DADC: the critic’s TD steps fit the current window and the K - 1 windows before it (kept, unrolled with the current encoder; their prescriptions drawn by the actors of those iterations), so the critic learns from K times the data the actor sees once; 1: the current window only.',
+    ['dadc'],
+  ),
   actorSteps: int(5, 1, 10_000, 'DADC: actor gradient steps per iteration.', ['dadc']),
   actorGradient: choice(
     'sampled',

@@ -284,6 +284,53 @@ describe('dadc', () => {
     lateAdam.mockRestore();
     expect(lateRates.actor.filter((_, k) => k % actorSteps === 0)).toEqual([lrActor, lrActor, lrActor, lrActor / 1.5]);
     expect(lateRates.critic.filter((_, k) => k % criticSteps === 0)).toEqual([0, 1, 2, 3].map((k) => lrCritic / (1 + k / 2) ** 0.8));
+    // actorDecayExponent 1.5: the actor's rate falls faster than the default's 1 / (1 + k / 2); the others as before.
+    const steep = dadcOn('mabc', {}, { ...settings, actorDecayExponent: 1.5 }, 3);
+    const steepRates: Record<string, number[]> = { approximator: [], critic: [], actor: [] };
+    const steepAdam = vi.spyOn(steep.coordinators[0], 'adam').mockImplementation((part, rate) => void steepRates[part].push(rate));
+    for (let k = 0; k < 3; k++) await steep.iterate();
+    steepAdam.mockRestore();
+    expect(steepRates.actor.filter((_, k) => k % actorSteps === 0)).toEqual([0, 1, 2].map((k) => lrActor / (1 + k / 2) ** 1.5));
+    expect(steepRates.critic.filter((_, k) => k % criticSteps === 0)).toEqual([0, 1, 2].map((k) => lrCritic / (1 + k / 2) ** 0.8));
+  });
+
+  it('trains on episodes cut short and evaluates on the scenario’s own when told (bench/dadc.ts --train-horizon)', () => {
+    const dadc = dadcOn('demand-response', { agents: 10, horizon: 5 }, { numEnvs: 2, rolloutSteps: 10 }, 3);
+    expect(dadc.env.spec.horizon).toBe(5);
+    const own = dadc.evaluate(4, 9, { agents: 10 });
+    expect(own).toEqual(dadc.evaluate(4, 9, { agents: 10, horizon: 100 }));
+    expect(own.meanReturn).not.toEqual(dadc.evaluate(4, 9).meanReturn);
+  });
+
+  it('with criticReplayWindows K, fits its critic on the current window and the K - 1 before it, and resumes exactly', async () => {
+    const settings = { criticReplayWindows: 3, rolloutSteps: 20, numEnvs: 2 };
+    const dadc = dadcOn('mabc', {}, settings, 5);
+    const plain = dadcOn('mabc', {}, { rolloutSteps: 20, numEnvs: 2 }, 5);
+    const { networks, window, replay } = dadc.coordinators[0];
+    const rewards: number[][] = [];
+    const qRows: number[][] = [];
+    const q = networks.q.bind(networks);
+    const spy = vi.spyOn(networks, 'q').mockImplementation((tape, x, theta) => (qRows.at(-1)!.push(x.rows), q(tape, x, theta)));
+    for (let k = 0; k < 4; k++) {
+      qRows.push([]);
+      const result = untimed(await dadc.iterate());
+      rewards.push(Array.from(window.reward));
+      // The first iteration has nothing to replay: it is the plain learner's, number for number.
+      if (k === 0) expect(result).toEqual(untimed(await plain.iterate()));
+    }
+    spy.mockRestore();
+    // TD rows per window: 19 transitions of 2 copies; the critic's steps see 1, 2, 3, 3 windows.
+    const largest = qRows.map((rows) => Math.max(...rows.filter((r) => r % 38 === 0 && r <= 3 * 38)));
+    expect(largest).toEqual([38, 76, 114, 114]);
+    // It holds the windows of the last two iterations, oldest first, as they were recorded.
+    expect(replay.held().map((held) => Array.from(held.reward))).toEqual(rewards.slice(2));
+    const saved = decodeState(encodeState(dadc.state()));
+    const next = await dadc.iterate();
+    const resumed = dadcOn('mabc', {}, settings, 5);
+    resumed.restore(saved);
+    expect(untimed(await resumed.iterate())).toEqual(untimed(next));
+    expect(resumed.coordinators[0].replay.held().map((held) => Array.from(held.reward))).toEqual(replay.held().map((held) => Array.from(held.reward)));
+    expect(() => resolveDadcConfig('mabc', 'default', { criticReplayWindows: 0 })).toThrow('criticReplayWindows');
   });
 
   it('with aisTarget next-observation, its predictor learns the next common observation Z_{t+1}, and resumes exactly', async () => {

@@ -11,6 +11,7 @@ import type { LearnerConfig } from '../../../../shared/learners.ts';
 import { RngStreams } from '../../../sim/rng.ts';
 import { adamStep, zeroMoments, type AdamMoments } from '../../nn/adam.ts';
 import { DadcNetworks, type NetworkPart } from './networks.ts';
+import { CriticReplay } from './criticReplay.ts';
 import { AgentWindow } from './window.ts';
 
 /** Stream seed offset of the common stream (identical at every copy). */
@@ -21,6 +22,8 @@ export class CoordinatorCopy {
   readonly moments: Record<NetworkPart, AdamMoments[]>;
   readonly common: RngStreams;
   readonly window: AgentWindow;
+  /** The last criticReplayWindows - 1 windows, which the critic's TD steps see besides the current one. */
+  readonly replay: CriticReplay;
 
   constructor(
     /** The first agent this copy serves: it reads that agent's common information, and checkpoints name the copy by it. */
@@ -37,6 +40,7 @@ export class CoordinatorCopy {
     this.common = new RngStreams(config.numEnvs);
     for (let e = 0; e < config.numEnvs; e++) this.common.seed(e, seed + COMMON_SEED_OFFSET + e);
     this.window = new AgentWindow(config.rolloutSteps, config.numEnvs, shape.common, shape.prescription, config.aisSize);
+    this.replay = new CriticReplay(config.criticReplayWindows - 1, config.rolloutSteps, config.numEnvs, shape.common, shape.prescription, config.aisSize);
   }
 
   /** One Adam step of `part` on the gradients the last backward pass left in its parameters. */

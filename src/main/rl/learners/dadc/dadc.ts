@@ -61,11 +61,11 @@ import { Tape, type Matrix } from './tape.ts';
 export type DadcConfig = LearnerConfig<'dadc'>;
 
 /**
- * Exponents of the Robbins-Monro decay (lrDecayIterations): approximator fastest, actor
- * slowest, so the critic's rate over the approximator's and the actor's over the critic's go
- * to 0 as the paper's three timescales require.
+ * Exponents of the Robbins-Monro decay (lrDecayIterations): approximator fastest, then the
+ * critic, the actor slowest (actorDecayExponent, default 1), so the critic's rate over the
+ * approximator's and the actor's over the critic's go to 0 as the paper's three timescales require.
  */
-const DECAY_EXPONENT = { approximator: 0.6, critic: 0.8, actor: 1 } as const;
+const DECAY_EXPONENT = { approximator: 0.6, critic: 0.8 } as const;
 
 /** Stream seed offset of the private action streams (one per agent). */
 const PRIVATE_SEED_OFFSET = 0x9a11;
@@ -147,6 +147,7 @@ export class Dadc implements Learner {
       const approximator = this.updateApproximator(coordinator);
       const critic = this.updateCritic(coordinator);
       const actor = this.updateActor(coordinator);
+      coordinator.replay.keep(coordinator.window);
       coordinator.window.carryOver();
       if (coordinator.firstAgent === 0) Object.assign(metrics, { 'loss/approximator': approximator, 'loss/critic': critic, 'loss/actor': actor });
     }
@@ -227,10 +228,11 @@ export class Dadc implements Learner {
   }
 
   /** A part's learning rate this iteration: its initial rate, decayed when lrDecayIterations > 0. */
-  private rate(initial: number, part: keyof typeof DECAY_EXPONENT): number {
+  private rate(initial: number, part: keyof typeof DECAY_EXPONENT | 'actor'): number {
     // actorDecayStart: the actor keeps its rate until then, its schedule counted from there.
     const iteration = part === 'actor' ? Math.max(0, this.iteration - this.config.actorDecayStart) : this.iteration;
-    return robbinsMonroRate(initial, iteration, this.config.lrDecayIterations, DECAY_EXPONENT[part]);
+    const exponent = part === 'actor' ? this.config.actorDecayExponent : DECAY_EXPONENT[part];
+    return robbinsMonroRate(initial, iteration, this.config.lrDecayIterations, exponent);
   }
 
   /**
@@ -270,28 +272,43 @@ export class Dadc implements Learner {
     return loss;
   }
 
-  /** 3. Fitted TD: smoothL1(Q(X_t, theta_t), R_t + gamma Q(X_{t+1}, theta_{t+1})), targets fixed for the iteration, on transitions that continue in the window. */
+  /**
+   * 3. Fitted TD: smoothL1(Q(X_t, theta_t), R_t + gamma Q(X_{t+1}, theta_{t+1})), targets fixed for the iteration, on transitions that
+   * continue, of the current window and the replayed ones (criticReplayWindows), each unrolled with the current encoder.
+   */
   private updateCritic(coordinator: CoordinatorCopy): number {
-    const { window, networks } = coordinator;
-    const { gamma, criticSteps, lrCritic } = this.config;
-    const copies = window.copies;
-    const rows = window.rows - copies;
+    const { networks } = coordinator;
+    const { gamma, criticSteps, lrCritic, aisSize: h } = this.config;
+    const windows = [coordinator.window, ...coordinator.replay.held()];
+    const width = this.space.size;
+    const perWindow = coordinator.window.rows - coordinator.window.copies;
+    const rows = perWindow * windows.length;
+    const ais = new Float64Array(rows * h);
+    const theta = new Float64Array(rows * width);
+    const target = new Float64Array(rows);
+    const continuing = new Float64Array(rows);
     const fixed = new Tape(false);
-    const ais = window.unroll(fixed, networks);
-    const nextQ = networks.q(fixed, fixed.rowsOf(ais, copies, rows), window.thetaMatrix(fixed, 1, window.steps - 1));
+    windows.forEach((window, w) => {
+      const unrolled = window.unroll(fixed, networks);
+      const nextQ = networks.q(fixed, fixed.rowsOf(unrolled, window.copies, perWindow), window.thetaMatrix(fixed, 1, window.steps - 1));
+      ais.set(unrolled.value.subarray(0, perWindow * h), w * perWindow * h);
+      theta.set(window.thetaMatrix(fixed, 0, window.steps - 1).value, w * perWindow * width);
+      continuing.set(window.continuing.subarray(0, perWindow), w * perWindow);
+      for (let r = 0; r < perWindow; r++) target[w * perWindow + r] = window.reward[r] + gamma * nextQ.value[r];
+    });
     let count = 0;
-    for (let r = 0; r < rows; r++) count += window.continuing[r];
+    for (let r = 0; r < rows; r++) count += continuing[r];
     const rate = this.rate(lrCritic, 'critic');
     let loss = NaN;
     for (let s = 0; s < criticSteps; s++) {
       networks.zeroGradients('critic');
       const tape = new Tape();
-      const q = networks.q(tape, tape.constant(ais.value.subarray(0, rows * this.config.aisSize), rows, this.config.aisSize), window.thetaMatrix(tape, 0, window.steps - 1));
+      const q = networks.q(tape, tape.constant(ais, rows, h), tape.constant(theta, rows, width));
       loss = 0;
       for (let r = 0; r < rows; r++) {
-        const d = q.value[r] - (window.reward[r] + gamma * nextQ.value[r]);
-        loss += (window.continuing[r] * smoothL1(d)) / Math.max(1, count);
-        q.grad[r] = (window.continuing[r] * smoothL1Slope(d)) / Math.max(1, count);
+        const d = q.value[r] - target[r];
+        loss += (continuing[r] * smoothL1(d)) / Math.max(1, count);
+        q.grad[r] = (continuing[r] * smoothL1Slope(d)) / Math.max(1, count);
       }
       tape.backward();
       coordinator.adam('critic', rate);
@@ -386,10 +403,12 @@ export class Dadc implements Learner {
    * opportunity); each agent still draws its action from a Boltzmann prescription, from its own
    * evaluation stream.
    * Returns the mean plain and discounted (gamma) team return, and the standard error of the
-   * discounted one (its spread over episodes / sqrt(episodes)).
+   * discounted one (its spread over episodes / sqrt(episodes)). `scenarioParams`: of the
+   * evaluation's episodes, by default the training's (bench/dadc.ts trains on shorter episodes
+   * with --train-horizon and evaluates on the scenario's own).
    */
-  evaluate(episodes: number, seed: number): { meanReturn: number; meanDiscountedReturn: number; discountedStandardError: number } {
-    const env = createEnv(this.setup.scenario, this.setup.scenarioParams, episodes).reset(seed);
+  evaluate(episodes: number, seed: number, scenarioParams = this.setup.scenarioParams): { meanReturn: number; meanDiscountedReturn: number; discountedStandardError: number } {
+    const env = createEnv(this.setup.scenario, scenarioParams, episodes).reset(seed);
     const policy = this.deployedPolicy(env, seed);
     const { nAgents, horizon } = env.spec;
     const actions = new Float64Array(episodes * nAgents);
@@ -458,6 +477,7 @@ export class Dadc implements Learner {
       }
       addPrefixed(arrays, `${prefix}common.`, coordinator.common.snapshot());
       addPrefixed(arrays, `${prefix}window.`, coordinator.window.arrays());
+      addPrefixed(arrays, `${prefix}replay.`, coordinator.replay.arrays());
     }
     for (const agent of this.agents) addPrefixed(arrays, `agent${agent.index}.private.`, agent.private.snapshot());
     addPrefixed(arrays, 'information.', this.information.arrays());
@@ -487,6 +507,7 @@ export class Dadc implements Learner {
         });
       }
       addPrefixed(targets, 'window.', coordinator.window.arrays());
+      addPrefixed(targets, 'replay.', coordinator.replay.arrays());
       restoreArrays(targets, underPrefix(arrays, prefix), (key) => checkpointMisfit(`${prefix}${key}`));
       coordinator.common.restore(underPrefix(arrays, `${prefix}common.`));
     }

@@ -96,6 +96,12 @@ export class AgentWindow {
     return tape.concatRows(outputs);
   }
 
+  /** Becomes a copy of `other` (a window of the same shape): the critic's replay (criticReplay.ts). */
+  copyFrom(other: AgentWindow): void {
+    const source = other.arrays();
+    for (const [name, array] of Object.entries(this.arrays())) array.set(source[name]);
+  }
+
   /** The window's arrays for a checkpoint (live views). */
   arrays(): Record<string, TypedArray> {
     const { common, theta, logProbability, reward, continuing, startHidden, startPrevious, hidden, previous } = this;
