@@ -42,18 +42,18 @@ import type { LearnerConfig } from '../../../../shared/learners.ts';
 import type { BatchedEnv } from '../../../sim/env.ts';
 import { createEnv } from '../../../sim/index.ts';
 import { RngStreams } from '../../../sim/rng.ts';
-import { addPrefixed, restoreArrays, underPrefix, type SnapshotArrays, type TypedArray } from '../../../sim/snapshot.ts';
 import { argmax, sampleCategorical } from '../../core/distributions.ts';
 import { IterationClock, mean, type IterationResult } from '../../core/iteration.ts';
 import type { LearnerState } from '../../core/checkpoint.ts';
 import type { Learner, LearnerSetup } from '../../core/learner.ts';
 import { robbinsMonroRate } from '../../core/rateSchedule.ts';
 import { RunningNormaliser } from '../../core/runningNormaliser.ts';
-import { checkpointMisfit, learningRewardOf, TrainingEnvs } from '../../core/rollout.ts';
+import { learningRewardOf, TrainingEnvs } from '../../core/rollout.ts';
+import { dadcState, restoreDadc } from './checkpoint.ts';
 import { choiceAdvantages, prescriptionSpace, type PrescriptionSpace } from './coordinator.ts';
 import { informationOf, teamReturn, teamReward, type InformationStructure } from './information.ts';
 import { CoordinatorCopy } from './coordinatorCopy.ts';
-import { NETWORK_PARTS, smoothL1, smoothL1Slope } from './networks.ts';
+import { smoothL1, smoothL1Slope } from './networks.ts';
 import { DadcPolicy } from './policy.ts';
 import { Tape, type Matrix } from './tape.ts';
 
@@ -103,8 +103,9 @@ export class Dadc implements Learner {
   /** One agent's action logits (scratch). */
   private readonly actionLogits: Float64Array;
   private readonly actions: Float64Array;
-  private readonly runningDiscounted: Float64Array;
-  private readonly runningSteps: Int32Array;
+  /** Per env copy: the discounted team return of its episode so far, and its steps. */
+  readonly runningDiscounted: Float64Array;
+  readonly runningSteps: Int32Array;
   iteration = 0;
   envSteps = 0;
 
@@ -457,67 +458,17 @@ export class Dadc implements Learner {
     return this.space.stochasticActions ? sampleCategorical(logits, 0, width, stream.uniform(0)) : argmax(logits, 0, width);
   }
 
-  /**
-   * Everything needed to continue exactly: every coordinator copy's parameters, Adam moments,
-   * common stream and window (under the name of the first agent it serves: a copy computed once
-   * is stored once), every agent's private stream; the environments.
-   */
+  /** Everything needed to continue exactly (checkpoint.ts). */
   state(): LearnerState {
-    const arrays: Record<string, TypedArray> = {};
-    const adamSteps: Record<string, number[]> = {};
-    for (const coordinator of this.coordinators) {
-      const prefix = `agent${coordinator.firstAgent}.`;
-      for (const part of NETWORK_PARTS) {
-        coordinator.networks.parts[part].forEach((m, k) => {
-          arrays[`${prefix}${part}.${k}.params`] = m.value;
-          arrays[`${prefix}${part}.${k}.adam1`] = coordinator.moments[part][k].first;
-          arrays[`${prefix}${part}.${k}.adam2`] = coordinator.moments[part][k].second;
-        });
-        adamSteps[`${prefix}${part}`] = coordinator.moments[part].map((m) => m.step);
-      }
-      addPrefixed(arrays, `${prefix}common.`, coordinator.common.snapshot());
-      addPrefixed(arrays, `${prefix}window.`, coordinator.window.arrays());
-      addPrefixed(arrays, `${prefix}replay.`, coordinator.replay.arrays());
-    }
-    for (const agent of this.agents) addPrefixed(arrays, `agent${agent.index}.private.`, agent.private.snapshot());
-    addPrefixed(arrays, 'information.', this.information.arrays());
-    if (this.commonScale) addPrefixed(arrays, 'commonScale.', this.commonScale.arrays());
-    const { episodeCounter } = this.envs.snapshot(arrays);
-    arrays.runningDiscounted = this.runningDiscounted;
-    arrays.runningSteps = this.runningSteps;
-    const copied = Object.fromEntries(Object.entries(arrays).map(([key, array]) => [key, array.slice()]));
-    return { meta: { learner: 'dadc', iteration: this.iteration, envSteps: this.envSteps, episodeCounter, adamSteps }, arrays: copied };
+    return dadcState(this);
   }
 
   dispose(): void {}
 
   restore(state: LearnerState): void {
-    const { meta, arrays } = state;
-    if (meta.learner !== 'dadc') throw new Error(`checkpoint is of learner ${String(meta.learner)}, not dadc`);
-    const adamSteps = meta.adamSteps as Record<string, number[]>;
-    for (const coordinator of this.coordinators) {
-      const prefix = `agent${coordinator.firstAgent}.`;
-      const targets: Record<string, TypedArray> = {};
-      for (const part of NETWORK_PARTS) {
-        coordinator.networks.parts[part].forEach((m, k) => {
-          targets[`${part}.${k}.params`] = m.value;
-          targets[`${part}.${k}.adam1`] = coordinator.moments[part][k].first;
-          targets[`${part}.${k}.adam2`] = coordinator.moments[part][k].second;
-          coordinator.moments[part][k].step = adamSteps[`${prefix}${part}`][k];
-        });
-      }
-      addPrefixed(targets, 'window.', coordinator.window.arrays());
-      addPrefixed(targets, 'replay.', coordinator.replay.arrays());
-      restoreArrays(targets, underPrefix(arrays, prefix), (key) => checkpointMisfit(`${prefix}${key}`));
-      coordinator.common.restore(underPrefix(arrays, `${prefix}common.`));
-    }
-    for (const agent of this.agents) agent.private.restore(underPrefix(arrays, `agent${agent.index}.private.`));
-    restoreArrays(this.information.arrays(), underPrefix(arrays, 'information.'), (key) => checkpointMisfit(`information.${key}`));
-    if (this.commonScale) restoreArrays(this.commonScale.arrays(), underPrefix(arrays, 'commonScale.'), (key) => checkpointMisfit(`commonScale.${key}`));
-    this.envs.restore(arrays, Number(meta.episodeCounter));
-    restoreArrays({ runningDiscounted: this.runningDiscounted, runningSteps: this.runningSteps }, arrays as SnapshotArrays, checkpointMisfit);
-    this.iteration = Number(meta.iteration);
-    this.envSteps = Number(meta.envSteps);
+    const { iteration, envSteps } = restoreDadc(this, state);
+    this.iteration = iteration;
+    this.envSteps = envSteps;
   }
 }
 
