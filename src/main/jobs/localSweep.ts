@@ -88,8 +88,6 @@ export interface LocalSweepOptions {
 export class LocalSweep {
   readonly cells: CellState[];
   private readonly children = new Map<CellState, ChildProcess>();
-  /** Threads each running cell trains with. */
-  private readonly childThreads = new Map<CellState, number>();
   private stopping = false;
 
   constructor(
@@ -126,11 +124,7 @@ export class LocalSweep {
     const threadsOf = (cell: CellState) => updateThreads(cell.cell.learner, this.options.threads);
     await new Promise<void>((resolve) => {
       const next = () => {
-        while (!this.stopping && queue.length > 0 && fitsBeside([...this.childThreads.values()], threadsOf(queue[0]), this.options.concurrency)) {
-          const cell = queue.shift()!;
-          this.childThreads.set(cell, threadsOf(cell));
-          this.start(cell, next);
-        }
+        while (!this.stopping && queue.length > 0 && fitsBeside(this.active.map(threadsOf), threadsOf(queue[0]), this.options.concurrency)) this.start(queue.shift()!, next);
         if (this.children.size === 0) resolve();
       };
       next();
@@ -154,7 +148,6 @@ export class LocalSweep {
     cell.message = null;
     void run.ended.then((end) => {
       this.children.delete(cell);
-      this.childThreads.delete(cell);
       this.settle(cell, end);
       onExit();
     });
