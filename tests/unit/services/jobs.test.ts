@@ -175,7 +175,8 @@ describe('training jobs (the app\'s Train tab)', () => {
       const runner = new JobRunner();
       runners.push(runner);
       const { events, waitFor } = collect(runner);
-      const train = runner.start({ ...TINY_TRAINING, seed: 3, iterations: 3 });
+      // 40 iterations of ~0.1 s: on a fast machine a shorter budget could end before Stop arrives.
+      const train = runner.start({ ...TINY_TRAINING, seed: 3, iterations: 40 });
       await waitFor((e) => e.type === 'metrics' && e.jobId === train.id);
       // The app's main thread opens the same store while a worker thread of this process trains.
       const reader = RunStore.open(database);
@@ -183,22 +184,23 @@ describe('training jobs (the app\'s Train tab)', () => {
       expect(reader.getRun(runId)!.status).toBe('running');
       expect(runner.activeJobOfRun(runId)).toBe(train.id);
       runner.control(train.id, { type: 'stop' });
-      await waitFor(statusIs(train.id, 'stopped'), 60_000);
+      const ended = await waitFor((e) => statusIs(train.id, 'stopped')(e) || statusIs(train.id, 'finished')(e), 60_000);
+      expect(ended.type === 'job' && ended.job.status).toBe('stopped');
       expect(reader.getRun(runId)).toMatchObject({ status: 'stopped' });
-      expect(reader.getRun(runId)!.iterations).toBeLessThan(3);
+      expect(reader.getRun(runId)!.iterations).toBeLessThan(40);
 
       const resume = runner.start({ kind: 'resume', runId });
       expect(resume).toMatchObject({ title: `Resume run ${runId}`, progress: { runId } });
       await waitFor(statusIs(resume.id, 'finished'), 60_000);
-      expect(reader.getRun(runId)).toMatchObject({ status: 'finished', iterations: 3 });
-      expect(runner.list().find((j) => j.id === resume.id)!.progress).toMatchObject({ iteration: 3, iterations: 3 });
+      expect(reader.getRun(runId)).toMatchObject({ status: 'finished', iterations: 40 });
+      expect(runner.list().find((j) => j.id === resume.id)!.progress).toMatchObject({ iteration: 40, iterations: 40 });
 
       const before = reader.listEpisodes(runId).length;
       const evaluate = runner.start({ kind: 'evaluate', runId, checkpoint: 'latest', seed: 77, episodes: 2 });
       await waitFor(statusIs(evaluate.id, 'finished'), 60_000);
       const stored = reader.listEpisodes(runId);
       expect(stored.length).toBe(before + 2);
-      expect(stored.filter((e) => e.seed === 77 || e.seed === 78).map((e) => e.iteration)).toEqual([3, 3]);
+      expect(stored.filter((e) => e.seed === 77 || e.seed === 78).map((e) => e.iteration)).toEqual([40, 40]);
       const result = events.find((e) => e.type === 'metrics' && e.jobId === evaluate.id);
       expect(result && result.type === 'metrics' && Number.isFinite(result.values.return)).toBe(true);
 
@@ -214,7 +216,8 @@ describe('training jobs (the app\'s Train tab)', () => {
       runners.push(runner);
       const { events, waitFor } = collect(runner);
       // 400-step evaluation episodes: long enough to pause and step inside one.
-      const job = runner.start({ ...TINY_TRAINING, params: { horizon: 400 }, seed: 5, iterations: 30 });
+      // A budget it never reaches (the test stops it): a fast machine must not finish before the last wait.
+      const job = runner.start({ ...TINY_TRAINING, params: { horizon: 400 }, seed: 5, iterations: 1000 });
       const shown = await waitFor((e) => e.type === 'episode' && e.episode.jobId === job.id, 60_000);
       if (shown.type !== 'episode') throw new Error('unreachable');
       expect(shown.episode.source).toMatchObject({ kind: 'evaluation', iteration: 1 });
