@@ -40,18 +40,23 @@ const TINY_TRAINING = {
   settings: { rolloutSteps: 50, numEnvs: 1, epochs: 1, criticEpochs: 1 },
 } as const;
 
-/** Runs `test` with HEADWAY_DB on a fresh database (job workers inherit it), then restores it and cleans up. */
-async function withTempDatabase(prefix: string, test: (database: string) => Promise<void>): Promise<void> {
+/**
+ * Runs `test` with its own JobRunner and HEADWAY_DB on a fresh database (job workers inherit
+ * it), then restores it and cleans up. The runner is the test's own, so the late cleanup of a
+ * test that timed out shuts down only its runner, never the next test's.
+ */
+async function withTempDatabase(prefix: string, test: (database: string, runner: JobRunner) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const previous = process.env.HEADWAY_DB;
   const database = join(dir, 'runs.db');
   process.env.HEADWAY_DB = database;
+  const runner = new JobRunner();
   try {
-    await test(database);
+    await test(database, runner);
   } finally {
     if (previous === undefined) delete process.env.HEADWAY_DB;
     else process.env.HEADWAY_DB = previous;
-    await Promise.all(runners.splice(0).map((runner) => runner.shutdown()));
+    await runner.shutdown();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -171,9 +176,7 @@ describe('training jobs (the app\'s Train tab)', () => {
   });
 
   it('resumes a stopped run and evaluates a checkpoint with a chosen seed, as jobs; a store opened meanwhile leaves the training run alone', () =>
-    withTempDatabase('headway-resume-job-', async (database) => {
-      const runner = new JobRunner();
-      runners.push(runner);
+    withTempDatabase('headway-resume-job-', async (database, runner) => {
       const { events, waitFor } = collect(runner);
       // 40 iterations of ~0.1 s: on a fast machine a shorter budget could end before Stop arrives.
       const train = runner.start({ ...TINY_TRAINING, seed: 3, iterations: 40 });
@@ -211,9 +214,7 @@ describe('training jobs (the app\'s Train tab)', () => {
     }));
 
   it("plays each iteration's evaluation episode live; pausing the view can hold training between iterations", () =>
-    withTempDatabase('headway-display-job-', async () => {
-      const runner = new JobRunner();
-      runners.push(runner);
+    withTempDatabase('headway-display-job-', async (_database, runner) => {
       const { events, waitFor } = collect(runner);
       // 400-step evaluation episodes: long enough to pause and step inside one.
       // A budget it never reaches (the test stops it): a fast machine must not finish before the last wait.
@@ -255,9 +256,7 @@ describe('training jobs (the app\'s Train tab)', () => {
     }));
 
   it('trains in a worker thread against the run store, streaming per-iteration metrics', () =>
-    withTempDatabase('headway-train-job-', async (database) => {
-      const runner = new JobRunner();
-      runners.push(runner);
+    withTempDatabase('headway-train-job-', async (database, runner) => {
       const { events, waitFor } = collect(runner);
       const job = runner.start({ ...TINY_TRAINING, seed: 3, iterations: 2 });
       expect(job).toMatchObject({ kind: 'train', status: 'starting', progress: { iteration: 0, iterations: 2, runId: null } });
@@ -283,9 +282,7 @@ describe('training jobs (the app\'s Train tab)', () => {
     }));
 
   it('stops a training run between iterations on Stop', () =>
-    withTempDatabase('headway-train-stop-', async () => {
-      const runner = new JobRunner();
-      runners.push(runner);
+    withTempDatabase('headway-train-stop-', async (_database, runner) => {
       const { waitFor } = collect(runner);
       const job = runner.start({ ...TINY_TRAINING, iterations: 1000 });
       await waitFor((e) => e.type === 'metrics' && e.jobId === job.id, 60_000);
