@@ -160,6 +160,26 @@ const HYPERPARAMETER_FIELDS = {
     ['dadc'],
   ),
   actorSteps: int(5, 1, 10_000, 'DADC: actor gradient steps per iteration.', ['dadc']),
+  criticUnits: int(
+    0,
+    0,
+    256,
+    'DADC: hidden units of each of the critic’s two tanh layers; 0: aisSize (the paper’s mabc critic, appendix E.1, has 5, as its AIS; its demand-response value network, ChainerRL’s PPO default, 64).',
+    ['dadc'],
+  ),
+  actorUnits: int(
+    0,
+    0,
+    256,
+    'DADC: hidden units of the coordinator actor’s one tanh layer; 0: aisSize (the paper’s mabc actor has 5, its demand-response policy, ChainerRL’s PPO default, two tanh layers of 64).',
+    ['dadc'],
+  ),
+  criticHead: choice(
+    'joint',
+    ['joint', 'per-choice'],
+    'DADC: the critic’s shape. joint: Q(X_t, theta_t) from [X_t, theta_t], one output; per-choice (prescriptions=opportunities): the critic reads X_t alone, as the paper’s appendix E.1 value head does, and has one output per choice, theta_t (one-hot) picks its own, so the choices share the hidden layers but not the last weights.',
+    ['dadc'],
+  ),
   actorGradient: choice(
     'sampled',
     ['sampled', 'every-choice', 'deterministic'],

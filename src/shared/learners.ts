@@ -197,6 +197,9 @@ function checkDadc(scenario: ScenarioId, config: Readonly<Record<string, ParamVa
   if (Number(config.explorationFloor) > 0 && config.prescriptions !== 'opportunities') {
     throw new ParamError('explorationFloor', `learner dadc: explorationFloor=${String(config.explorationFloor)} needs prescriptions=opportunities (a categorical coordinator), not ${String(config.prescriptions)}; use 0`);
   }
+  if (config.criticHead === 'per-choice' && config.prescriptions !== 'opportunities') {
+    throw new ParamError('criticHead', `learner dadc: criticHead=per-choice needs prescriptions=opportunities (a finite set of choices, theta one-hot), not ${String(config.prescriptions)}; use joint`);
+  }
   if (config.actorGradient === 'every-choice' && (config.prescriptions !== 'opportunities' || config.framework !== 'actor-critic')) {
     throw new ParamError('actorGradient', `learner dadc: actorGradient=every-choice needs prescriptions=opportunities (a finite set of choices) and framework=actor-critic, not ${String(config.prescriptions)} and ${String(config.framework)}; use sampled`);
   }

@@ -5,9 +5,12 @@
  *   predicted distribution N(mean, I) of what comes next, from Linear(N)(tanh Linear(H)): the
  *   next AIS X_{t+1} (N = H, the paper's (P2)) or the next common observation Z_{t+1}
  *   (N = its width, the paper's (P2b); config aisTarget).
- * - Critic Q(X_t, theta_t): Linear(1)(tanh Linear(H)(tanh Linear(H))).
+ * - Critic Q(X_t, theta_t): Linear(1)(tanh Linear(C)(tanh Linear(C)([X_t, theta_t]))), C = H unless
+ *   config criticUnits; or, with criticHead per-choice (a finite set of choices, theta one-hot),
+ *   Linear(K)(tanh Linear(C)(tanh Linear(C)(X_t))) . theta_t: one output per choice on X alone,
+ *   the shape of the paper's appendix E.1 critic (a value head on X) with an output per choice.
  * - Coordinator actor: a Gaussian over the prescription parameters theta, mean
- *   Linear(P)(tanh Linear(H)(X)), a state-independent log std per parameter.
+ *   Linear(P)(tanh Linear(A)(X)), A = H unless config actorUnits, a state-independent log std per parameter.
  * Weights start like PyTorch's nn.Linear (uniform +-1/sqrt(fan_in)) from a seeded stream, so
  * every agent that starts from the same seed holds the same networks. They run on tape.ts.
  */
@@ -32,6 +35,12 @@ export interface DadcShape {
   ais: number;
   /** Width N of the predicted next quantity: H (next AIS) or the common observation's width (next Z). */
   next: number;
+  /** The critic's hidden units C (default: H). */
+  criticUnits?: number;
+  /** The critic reads X alone and outputs Q of each choice, theta (one-hot) picks one (default: Q of [X, theta]). */
+  criticPerChoice?: boolean;
+  /** The actor's hidden units A (default: H). */
+  actorUnits?: number;
   initialLogStd: number;
 }
 
@@ -67,11 +76,13 @@ export class DadcNetworks {
     this.rewardOut = this.dense(h, 1);
     this.nextHidden = this.dense(h + p, h);
     this.nextOut = this.dense(h, shape.next);
-    this.criticHidden1 = this.dense(h + p, h);
-    this.criticHidden2 = this.dense(h, h);
-    this.criticOut = this.dense(h, 1);
-    this.actorHidden = this.dense(h, h);
-    this.actorMeanOut = this.dense(h, p);
+    // Drawn in the same order and sizes as before the options, so the defaults start from the same weights.
+    const c = shape.criticUnits ?? h;
+    this.criticHidden1 = this.dense(shape.criticPerChoice ? h : h + p, c);
+    this.criticHidden2 = this.dense(c, c);
+    this.criticOut = this.dense(c, shape.criticPerChoice ? p : 1);
+    this.actorHidden = this.dense(h, shape.actorUnits ?? h);
+    this.actorMeanOut = this.dense(shape.actorUnits ?? h, p);
     this.logStd = new Matrix(new Float64Array(p).fill(shape.initialLogStd), 1, p, true);
     const of = (...layers: Dense[]) => layers.flatMap((l) => [l.w, l.b]);
     this.parts = {
@@ -104,8 +115,11 @@ export class DadcNetworks {
 
   /** Q(X_t, theta_t) [B, 1]. */
   q(tape: Tape, ais: Matrix, prescription: Matrix): Matrix {
-    const first = tape.tanh(this.apply(tape, this.criticHidden1, tape.concatColumns(ais, prescription)));
-    return this.apply(tape, this.criticOut, tape.tanh(this.apply(tape, this.criticHidden2, first)));
+    const perChoice = this.shape.criticPerChoice === true;
+    const first = tape.tanh(this.apply(tape, this.criticHidden1, perChoice ? ais : tape.concatColumns(ais, prescription)));
+    const out = this.apply(tape, this.criticOut, tape.tanh(this.apply(tape, this.criticHidden2, first)));
+    // Per choice: the one-hot theta picks its choice's output.
+    return perChoice ? tape.rowDot(out, prescription) : out;
   }
 
   /** Mean of the coordinator's Gaussian over theta [B, P]. */

@@ -98,6 +98,23 @@ export class Tape {
     return out;
   }
 
+  /** sum_c a[r, c] * b[r, c] of every row [rows, 1]: one output of several heads picked by a one-hot row. */
+  rowDot(a: Matrix, b: Matrix): Matrix {
+    if (a.rows !== b.rows || a.cols !== b.cols) throw new Error(`rowDot: shapes [${a.rows}, ${a.cols}] and [${b.rows}, ${b.cols}] differ`);
+    const { rows, cols } = a;
+    const out = new Matrix(new Float64Array(rows), rows, 1);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out.value[r] += a.value[r * cols + c] * b.value[r * cols + c];
+    this.record(() => {
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < cols; c++) {
+          a.grad[r * cols + c] += out.grad[r] * b.value[r * cols + c];
+          b.grad[r * cols + c] += out.grad[r] * a.value[r * cols + c];
+        }
+      }
+    });
+    return out;
+  }
+
   /** (1 - z) * a + z * b, elementwise: the GRU's interpolation. */
   interpolate(z: Matrix, a: Matrix, b: Matrix): Matrix {
     const out = new Matrix(new Float64Array(z.value.length), z.rows, z.cols);
