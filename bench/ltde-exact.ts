@@ -9,7 +9,7 @@
  * C_da = mc_a + gamma W_d(to a) with W of depth kappa: the marginal costs of the links the mass
  * takes over the next kappa hops, discounted (mc = t + x t', the system-optimum's link cost).
  */
-import type { LtdePolicy } from '../src/main/rl/learners/ltde.ts';
+import type { LtdePolicy } from '../src/main/rl/learners/ltdePolicy.ts';
 import { addFeatures } from '../src/main/rl/core/twoLayerNet.ts';
 import type { RoutingEnv } from '../src/main/sim/routing.ts';
 import { linkTime, marginalLinkCost } from '../src/main/sim/network/roadNetwork.ts';

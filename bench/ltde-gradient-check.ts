@@ -8,14 +8,18 @@
  * (kappa 0: own link only) shows whether the estimate sees the next hop's cost.
  *
  *   npx tsx bench/ltde-gradient-check.ts [--network grid-5x5] [--seed 1] [--pre-steps 0]
- *       [--warm 2] [--batches 3] [--set criticSteps=3000 ...]
+ *       [--db runs.db --checkpoint ID] [--warm 2] [--batches 3] [--set criticSteps=3000 ...]
  *
  * --pre-steps: exact descent steps from the untrained actors first (20: about 1.04 x SO, where
- * the learner levels off); --warm: collect-and-fit rounds before measuring, so that the
- * warm-started critics are fitted to the policy as in training.
+ * the learner levels off); --db/--checkpoint: start from a training run's stored actors instead
+ * (the policy where a run stalls; its critics are not taken, so that settings which change the
+ * critics' inputs, such as kappa, start on the same footing); --warm: collect-and-fit rounds
+ * before measuring, so that the warm-started critics are fitted to the policy as in training.
  */
 import { parseArgs } from 'node:util';
 import { Ltde } from '../src/main/rl/learners/ltde.ts';
+import { decodeState } from '../src/main/rl/core/checkpoint.ts';
+import { RunStore } from '../src/main/store/index.ts';
 import { projectedStep } from '../src/main/rl/core/twoLayerNet.ts';
 import { RoutingEnv } from '../src/main/sim/routing.ts';
 import { resolveLearnerConfig } from '../src/shared/learners.ts';
@@ -28,6 +32,8 @@ const { values } = parseArgs({
     'pre-steps': { type: 'string', default: '0' },
     warm: { type: 'string', default: '2' },
     batches: { type: 'string', default: '3' },
+    db: { type: 'string' },
+    checkpoint: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
   },
 });
@@ -40,6 +46,18 @@ const so = env.reference('so').tstt;
 const ltde = new Ltde({ learner: 'ltde', scenario: 'network-routing', scenarioParams: { network: values.network }, config, seed: Number(values.seed) });
 const { teams } = ltde.policy;
 const zeros = () => teams.map((team) => new Float64Array(team.actor.weights.length));
+
+if ((values.db === undefined) !== (values.checkpoint === undefined)) throw new Error('--db and --checkpoint go together: the run database and the id of the checkpoint whose actors to start from');
+if (values.db !== undefined) {
+  const store = RunStore.open(values.db, { readOnly: true });
+  const { arrays } = decodeState(store.loadCheckpoint(Number(values.checkpoint)).data);
+  store.close();
+  teams.forEach((team, k) => {
+    const weights = arrays[`team${k}.actor`];
+    if (weights?.length !== team.actor.weights.length) throw new Error(`checkpoint ${values.checkpoint}'s team ${k} actor does not fit this network and settings`);
+    team.actor.weights.set(weights);
+  });
+}
 
 const exact = zeros();
 const ownLink = zeros();

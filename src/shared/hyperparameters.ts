@@ -96,6 +96,13 @@ const HYPERPARAMETER_FIELDS = {
   detourPenalty: num(0, 0, 1e6, 'LTDE: beta subtracted from the energy of a link that brings its class no closer to its destination in free-flow time (a detour), so the initial policy routes instead of circling (0: the paper’s energy).', ['ltde']),
   boundedInputs: flag(false, 'LTDE: the energy reads log(1 + x) of each observation x, so that congested loads (BPR power 4) cannot make the energies, and with them the splits, arbitrarily hard (off: the observation itself, the paper).', ['ltde']),
   choiceIdentity: flag(false, 'LTDE: the energy also reads a one-hot of the routing choice (class and link) within its team, so the policy can hold any split whatever the observed loads (off: the paper’s energy of the observation alone).', ['ltde']),
+  criticReturnSteps: int(
+    1,
+    1,
+    16,
+    'LTDE: n of the critics’ n-step TD targets, sum_{j<n} gamma^j r(t+j) + gamma^n Q(t+n): a team’s split changes the next team’s cost one hop later, which a TD(0) target (n 1, the paper’s Algorithm 1) carries only through the fitted next Q, an n of 2 or more in an observed reward.',
+    ['ltde'],
+  ),
   burnIn: num(0, 0, 0.9, 'LTDE: share of each training episode’s first steps (the network filling from empty) that neither the critics’ TD transitions nor the actor’s gradient use (0: every step, the paper; 0.5: the steady-state half the evaluation measures).', ['ltde']),
   actorEstimator: choice('sampled', ['sampled', 'expected'], 'LTDE: how an actor step weighs its choices. sampled: the score of the drawn team action times the team-Q sum (eq. 4.14, the paper); expected: the same gradient’s expectation over the team action, pi_a (dQ/dh_a - sum_b pi_b dQ/dh_b), from the critics’ derivatives at the mean action (no sampling noise from the finite teams).', ['ltde']),
   actorAverageFrom: int(

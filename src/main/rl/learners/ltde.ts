@@ -52,6 +52,11 @@
  *   (a congested link's time grows with the fourth power of its load) and f is positively
  *   homogeneous, so on Sioux Falls random energies made hard choices that loaded small links
  *   and fed back (untrained TSTT up to 8e9 x SO; bounded: 6-11 x SO).
+ * - `criticReturnSteps` n: the critics' TD targets sum n observed team rewards before they
+ *   bootstrap (the paper's Algorithm 1 is TD(0), n 1). A split at s loads the next team's
+ *   links one hop later; with TD(0) that cost reaches Q_y(t) only through the fitted
+ *   Q_y(t+1), and near the grid's optimum the estimated direction leaned to the own link's
+ *   cost (docs/ltde.md measures n 2 and 3).
  * - `actorAverageFrom` (Polyak-Ruppert): the deployed policy routes by the running mean of the
  *   actor iterates from that iteration on, while the iterates collect and step as before; and
  *   `lrActorDecayIterations`, a Robbins-Monro decay of the actor's step (core/rateSchedule.ts).
@@ -60,122 +65,22 @@
  *   smooths a large step's wander and neither lowers the level reached (docs/ltde.md).
  */
 import type { LearnerConfig } from '../../../shared/learners.ts';
-import type { BatchedEnv } from '../../sim/env.ts';
 import { createEnv } from '../../sim/index.ts';
 import { RngStreams } from '../../sim/rng.ts';
 import { isDetour, LOGIT_LIMIT, RoutingEnv } from '../../sim/routing.ts';
 import { underPrefix, type TypedArray } from '../../sim/snapshot.ts';
 import type { LearnerState } from '../core/checkpoint.ts';
-import type { PolicyHead } from '../core/distributions.ts';
 import { IterationClock, type IterationResult } from '../core/iteration.ts';
 import type { Learner, LearnerSetup } from '../core/learner.ts';
-import type { PolicyOutput, TrainedPolicy } from '../core/trainedPolicy.ts';
 import { checkpointMisfit } from '../core/rollout.ts';
 import { robbinsMonroRate } from '../core/rateSchedule.ts';
 import { clipGradientNorm } from '../nn/adam.ts';
-import { addInputGradient, averageInto, evaluateTwoLayer, addFeatures, projectedStep, type TwoLayerNet } from '../core/twoLayerNet.ts';
+import { addInputGradient, averageInto, evaluateTwoLayer, addFeatures, projectedStep } from '../core/twoLayerNet.ts';
+import { LtdePolicy, logShare } from './ltdePolicy.ts';
 import { buildTeams, type Team } from './ltdeTeams.ts';
 
 /** LTDE's settings (the learner catalogue, src/shared/learners.ts, documents each). */
 export type LtdeConfig = LearnerConfig<'ltde'>;
-
-/**
- * The teams' actors as a policy: a vehicle of class d at node s takes outgoing link a with
- * probability pi_s(a) = softmax_a(tau f(zeta_a; theta_s) - beta detour_a) (the
- * mean-field limit of infinitely many vehicles per team), so a
- * routing choice's action is the log of its share. Stored frames carry that logit as a
- * Gaussian mean with standard deviation 0. The team critics are re-estimated for every
- * iteration's policy on its own batch, so there is no value per state to report: NaN.
- */
-export class LtdePolicy implements TrainedPolicy {
-  readonly head: PolicyHead = { kind: 'gaussian', actionSize: 1 };
-  /** pi of every agent after probabilitiesAt. */
-  readonly probabilities: Float64Array;
-  private readonly logits: Float64Array;
-  private readonly deterministicLogStd: Float32Array;
-  /** One actor input: the observation (boundedInputs: log(1 + x) of it), then (choiceIdentity) the one-hot of the choice within its team. */
-  private readonly actorInput: Float64Array;
-
-  constructor(
-    readonly spec: RoutingEnv['spec'],
-    readonly teams: readonly Team[],
-    private readonly temperature: number,
-    /** Per agent, beta (detourPenalty) on a detour link, else 0. */
-    private readonly penalty: Float64Array,
-    private readonly inputs: { boundedInputs: boolean; choiceIdentity: boolean },
-    /** Route by each team's averageActor (the deployed policy under actorAverageFrom) instead of its actor (the iterate that collects and steps). */
-    private readonly averaged = false,
-  ) {
-    this.probabilities = new Float64Array(spec.nAgents);
-    this.logits = new Float64Array(spec.nAgents);
-    this.deterministicLogStd = new Float32Array(spec.nAgents).fill(-Infinity);
-    this.actorInput = new Float64Array(Math.max(...teams.map((team) => team.actor.inputDim), spec.obsDim));
-  }
-
-  /** The network this policy routes a team by. */
-  actorOf(team: Team): TwoLayerNet {
-    return this.averaged ? team.averageActor : team.actor;
-  }
-
-  /** The input of the k-th agent of a team's actor, its observation at obs[offset ...]. */
-  actorFeatures(team: Team, k: number, obs: Float64Array, offset: number): Float64Array {
-    const { obsDim } = this.spec;
-    const input = this.actorInput;
-    for (let j = 0; j < obsDim; j++) input[j] = this.inputs.boundedInputs ? Math.log1p(obs[offset + j]) : obs[offset + j];
-    if (this.inputs.choiceIdentity) {
-      input.fill(0, obsDim, obsDim + team.agents.length);
-      input[obsDim + k] = 1;
-    }
-    return input;
-  }
-
-  /** pi of every agent from observations obs[offset ...]: the softmax of tau f - beta detour over each class's links at its node. */
-  probabilitiesAt(obs: Float64Array, offset: number): Float64Array {
-    const { obsDim } = this.spec;
-    const { logits, probabilities } = this;
-    for (const team of this.teams) {
-      for (let k = 0; k < team.agents.length; k++) {
-        const i = team.agents[k];
-        logits[i] = this.temperature * evaluateTwoLayer(this.actorOf(team), this.actorFeatures(team, k, obs, offset + i * obsDim)) - this.penalty[i];
-      }
-      for (let g = 0; g + 1 < team.groupStart.length; g++) {
-        let largest = -Infinity;
-        for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) largest = Math.max(largest, logits[team.agents[k]]);
-        let total = 0;
-        for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) total += Math.exp(logits[team.agents[k]] - largest);
-        for (let k = team.groupStart[g]; k < team.groupStart[g + 1]; k++) probabilities[team.agents[k]] = Math.exp(logits[team.agents[k]] - largest) / total;
-      }
-    }
-    return probabilities;
-  }
-
-  /** Routes every copy by pi itself: each choice's logit is log pi (the scenario's softmax then splits exactly by pi). */
-  decide(env: BatchedEnv, actions: Float64Array): PolicyOutput {
-    const { nAgents, obsDim } = this.spec;
-    const envs = env.numEnvs;
-    const output = new Float32Array(nAgents * envs);
-    for (let e = 0; e < envs; e++) {
-      const pi = this.probabilitiesAt(env.obs, e * nAgents * obsDim);
-      for (let i = 0; i < nAgents; i++) {
-        const logit = logShare(pi[i]);
-        actions[e * nAgents + i] = logit;
-        output[i * envs + e] = logit;
-      }
-    }
-    return { output, logStd: this.deterministicLogStd };
-  }
-
-  values(env: BatchedEnv): Float32Array {
-    return new Float32Array(this.spec.nAgents * env.numEnvs).fill(NaN);
-  }
-
-  nonFiniteParameter(): string | null {
-    const team = this.teams.find((t) => !this.actorOf(t).weights.every(Number.isFinite));
-    return team ? `actor weights of the team at node ${team.node + 1} are not finite` : null;
-  }
-
-  dispose(): void {}
-}
 
 export class Ltde implements Learner {
   /** The deployed policy: evaluation, stored checkpoints' routing and routing/steadyTstt (under actorAverageFrom the averaged actors). */
@@ -383,10 +288,19 @@ export class Ltde implements Learner {
     return this.input;
   }
 
-  /** Algorithm 1 for every team: T_critic projected TD(0) steps from omega(0) (or the last critic, criticWarmStart) on random transitions, averaged; returns the late mean squared TD residual. */
+  /**
+   * Algorithm 1 for every team: T_critic projected TD steps from omega(0) (or the last critic,
+   * criticWarmStart) on random transitions, averaged; returns the late mean squared TD residual.
+   * TD(0) as the paper, or n-step targets (criticReturnSteps): a split's cost to the next team
+   * arrives one hop later, and an n-step target holds it as an observed reward rather than only
+   * through the fitted Q of the next step.
+   */
   fitCritics(): number {
     const { config, teams } = this;
-    const transitions = this.horizon - 1;
+    const n = config.criticReturnSteps;
+    // The last start whose n-step target stays in the episode (at least burnIn's first step).
+    const lastStart = Math.max(this.firstStep, this.horizon - 1 - n);
+    const steps = Math.min(n, this.horizon - 1 - lastStart);
     let residualSum = 0;
     let residualCount = 0;
     teams.forEach((team, k) => {
@@ -395,10 +309,12 @@ export class Ltde implements Learner {
       const gradient = this.direction.subarray(0, team.critic.weights.length);
       for (let t = 0; t < config.criticSteps; t++) {
         const episode = this.rng.integer(0, 0, config.episodesPerIteration - 1);
-        const l = episode * this.horizon + this.rng.integer(0, this.firstStep, transitions - 1);
-        const next = evaluateTwoLayer(team.critic, this.criticInput(team, l + 1, null));
-        const current = evaluateTwoLayer(team.critic, this.criticInput(team, l, null));
-        const residual = current - this.teamReward[l * teams.length + k] - config.gamma * next;
+        const l = episode * this.horizon + this.rng.integer(0, this.firstStep, lastStart);
+        const next = evaluateTwoLayer(team.critic, this.criticInput(team, l + steps, null));
+        // Evaluated last: this.input holds the current input for the step below.
+        let residual = evaluateTwoLayer(team.critic, this.criticInput(team, l, null));
+        for (let j = 0; j < steps; j++) residual -= Math.pow(config.gamma, j) * this.teamReward[(l + j) * teams.length + k];
+        residual -= Math.pow(config.gamma, steps) * next;
         gradient.fill(0);
         addFeatures(team.critic, this.input, 0, -residual, gradient);
         projectedStep(team.critic, gradient, config.lrCritic, config.radius);
@@ -491,9 +407,4 @@ export class Ltde implements Learner {
       if (other.inputKind[k] === 1 && network.linkFrom[choices.agentLink[other.inputA[k]]] === team.node) G[this.slot[other.inputA[k]]] += derivative[k];
     }
   }
-}
-
-/** The routing logit that splits a class by share p (log p, within the scenario's logit range). */
-function logShare(p: number): number {
-  return Math.max(-LOGIT_LIMIT, Math.log(p));
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { addFeatures, addInputGradient, averageInto, cloneTwoLayer, createTwoLayerNet, evaluateTwoLayer, projectedStep } from '../../../../src/main/rl/core/twoLayerNet.ts';
 import { resolveLearnerConfig } from '../../../../src/shared/learners.ts';
 import { Ltde } from '../../../../src/main/rl/learners/ltde.ts';
+import type { Team } from '../../../../src/main/rl/learners/ltdeTeams.ts';
 import { RngStreams } from '../../../../src/main/sim/rng.ts';
 import { RoutingEnv } from '../../../../src/main/sim/routing.ts';
 
@@ -255,5 +256,41 @@ describe('ltde’s actor step decay (lrActorDecayIterations)', () => {
       const largest = Math.max(...ltde.policy.teams.map((team, t) => Math.hypot(...team.actor.weights.map((w, j) => w - before[t][j]))));
       expect(largest / (config.lrActor * 0.01)).toBeCloseTo(1 / Math.pow(1 + k / 2, 0.7), 9);
     }
+  });
+});
+
+describe('ltde’s n-step critic targets (criticReturnSteps)', () => {
+  // The batch's rewards and the critic inputs are the learner's own; the test reads them to
+  // recompute one TD residual by hand.
+  type Internals = { teamReward: Float64Array; criticInput(team: Team, l: number, meanTeam: Team | null): Float64Array };
+  const residualOfOneStep = (criticReturnSteps: number) => {
+    // One episode of Braess (24 steps) and burnIn 21/24: the only start of a 2-step target is
+    // step 21 (its target reads steps 21, 22 and 23), so the one TD step's transition is known.
+    // The loss is the last tenth's residual, here the 10th step's; a tiny lrCritic keeps the
+    // critics of the 9 steps before it where the test evaluates them.
+    const config = resolveLearnerConfig('ltde', 'network-routing', 'default', { criticReturnSteps, criticSteps: 10, episodesPerIteration: 1, burnIn: 0.875, lrCritic: 1e-7 });
+    const ltde = new Ltde({ learner: 'ltde', scenario: 'network-routing', scenarioParams: { network: 'braess' }, config, seed: 1 });
+    ltde.collect();
+    const internals = ltde as unknown as Internals;
+    const { teams } = ltde.policy;
+    const { gamma } = config;
+    const byHand = teams.map((team, k) => {
+      const q = (l: number) => evaluateTwoLayer(team.critic, internals.criticInput(team, l, null));
+      const reward = (l: number) => internals.teamReward[l * teams.length + k];
+      return q(21) - reward(21) - gamma * reward(22) - gamma * gamma * q(23);
+    });
+    return { fitted: ltde.fitCritics(), byHand: byHand.reduce((sum, r) => sum + r * r, 0) / teams.length };
+  };
+
+  it('fits Q(t) to r(t) + gamma r(t+1) + gamma^2 Q(t+2) with 2 steps', () => {
+    const { fitted, byHand } = residualOfOneStep(2);
+    expect(byHand).toBeGreaterThan(1);
+    expect(Math.abs(fitted / byHand - 1)).toBeLessThan(1e-4);
+  });
+
+  it('cuts a target longer than the episode at its last step', () => {
+    // 5 steps from step 21 would read past step 23, the episode's last: the target stops there.
+    const { fitted, byHand } = residualOfOneStep(5);
+    expect(Math.abs(fitted / byHand - 1)).toBeLessThan(1e-4);
   });
 });
