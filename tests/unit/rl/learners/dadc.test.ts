@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { decodeState, encodeState } from '../../../../src/main/rl/core/checkpoint.ts';
+import { centralDifference, untimed } from './dadc.helpers.ts';
 import { Dadc } from '../../../../src/main/rl/learners/dadc/dadc.ts';
 import { evaluatePolicy } from '../../../../src/main/rl/core/evaluation.ts';
-import type { IterationResult } from '../../../../src/main/rl/core/iteration.ts';
 import { resolveLearnerConfig, type LearnerPresetId } from '../../../../src/shared/learners.ts';
 import { DadcNetworks } from '../../../../src/main/rl/learners/dadc/networks.ts';
 import { Matrix, Tape } from '../../../../src/main/rl/learners/dadc/tape.ts';
@@ -21,20 +21,6 @@ const resolveDadcConfig = (scenario: DadcScenario, preset: LearnerPresetId = 'de
 function dadcOn(scenario: DadcScenario, scenarioParams: Record<string, unknown>, settings: Record<string, unknown>, seed: number): Dadc {
   return new Dadc({ learner: 'dadc', scenario, scenarioParams, config: resolveDadcConfig(scenario, 'default', settings), seed });
 }
-
-/** An iteration's metrics without its timings (which differ from run to run). */
-/** d f / d values[k] by central differences (step 1e-6), values[k] restored after. */
-function centralDifference(values: Float64Array, k: number, f: () => number): number {
-  const saved = values[k];
-  values[k] = saved + 1e-6;
-  const up = f();
-  values[k] = saved - 1e-6;
-  const down = f();
-  values[k] = saved;
-  return (up - down) / 2e-6;
-}
-
-const untimed = ({ metrics, ...rest }: IterationResult) => ({ ...rest, metrics: Object.fromEntries(Object.entries(metrics).filter(([name]) => !name.startsWith('time/'))) });
 
 describe('dadc', () => {
   it('every agent draws the same prescription from its copy of the common stream, and acts on its own', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeState, encodeState } from '../../../../src/main/rl/core/checkpoint.ts';
-import type { IterationResult } from '../../../../src/main/rl/core/iteration.ts';
+import { centralDifference, untimed } from './dadc.helpers.ts';
 import { Dadc } from '../../../../src/main/rl/learners/dadc/dadc.ts';
 import { DadcNetworks } from '../../../../src/main/rl/learners/dadc/networks.ts';
 import { Tape } from '../../../../src/main/rl/learners/dadc/tape.ts';
@@ -10,19 +10,6 @@ import { resolveLearnerConfig } from '../../../../src/shared/learners.ts';
 
 function mabcDadc(settings: Record<string, unknown>, seed: number): Dadc {
   return new Dadc({ learner: 'dadc', scenario: 'mabc', scenarioParams: {}, config: resolveLearnerConfig('dadc', 'mabc', 'default', settings), seed });
-}
-
-const untimed = ({ metrics, ...rest }: IterationResult) => ({ ...rest, metrics: Object.fromEntries(Object.entries(metrics).filter(([name]) => !name.startsWith('time/'))) });
-
-/** d f / d values[k] by central differences (step 1e-6), values[k] restored after. */
-function centralDifference(values: Float64Array, k: number, f: () => number): number {
-  const saved = values[k];
-  values[k] = saved + 1e-6;
-  const up = f();
-  values[k] = saved - 1e-6;
-  const down = f();
-  values[k] = saved;
-  return (up - down) / 2e-6;
 }
 
 const oneHots = (rows: number, size: number, chosen: (r: number) => number) => {
