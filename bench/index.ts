@@ -47,7 +47,7 @@ export async function runBench(only: readonly BenchPart[] = BENCH_PARTS, log: (l
     if (only.includes('learn')) {
       log('learners...');
       const learner: Record<string, unknown> = {};
-      for (const [algo, scenario] of [['dppo', 'ring'], ['dppo', 'cacc-catchup'], ['ippo', 'figure-eight'], ['dmpo', 'ring'], ['dmpo', 'cacc-catchup'], ['dsac', 'cacc-catchup'], ['dmpo-sac', 'cacc-catchup']] as const) {
+      for (const [algo, scenario] of [['dppo', 'ring'], ['dppo', 'cacc-catchup'], ['ippo', 'figure-eight'], ['dmpo', 'ring'], ['dmpo', 'cacc-catchup'], ['dsac', 'cacc-catchup'], ['dmpo-sac', 'cacc-catchup'], ['ic3net', 'ring'], ['ic3net', 'cacc-catchup']] as const) {
         learner[`${algo}@${scenario}`] = await learnerThroughput(algo, scenario, algo === 'dmpo' || algo === 'dmpo-sac' ? 2 : 3);
       }
       // Issue 12's target: DMPO at least 1/3 of DPPO's env steps/s, both measured above in this run.

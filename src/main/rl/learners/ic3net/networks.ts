@@ -40,6 +40,12 @@ interface Slot {
   readonly fill?: number;
 }
 
+/** Per-agent slots [n, r, c] joined along rows (axis 1) or columns (axis 2) into one tensor. */
+interface FusedGroup {
+  readonly slots: readonly string[];
+  readonly axis: 1 | 2;
+}
+
 /** The recurrent state of every agent in a batch of copies, [n, B, H] each; the gate [n, B, 1]. */
 export interface RecurrentState {
   readonly hidden: tf.Tensor3D;
@@ -81,7 +87,8 @@ export class Ic3netNetworks {
   version = 0;
   private readonly slots: Record<string, Slot> = {};
   private readonly logStdSlot: Slot | null;
-  private cached: { version: number; tensors: Record<string, tf.Tensor> } | null = null;
+  private readonly fused: Record<string, FusedGroup>;
+  private cached: { version: number; tensors: Record<string, tf.Tensor>; parts: Record<string, tf.Tensor2D[]> } | null = null;
   /** Neighbour means ([n, n], rows sum to 1 or 0) and plain adjacency, with transposes. */
   private readonly meanMixing: tf.Tensor2D;
   private readonly meanMixingT: tf.Tensor2D;
@@ -126,6 +133,14 @@ export class Ic3netNetworks {
     slot('valueWeights', [n, H, 1], H);
     slot('valueBias', [n, 1, 1], H);
     this.logStdSlot = this.head.kind === 'gaussian' ? slot('logStd', [n, 1], 0, initialLogStd) : null;
+    // Slots a forward pass reads as one tensor (one product instead of two or three); the
+    // flat vector, Adam and checkpoints keep the slots.
+    const heads = variant === 'paper' ? ['actor', 'value', 'gate'] : ['actor', 'value'];
+    this.fused = {
+      headWeights: { slots: heads.map((head) => `${head}Weights`), axis: 2 },
+      headBias: { slots: heads.map((head) => `${head}Bias`), axis: 2 },
+      ...(variant === 'paper' ? { lstmWeights: { slots: ['lstmInputWeights', 'lstmHiddenWeights'], axis: 1 as const } } : {}),
+    };
     this.parameters = { params: initialise(this.slots, size, seed), moments: zeroMoments(size) };
     const mixing = new Float32Array(n * n);
     const plain = new Float32Array(n * n);
@@ -178,16 +193,18 @@ export class Ic3netNetworks {
    */
   forward(tape: TensorTape, params: Record<string, Node>, observations: tf.Tensor, state: TapeState | null, fresh: tf.Tensor | null): Ic3netForward {
     const encoded = tape.relu(tape.addBias(tape.matMul(tape.constant(observations), params.encoderWeights), params.encoderBias));
-    const heads = (hidden: Node) => ({
-      policy: tape.addBias(tape.matMul(hidden, params.actorWeights), params.actorBias),
-      value: tape.addBias(tape.matMul(hidden, params.valueWeights), params.valueBias),
-    });
+    // Actor, value and (paper) gate heads as one product: fewer, larger ops (docs/ic3net.md, "Speed").
+    const out = this.outputSize;
+    const heads = (hidden: Node) => {
+      const all = tape.addBias(tape.matMul(hidden, params.headWeights), params.headBias);
+      return { policy: tape.sliceLast(all, 0, out), value: tape.sliceLast(all, out, 1), gateLogits: this.recurrent ? tape.sliceLast(all, out + 1, 2) : null };
+    };
     if (this.variant === 'reference-code') {
       const message = tape.mixAgents(encoded, this.meanMixing, this.meanMixingT);
       const main = tape.addBias(tape.matMul(encoded, params.mainWeights), params.mainBias);
       const sent = tape.addBias(tape.matMul(message, params.messageWeights), params.messageBias);
       const hidden = tape.add(tape.add(encoded, main), sent);
-      return { ...heads(hidden), gateLogits: null, message, features: hidden, hidden: null, cell: null };
+      return { ...heads(hidden), message, features: hidden, hidden: null, cell: null };
     }
     if (state === null || fresh === null) throw new Error('the paper variant needs its recurrent state');
     const H = HIDDEN_SIZE;
@@ -198,42 +215,89 @@ export class Ic3netNetworks {
     const senders = tf.maximum(tf.reshape(tf.matMul(this.adjacency, tf.reshape(gate, [this.agents, -1])), gate.shape), 1);
     const message = tape.scale(tape.mixAgents(tape.scale(previous, gate), this.adjacency, this.adjacencyT), tf.reciprocal(senders));
     const input = tape.add(encoded, tape.matMul(message, params.commWeights));
-    const gates = tape.addBias(tape.add(tape.matMul(input, params.lstmInputWeights), tape.matMul(previous, params.lstmHiddenWeights)), params.lstmBias);
+    // [input, h] [W_input; W_hidden]: the LSTM's two products as one.
+    const gates = tape.addBias(tape.matMul(tape.concatLast(input, previous), params.lstmWeights), params.lstmBias);
     const inputGate = tape.sigmoid(tape.sliceLast(gates, 0, H));
     const forgetGate = tape.sigmoid(tape.sliceLast(gates, H, H));
     const outputGate = tape.sigmoid(tape.sliceLast(gates, 2 * H, H));
     const candidate = tape.tanh(tape.sliceLast(gates, 3 * H, H));
     const cell = tape.add(tape.mul(forgetGate, previousCell), tape.mul(inputGate, candidate));
     const hidden = tape.mul(outputGate, tape.tanh(cell));
-    const gateLogits = tape.addBias(tape.matMul(hidden, params.gateWeights), params.gateBias);
-    return { ...heads(hidden), gateLogits, message, features: hidden, hidden, cell };
+    return { ...heads(hidden), message, features: hidden, hidden, cell };
   }
 
-  /** The parameters as tape nodes (trainable on a recording tape), from cached tensors. */
+  /**
+   * The parameters as tape nodes (trainable on a recording tape), from cached tensors: every
+   * slot outside a fused group, and each fused group as one tensor; per-agent weights also
+   * split by agent (for the per-agent 2-D products, tensorTape.ts).
+   */
   parameterNodes(tape: TensorTape): Record<string, Node> {
     if (this.cached === null || this.cached.version !== this.version) {
-      if (this.cached) tf.dispose(Object.values(this.cached.tensors));
+      this.disposeCache();
       const { params } = this.parameters;
       const tensors: Record<string, tf.Tensor> = {};
+      const parts: Record<string, tf.Tensor2D[]> = {};
+      const keep = (name: string, values: Float32Array, shape: readonly number[]) => {
+        tensors[name] = tf.keep(tf.tensor(values, [...shape]));
+        // [n, k, o] weights (not [n, 1, o] biases): each agent's [k, o].
+        const [agents, rows, columns] = shape;
+        if (shape.length === 3 && rows > 1) parts[name] = Array.from({ length: agents }, (_, i) => tf.keep(tf.tensor2d(values.subarray(i * rows * columns, (i + 1) * rows * columns), [rows, columns])));
+      };
+      const inGroup = new Set(Object.values(this.fused).flatMap((group) => group.slots));
       for (const [name, slot] of Object.entries(this.slots)) {
-        if (slot === this.logStdSlot) continue;
-        const size = slot.shape.reduce((a, b) => a * b, 1);
-        tensors[name] = tf.keep(tf.tensor(params.subarray(slot.offset, slot.offset + size), [...slot.shape]));
+        if (slot === this.logStdSlot || inGroup.has(name)) continue;
+        keep(name, params.subarray(slot.offset, slot.offset + slot.shape.reduce((a, b) => a * b, 1)), slot.shape);
       }
-      this.cached = { version: this.version, tensors };
+      for (const [name, group] of Object.entries(this.fused)) {
+        const shape = this.fusedShape(group);
+        const joined = new Float32Array(shape.reduce((a, b) => a * b, 1));
+        this.walkFused(group, (at, offset, length) => joined.set(params.subarray(offset, offset + length), at));
+        keep(name, joined, shape);
+      }
+      this.cached = { version: this.version, tensors, parts };
     }
     const nodes: Record<string, Node> = {};
-    for (const [name, tensor] of Object.entries(this.cached.tensors)) nodes[name] = tape.parameter(tensor);
+    for (const [name, tensor] of Object.entries(this.cached.tensors)) nodes[name] = tape.parameter(tensor, this.cached.parts[name] ?? null);
     return nodes;
   }
 
-  /** Adds the gradients the tape left on `nodes` into the flat gradient (log std excluded). */
+  /** Adds the gradients the tape left on `nodes` into the flat gradient (log std excluded; fused groups back to their slots). */
   addGradients(nodes: Record<string, Node>, gradient: Float32Array): void {
     for (const [name, node] of Object.entries(nodes)) {
       if (node.grad === null) continue;
       const values = node.grad.dataSync();
-      const offset = this.slots[name].offset;
-      for (let k = 0; k < values.length; k++) gradient[offset + k] += values[k];
+      const group = this.fused[name];
+      if (group === undefined) {
+        const offset = this.slots[name].offset;
+        for (let k = 0; k < values.length; k++) gradient[offset + k] += values[k];
+      } else {
+        this.walkFused(group, (at, offset, length) => {
+          for (let k = 0; k < length; k++) gradient[offset + k] += values[at + k];
+        });
+      }
+    }
+  }
+
+  /** [n, R, C] of a fused group: its slots' shapes joined along the group's axis. */
+  private fusedShape(group: FusedGroup): number[] {
+    const shapes = group.slots.map((name) => this.slots[name].shape);
+    const shape = [...shapes[0]];
+    shape[group.axis] = shapes.reduce((sum, s) => sum + s[group.axis], 0);
+    return shape;
+  }
+
+  /** Calls visit(fused index, flat parameter index, length) for every contiguous run a fused group shares with its slots. */
+  private walkFused(group: FusedGroup, visit: (at: number, offset: number, length: number) => void): void {
+    const [agents, rows, columns] = this.fusedShape(group);
+    let start = 0;
+    for (const name of group.slots) {
+      const slot = this.slots[name];
+      const [, slotRows, slotColumns] = slot.shape;
+      for (let i = 0; i < agents; i++) {
+        if (group.axis === 1) visit((i * rows + start) * columns, slot.offset + i * slotRows * slotColumns, slotRows * slotColumns);
+        else for (let r = 0; r < rows; r++) visit((i * rows + r) * columns + start, slot.offset + (i * rows + r) * slotColumns, slotColumns);
+      }
+      start += group.axis === 1 ? slotRows : slotColumns;
     }
   }
 
@@ -247,14 +311,18 @@ export class Ic3netNetworks {
     return null;
   }
 
+  private disposeCache(): void {
+    if (this.cached) tf.dispose([...Object.values(this.cached.tensors), ...Object.values(this.cached.parts).flat()]);
+    this.cached = null;
+  }
+
   /** The parameters changed (an update, a restore): cached tensors are stale. */
   markChanged(): void {
     this.version += 1;
   }
 
   dispose(): void {
-    if (this.cached) tf.dispose(Object.values(this.cached.tensors));
-    this.cached = null;
+    this.disposeCache();
     tf.dispose([this.meanMixing, this.meanMixingT, this.adjacency, this.adjacencyT]);
   }
 }

@@ -18,36 +18,90 @@ export class Node {
     readonly value: tf.Tensor,
     /** Whether gradients flow into it (a parameter or anything computed from one). */
     readonly tracked: boolean,
+    /** Per-agent weights [n, k, o] already split into each agent's [k, o] (saves a split per use). */
+    readonly parts: readonly tf.Tensor2D[] | null = null,
   ) {}
 }
 
 export class TensorTape {
   private readonly steps: (() => void)[] = [];
+  private readonly transposed = new Map<Node, tf.Tensor2D[]>();
+  /** The inputs and output gradients of every matMul with a tracked weight, for weightGradients(). */
+  private readonly weightUses = new Map<Node, { inputs: tf.Tensor[]; gradients: tf.Tensor[] }>();
 
   /** A tape that records nothing (acting: forward passes only). */
   constructor(private readonly recording = true) {}
 
   /** A parameter: gradients flow into it. */
-  parameter(value: tf.Tensor): Node {
-    return new Node(value, this.recording);
+  parameter(value: tf.Tensor, parts: readonly tf.Tensor2D[] | null = null): Node {
+    return new Node(value, this.recording, parts);
   }
 
   constant(value: tf.Tensor): Node {
     return new Node(value, false);
   }
 
-  /** x [n, B, k] times per-agent weights w [n, k, o]; or shared weights w [k, o]. */
+  /**
+   * x [n, B, k] times per-agent weights w [n, k, o]; or shared weights w [k, o].
+   *
+   * Why one 2-D matMul per agent, not one batched matMul: the wasm backend sends only 2-D,
+   * untransposed matMuls to XNNPACK and runs batched (3-D) ones in a scalar loop, 6x slower
+   * at 4 rows and 30x at 100, and no faster at one row (docs/ic3net.md, "Speed"). The
+   * backward transposes are explicit for the same reason, and the weight gradient waits for
+   * backward() to end: there it is one product over every recorded use of the weight (all
+   * steps of a BPTT chunk) instead of one per step.
+   */
   matMul(x: Node, w: Node): Node {
-    const shared = w.value.rank === 2;
-    const [n, rows, k] = x.value.shape;
-    const flat = (t: tf.Tensor) => (shared ? tf.reshape(t, [n * rows, -1]) : t);
-    const product = tf.matMul(flat(x.value) as tf.Tensor3D, w.value as tf.Tensor3D);
-    const out = tf.reshape(product, [n, rows, w.value.shape[shared ? 1 : 2]!]);
+    if (w.value.rank === 2) return this.sharedMatMul(x, w);
+    const out = perAgentMatMul(tf.unstack(x.value) as tf.Tensor2D[], w.parts ?? (tf.unstack(w.value) as tf.Tensor2D[]));
     return this.record(out, [x, w], (g) => {
-      const last = shared ? [1, 0] : [0, 2, 1];
-      if (x.tracked) accumulate(x, tf.reshape(tf.matMul(flat(g) as tf.Tensor3D, tf.transpose(w.value, last) as tf.Tensor3D), [n, rows, k]));
-      if (w.tracked) accumulate(w, tf.matMul(tf.transpose(flat(x.value), last) as tf.Tensor3D, flat(g) as tf.Tensor3D));
+      if (x.tracked) accumulate(x, perAgentMatMul(tf.unstack(g) as tf.Tensor2D[], this.transposedParts(w)));
+      if (w.tracked) this.deferWeightGradient(w, x.value, g);
     });
+  }
+
+  /** x [n, B, k] times weights w [k, o] shared by every agent: one 2-D matMul over all rows. */
+  private sharedMatMul(x: Node, w: Node): Node {
+    const [n, rows, k] = x.value.shape;
+    const out = tf.reshape(tf.matMul(tf.reshape(x.value, [n * rows, k]) as tf.Tensor2D, w.value as tf.Tensor2D), [n, rows, w.value.shape[1]!]);
+    return this.record(out, [x, w], (g) => {
+      if (x.tracked) accumulate(x, tf.reshape(tf.matMul(tf.reshape(g, [n * rows, -1]) as tf.Tensor2D, tf.transpose(w.value as tf.Tensor2D)), [n, rows, k]));
+      if (w.tracked) this.deferWeightGradient(w, x.value, g);
+    });
+  }
+
+  /** Each agent's w_i^T [o, k], made once per tape (the weights do not change while it records). */
+  private transposedParts(w: Node): tf.Tensor2D[] {
+    let parts = this.transposed.get(w);
+    if (parts === undefined) {
+      parts = tf.unstack(tf.transpose(w.value, [0, 2, 1])) as tf.Tensor2D[];
+      this.transposed.set(w, parts);
+    }
+    return parts;
+  }
+
+  private deferWeightGradient(w: Node, input: tf.Tensor, gradient: tf.Tensor): void {
+    const uses = this.weightUses.get(w);
+    if (uses === undefined) this.weightUses.set(w, { inputs: [input], gradients: [gradient] });
+    else {
+      uses.inputs.push(input);
+      uses.gradients.push(gradient);
+    }
+  }
+
+  /** dL/dw = sum over uses of x^T g, as one product per agent (or one for shared w) over all the uses' rows. */
+  private weightGradients(): void {
+    for (const [w, uses] of this.weightUses) {
+      const inputs = tf.concat(uses.inputs, 1);
+      const gradients = tf.concat(uses.gradients, 1);
+      if (w.value.rank === 2) {
+        const [n, rows, k] = inputs.shape;
+        accumulate(w, tf.matMul(tf.transpose(tf.reshape(inputs, [n * rows, k])) as tf.Tensor2D, tf.reshape(gradients, [n * rows, -1]) as tf.Tensor2D));
+      } else {
+        accumulate(w, perAgentMatMul(tf.unstack(tf.transpose(inputs, [0, 2, 1])) as tf.Tensor2D[], tf.unstack(gradients) as tf.Tensor2D[]));
+      }
+    }
+    this.weightUses.clear();
   }
 
   /** x plus a bias broadcast over samples: b [n, 1, o] per agent or [o] shared. */
@@ -111,6 +165,16 @@ export class TensorTape {
     );
   }
 
+  /** a [n, B, p] and b [n, B, q] side by side: [n, B, p + q]. */
+  concatLast(a: Node, b: Node): Node {
+    const width = a.value.shape[2]!;
+    return this.record(tf.concat([a.value, b.value], 2), [a, b], (g) => {
+      const [ga, gb] = tf.split(g, [width, b.value.shape[2]!], 2);
+      if (a.tracked) accumulate(a, ga);
+      if (b.tracked) accumulate(b, gb);
+    });
+  }
+
   /** Nodes [n, B_k, w] joined along the sample axis. */
   concatSamples(parts: readonly Node[]): Node {
     const sizes = parts.map((p) => p.value.shape[1]!);
@@ -126,6 +190,8 @@ export class TensorTape {
     for (const [node, gradient] of seeds) if (node.tracked) accumulate(node, gradient);
     for (let s = this.steps.length - 1; s >= 0; s--) this.steps[s]();
     this.steps.length = 0;
+    this.weightGradients();
+    this.transposed.clear();
   }
 
   private record(value: tf.Tensor, inputs: readonly Node[], back: (gradient: tf.Tensor) => void): Node {
@@ -138,6 +204,11 @@ export class TensorTape {
     }
     return out;
   }
+}
+
+/** One 2-D matMul per agent, the products stacked: [n, B, o] from x_i [B, k] and w_i [k, o]. */
+function perAgentMatMul(inputs: readonly tf.Tensor2D[], weights: readonly tf.Tensor2D[]): tf.Tensor {
+  return tf.stack(inputs.map((input, i) => tf.matMul(input, weights[i])));
 }
 
 function accumulate(node: Node, gradient: tf.Tensor): void {
