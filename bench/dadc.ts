@@ -9,7 +9,8 @@
  * evaluation's 20,000 (+-0.008). Each final policy is also valued with the plan's values as a
  * control variate (`plannerEstimate`, `plannerMedian`: mabc +-0.0001 on 20,000 episodes,
  * demand response about +-0.0005 on 200), and on demand response its mean prescription after
- * the start (`stationary`) and its prescription at the first step (`start`) are printed beside it. Run with
+ * the start (`stationary`) and its prescription at the first step (`start`) are printed beside it, and
+ * every seed's coordinator std in its last iteration (`std`; `startStd` at episode starts with coordinatorStd state). Run with
  *   npx tsx bench/dadc.ts [--scenario mabc] [--seeds 5] [--first-seed 1] [--iterations 300] [--every 10] [--preset default]
  *     [--eval-episodes 1000] [--final-episodes 20000] [--set KEY=VALUE ...] [--train-horizon N]
  * It trains on one core for minutes to hours: a measurement, never a unit test.
@@ -156,13 +157,14 @@ async function main(): Promise<void> {
   const demandResponsePlan = scenario === 'demand-response' ? planDemandResponse(demandResponseParams, demandResponseParams.discount) : null;
   const best = (mabcPlan ?? demandResponsePlan)!.value;
   const curves: number[][] = [];
-  const finals: { value: number; standardError: number; plannerEstimate?: number; plannerStandardError?: number; stationary?: Prescribed; start?: Prescribed }[] = [];
+  const finals: { value: number; standardError: number; plannerEstimate?: number; plannerStandardError?: number; stationary?: Prescribed; start?: Prescribed; std: number; startStd?: number }[] = [];
   const started = performance.now();
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     const dadc = new Dadc({ learner: 'dadc', scenario, scenarioParams: trainingParams, config, seed });
     const curve: number[] = [];
+    let metrics: Record<string, number> = {};
     for (let k = 1; k <= iterations; k++) {
-      await dadc.iterate();
+      ({ metrics } = await dadc.iterate());
       if (k % every === 0) curve.push(dadc.evaluate(evalEpisodes, EVAL_SEED, {}).meanDiscountedReturn);
     }
     curves.push(curve);
@@ -174,6 +176,9 @@ async function main(): Promise<void> {
       standardError: final.discountedStandardError,
       ...(planned && { plannerEstimate: planned.value, plannerStandardError: planned.standardError }),
       ...(responded && { stationary: responded.stationary, start: responded.start }),
+      // The Gaussian coordinator's std in the last iteration (with coordinatorStd state, also at episode starts).
+      std: metrics['prescription/std'],
+      ...(metrics['prescription/startStd'] !== undefined && { startStd: metrics['prescription/startStd'] }),
     });
     const plannedText = planned ? `, by the planner's control variate ${planned.value.toFixed(4)} +- ${planned.standardError.toFixed(4)}` : '';
     process.stderr.write(`seed ${seed}: final ${final.meanDiscountedReturn.toFixed(4)} +- ${final.discountedStandardError.toFixed(4)}${plannedText} (optimum ${best.toFixed(4)}), ${((performance.now() - started) / 1000).toFixed(0)} s\n`);

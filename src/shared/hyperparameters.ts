@@ -187,6 +187,12 @@ const HYPERPARAMETER_FIELDS = {
     'DADC: the critic’s shape. joint: Q(X_t, theta_t) from [X_t, theta_t], one output; per-choice (prescriptions=opportunities): the critic reads X_t alone, as the paper’s appendix E.1 value head does, and has one output per choice, theta_t (one-hot) picks its own, so the choices share the hidden layers but not the last weights.',
     ['dadc'],
   ),
+  coordinatorStd: choice(
+    'global',
+    ['global', 'state'],
+    'DADC, a Gaussian coordinator (prescriptions=boltzmann or linear): its log std. global: one vector for every state, trained on every row of the batch; state: a second output layer on the actor’s hidden layer gives each state its own (zero weights, bias initialLogStd, so it starts where global does), so a rarely seen state such as an episode’s first step keeps its exploration while the frequent ones narrow theirs.',
+    ['dadc'],
+  ),
   actorGradient: choice(
     'sampled',
     ['sampled', 'every-choice', 'deterministic'],

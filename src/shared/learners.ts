@@ -206,6 +206,9 @@ function checkDadc(scenario: ScenarioId, config: Readonly<Record<string, ParamVa
   if (config.actorGradient === 'deterministic' && (config.prescriptions === 'opportunities' || config.framework !== 'actor-critic')) {
     throw new ParamError('actorGradient', `learner dadc: actorGradient=deterministic needs a Gaussian coordinator (prescriptions=boltzmann or linear) and framework=actor-critic, not ${String(config.prescriptions)} and ${String(config.framework)}; use sampled`);
   }
+  if (config.coordinatorStd === 'state' && config.prescriptions === 'opportunities') {
+    throw new ParamError('coordinatorStd', `learner dadc: coordinatorStd=state needs a Gaussian coordinator (prescriptions=boltzmann or linear), not ${String(config.prescriptions)}; use global`);
+  }
   const continuousLocal = scenario === 'cacc-catchup' || scenario === 'cacc-slowdown';
   if (continuousLocal !== (config.prescriptions === 'linear')) {
     const allowed = continuousLocal ? 'linear (its local information, the vehicle’s own observation, is continuous)' : 'boltzmann or opportunities (its local information is a discrete state)';

@@ -163,7 +163,7 @@ describe('dadc', () => {
     // The advantages: Q_c - V under the choice probabilities, V their expectation, scaled to unit spread.
     const space = opportunitySpace([[[0, 1]], [[0, 0]], [[1, 1]]], 2);
     const q = Float64Array.of(1, 2, 4, 0, 0, 3);
-    const scaled = choiceAdvantages(space, head, logStd, (theta) => Float64Array.from({ length: 2 }, (_, r) => q[r * 3 + argmax(theta.value, r * 3, 3)]));
+    const scaled = choiceAdvantages(space, { mean: head, logStd }, (theta) => Float64Array.from({ length: 2 }, (_, r) => q[r * 3 + argmax(theta.value, r * 3, 3)]));
     const probabilities = [0, 1].map((r) => {
       const e = [0, 1, 2].map((c) => Math.exp(head.value[r * 3 + c]));
       return e.map((v) => v / e.reduce((a, b) => a + b, 0));
@@ -361,12 +361,12 @@ describe('dadc', () => {
     };
     const before = meanQ();
     const critic = networks.parts.critic.map((m) => m.value.slice());
-    const logStd = networks.logStd.value.slice();
+    const logStd = networks.logStd!.value.slice();
     dadc['updateActor'](coordinator);
     expect(meanQ()).toBeGreaterThan(before);
     networks.parts.critic.forEach((m, k) => expect(m.value).toEqual(critic[k]));
     networks.parts.critic.forEach((m) => expect(m.grad.every((g) => g === 0)).toBe(true));
-    expect(networks.logStd.value).toEqual(logStd);
+    expect(networks.logStd!.value).toEqual(logStd);
   });
 
   it('with normaliseCommon, standardises Z_t by its running statistics in training and deployment, and resumes exactly', async () => {

@@ -23,7 +23,7 @@ import type { LearnerConfig } from '../../../../shared/learners.ts';
 import type { BatchedEnv } from '../../../sim/env.ts';
 import { TabularEnv } from '../../../sim/tabular.ts';
 import { argmax } from '../../core/distributions.ts';
-import { gaussianLogDensity, seedGaussianGradient } from './networks.ts';
+import { gaussianLogDensity, logStdIndex, seedGaussianGradient, type ActorOutput } from './networks.ts';
 import { Matrix } from './tape.ts';
 
 /** Per copy, the draws a coordinator may take from its copy of the common stream. */
@@ -37,7 +37,10 @@ export interface PrescriptionSpace {
   readonly size: number;
   /** Whether the head's Gaussian log std is trained (boltzmann). */
   readonly gaussian: boolean;
-  /** Draws theta [E, size] from the head [E, size] with each copy's common stream; their log-probabilities into logProbability. */
+  /**
+   * Draws theta [E, size] from the head [E, size] with each copy's common stream; their log-probabilities into logProbability.
+   * Here and below, logStd is the Gaussian's log std: [1, size] for every row, or [rows, size] (coordinatorStd state); other spaces ignore it.
+   */
   sample(head: Matrix, logStd: Matrix, draws: CommonDraws, theta: Float64Array, logProbability: Float64Array): void;
   /** The deterministic theta of the head (the mean, or the most probable choice). */
   greedy(head: Matrix, theta: Float64Array): void;
@@ -71,7 +74,7 @@ function gaussianSpace(size: number, actionLogits: PrescriptionSpace['actionLogi
     stochasticActions: true,
     sample(head, logStd, draws, theta, logProbability) {
       for (let e = 0; e < head.rows; e++) {
-        for (let k = 0; k < size; k++) theta[e * size + k] = head.value[e * size + k] + Math.exp(logStd.value[k]) * draws.normal(e);
+        for (let k = 0; k < size; k++) theta[e * size + k] = head.value[e * size + k] + Math.exp(logStd.value[logStdIndex(logStd, e, k)]) * draws.normal(e);
       }
       gaussianLogDensity(theta, head, logStd, logProbability);
     },
@@ -83,9 +86,17 @@ function gaussianSpace(size: number, actionLogits: PrescriptionSpace['actionLogi
     // A diagonal Gaussian's entropy is sum(logStd) + const, whatever its mean.
     seedEntropyGradient(head, logStd, weight) {
       let entropy = 0;
-      for (let k = 0; k < size; k++) {
-        logStd.grad[k] += weight * head.rows;
-        entropy += logStd.value[k] + 0.5 * Math.log(2 * Math.PI * Math.E);
+      if (logStd.rows === 1) {
+        for (let k = 0; k < size; k++) {
+          logStd.grad[k] += weight * head.rows;
+          entropy += logStd.value[k] + 0.5 * Math.log(2 * Math.PI * Math.E);
+        }
+        return entropy;
+      }
+      // A log std per row: each row's entropy has its own.
+      for (let k = 0; k < logStd.value.length; k++) {
+        logStd.grad[k] += weight;
+        entropy += (logStd.value[k] + 0.5 * Math.log(2 * Math.PI * Math.E)) / head.rows;
       }
       return entropy;
     },
@@ -247,7 +258,7 @@ export function prescriptionSpace(env: BatchedEnv, config: LearnerConfig<'dadc'>
  * its spread under them (sqrt of the mean over rows of sum_c p_c (Q_c - V)^2), as the sampled
  * gradient's advantages are normalised. q evaluates Q(X, theta rows).
  */
-export function choiceAdvantages(space: PrescriptionSpace, head: Matrix, logStd: Matrix, q: (theta: Matrix) => Float64Array): Float64Array {
+export function choiceAdvantages(space: PrescriptionSpace, { mean: head, logStd }: ActorOutput, q: (theta: Matrix) => Float64Array): Float64Array {
   const { size } = space;
   const rows = head.rows;
   const probabilities = new Float64Array(rows * size);

@@ -34,7 +34,7 @@ export class CoordinatorCopy {
   ) {
     // The predictor's second head predicts the next AIS or the next common observation (config.aisTarget).
     const next = config.aisTarget === 'next-observation' ? shape.common : config.aisSize;
-    const widths = { criticUnits: config.criticUnits || config.aisSize, criticPerChoice: config.criticHead === 'per-choice', actorUnits: config.actorUnits || config.aisSize };
+    const widths = { criticUnits: config.criticUnits || config.aisSize, criticPerChoice: config.criticHead === 'per-choice', actorUnits: config.actorUnits || config.aisSize, stateStd: config.coordinatorStd === 'state' };
     this.networks = new DadcNetworks({ ...shape, ais: config.aisSize, next, initialLogStd: config.initialLogStd, ...widths }, seed);
     const momentsOf = (part: NetworkPart) => this.networks.parts[part].map((m) => zeroMoments(m.value.length));
     this.moments = { approximator: momentsOf('approximator'), critic: momentsOf('critic'), actor: momentsOf('actor') };

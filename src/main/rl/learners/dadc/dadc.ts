@@ -108,6 +108,8 @@ export class Dadc implements Learner {
   readonly runningSteps: Int32Array;
   iteration = 0;
   envSteps = 0;
+  /** coordinatorStd state: the std of this iteration's draws so far (mean over parameters), all and at episode starts. */
+  private drawnStd = { draws: 0, sum: 0, startDraws: 0, startSum: 0 };
 
   constructor(readonly setup: LearnerSetup<'dadc'>) {
     const { scenario, scenarioParams, config, seed } = setup;
@@ -160,10 +162,23 @@ export class Dadc implements Learner {
       'train/episodeReturn': mean(episodes.returns),
       'train/discountedReturn': mean(episodes.discounted),
       'train/meanReward': episodes.rewardSum / (this.config.rolloutSteps * this.config.numEnvs),
-      'prescription/std': mean(Array.from(this.coordinators[0].networks.logStd.value, Math.exp)),
+      ...this.stdMetrics(),
       ...clock.metrics(samples),
     });
     return { iteration: this.iteration, envSteps: this.envSteps, metrics };
+  }
+
+  /**
+   * The coordinator's std, mean over the prescription parameters: of its one vector, or with a
+   * per-state log std (coordinatorStd state) over the draws of this iteration's collect, and
+   * apart over the draws at an episode's first step (whose exploration the global std lost).
+   */
+  private stdMetrics(): Record<string, number> {
+    const { logStd } = this.coordinators[0].networks;
+    if (logStd) return { 'prescription/std': mean(Array.from(logStd.value, Math.exp)) };
+    const { draws, sum, startDraws, startSum } = this.drawnStd;
+    this.drawnStd = { draws: 0, sum: 0, startDraws: 0, startSum: 0 };
+    return { 'prescription/std': sum / draws, 'prescription/startStd': startDraws > 0 ? startSum / startDraws : NaN };
   }
 
   /** 1. Every agent picks theta_t from its copy of the common stream and its action from its local information; the copies step. */
@@ -220,12 +235,28 @@ export class Dadc implements Learner {
     const { window, networks } = coordinator;
     const tape = new Tape(false);
     const x = networks.encode(tape, window.hiddenMatrix(tape), window.commonMatrix(tape, t), window.previousMatrix(tape));
-    const head = networks.actorMean(tape, x);
+    const { mean: head, logStd } = networks.actor(tape, x);
     const theta = new Float64Array(this.config.numEnvs * this.space.size);
     const logProbability = new Float64Array(this.config.numEnvs);
-    this.space.sample(head, networks.logStd, coordinator.common, theta, logProbability);
+    this.space.sample(head, logStd, coordinator.common, theta, logProbability);
+    if (networks.logStd === null && coordinator === this.coordinators[0]) this.recordDrawnStd(logStd);
     window.act(t, x.value, theta, logProbability);
     return theta;
+  }
+
+  /** Adds a per-state log std's draws [E, P] to the iteration's std metrics (copies at step 0 apart). */
+  private recordDrawnStd(logStd: Matrix): void {
+    const p = logStd.cols;
+    for (let e = 0; e < logStd.rows; e++) {
+      let std = 0;
+      for (let k = 0; k < p; k++) std += Math.exp(logStd.value[e * p + k]) / p;
+      this.drawnStd.draws += 1;
+      this.drawnStd.sum += std;
+      if (this.env.steps[e] === 0) {
+        this.drawnStd.startDraws += 1;
+        this.drawnStd.startSum += std;
+      }
+    }
   }
 
   /** A part's learning rate this iteration: its initial rate, decayed when lrDecayIterations > 0. */
@@ -349,13 +380,13 @@ export class Dadc implements Learner {
     const weight = new Float64Array(rows);
     const rate = this.rate(lrActor, 'actor');
     const everyChoice =
-      actorGradient === 'every-choice' ? choiceAdvantages(this.space, networks.actorMean(fixed, ais), networks.logStd, (theta) => networks.q(fixed, ais, theta).value) : null;
+      actorGradient === 'every-choice' ? choiceAdvantages(this.space, networks.actor(fixed, ais), (theta) => networks.q(fixed, ais, theta).value) : null;
     let loss = NaN;
     for (let s = 0; s < actorSteps; s++) {
       networks.zeroGradients('actor');
       const tape = new Tape();
       const aisRows = tape.constant(ais.value, rows, h);
-      const meanTheta: Matrix = networks.actorMean(tape, aisRows);
+      const { mean: meanTheta, logStd } = networks.actor(tape, aisRows);
       if (everyChoice || actorGradient === 'deterministic') {
         if (everyChoice) {
           // The expectation over every choice replaces the sampled choice's score: the critic alone weighs them.
@@ -366,14 +397,14 @@ export class Dadc implements Learner {
           loss = -mean(Array.from(q.value));
           q.grad.fill(-1 / rows);
         }
-        loss -= entropyCoef * this.space.seedEntropyGradient(meanTheta, networks.logStd, -entropyCoef / rows);
+        loss -= entropyCoef * this.space.seedEntropyGradient(meanTheta, logStd, -entropyCoef / rows);
         tape.backward();
         // The backward pass also reached the critic's weights; the critic learns from its TD loss alone.
         networks.zeroGradients('critic');
         coordinator.adam('actor', rate);
         continue;
       }
-      this.space.logDensity(window.theta, meanTheta, networks.logStd, logProbability);
+      this.space.logDensity(window.theta, meanTheta, logStd, logProbability);
       loss = 0;
       for (let r = 0; r < rows; r++) {
         const a = advantage[r];
@@ -389,9 +420,9 @@ export class Dadc implements Learner {
         }
       }
       // d loss / d(mean, logStd) = sum_r weight_r * d log psi_r: seeded, then through the actor's layers.
-      this.space.seedGradient(window.theta, meanTheta, networks.logStd, weight);
+      this.space.seedGradient(window.theta, meanTheta, logStd, weight);
       // The entropy bonus keeps the coordinator from settling on one prescription before the critic has compared them.
-      loss -= entropyCoef * this.space.seedEntropyGradient(meanTheta, networks.logStd, -entropyCoef / rows);
+      loss -= entropyCoef * this.space.seedEntropyGradient(meanTheta, logStd, -entropyCoef / rows);
       tape.backward();
       coordinator.adam('actor', rate);
     }

@@ -10,7 +10,9 @@
  *   Linear(K)(tanh Linear(C)(tanh Linear(C)(X_t))) . theta_t: one output per choice on X alone,
  *   the shape of the paper's appendix E.1 critic (a value head on X) with an output per choice.
  * - Coordinator actor: a Gaussian over the prescription parameters theta, mean
- *   Linear(P)(tanh Linear(A)(X)), A = H unless config actorUnits, a state-independent log std per parameter.
+ *   Linear(P)(tanh Linear(A)(X)), A = H unless config actorUnits; its log std one vector for
+ *   every state, or (config coordinatorStd state) a second output layer Linear(P) on the same
+ *   hidden layer, zero weights and bias initialLogStd, so each state keeps its own exploration.
  * Weights start like PyTorch's nn.Linear (uniform +-1/sqrt(fan_in)) from a seeded stream, so
  * every agent that starts from the same seed holds the same networks. They run on tape.ts.
  */
@@ -41,7 +43,15 @@ export interface DadcShape {
   criticPerChoice?: boolean;
   /** The actor's hidden units A (default: H). */
   actorUnits?: number;
+  /** The log std per state, from the actor's hidden layer (default: one vector for every state). */
+  stateStd?: boolean;
   initialLogStd: number;
+}
+
+/** The coordinator's Gaussian at a batch of AIS rows: its mean [B, P] and log std ([1, P] for every row, or [B, P] per row). */
+export interface ActorOutput {
+  mean: Matrix;
+  logStd: Matrix;
 }
 
 export class DadcNetworks {
@@ -59,7 +69,10 @@ export class DadcNetworks {
   private readonly criticOut: Dense;
   private readonly actorHidden: Dense;
   private readonly actorMeanOut: Dense;
-  readonly logStd: Matrix;
+  /** The state-independent log std [1, P] (a parameter), or null with a per-state log std. */
+  readonly logStd: Matrix | null;
+  /** The per-state log std's output layer (stateStd), or null. */
+  private readonly actorLogStdOut: Dense | null;
   /** Every parameter by part, in a fixed order (checkpoints name them by it). */
   readonly parts: Readonly<Record<NetworkPart, readonly Matrix[]>>;
 
@@ -83,12 +96,18 @@ export class DadcNetworks {
     this.criticOut = this.dense(c, shape.criticPerChoice ? p : 1);
     this.actorHidden = this.dense(h, shape.actorUnits ?? h);
     this.actorMeanOut = this.dense(shape.actorUnits ?? h, p);
-    this.logStd = new Matrix(new Float64Array(p).fill(shape.initialLogStd), 1, p, true);
+    const a = shape.actorUnits ?? h;
+    // Nothing drawn for the log std: the layers above start from the same weights either way.
+    // Zero weights and bias initialLogStd: every state starts at the global std's value.
+    this.actorLogStdOut = shape.stateStd
+      ? { w: new Matrix(new Float64Array(a * p), a, p, true), b: new Matrix(new Float64Array(p).fill(shape.initialLogStd), 1, p, true) }
+      : null;
+    this.logStd = shape.stateStd ? null : new Matrix(new Float64Array(p).fill(shape.initialLogStd), 1, p, true);
     const of = (...layers: Dense[]) => layers.flatMap((l) => [l.w, l.b]);
     this.parts = {
       approximator: of(this.input, this.gruInput, this.gruHidden, this.rewardHidden, this.rewardOut, this.nextHidden, this.nextOut),
       critic: of(this.criticHidden1, this.criticHidden2, this.criticOut),
-      actor: [...of(this.actorHidden, this.actorMeanOut), this.logStd],
+      actor: [...of(this.actorHidden, this.actorMeanOut), ...(this.actorLogStdOut ? of(this.actorLogStdOut) : [this.logStd!])],
     };
   }
 
@@ -124,7 +143,14 @@ export class DadcNetworks {
 
   /** Mean of the coordinator's Gaussian over theta [B, P]. */
   actorMean(tape: Tape, ais: Matrix): Matrix {
-    return this.apply(tape, this.actorMeanOut, tape.tanh(this.apply(tape, this.actorHidden, ais)));
+    return this.actor(tape, ais).mean;
+  }
+
+  /** The coordinator's Gaussian over theta: mean [B, P] and log std ([1, P], or [B, P] per state). */
+  actor(tape: Tape, ais: Matrix): ActorOutput {
+    const hidden = tape.tanh(this.apply(tape, this.actorHidden, ais));
+    const mean = this.apply(tape, this.actorMeanOut, hidden);
+    return { mean, logStd: this.actorLogStdOut ? this.apply(tape, this.actorLogStdOut, hidden) : this.logStd! };
   }
 
   zeroGradients(part: NetworkPart): void {
@@ -142,14 +168,18 @@ export class DadcNetworks {
   }
 }
 
+/** Where row r's log std of parameter k sits: one row for every state ([1, P]), or one per row ([B, P]). */
+export const logStdIndex = (logStd: Matrix, r: number, k: number): number => (logStd.rows === 1 ? k : r * logStd.cols + k);
+
 /** Log-density of each row of theta under N(mean, diag(exp(logStd))^2), into out. */
 export function gaussianLogDensity(theta: ArrayLike<number>, mean: Matrix, logStd: Matrix, out: Float64Array): void {
   const p = mean.cols;
   for (let r = 0; r < mean.rows; r++) {
     let sum = 0;
     for (let k = 0; k < p; k++) {
-      const z = (theta[r * p + k] - mean.value[r * p + k]) / Math.exp(logStd.value[k]);
-      sum += -0.5 * z * z - logStd.value[k] - 0.5 * Math.log(2 * Math.PI);
+      const s = logStd.value[logStdIndex(logStd, r, k)];
+      const z = (theta[r * p + k] - mean.value[r * p + k]) / Math.exp(s);
+      sum += -0.5 * z * z - s - 0.5 * Math.log(2 * Math.PI);
     }
     out[r] = sum;
   }
@@ -161,10 +191,11 @@ export function seedGaussianGradient(theta: ArrayLike<number>, mean: Matrix, log
   for (let r = 0; r < mean.rows; r++) {
     if (weight[r] === 0) continue;
     for (let k = 0; k < p; k++) {
-      const std = Math.exp(logStd.value[k]);
+      const at = logStdIndex(logStd, r, k);
+      const std = Math.exp(logStd.value[at]);
       const z = (theta[r * p + k] - mean.value[r * p + k]) / std;
       mean.grad[r * p + k] += weight[r] * (z / std);
-      logStd.grad[k] += weight[r] * (z * z - 1);
+      logStd.grad[at] += weight[r] * (z * z - 1);
     }
   }
 }
