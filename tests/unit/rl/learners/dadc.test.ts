@@ -349,7 +349,7 @@ describe('dadc', () => {
   });
 
   it('with actorGradient deterministic, ascends the critic’s Q(X, mean(X)) and leaves the critic and the std alone', async () => {
-    const dadc = dadcOn('demand-response', { agents: 10 }, { actorGradient: 'deterministic', rolloutSteps: 30, numEnvs: 2, lrActor: 0.001 }, 4);
+    const dadc = dadcOn('demand-response', { agents: 10 }, { actorGradient: 'deterministic', framework: 'actor-critic', rolloutSteps: 30, numEnvs: 2, lrActor: 0.001 }, 4);
     await dadc.iterate();
     dadc.collect();
     const coordinator = dadc.coordinators[0];
@@ -399,7 +399,7 @@ describe('dadc', () => {
     expect(untimed(await resumed.iterate())).toEqual(untimed(next));
     expect(Array.from(resumed.commonScale!.arrays().mean)).toEqual(Array.from(dadc.commonScale!.arrays().mean));
     // Without the option no statistics are kept, and the window holds the share ON itself.
-    const plain = dadcOn('demand-response', params, { rolloutSteps: 30, numEnvs: 2 }, 6);
+    const plain = dadcOn('demand-response', params, { normaliseCommon: false, rolloutSteps: 30, numEnvs: 2 }, 6);
     await plain.iterate();
     expect(plain.commonScale).toBeNull();
     expect(Array.from(plain.coordinators[0].window.nextCommon()).every((z) => z >= 0 && z <= 1)).toBe(true);
@@ -409,14 +409,14 @@ describe('dadc', () => {
   it('resolves its presets and refuses bad settings by name', () => {
     const paper = resolveDadcConfig('mabc', 'paper');
     expect([paper.lrApproximator, paper.lrCritic, paper.lrActor, paper.rolloutSteps, paper.aisSize, paper.gamma]).toEqual([0.08, 0.01, 0.01, 300, 5, 0.9]);
-    expect(resolveDadcConfig('demand-response').sharePrescription).toBe(true);
+    expect(resolveDadcConfig('demand-response')).toMatchObject({ sharePrescription: true, framework: 'ppo', actorSteps: 10, normaliseCommon: true, numEnvs: 16, lrDecayIterations: 100 });
     expect(resolveDadcConfig('mabc', 'default', { framework: 'ppo', lrActor: '0.001' })).toMatchObject({ framework: 'ppo', lrActor: 0.001 });
     expect(() => resolveDadcConfig('mabc', 'default', { lrActor: 0.5 })).toThrow('the learning rates must keep the timescales lrApproximator >= lrCritic >= lrActor; got 0.05, 0.03, 0.5');
     expect(() => resolveDadcConfig('mabc', 'default', { framework: 'sac' })).toThrow('learner dadc: setting framework="sac" is not allowed; expected one of actor-critic, ppo');
     expect(() => resolveDadcConfig('mabc', 'default', { lr: 1 })).toThrow("learner dadc has no setting 'lr'");
     expect(() => resolveDadcConfig('demand-response', 'default', { explorationFloor: 0.1 })).toThrow('learner dadc: explorationFloor=0.1 needs prescriptions=opportunities (a categorical coordinator), not boltzmann; use 0');
     expect(() => resolveDadcConfig('mabc', 'default', { explorationFloor: 1.5 })).toThrow('explorationFloor');
-    expect(() => resolveDadcConfig('demand-response', 'default', { actorGradient: 'every-choice' })).toThrow(
+    expect(() => resolveDadcConfig('demand-response', 'default', { actorGradient: 'every-choice', framework: 'actor-critic' })).toThrow(
       'learner dadc: actorGradient=every-choice needs prescriptions=opportunities (a finite set of choices) and framework=actor-critic, not boltzmann and actor-critic; use sampled',
     );
     expect(() => resolveDadcConfig('mabc', 'default', { actorGradient: 'every-choice', framework: 'ppo' })).toThrow('actorGradient=every-choice needs');

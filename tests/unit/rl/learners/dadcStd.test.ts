@@ -69,7 +69,7 @@ describe('dadc coordinatorStd', () => {
   });
 
   it('trains a per-state std under PPO and the deterministic gradient too, and refuses it on a categorical coordinator by name', async () => {
-    for (const settings of [{ framework: 'ppo', actorSteps: 3 }, { actorGradient: 'deterministic', entropyCoef: 0.01 }]) {
+    for (const settings of [{ framework: 'ppo', actorSteps: 3 }, { actorGradient: 'deterministic', framework: 'actor-critic', entropyCoef: 0.01 }]) {
       const metrics = untimed(await demandResponseDadc({ coordinatorStd: 'state', ...settings }, 3).iterate()).metrics;
       expect(Number.isFinite(metrics['loss/actor']) && Number.isFinite(metrics['prescription/std'])).toBe(true);
     }
