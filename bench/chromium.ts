@@ -3,6 +3,7 @@
  * $HEADWAY_CHROMIUM, WebGL through SwiftShader as in the browser tests.
  */
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
 const EXECUTABLE = process.env.HEADWAY_CHROMIUM ?? '/usr/bin/chromium';
@@ -17,4 +18,18 @@ export function launchChromium(): Promise<Browser> {
     executablePath: EXECUTABLE,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
   });
+}
+
+/** Renders an SVG file to a PNG of the given size; false (and no PNG) without Chromium. */
+export async function svgToPng(svgFile: string, pngFile: string, size: { width: number; height: number }): Promise<boolean> {
+  if (chromiumMissing() !== null) return false;
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: size });
+    await page.goto(`file://${resolve(svgFile)}`);
+    await page.screenshot({ path: pngFile });
+    return true;
+  } finally {
+    await browser.close();
+  }
 }

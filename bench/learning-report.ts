@@ -18,7 +18,7 @@
  *       rebuilds one report from earlier runs' results.json (no training)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LEARNER_IDS, learnerTrainsOn, resolveLearnerConfig, type LearnerId } from '../src/shared/learners.ts';
 import { SCENARIO_IDS, type ScenarioId } from '../src/shared/scenarios.ts';
@@ -28,7 +28,7 @@ import type { Learner } from '../src/main/rl/core/learner.ts';
 import { createLearner } from '../src/main/rl/learners/index.ts';
 import { createUpdatePool } from '../src/main/rl/parallel/updatePool.ts';
 import { RunStore, StoreError } from '../src/main/store/index.ts';
-import { chromiumMissing, launchChromium } from './chromium.ts';
+import { svgToPng } from './chromium.ts';
 import { iterationFacts, readSweepResults, SweepReportError, type CurvePoint, type ModelErrors, type RunOrigin, type RunResult } from './sweepResults.ts';
 
 const EVAL_EPISODES = 4;
@@ -309,20 +309,6 @@ function meanCollisionRate(runs: readonly RunResult[], which: 'untrained' | 'fin
   return rates.every((rate) => rate !== undefined) ? mean(rates as number[]).toFixed(2) : 'not recorded';
 }
 
-/** Renders the SVG chart to a PNG in headless Chromium; false (SVG only) without Chromium. */
-async function toPng(svgFile: string, pngFile: string): Promise<boolean> {
-  if (chromiumMissing() !== null) return false;
-  const browser = await launchChromium();
-  try {
-    const page = await browser.newPage({ viewport: { width: 900, height: 520 } });
-    await page.goto(`file://${resolve(svgFile)}`);
-    await page.screenshot({ path: pngFile });
-    return true;
-  } finally {
-    await browser.close();
-  }
-}
-
 /** Writes report.md, results.json and a chart per scenario for `results`, grouped by scenario then learner. */
 async function writeReport(out: string, results: readonly RunResult[], setting: string): Promise<string> {
   mkdirSync(out, { recursive: true });
@@ -341,7 +327,7 @@ async function writeReport(out: string, results: readonly RunResult[], setting: 
     for (const [suffix, axis] of charts) {
       const name = `${scenario}${suffix}`;
       writeFileSync(join(out, `${name}.svg`), chartSvg(scenario, byLearner, axis));
-      const png = await toPng(join(out, `${name}.svg`), join(out, `${name}.png`));
+      const png = await svgToPng(join(out, `${name}.svg`), join(out, `${name}.png`), { width: 900, height: 520 });
       sections.push(png ? `![${name}](${name}.png)` : `![${name}](${name}.svg)`, '');
     }
   }
