@@ -174,13 +174,14 @@ const DADC_DEFAULTS: Readonly<Partial<Record<ScenarioId, Overrides>>> = {
 /**
  * DADC, the paper's appendix E where it gives a value (actor-critic; AIS of 5; Adam 0.08 for
  * the approximator and 0.01 for the critic and the actor; batch 300 for multi-access
- * broadcast, 200 for demand response, which it trains with PPO; gamma 0.9; on multi-access
+ * broadcast, 200 for demand response, which it trains with ChainerRL's PPO, whose defaults the
+ * paper does not change: 10 epochs, clip 0.2; gamma 0.9; on multi-access
  * broadcast the actor's gradient weights log psi by the critic, Q(X_t, theta_t): GAE lambda 0,
  * its TD-error form). It has no reference code: `reference-code` is `paper`.
  */
 const DADC_PAPER: Readonly<Partial<Record<ScenarioId, Overrides>>> = {
   mabc: { ...DADC_DEFAULT, prescriptions: 'opportunities', numEnvs: 1, rolloutSteps: 300, lrApproximator: 0.08, lrCritic: 0.01, lrActor: 0.01, gaeLambda: 0 },
-  'demand-response': { ...DADC_DEFAULT, framework: 'ppo', numEnvs: 1, rolloutSteps: 200, sharePrescription: true },
+  'demand-response': { ...DADC_DEFAULT, framework: 'ppo', actorSteps: 10, clipEpsilon: 0.2, numEnvs: 1, rolloutSteps: 200, sharePrescription: true },
 };
 /**
  * DADC on the CACC platoon with delayed broadcast (rl/learners/dadc/information.ts; no paper

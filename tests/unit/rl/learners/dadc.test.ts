@@ -409,6 +409,7 @@ describe('dadc', () => {
   it('resolves its presets and refuses bad settings by name', () => {
     const paper = resolveDadcConfig('mabc', 'paper');
     expect([paper.lrApproximator, paper.lrCritic, paper.lrActor, paper.rolloutSteps, paper.aisSize, paper.gamma]).toEqual([0.08, 0.01, 0.01, 300, 5, 0.9]);
+    expect(resolveDadcConfig('demand-response', 'paper')).toMatchObject({ framework: 'ppo', actorSteps: 10, clipEpsilon: 0.2, rolloutSteps: 200 });
     expect(resolveDadcConfig('demand-response')).toMatchObject({ sharePrescription: true, framework: 'ppo', actorSteps: 10, normaliseCommon: true, numEnvs: 16, lrDecayIterations: 100 });
     expect(resolveDadcConfig('mabc', 'default', { framework: 'ppo', lrActor: '0.001' })).toMatchObject({ framework: 'ppo', lrActor: 0.001 });
     expect(() => resolveDadcConfig('mabc', 'default', { lrActor: 0.5 })).toThrow('the learning rates must keep the timescales lrApproximator >= lrCritic >= lrActor; got 0.05, 0.03, 0.5');
