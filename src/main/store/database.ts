@@ -117,12 +117,29 @@ function refuseByHeader(path: string): void {
   checkApplication(path, header.readInt32BE(68), header.readInt32BE(60));
 }
 
+/** What decides whose a file is: its application id, its schema version, and how many tables, indexes and views it holds. */
+interface Ownership {
+  applicationId: number;
+  version: number;
+  objects: number;
+}
+
+/**
+ * The three read by one statement, so from one snapshot: read one by one, they could straddle
+ * another Headway process's commit of a new file's schema, and its tables without its
+ * application id would look like another program's file.
+ */
+function ownershipOf(db: Database.Database): Ownership {
+  return db
+    .prepare('SELECT (SELECT application_id FROM pragma_application_id) AS applicationId, (SELECT user_version FROM pragma_user_version) AS version, (SELECT count(*) FROM sqlite_schema) AS objects')
+    .get() as Ownership;
+}
+
 /** The connection's Headway schema version (null: an empty SQLite file); throws for a file that is not ours. */
 function schemaVersionOf(db: Database.Database, path: string): number | null {
-  const applicationId = db.pragma('application_id', { simple: true }) as number;
-  const version = db.pragma('user_version', { simple: true }) as number;
-  checkOwnership(db, path, applicationId, version);
-  return applicationId === APPLICATION_ID ? version : null;
+  const ownership = ownershipOf(db);
+  checkOwnership(path, ownership);
+  return ownership.applicationId === APPLICATION_ID ? ownership.version : null;
 }
 
 /** Throws for a newer Headway's schema or another application's id. */
@@ -137,10 +154,10 @@ function checkApplication(path: string, applicationId: number, version: number):
   if (applicationId !== APPLICATION_ID && applicationId !== 0) throw foreignDatabase(path);
 }
 
-function checkOwnership(db: Database.Database, path: string, applicationId: number, version: number): void {
+function checkOwnership(path: string, { applicationId, version, objects }: Ownership): void {
   checkApplication(path, applicationId, version);
   // An empty SQLite file (no application id, no tables) can be set up; one with tables is another program's.
-  if (applicationId === 0 && (db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() as number) > 0) throw foreignDatabase(path);
+  if (applicationId === 0 && objects > 0) throw foreignDatabase(path);
 }
 
 function foreignDatabase(path: string): StoreError {
@@ -172,9 +189,9 @@ function migrate(db: Database.Database, path: string): void {
     db.pragma('application_id', { simple: true }) === APPLICATION_ID && db.pragma('user_version', { simple: true }) === SCHEMA_VERSION;
   if (upToDate()) return;
   db.transaction(() => {
-    const applicationId = db.pragma('application_id', { simple: true }) as number;
-    const version = applicationId === APPLICATION_ID ? (db.pragma('user_version', { simple: true }) as number) : 0;
-    checkOwnership(db, path, applicationId, version);
+    const ownership = ownershipOf(db);
+    const version = ownership.applicationId === APPLICATION_ID ? ownership.version : 0;
+    checkOwnership(path, { ...ownership, version });
     if (version === SCHEMA_VERSION) return;
     for (const migration of MIGRATIONS.slice(version)) db.exec(migration);
     db.pragma(`application_id = ${APPLICATION_ID}`);
