@@ -29,6 +29,7 @@ import { createLearner } from '../src/main/rl/learners/index.ts';
 import { createUpdatePool } from '../src/main/rl/parallel/updatePool.ts';
 import { RunStore, StoreError } from '../src/main/store/index.ts';
 import { svgToPng } from './chromium.ts';
+import { CHART_SIZE, chartFrame } from './svgChart.ts';
 import { iterationFacts, readSweepResults, SweepReportError, type CurvePoint, type ModelErrors, type RunOrigin, type RunResult } from './sweepResults.ts';
 
 const EVAL_EPISODES = 4;
@@ -137,38 +138,26 @@ function trainingMinutesAt(runs: readonly RunResult[], envSteps: number): number
 }
 
 function chartSvg(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]>, axis: Axis): string {
-  const width = 900;
-  const height = 520;
   const margin = { left: 90, right: 160, top: 40, bottom: 60 };
   const bands = [...byLearner].map(([learner, runs]) => ({ learner, band: seedBand(runs, axis) }));
   const all = bands.flatMap((b) => b.band);
-  const xMax = Math.max(...all.map((p) => p.at), 1);
-  const yMin = Math.min(...all.map((p) => p.min));
-  const yMax = Math.max(...all.map((p) => p.max));
-  const x = (v: number) => margin.left + (v / xMax) * (width - margin.left - margin.right);
-  const y = (v: number) => height - margin.bottom - ((v - yMin) / (yMax - yMin || 1)) * (height - margin.top - margin.bottom);
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">`,
-    `<rect width="100%" height="100%" fill="#14171c"/>`,
-    `<text x="${margin.left}" y="24" fill="#e8eaed" font-size="16">${scenario}: evaluation return vs ${axis.label.split(' (')[0]} (mean, min-max over seeds)</text>`,
-    `<line x1="${margin.left}" y1="${height - margin.bottom}" x2="${width - margin.right}" y2="${height - margin.bottom}" stroke="#5f6368"/>`,
-    `<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${height - margin.bottom}" stroke="#5f6368"/>`,
-  ];
-  for (let k = 0; k <= 4; k++) {
-    const xv = (xMax * k) / 4;
-    const yv = yMin + ((yMax - yMin) * k) / 4;
-    parts.push(`<text x="${x(xv)}" y="${height - margin.bottom + 20}" fill="#9aa0a6" text-anchor="middle">${(xMax > 100 ? Math.round(xv) : Number(xv.toPrecision(3))).toLocaleString('en-US')}</text>`);
-    parts.push(`<text x="${margin.left - 8}" y="${y(yv) + 4}" fill="#9aa0a6" text-anchor="end">${yv.toPrecision(3)}</text>`);
-  }
-  parts.push(`<text x="${(margin.left + width - margin.right) / 2}" y="${height - 15}" fill="#9aa0a6" text-anchor="middle">${axis.label}</text>`);
+  const { parts, x, y } = chartFrame({
+    margin,
+    title: [`${scenario}: evaluation return vs ${axis.label.split(' (')[0]} (mean, min-max over seeds)`],
+    xLabel: axis.label,
+    xMax: Math.max(...all.map((p) => p.at), 1),
+    yMin: Math.min(...all.map((p) => p.min)),
+    yMax: Math.max(...all.map((p) => p.max)),
+  });
+  const legendX = CHART_SIZE.width - margin.right;
   bands.forEach(({ learner, band }, k) => {
     const color = COLORS[learner];
     const upper = band.map((p) => `${x(p.at)},${y(p.max)}`);
     const lower = [...band].reverse().map((p) => `${x(p.at)},${y(p.min)}`);
     parts.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15"/>`);
     parts.push(`<polyline points="${band.map((p) => `${x(p.at)},${y(p.mean)}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`);
-    parts.push(`<rect x="${width - margin.right + 20}" y="${margin.top + k * 22}" width="14" height="4" fill="${color}"/>`);
-    parts.push(`<text x="${width - margin.right + 40}" y="${margin.top + k * 22 + 6}" fill="#e8eaed">${learner}</text>`);
+    parts.push(`<rect x="${legendX + 20}" y="${margin.top + k * 22}" width="14" height="4" fill="${color}"/>`);
+    parts.push(`<text x="${legendX + 40}" y="${margin.top + k * 22 + 6}" fill="#e8eaed">${learner}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n');
@@ -327,7 +316,7 @@ async function writeReport(out: string, results: readonly RunResult[], setting: 
     for (const [suffix, axis] of charts) {
       const name = `${scenario}${suffix}`;
       writeFileSync(join(out, `${name}.svg`), chartSvg(scenario, byLearner, axis));
-      const png = await svgToPng(join(out, `${name}.svg`), join(out, `${name}.png`), { width: 900, height: 520 });
+      const png = await svgToPng(join(out, `${name}.svg`), join(out, `${name}.png`), CHART_SIZE);
       sections.push(png ? `![${name}](${name}.png)` : `![${name}](${name}.svg)`, '');
     }
   }
