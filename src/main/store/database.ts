@@ -185,9 +185,8 @@ function cannotReadOnly(path: string, version: number | null | 'needs-rollback')
  * opens. An up-to-date file is only read, so opening never waits for a training writer.
  */
 function migrate(db: Database.Database, path: string): void {
-  const upToDate = () =>
-    db.pragma('application_id', { simple: true }) === APPLICATION_ID && db.pragma('user_version', { simple: true }) === SCHEMA_VERSION;
-  if (upToDate()) return;
+  const current = ownershipOf(db);
+  if (current.applicationId === APPLICATION_ID && current.version === SCHEMA_VERSION) return;
   db.transaction(() => {
     const ownership = ownershipOf(db);
     const version = ownership.applicationId === APPLICATION_ID ? ownership.version : 0;
