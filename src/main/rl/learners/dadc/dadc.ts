@@ -55,7 +55,8 @@ import { informationOf, teamReturn, teamReward, type InformationStructure } from
 import { CoordinatorCopy } from './coordinatorCopy.ts';
 import { smoothL1, smoothL1Slope } from './networks.ts';
 import { DadcPolicy } from './policy.ts';
-import { Tape, type Matrix } from './tape.ts';
+import { DrawnStd } from './drawnStd.ts';
+import { Tape } from './tape.ts';
 
 /** DADC's settings (the learner catalogue, src/shared/learners.ts, documents each). */
 export type DadcConfig = LearnerConfig<'dadc'>;
@@ -108,8 +109,8 @@ export class Dadc implements Learner {
   readonly runningSteps: Int32Array;
   iteration = 0;
   envSteps = 0;
-  /** coordinatorStd state: the std of this iteration's draws so far (mean over parameters), all and at episode starts. */
-  private drawnStd = { draws: 0, sum: 0, startDraws: 0, startSum: 0 };
+  /** coordinatorStd state: the std of this collect's draws. */
+  private readonly drawnStd = new DrawnStd();
 
   constructor(readonly setup: LearnerSetup<'dadc'>) {
     const { scenario, scenarioParams, config, seed } = setup;
@@ -168,17 +169,10 @@ export class Dadc implements Learner {
     return { iteration: this.iteration, envSteps: this.envSteps, metrics };
   }
 
-  /**
-   * The coordinator's std, mean over the prescription parameters: of its one vector, or with a
-   * per-state log std (coordinatorStd state) over the draws of this iteration's collect, and
-   * apart over the draws at an episode's first step (whose exploration the global std lost).
-   */
+  /** The coordinator's std, mean over the prescription parameters: of its one vector, or with a per-state log std over this iteration's draws (drawnStd.ts). */
   private stdMetrics(): Record<string, number> {
     const { logStd } = this.coordinators[0].networks;
-    if (logStd) return { 'prescription/std': mean(Array.from(logStd.value, Math.exp)) };
-    const { draws, sum, startDraws, startSum } = this.drawnStd;
-    this.drawnStd = { draws: 0, sum: 0, startDraws: 0, startSum: 0 };
-    return { 'prescription/std': sum / draws, 'prescription/startStd': startDraws > 0 ? startSum / startDraws : NaN };
+    return logStd ? { 'prescription/std': mean(Array.from(logStd.value, Math.exp)) } : this.drawnStd.metrics();
   }
 
   /** 1. Every agent picks theta_t from its copy of the common stream and its action from its local information; the copies step. */
@@ -188,6 +182,7 @@ export class Dadc implements Learner {
     const returns: number[] = [];
     const discounted: number[] = [];
     let rewardSum = 0;
+    this.drawnStd.begin();
     for (let t = 0; t < config.rolloutSteps; t++) {
       const thetas = new Map(coordinators.map((coordinator) => [coordinator, this.coordinate(coordinator, t)]));
       for (const agent of agents) {
@@ -239,24 +234,9 @@ export class Dadc implements Learner {
     const theta = new Float64Array(this.config.numEnvs * this.space.size);
     const logProbability = new Float64Array(this.config.numEnvs);
     this.space.sample(head, logStd, coordinator.common, theta, logProbability);
-    if (networks.logStd === null && coordinator === this.coordinators[0]) this.recordDrawnStd(logStd);
+    if (networks.logStd === null && coordinator === this.coordinators[0]) this.drawnStd.record(logStd, this.env.steps);
     window.act(t, x.value, theta, logProbability);
     return theta;
-  }
-
-  /** Adds a per-state log std's draws [E, P] to the iteration's std metrics (copies at step 0 apart). */
-  private recordDrawnStd(logStd: Matrix): void {
-    const p = logStd.cols;
-    for (let e = 0; e < logStd.rows; e++) {
-      let std = 0;
-      for (let k = 0; k < p; k++) std += Math.exp(logStd.value[e * p + k]) / p;
-      this.drawnStd.draws += 1;
-      this.drawnStd.sum += std;
-      if (this.env.steps[e] === 0) {
-        this.drawnStd.startDraws += 1;
-        this.drawnStd.startSum += std;
-      }
-    }
   }
 
   /** A part's learning rate this iteration: its initial rate, decayed when lrDecayIterations > 0. */
