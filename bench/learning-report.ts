@@ -15,7 +15,9 @@
  *       the same report from a sweep's finished runs in a run database (`headway sweep FILE
  *       --db FILE` trained them, N at a time; sweepResults.ts reads them), no training here
  *   npx tsx bench/learning-report.ts --combine DIR,DIR,... --out DIR
- *       rebuilds one report from earlier runs' results.json (no training)
+ *       rebuilds one report from earlier runs' results.json (no training); a run of a cell
+ *       (learner, scenario, seed) that a later DIR holds too is replaced by the later one, so
+ *       a rerun supersedes the run it repeats and folding a report twice changes nothing
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +36,13 @@ import { iterationFacts, readSweepResults, SweepReportError, type CurvePoint, ty
 
 const EVAL_EPISODES = 4;
 const COLORS: Record<LearnerId, string> = { ippo: '#8ab4f8', mappo: '#f6c26b', cppo: '#c58af9', dppo: '#81c995', dpo: '#f28b82', dmpo: '#4dd0e1', ltde: '#ff8a65', dadc: '#aed581', dsac: '#ffb74d', ic3net: '#fdd663', 'dmpo-sac': '#f48fb1' };
+
+/** One run per cell (learner, scenario, seed): the last one listed, in the place of the first. */
+function latestPerCell(results: readonly RunResult[]): RunResult[] {
+  const cells = new Map<string, RunResult>();
+  for (const result of results) cells.set(`${result.learner} ${result.scenario} ${result.seed}`, result);
+  return [...cells.values()];
+}
 
 async function trainOne(learner: LearnerId, scenario: ScenarioId, seed: number, envSteps: number, evalEvery: number): Promise<RunResult> {
   const trainer = await createUpdatePool({ threads: 2 });
@@ -356,10 +365,7 @@ async function main(): Promise<void> {
   if (values.combine !== undefined) {
     // Rebuild one report from earlier reports' results.json, without training.
     const dirs = values.combine.split(',');
-    const results = await withUntrained(
-      dirs.flatMap((dir) => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResult[]),
-      defaultOrigin,
-    );
+    const results = await withUntrained(latestPerCell(dirs.flatMap((dir) => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResult[])), defaultOrigin);
     const setting = `Combined from ${dirs.length} report runs: default presets, evaluation on ${EVAL_EPISODES} deterministic episodes; the budget is per scenario.`;
     process.stdout.write(`${await writeReport(values.out, results, setting)}\n`);
     return;

@@ -59,8 +59,15 @@ const PAPER: ScenarioTable = {
   'demand-response': DADC_ENVIRONMENT,
 };
 
-/** DPO's own paper: 15 epochs, Adam 5e-4 for actor and critic. */
-const DPO_OWN: Overrides = { epochs: 15, criticEpochs: 15, lrActor: 5e-4, lrCritic: 5e-4 };
+/**
+ * DPO's own paper: 15 epochs, Adam 5e-4 for actor and critic, and no KL early stop (targetKl
+ * 0): its update runs every epoch on the penalised surrogate, whose adaptive betas are its
+ * only trust region. With the PPO tables' early stop at 1.5 targetKl = 1.5 dTarget, every
+ * stopped agent ended its update just past the rule's threshold, so its betas doubled in every
+ * iteration whatever they were (to 1.6e7 after 300k env steps on the ring) until the penalty
+ * drowned the advantage and the policy fell apart (docs/learning-report.md, paper scale).
+ */
+const DPO_OWN: Overrides = { epochs: 15, criticEpochs: 15, lrActor: 5e-4, lrCritic: 5e-4, targetKl: 0 };
 
 /**
  * Headway's default preset per scenario: the paper's values plus what makes learning show

@@ -155,4 +155,20 @@ describe('the learning report from a sweep', () => {
     expect(report).toContain('undecided: dsac ends below its untrained policy (final collision rate 0.00, untrained 1.00)');
     expect(report).toContain('- Collision-free in every final evaluation episode: collision rates 0.00, 0.00, 0.25 (seeds 1, 2, 3); fails.');
   });
+  it('lets a later report replace an earlier one cell by cell when combining (a rerun supersedes; folding twice changes nothing)', async () => {
+    const result = (seed: number, finalReturn: number): RunResult => ({
+      learner: 'dpo', scenario: 'ring', seed, curve: [{ envSteps: 0, evalReturn: -1000, collisionRate: 0, seconds: 0 }, { envSteps: 3000, evalReturn: finalReturn, collisionRate: 0, seconds: 60 }], finalReturn, seconds: 60,
+    });
+    const first = join(folder, 'fold-first');
+    const rerun = join(folder, 'fold-rerun');
+    mkdirSync(first, { recursive: true });
+    mkdirSync(rerun, { recursive: true });
+    writeFileSync(join(first, 'results.json'), JSON.stringify([result(1, -600), result(2, -100)]));
+    writeFileSync(join(rerun, 'results.json'), JSON.stringify([result(1, -20)]));
+    const out = join(folder, 'folded');
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/learning-report.ts', '--combine', [first, rerun, rerun].join(','), '--out', out], { cwd: ROOT });
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResult[];
+    expect(results.map((r) => [r.seed, r.finalReturn])).toEqual([[1, -20], [2, -100]]);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/\| dpo \| 2 \| [^|]+ \| -60 \+- 40 \|/);
+  });
 });

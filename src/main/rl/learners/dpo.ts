@@ -4,7 +4,8 @@
  * analytic per-state KL(pi_old || pi_i), no clipping. After each update, with d_i the
  * batch-mean KL of agent i: d_i > 1.5 dTarget doubles both betas, d_i < dTarget / 1.5
  * halves them. Variants: 'no-sqrt' (beta1 = 0: IPPO with an adaptive KL penalty) and
- * 'no-kl' (beta2 = 0). Policy and critic see the agent's own observation.
+ * 'no-kl' (beta2 = 0). Policy and critic see the agent's own observation. Its presets set no
+ * KL early stop (targetKl 0): the betas are its trust region (learnerPresets.ts, DPO_OWN).
  */
 import { normalisePerAgent, rolloutAdvantages } from '../core/advantages.ts';
 import type { LearnerState } from '../core/checkpoint.ts';
