@@ -67,7 +67,22 @@ const PAPER: ScenarioTable = {
  * iteration whatever they were (to 1.6e7 after 300k env steps on the ring) until the penalty
  * drowned the advantage and the policy fell apart (docs/learning-report.md, paper scale).
  */
-const DPO_OWN: Overrides = { epochs: 15, criticEpochs: 15, lrActor: 5e-4, lrCritic: 5e-4, targetKl: 0 };
+const DPO_UPDATE: Overrides = { epochs: 15, criticEpochs: 15, lrActor: 5e-4, lrCritic: 5e-4, targetKl: 0 };
+/**
+ * DPO's dTarget per scenario, as its paper sets it by the kind of action: 0.001 for continuous
+ * control (multi-agent MuJoCo) on the ring and the figure eight, whose actions are
+ * accelerations; 0.01 (its MPE value, the catalogue's default) on the discrete-action ones.
+ * On the ring 0.01 let the update's KL jump past 1 after 200k env steps (docs/learning-report.md).
+ */
+const DPO_OWN: ScenarioTable = {
+  'cacc-catchup': DPO_UPDATE,
+  'cacc-slowdown': DPO_UPDATE,
+  ring: { ...DPO_UPDATE, dTarget: 0.001 },
+  'figure-eight': { ...DPO_UPDATE, dTarget: 0.001 },
+  'network-routing': DPO_UPDATE,
+  mabc: DPO_UPDATE,
+  'demand-response': DPO_UPDATE,
+};
 
 /**
  * Headway's default preset per scenario: the paper's values plus what makes learning show
@@ -316,10 +331,10 @@ export function presetValues(learner: LearnerId, scenario: ScenarioId, preset: L
     return (preset === 'default' ? DADC_DEFAULTS : DADC_PAPER)[scenario] ?? DADC_DEFAULT;
   }
   const reference = learner === 'dmpo' ? DMPO_REFERENCE[scenario] : DPPO_REFERENCE[scenario];
-  const paper = { ...PAPER[scenario], ...(learner === 'dpo' ? DPO_OWN : {}) };
+  const paper = { ...PAPER[scenario], ...(learner === 'dpo' ? DPO_OWN[scenario] : {}) };
   switch (preset) {
     case 'reference-code':
-      return { ...reference, ...(learner === 'dpo' ? DPO_OWN : {}) };
+      return { ...reference, ...(learner === 'dpo' ? DPO_OWN[scenario] : {}) };
     case 'paper':
       return paper;
     case 'default':

@@ -26,7 +26,10 @@ describe('learner configuration', () => {
     expect(dmpo).toMatchObject({ kappa: 2, innerIterations: 8, clipEpsilon: 0.1, targetKl: 7.5e-3, nTraj: 1024, modelErrorThreshold: 2e-4, rewardScale: 0.01, rewardClip: 5 });
     const dppo = resolveLearnerConfig('dppo', 'ring', 'reference-code');
     expect(dppo).toMatchObject({ lrActor: 1e-3, lrCritic: 1e-3, kappa: 3, clipEpsilon: 0.2, targetKl: 0.01, epochs: 10 });
-    expect(resolveLearnerConfig('dpo', 'ring', 'paper')).toMatchObject({ epochs: 15, lrActor: 5e-4, dTarget: 0.01, beta1: 0.01, beta2: 0.01 });
+    // DPO's dTarget is its paper's for the kind of action: continuous control 0.001, discrete (MPE) 0.01.
+    expect(resolveLearnerConfig('dpo', 'ring', 'paper')).toMatchObject({ epochs: 15, lrActor: 5e-4, dTarget: 0.001, beta1: 0.01, beta2: 0.01, targetKl: 0 });
+    expect(resolveLearnerConfig('dpo', 'figure-eight', 'default')).toMatchObject({ dTarget: 0.001 });
+    expect(resolveLearnerConfig('dpo', 'cacc-catchup', 'default')).toMatchObject({ dTarget: 0.01 });
     expect(resolveLearnerConfig('dmpo', 'cacc-catchup', 'paper')).toMatchObject({ modelUsage: 1, modelRolloutLength: 1 });
   });
 

@@ -5,7 +5,8 @@
  * batch-mean KL of agent i: d_i > 1.5 dTarget doubles both betas, d_i < dTarget / 1.5
  * halves them. Variants: 'no-sqrt' (beta1 = 0: IPPO with an adaptive KL penalty) and
  * 'no-kl' (beta2 = 0). Policy and critic see the agent's own observation. Its presets set no
- * KL early stop (targetKl 0): the betas are its trust region (learnerPresets.ts, DPO_OWN).
+ * KL early stop (targetKl 0: the betas are its trust region) and its paper's dTarget for the
+ * scenario's kind of action (learnerPresets.ts, DPO_UPDATE and DPO_OWN).
  */
 import { normalisePerAgent, rolloutAdvantages } from '../core/advantages.ts';
 import type { LearnerState } from '../core/checkpoint.ts';
