@@ -331,10 +331,11 @@ export function presetValues(learner: LearnerId, scenario: ScenarioId, preset: L
     return (preset === 'default' ? DADC_DEFAULTS : DADC_PAPER)[scenario] ?? DADC_DEFAULT;
   }
   const reference = learner === 'dmpo' ? DMPO_REFERENCE[scenario] : DPPO_REFERENCE[scenario];
-  const paper = { ...PAPER[scenario], ...(learner === 'dpo' ? DPO_OWN[scenario] : {}) };
+  const own = learner === 'dpo' ? DPO_OWN[scenario] : {};
+  const paper = { ...PAPER[scenario], ...own };
   switch (preset) {
     case 'reference-code':
-      return { ...reference, ...(learner === 'dpo' ? DPO_OWN[scenario] : {}) };
+      return { ...reference, ...own };
     case 'paper':
       return paper;
     case 'default':

@@ -30,7 +30,7 @@ describe('DPO: the adaptive betas are the only trust region', () => {
     // A fast actor makes the KL overshoot dTarget: the case where the early stop used to end the update.
     const config = resolveLearnerConfig('dpo', 'ring', 'default', { numEnvs: 2, rolloutSteps: 64, epochs: 4, criticEpochs: 1, lrActor: 0.01 });
     const learner = createOnPolicyLearner({ learner: 'dpo', scenario: 'ring', scenarioParams: { horizon: 50 }, config, seed: 2 }, trainer);
-    const agents = 22;
+    const { agents } = learner.policy;
     let betas = Array.from({ length: agents }, () => config.beta1);
     let doubled = 0;
     for (let iteration = 0; iteration < 3; iteration++) {
