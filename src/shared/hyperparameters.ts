@@ -59,7 +59,7 @@ const HYPERPARAMETER_FIELDS = {
   clip: choice('fixed', ['fixed', 'per-agent-count'], 'fixed: epsilon as given; per-agent-count: epsilon = clipAlpha / N (seed 004).', PPO_CLIP),
   clipAlpha: num(0.2, 0, 1000, 'alpha of the per-agent-count clip, epsilon = alpha / N.', PPO_CLIP),
   ratio: choice('independent', ['independent', 'joint'], 'independent: per-agent ratios; joint: clip the product of all agents’ ratios with one centralised advantage (JR-PPO).', PPO_CLIP),
-  targetKl: num(0.01, 0, 100, 'Early stop of the epoch loop when mean KL(old||new) exceeds 1.5 x targetKl (0: never).', PPO_FAMILY),
+  targetKl: num(0.01, 0, 100, 'Early stop of the epoch loop when mean KL(old||new) exceeds 1.5 x targetKl (0: never; DPO refuses any other value: its adaptive betas are its trust region).', PPO_FAMILY),
   entropyCoef: num(0, 0, 10, 'Entropy bonus coefficient (IC3Net: of the action and the gate; DADC: of the coordinator’s distribution over prescriptions).', [...PPO_FAMILY, 'ic3net', 'dadc']),
   initialLogStd: num(-0.5, -10, 5, 'Initial state-independent log std of Gaussian policies (DADC: of the coordinator’s Gaussian over the prescription).', [...PPO_FAMILY, 'dadc', 'ic3net']),
   shareParameters: flag(false, 'One set of actor and critic weights shared by all agents (off: each agent its own).', PPO_FAMILY),

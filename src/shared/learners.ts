@@ -185,8 +185,22 @@ export function resolveLearnerConfig<L extends LearnerId>(
     config[name] = coerceParam(`learner ${learner}: setting`, spec, raw);
   }
   if (learner === 'dadc') checkDadc(scenario, config);
+  if (learner === 'dpo') checkDpo(config);
   // Every field learner L reads is set above, each checked against its spec.
   return config as unknown as LearnerConfig<L>;
+}
+
+/**
+ * DPO has no KL early stop: its adaptive betas are its only trust region. An early stop
+ * ends an agent's epochs just past 1.5 targetKl, so its batch KL lands wherever targetKl puts
+ * it rather than where the penalty drove it, and the betas' rule (double past 1.5 dTarget)
+ * then answers the stop, not the policy: at targetKl = dTarget they doubled in every iteration
+ * (to 1e7-1e10 on the ring) and the policy collapsed. So a positive targetKl is refused.
+ */
+function checkDpo(config: Readonly<Record<string, ParamValue>>): void {
+  if (Number(config.targetKl) > 0) {
+    throw new ParamError('targetKl', `learner dpo: targetKl=${String(config.targetKl)} is not allowed; DPO has no KL early stop (its adaptive betas, steered by dTarget, are its trust region), so targetKl must be 0`);
+  }
 }
 
 /** DADC's prescription space exists on the scenario (and fits its local information), and its three timescales hold: the approximator learns fastest, the actor slowest. */

@@ -26,6 +26,13 @@ describe('DPO: the adaptive betas are the only trust region', () => {
     }
   });
 
+  it('refuses a KL early stop set by hand, naming the field and why', () => {
+    expect(() => resolveLearnerConfig('dpo', 'ring', 'default', { targetKl: '0.01' })).toThrow(
+      'learner dpo: targetKl=0.01 is not allowed; DPO has no KL early stop (its adaptive betas, steered by dTarget, are its trust region), so targetKl must be 0',
+    );
+    expect(resolveLearnerConfig('dpo', 'ring', 'default', { targetKl: '0' }).targetKl).toBe(0);
+  });
+
   it('runs every epoch of its update and adapts each agent’s betas by that agent’s KL alone', async () => {
     // A fast actor makes the KL overshoot dTarget: the case where the early stop used to end the update.
     const config = resolveLearnerConfig('dpo', 'ring', 'default', { numEnvs: 2, rolloutSteps: 64, epochs: 4, criticEpochs: 1, lrActor: 0.01 });
