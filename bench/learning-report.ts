@@ -175,6 +175,11 @@ function chartSvg(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]>, 
 /** Evaluations averaged at the end of a run: single deterministic evaluations swing. */
 const LAST_EVALUATIONS = 3;
 
+/** A return as the report prints it: rounded, thousands separated, never "-0". */
+function format(value: number): string {
+  return (Math.round(value) + 0).toLocaleString('en-US');
+}
+
 /** The learners whose final return the others' sample efficiency is measured against: DPPO (the PPO family's decentralised learner) and DSAC (the SAC base learner of DMPO on CACC). */
 const REFERENCES = ['dppo', 'dsac'] as const satisfies readonly LearnerId[];
 
@@ -197,7 +202,6 @@ function reportTable(scenario: ScenarioId, budget: number, byLearner: Map<Learne
     const runs = byLearner.get(id);
     return runs ? [{ id, final: mean(runs.map((r) => r.finalReturn)) }] : [];
   });
-  const format = (value: number) => Math.round(value).toLocaleString('en-US');
   const percent = (value: number) => `${(100 * value).toFixed(1)}%`;
   const lines = [
     `### ${scenario}`,
@@ -256,7 +260,6 @@ function claimLines(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]>
   const claim = CLAIMS.find((c) => c.scenarios.includes(scenario));
   const runs = claim && byLearner.get(claim.learner);
   if (!claim || !runs) return [];
-  const format = (value: number) => Math.round(value).toLocaleString('en-US');
   const finalOf = (rs: RunResult[]) => mean(rs.map((r) => r.finalReturn));
   const seeds = (rs: RunResult[]) => (rs.length >= CLAIM_SEEDS ? '' : ` on ${rs.length} of ${CLAIM_SEEDS} seeds of ${rs[0].learner} (not decided yet)`);
   const lines = [`Claims (issue 12) for ${claim.learner}:`, ''];
