@@ -308,7 +308,7 @@ const IC3NET_DEFAULT: Overrides = { ic3netVariant: 'paper', numEnvs: 4, rolloutS
 const IC3NET_CACC_DEFAULT: Overrides = { ...IC3NET_DEFAULT, numEnvs: 8, rolloutSteps: 60, bpttSteps: 20, gaeLambda: 1, rewardScale: 1 / 2000, rewardClip: 2 };
 /**
  * Catch-up without the entropy bonus (as the ring): over 300k env steps 4 of 5 seeds keep a
- * catch-up policy (final -2.2e4 to -7.8e4, untrained -1.7e5 to -2.6e5), where with 0.01 the
+ * catch-up policy (final -2.2e4 to -7.9e4, untrained -1.7e5 to -2.6e5), where with 0.01 the
  * policy stayed near uniform (entropy 1.1-1.3 of ln 4) and its argmax flipped between holding,
  * catching up and crashing (docs/ic3net.md, "Without the entropy bonus"). Slow-down keeps
  * 0.01: there neither value avoided a collision in 150k env steps (seeds 1-3), so nothing
