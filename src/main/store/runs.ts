@@ -44,10 +44,17 @@ interface RunRow {
 /** A running run's writer, as read for the liveness checks. */
 export type RunWriterRow = Pick<RunRow, 'id' | 'writer_host' | 'writer_pid' | 'heartbeat_at'>;
 
-// Mean return of the complete eval episodes of the run's latest evaluated iteration (forks, which have a parent step, are not evaluations).
-const LAST_EVAL_RETURN_SQL = `(SELECT avg(e.episode_return) FROM episodes e
-  WHERE e.run_id = r.id AND e.kind = 'eval' AND e.complete = 1 AND e.parent_step IS NULL
-    AND e.iteration = (SELECT max(iteration) FROM episodes WHERE run_id = r.id AND kind = 'eval' AND complete = 1 AND parent_step IS NULL))`;
+// The return of the run's latest evaluation: its `eval/return` metric, the mean over every
+// evaluation episode (a training job stores only the first episode of each evaluation, so the
+// stored episodes alone would report that one episode). Where a run has no such metric, the
+// mean of the complete eval episodes of its latest evaluated iteration (forks, which have a
+// parent step, are not evaluations).
+const LAST_EVAL_RETURN_SQL = `COALESCE(
+  (SELECT m.value FROM series s JOIN metrics m ON m.series_id = s.id
+    WHERE s.run_id = r.id AND s.name = 'eval/return' AND m.value IS NOT NULL ORDER BY m.iteration DESC LIMIT 1),
+  (SELECT avg(e.episode_return) FROM episodes e
+    WHERE e.run_id = r.id AND e.kind = 'eval' AND e.complete = 1 AND e.parent_step IS NULL
+      AND e.iteration = (SELECT max(iteration) FROM episodes WHERE run_id = r.id AND kind = 'eval' AND complete = 1 AND parent_step IS NULL)))`;
 
 const SUMMARY_COLUMNS = `r.id, r.name, r.scenario, r.algo, r.status, r.iterations, r.env_steps, r.created_at, ${LAST_EVAL_RETURN_SQL} AS last_eval_return`;
 

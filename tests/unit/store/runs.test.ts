@@ -173,6 +173,18 @@ describe('runs', () => {
     expect(store.getRun(run.id)!.lastEvalReturn).toBe(4);
     expect(store.listRuns()[0].lastEvalReturn).toBe(4);
   });
+
+  it('reports the latest evaluation\'s eval/return metric, the mean over all its episodes, not the one episode a job stores', () => {
+    // A training job stores the first of an evaluation's episodes; the metric is the mean of all of them.
+    const run = store.createRun(newRun());
+    recordEpisode(run.id, 1, [5]);
+    recordEpisode(run.id, 2, [1, 2]);
+    store.recordIteration(run.id, { iteration: 1, envSteps: 10, wallTimeS: 1, values: { 'eval/return': -7 } });
+    store.recordIteration(run.id, { iteration: 2, envSteps: 20, wallTimeS: 2, values: { 'eval/return': -9, loss: 1 } });
+    store.recordIteration(run.id, { iteration: 3, envSteps: 30, wallTimeS: 3, values: { loss: 0.5 } });
+    expect(store.getRun(run.id)!.lastEvalReturn).toBe(-9);
+    expect(store.listRuns()[0].lastEvalReturn).toBe(-9);
+  });
 });
 
 describe('metrics', () => {
