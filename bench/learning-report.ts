@@ -276,11 +276,15 @@ function returnClaim(runs: readonly RunResult[], candidates: readonly (readonly 
         : shortfall <= CLAIM_TOLERANCE
           ? 'holds'
           : 'fails';
-  const referenceSeeds = referenceRuns.length >= CLAIM_SEEDS ? '' : ` (${reference} on ${referenceRuns.length} of ${CLAIM_SEEDS} seeds: not decided yet)`;
   return (
     `${reference} ${format(value(referenceRuns))} (untrained ${untrained === undefined ? 'not recorded' : format(untrained)}), ` +
-    `${runs[0].learner} ${format(value(runs))}: ${shortfall === undefined ? '' : `${(100 * shortfall).toFixed(1)}% of its improvement below it (negative: above); `}${verdict}${referenceSeeds}`
+    `${runs[0].learner} ${format(value(runs))}: ${shortfall === undefined ? '' : `${(100 * shortfall).toFixed(1)}% of its improvement below it (negative: above); `}${verdict}${undecidedSeeds(referenceRuns)}`
   );
+}
+
+/** What a claim on fewer than CLAIM_SEEDS seeds of a learner adds to its line: empty once it has them all. */
+function undecidedSeeds(runs: readonly RunResult[]): string {
+  return runs.length >= CLAIM_SEEDS ? '' : ` on ${runs.length} of ${CLAIM_SEEDS} seeds of ${runs[0].learner} (not decided yet)`;
 }
 
 /** A run's return read by the mean of its last evaluations (after the start). */
@@ -294,13 +298,12 @@ function claimLines(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]>
   const runs = claim && byLearner.get(claim.learner);
   if (!claim || !runs) return [];
   const finalOf = (rs: RunResult[]) => mean(rs.map((r) => r.finalReturn));
-  const seeds = (rs: RunResult[]) => (rs.length >= CLAIM_SEEDS ? '' : ` on ${rs.length} of ${CLAIM_SEEDS} seeds of ${rs[0].learner} (not decided yet)`);
   const lines = [`Claims (issue 12) for ${claim.learner}:`, ''];
   const candidates = claim.references.flatMap((id) => (byLearner.has(id) ? [[id, byLearner.get(id)!] as const] : []));
   if (candidates.length === 0) lines.push(`- Final return: no ${claim.references.join(' / ')} runs to compare with.`);
   else {
-    lines.push(`- Final return within ${100 * CLAIM_TOLERANCE}% of the best reference's: ${returnClaim(runs, candidates, (r) => r.finalReturn)}${seeds(runs)}.`);
-    lines.push(`  - By the mean of each run's last ${LAST_EVALUATIONS} evaluations (one deterministic evaluation swings): ${returnClaim(runs, candidates, lastEvaluationsMean)}${seeds(runs)}.`);
+    lines.push(`- Final return within ${100 * CLAIM_TOLERANCE}% of the best reference's: ${returnClaim(runs, candidates, (r) => r.finalReturn)}${undecidedSeeds(runs)}.`);
+    lines.push(`  - By the mean of each run's last ${LAST_EVALUATIONS} evaluations (one deterministic evaluation swings): ${returnClaim(runs, candidates, lastEvaluationsMean)}${undecidedSeeds(runs)}.`);
   }
   const speedRuns = claim.speedAgainst && byLearner.get(claim.speedAgainst);
   if (claim.speedAgainst && speedRuns) {
@@ -310,13 +313,13 @@ function claimLines(scenario: ScenarioId, byLearner: Map<LearnerId, RunResult[]>
     const ratio = own !== undefined && learner !== undefined ? learner / own : undefined;
     lines.push(
       `- ${claim.speedAgainst.toUpperCase()}'s final return (${format(target)}) in at most half its env steps: ${claim.learner} ${learner === undefined ? 'never reaches it' : `at ${learner.toLocaleString('en-US')}`}, ` +
-        `${claim.speedAgainst} at ${own?.toLocaleString('en-US') ?? 'never'}${ratio === undefined ? '' : ` (${ratio.toFixed(2)} of it)`}; ${learner === undefined ? 'fails' : ratio !== undefined && ratio <= 0.5 ? 'holds' : 'fails'}${seeds(runs)}${seeds(speedRuns)}.`,
+        `${claim.speedAgainst} at ${own?.toLocaleString('en-US') ?? 'never'}${ratio === undefined ? '' : ` (${ratio.toFixed(2)} of it)`}; ${learner === undefined ? 'fails' : ratio !== undefined && ratio <= 0.5 ? 'holds' : 'fails'}${undecidedSeeds(runs)}${undecidedSeeds(speedRuns)}.`,
     );
   }
   if (claim.collisionFree) {
     const rates = runs.map((r) => r.curve[r.curve.length - 1].collisionRate);
     const free = rates.every((rate) => rate === 0);
-    lines.push(`- Collision-free in every final evaluation episode: collision rates ${rates.map((rate) => (rate === undefined ? 'not recorded' : rate.toFixed(2))).join(', ')} (seeds ${runs.map((r) => r.seed).join(', ')}); ${free ? 'holds' : 'fails'}${seeds(runs)}.`);
+    lines.push(`- Collision-free in every final evaluation episode: collision rates ${rates.map((rate) => (rate === undefined ? 'not recorded' : rate.toFixed(2))).join(', ')} (seeds ${runs.map((r) => r.seed).join(', ')}); ${free ? 'holds' : 'fails'}${undecidedSeeds(runs)}.`);
   }
   return [...lines, ''];
 }

@@ -317,6 +317,8 @@ const IC3NET_CACC_DEFAULT: Overrides = { ...IC3NET_DEFAULT, numEnvs: 8, rolloutS
  */
 const IC3NET_CATCHUP_DEFAULT: Overrides = { ...IC3NET_CACC_DEFAULT, entropyCoef: 0 };
 const IC3NET_RING_DEFAULT: Overrides = { ...IC3NET_DEFAULT, gaeLambda: 0, initialLogStd: -1.5, entropyCoef: 0 };
+/** IC3Net's default where a scenario has its own; IC3NET_DEFAULT elsewhere. */
+const IC3NET_DEFAULTS: Readonly<Partial<Record<ScenarioId, Overrides>>> = { ring: IC3NET_RING_DEFAULT, 'cacc-catchup': IC3NET_CATCHUP_DEFAULT, 'cacc-slowdown': IC3NET_CACC_DEFAULT };
 
 function ic3netPreset(scenario: ScenarioId, preset: LearnerPresetId): Overrides {
   switch (preset) {
@@ -325,9 +327,7 @@ function ic3netPreset(scenario: ScenarioId, preset: LearnerPresetId): Overrides 
     case 'paper':
       return { ...PAPER[scenario], ic3netVariant: 'paper', gradientClipNorm: 1e9, criticSteps: 1 };
     case 'default':
-      if (scenario === 'ring') return IC3NET_RING_DEFAULT;
-      if (scenario === 'cacc-catchup') return IC3NET_CATCHUP_DEFAULT;
-      return scenario === 'cacc-slowdown' ? IC3NET_CACC_DEFAULT : IC3NET_DEFAULT;
+      return IC3NET_DEFAULTS[scenario] ?? IC3NET_DEFAULT;
   }
 }
 
